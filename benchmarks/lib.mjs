@@ -1,0 +1,91 @@
+// Shared helpers for benchmarks: run a case in its own process (so peak RSS is its own),
+// start the emulator in a separate process (so it never competes with the client's heap),
+// medians, and the result format that run.mjs turns into RESULTS.md.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+/** Median of numbers. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Peak RSS of this process so far, in MB. */
+export function peakRssMb() {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/**
+ * Start `inference-streams emulator --port 0 --json ...args` in a child process.
+ * Returns {url, env, close()}.
+ */
+export async function startEmulatorProcess(args = []) {
+  const child = spawn(process.execPath, [CLI, 'emulator', '--port', '0', '--json', '--no-progress', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffered = '';
+  for await (const chunk of child.stdout) {
+    buffered += chunk;
+    if (buffered.includes('\n')) break;
+  }
+  const { url, env } = JSON.parse(buffered.split('\n')[0]);
+  return {
+    url,
+    env,
+    async close() {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/**
+ * Run `script` (a .mjs file) with `args` in a fresh Node process; it must print one JSON object
+ * as its last stdout line (use `report()`). Returns that object.
+ */
+export async function runCase(script, args = [], env = {}) {
+  const child = spawn(process.execPath, ['--expose-gc', script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`${script} ${args.join(' ')} exited with ${code}`);
+  const lines = out.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** In a case script: print the result (adds peak RSS) as the last stdout line. */
+export function report(result) {
+  process.stdout.write(`${JSON.stringify({ ...result, peakRssMb: Number(peakRssMb().toFixed(1)) })}\n`);
+}
+
+/** Run `fn` `times` times and return the run with the median of `key`. */
+export async function medianRun(times, fn, key) {
+  const runs = [];
+  for (let i = 0; i < times; i++) runs.push(await fn(i));
+  const m = median(runs.map((r) => r[key]));
+  return { ...runs.find((r) => r[key] === m) ?? runs[0], runs: runs.map((r) => r[key]), [key]: m };
+}
+
+/**
+ * What each benchmark's index.mjs prints as its last stdout line (run.mjs collects them):
+ * {
+ *   benchmark: 'innerworks-export',
+ *   title: 'Innerworks export, 1 000 000 records',
+ *   command: 'npm run bench -- innerworks-export',
+ *   tables: [{ title, columns: ['case', 'records/s', ...], rows: [[...], ...] }],
+ *   checks: [{ claim: '(a) >= 0.85 x (c)', value: 0.91, target: 0.85, pass: true }],
+ *   notes: ['...'],
+ * }
+ */
+export function printBenchmark(result) {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

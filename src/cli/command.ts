@@ -1,0 +1,89 @@
+/** What every CLI command module exports, and the helpers they share. */
+import type { Readable, Writable } from 'node:stream';
+import type { ParseArgsConfig } from 'node:util';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+export type OptionValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
+
+/** The process, as a command sees it (tests pass their own streams and env). */
+export interface CliIO {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  /** Draw progress bars on stderr (it is a TTY and --no-progress was not given). */
+  progress: boolean;
+  /** Aborted on Ctrl-C (SIGINT) or SIGTERM. */
+  signal: AbortSignal;
+  /** Print stacks of errors. */
+  verbose: boolean;
+}
+
+export interface CliCommand {
+  name: string;
+  /** One line for `inference-streams --help`. */
+  summary: string;
+  /** The whole `--help` text: usage, options with defaults and env vars, examples. */
+  help: string;
+  options: OptionSpec;
+  /** Returns the exit code. Throw `UsageError` for bad arguments (exit 2). */
+  run(values: OptionValues, positionals: string[], io: CliIO): Promise<number>;
+}
+
+/** Bad command-line arguments: printed with a pointer to --help, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Exit codes, documented in the README. */
+export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2, interrupted: 130 });
+
+/** A string option, else an env var, else undefined. */
+export function optionOrEnv(values: OptionValues, name: string, env: NodeJS.ProcessEnv, envName: string): string | undefined {
+  const value = values[name];
+  if (typeof value === 'string') return value;
+  const fromEnv = env[envName];
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+}
+
+/** Parse an integer option value, or throw a UsageError naming the flag. */
+export function parseIntegerFlag(flag: string, value: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < min || number > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got "${value}")`);
+  return number;
+}
+
+/** Parse a number option value, or throw a UsageError naming the flag. */
+export function parseNumberFlag(flag: string, value: string | undefined, min = -Infinity, max = Infinity): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < min || number > max) throw new UsageError(`--${flag} must be a number from ${min} to ${max} (got "${value}")`);
+  return number;
+}
+
+/** Parse a time given as ISO 8601 or epoch milliseconds. */
+export function parseTimeFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new UsageError(`--${flag} must be an ISO 8601 date or epoch milliseconds (got "${value}")`);
+  return ms;
+}
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS: OptionSpec = {
+  help: { type: 'boolean', short: 'h' },
+  verbose: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  emulator: { type: 'boolean' },
+  json: { type: 'boolean' },
+};
+
+export const COMMON_HELP = `Common options:
+  --base-url URL     API base URL (env: INNERWORKS_BASE_URL, SAFETYKIT_BASE_URL or REINFER_ENDPOINT)
+  --emulator         start a local emulator for this run and point the command at it (no account needed)
+  --json             print a JSON summary on stdout instead of a line on stderr
+  --no-progress      never draw the progress bar (it is drawn only when stderr is a TTY)
+  --verbose          print stacks of errors
+  -h, --help         this help`;

@@ -1,0 +1,62 @@
+/**
+ * A small JSON state file saved durably: write a temp file, fsync it, rename it over the old
+ * one, fsync the directory. A crash at any moment leaves either the old or the new state,
+ * never a torn one; a leftover temp file is ignored.
+ */
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export class CheckpointFile<State> {
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** The last saved state, or undefined when there is none. */
+  async load(): Promise<State | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      return JSON.parse(text) as State;
+    } catch (error) {
+      // rename() is atomic, so a torn file means someone else wrote it: do not guess.
+      throw new Error(`State file ${this.path} is not valid JSON; delete it to start over`, { cause: error });
+    }
+  }
+
+  /** Save `state` durably (returns once it is on disk). */
+  async save(state: State): Promise<void> {
+    const temp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`);
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(state));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.path);
+    await syncDirectory(dirname(this.path));
+  }
+
+  /** Delete the state (e.g. after a finished export). */
+  async remove(): Promise<void> {
+    await rm(this.path, { force: true });
+  }
+}
+
+/** fsync a directory so a rename in it survives power loss (not possible on Windows). */
+export async function syncDirectory(directory: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * One HTTP layer for the whole library: a shared keep-alive undici Agent, whole-request timeouts,
+ * caller abort, and low-level failures mapped to our typed errors. It knows nothing of retries
+ * or vendors; `api.ts` and `retry.ts` build on it.
+ */
+import type { Readable } from 'node:stream';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { AbortError, ConnectionError, TimeoutError, TransportError } from './errors.js';
+import { VERSION } from './version.js';
+
+/** Default whole-request timeout (headers and body), in ms. */
+export const DEFAULT_TIMEOUT_MS = 120_000;
+/** Default bound on open connections per origin. */
+export const DEFAULT_CONNECTIONS = 32;
+
+export const USER_AGENT = `inference-streams/${VERSION}`;
+
+const agents = new Map<number, Agent>();
+
+/**
+ * The shared keep-alive Agent for a given per-origin connection bound. Sharing one Agent lets
+ * every stream reuse warm sockets instead of paying a TCP handshake per request.
+ */
+export function getAgent(connections = DEFAULT_CONNECTIONS): Agent {
+  let agent = agents.get(connections);
+  if (!agent) {
+    agent = new Agent({
+      connections,
+      keepAliveTimeout: 10_000,
+      // Our own timer bounds the whole request; undici's inactivity timers only catch hangs.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    agents.set(connections, agent);
+  }
+  return agent;
+}
+
+/** Close every shared Agent (lets a CLI or test process exit without waiting for keep-alive). */
+export async function closeAgents(): Promise<void> {
+  const all = [...agents.values()];
+  agents.clear();
+  await Promise.all(all.map((agent) => agent.close()));
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  /** Absolute URL. Its query string never appears in errors (see `endpoint`). */
+  url: string;
+  /** Label for errors and stats: method + path, e.g. `GET /v1/data/ns/requests/{id}`. */
+  endpoint: string;
+  headers?: Record<string, string>;
+  /** A string/Buffer, or a stream (then pass `content-length` in `headers` if the server needs one). */
+  body?: string | Buffer | Readable;
+  /** Whole-request timeout covering headers and body. Default 120 000 ms. */
+  timeoutMs?: number;
+  /** Aborts the request at once; the promise rejects with {@link AbortError}. */
+  signal?: AbortSignal;
+  /** Connections per origin for the shared Agent. Default 32. */
+  connections?: number;
+  /** Do not add the `User-Agent` header (e.g. for pre-signed uploads that sign their headers). */
+  bare?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** Bytes of body received. */
+  bytes: number;
+}
+
+export interface HttpStreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body. The timeout keeps running until it ends; destroy it if you do not read it. */
+  body: Readable;
+}
+
+/** Send a request and read the whole body as text. Every status is returned, never thrown. */
+export async function request(req: HttpRequest): Promise<HttpResponse> {
+  const guard = new RequestGuard(req);
+  try {
+    const res = await undiciRequest(req.url, guard.options());
+    const buffer = Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, headers: res.headers, text: buffer.toString('utf8'), bytes: buffer.length };
+  } catch (error) {
+    throw guard.translate(error);
+  } finally {
+    guard.dispose();
+  }
+}
+
+/**
+ * Send a request and return the body as a stream, for downloads of unbounded size. The timeout
+ * and the caller's signal still apply while the body is read.
+ */
+export async function requestStream(req: HttpRequest): Promise<HttpStreamResponse> {
+  const guard = new RequestGuard(req);
+  let res: Dispatcher.ResponseData<unknown>;
+  try {
+    res = await undiciRequest(req.url, guard.options());
+  } catch (error) {
+    guard.dispose();
+    throw guard.translate(error);
+  }
+  const body = res.body;
+  const translateBodyError = (error: Error) => guard.translate(error);
+  body.once('close', () => guard.dispose());
+  // Readers see our typed errors, not undici's.
+  const originalDestroy = body.destroy.bind(body);
+  body.destroy = ((error?: Error) => originalDestroy(error ? translateBodyError(error) : undefined)) as typeof body.destroy;
+  return { status: res.statusCode, headers: res.headers, body };
+}
+
+/** Timeout + caller signal for one request, and the mapping of what undici throws. */
+class RequestGuard {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout | undefined;
+  private timedOut = false;
+  private readonly onCallerAbort: () => void;
+
+  constructor(private readonly req: HttpRequest) {
+    const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
+      this.timer = setTimeout(() => {
+        this.timedOut = true;
+        this.controller.abort();
+      }, timeoutMs);
+      this.timer.unref?.();
+    }
+    this.onCallerAbort = () => this.controller.abort();
+    if (req.signal?.aborted) this.controller.abort();
+    else req.signal?.addEventListener('abort', this.onCallerAbort, { once: true });
+  }
+
+  options(): Parameters<typeof undiciRequest>[1] {
+    const headers: Record<string, string> = { ...(this.req.bare ? {} : { 'user-agent': USER_AGENT }), ...this.req.headers };
+    return {
+      method: this.req.method,
+      headers,
+      body: this.req.body,
+      signal: this.controller.signal,
+      dispatcher: getAgent(this.req.connections),
+    };
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.req.signal?.removeEventListener('abort', this.onCallerAbort);
+  }
+
+  translate(error: unknown): Error {
+    if (error instanceof TransportError || error instanceof AbortError) return error;
+    const endpoint = this.req.endpoint;
+    if (this.req.signal?.aborted) return new AbortError(`${endpoint}: aborted`, { cause: this.req.signal.reason });
+    if (this.timedOut) {
+      return new TimeoutError(endpoint, `no complete response within ${this.req.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`, { code: 'ETIMEDOUT' });
+    }
+    const code = errorCode(error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new TimeoutError(endpoint, message, { cause: error, code });
+    }
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_URL' || code === 'ERR_INVALID_ARG_TYPE') {
+      // A programming or configuration error: retrying would not help.
+      return error instanceof Error ? error : new Error(message);
+    }
+    const what = code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ? 'response body cut short' : 'connection failed';
+    return new ConnectionError(endpoint, `${what} (${code ?? 'unknown'}: ${message})`, { cause: error, code });
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (error && typeof error === 'object') {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause && cause !== error) return errorCode(cause);
+  }
+  return undefined;
+}
+
+/** First value of a header, lower-cased name. */
+export function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,33 @@
+/**
+ * inference-streams: Node streams for the Innerworks, SafetyKit and Reinfer APIs.
+ * This file only re-exports; see DESIGN.md's public API table.
+ */
+export * from './innerworks/index.js';
+export * from './safetykit/index.js';
+export * from './reinfer/index.js';
+export { parseJsonl, stringifyJsonl, type ParseJsonlOptions } from './core/jsonl.js';
+export {
+  InferenceStreamsError,
+  ConfigError,
+  AbortError,
+  ApiError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  InvalidRequestError,
+  RateLimitError,
+  ServerError,
+  TransportError,
+  TimeoutError,
+  ConnectionError,
+  ProtocolError,
+  JsonlError,
+  ImportFailedError,
+  redact,
+  type ApiErrorDetails,
+} from './core/errors.js';
+export type { RetryOptions } from './core/retry.js';
+export type { CommonOptions } from './core/options.js';
+export type { BaseStats } from './core/stats.js';
+export { CheckpointFile } from './core/checkpoint.js';
+export { closeAgents } from './core/http.js';

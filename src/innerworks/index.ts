@@ -1,0 +1,2 @@
+// Public surface of the innerworks pieces. STUB: being written.
+export {};

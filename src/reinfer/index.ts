@@ -1,0 +1,2 @@
+// Public surface of the reinfer pieces. STUB: being written.
+export {};

@@ -1,0 +1,2 @@
+// Public surface of the safetykit pieces. STUB: being written.
+export {};
