@@ -76,7 +76,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     routeStats.requests++;
     routeStats.concurrent++;
     routeStats.maxConcurrent = Math.max(routeStats.maxConcurrent, routeStats.concurrent);
-    req.on('data', (chunk: Buffer) => (routeStats.bytesIn += chunk.length));
+    // Counted from Content-Length: a 'data' listener here would start the body flowing before the handler reads it.
+    routeStats.bytesIn += Number(req.headers['content-length'] ?? 0) || 0;
     res.once('close', () => routeStats.concurrent--);
 
     if (!matched) {

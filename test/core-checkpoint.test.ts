@@ -1,0 +1,39 @@
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CheckpointFile } from '../src/core/checkpoint.js';
+
+describe('CheckpointFile', () => {
+  it('loads nothing at first, then the last saved state', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'is-ckpt-'));
+    const file = new CheckpointFile<{ n: number }>(join(dir, 'state.json'));
+    expect(await file.load()).toBeUndefined();
+    await file.save({ n: 1 });
+    await file.save({ n: 2 });
+    expect(await file.load()).toEqual({ n: 2 });
+    expect(await readdir(dir)).toEqual(['state.json']);
+    await file.remove();
+    expect(await file.load()).toBeUndefined();
+  });
+
+  it('ignores a half-written temp file left by a crash', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'is-ckpt-'));
+    const path = join(dir, 'state.json');
+    const file = new CheckpointFile<{ checkpoint: string }>(path);
+    await file.save({ checkpoint: 'good' });
+    // A crash between write and rename leaves a torn temp file beside the real one.
+    await writeFile(join(dir, '.state.json.99999.tmp'), '{"checkpoint":"ha');
+    await writeFile(join(dir, `.state.json.${process.pid}.tmp`), '{"checkp');
+    expect(await file.load()).toEqual({ checkpoint: 'good' });
+    await file.save({ checkpoint: 'next' });
+    expect(await file.load()).toEqual({ checkpoint: 'next' });
+  });
+
+  it('refuses a state file that is not JSON rather than guessing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'is-ckpt-'));
+    const path = join(dir, 'state.json');
+    await writeFile(path, 'garbage');
+    await expect(new CheckpointFile(path).load()).rejects.toThrow(/delete it to start over/);
+  });
+});
