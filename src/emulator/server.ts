@@ -3,6 +3,7 @@
  * answer in the same latency, fault injection and per-route stats.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { FaultPlan } from './faults.js';
 import { BodyTooLargeError, json, pause, readBody } from './http-util.js';
@@ -129,6 +130,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   function send(res: ServerResponse, response: EmulatorResponse, fault?: FaultKind): number {
+    if (response.body instanceof Readable) {
+      // A body generated on the fly (a large download): sent chunked, never held in memory.
+      const stream = response.body;
+      res.writeHead(response.status, { 'content-type': 'application/json', ...response.headers });
+      stream.once('data', () => fault === 'reset' && res.socket?.resetAndDestroy());
+      stream.once('error', () => res.destroy());
+      res.once('close', () => stream.destroy());
+      stream.pipe(res);
+      return 0;
+    }
     const body = toBuffer(response.body);
     const headers: Record<string, string | number> = { 'content-type': 'application/json', ...response.headers, 'content-length': body.length };
     const half = body.subarray(0, Math.floor(body.length / 2));

@@ -4,6 +4,7 @@
  * and stats around them, the same for every API.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 
 export interface EmulatorRequest {
   method: string;
@@ -22,8 +23,8 @@ export interface EmulatorRequest {
 export interface EmulatorResponse {
   status: number;
   headers?: Record<string, string>;
-  /** A string or Buffer (sent with Content-Length). Objects are JSON-serialized. */
-  body?: string | Buffer | object;
+  /** A string or Buffer (sent with Content-Length), or a Readable (sent chunked). Objects are JSON-serialized. */
+  body?: string | Buffer | Readable | object;
   /** Extra wait before answering (a latency model of the vendor's own). */
   delayMs?: number;
 }
