@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { EXIT, type CliIO } from '../src/cli/command.js';
+import { main } from '../src/cli/main.js';
+
+function io(overrides: Partial<CliIO> = {}) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const value: CliIO = {
+    stdin: Readable.from([]),
+    stdout,
+    stderr,
+    env: {},
+    progress: false,
+    signal: new AbortController().signal,
+    verbose: false,
+    ...overrides,
+  };
+  return { io: value, out: () => out, err: () => err };
+}
+
+describe('cli', () => {
+  it('prints usage with every command for --help, and exits 2 with no command', async () => {
+    const run = io();
+    expect(await main(['--help'], run.io)).toBe(EXIT.ok);
+    for (const name of ['export', 'ingest', 'import', 'predict', 'validation', 'emulator', 'demo']) expect(run.out()).toContain(name);
+    expect(run.out()).toMatch(/Exit codes: 0 ok, 1 API or I\/O error, 2 usage error, 130 interrupted/);
+    expect(await main([], io().io)).toBe(EXIT.usage);
+  });
+
+  it('exits 2 for an unknown command or flag', async () => {
+    const unknown = io();
+    expect(await main(['exprot'], unknown.io)).toBe(EXIT.usage);
+    expect(unknown.err()).toContain('unknown command "exprot"');
+    const badFlag = io();
+    expect(await main(['emulator', '--nope'], badFlag.io)).toBe(EXIT.usage);
+    expect(badFlag.err()).toMatch(/--nope/);
+  });
+
+  it('prints help for every command', async () => {
+    for (const name of ['export', 'ingest', 'import', 'predict', 'validation', 'emulator', 'demo']) {
+      const run = io();
+      expect(await main([name, '--help'], run.io)).toBe(EXIT.ok);
+      expect(run.out()).toContain(`inference-streams ${name}`);
+    }
+  });
+
+  it('runs the emulator command until the signal aborts', async () => {
+    const controller = new AbortController();
+    const run = io({ signal: controller.signal });
+    const done = main(['emulator', '--port', '0', '--json'], run.io);
+    for (let i = 0; i < 100 && !run.out().includes('\n'); i++) await new Promise((r) => setTimeout(r, 20));
+    const { url, env } = JSON.parse(run.out().split('\n')[0]);
+    expect(env.INNERWORKS_BASE_URL).toBe(url);
+    const res = await fetch(`${url}/no-such-route`);
+    expect(res.status).toBe(404);
+    controller.abort();
+    expect(await done).toBe(EXIT.ok);
+  });
+
+  it('rejects bad emulator flags with exit 2', async () => {
+    const run = io();
+    expect(await main(['emulator', '--faults', 'rate=5'], run.io)).toBe(EXIT.usage);
+    expect(run.err()).toMatch(/--faults/);
+  });
+
+  it('the built binary prints usage (node dist/cli/main.js --help)', async () => {
+    const child = spawn(process.execPath, ['dist/cli/main.js', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    expect(out).toContain('Usage: inference-streams <command>');
+  });
+});
