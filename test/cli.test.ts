@@ -64,6 +64,15 @@ describe('cli', () => {
     expect(await done).toBe(EXIT.ok);
   });
 
+  it('reads any flag from INFERENCE_STREAMS_* env vars, the command line winning', async () => {
+    const fromEnv = io({ env: { INFERENCE_STREAMS_FAULTS: 'rate=7' } });
+    expect(await main(['emulator'], fromEnv.io)).toBe(EXIT.usage);
+    expect(fromEnv.err()).toMatch(/--faults/);
+    const badBoolean = io({ env: { INFERENCE_STREAMS_JSON: 'maybe' } });
+    expect(await main(['emulator'], badBoolean.io)).toBe(EXIT.usage);
+    expect(badBoolean.err()).toMatch(/INFERENCE_STREAMS_JSON must be true or false/);
+  });
+
   it('rejects bad emulator flags with exit 2', async () => {
     const run = io();
     expect(await main(['emulator', '--faults', 'rate=5'], run.io)).toBe(EXIT.usage);

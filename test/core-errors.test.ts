@@ -20,6 +20,7 @@ import { request } from '../src/core/http.js';
 import { resolveSecret } from '../src/core/options.js';
 import { resolveRetry } from '../src/core/retry.js';
 import { reply, startTestServer, type TestServer } from './helpers/server.js';
+import { rejection } from './helpers/rejection.js';
 
 const SECRET_KEY = 'sk_live_9f8e7d6c5b4a3f2e1d0c';
 const SECRET_TOKEN = 'tok.abcDEF123456.signedpart';
@@ -73,13 +74,13 @@ describe('errors from real responses', () => {
   for (const [status, body, ErrorClass] of cases) {
     it(`${status} → ${ErrorClass.name}`, async () => {
       server = await startTestServer(reply(status, body));
-      const error = await callApi({
+      const error = await rejection<ApiError>(callApi({
         method: 'GET',
         url: `${server.url}/api/v1/thing?checkpoint=abc`,
         endpoint: 'GET /api/v1/thing',
         retry: resolveRetry(false),
         timeoutMs: 5_000,
-      }).catch((e: unknown) => e as ApiError);
+      }));
       expect(error).toBeInstanceOf(ErrorClass);
       expect(error.status).toBe(status);
       expect(error.endpoint).toBe('GET /api/v1/thing');
@@ -116,7 +117,7 @@ describe('secrets never leak', () => {
     });
     const key = resolveSecret('apiKey', SECRET_KEY, 'UNUSED_ENV');
     resolveSecret('token', SECRET_TOKEN, 'UNUSED_ENV');
-    const error = await callApi({
+    const error = await rejection<ApiError>(callApi({
       method: 'GET',
       url: `${server.url}/x`,
       endpoint: 'GET /x',
@@ -124,7 +125,7 @@ describe('secrets never leak', () => {
       retry: resolveRetry(false),
       timeoutMs: 5_000,
       authHint: 'Check INNERWORKS_API_KEY',
-    }).catch((e: unknown) => e as ApiError);
+    }));
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(error.message).toContain('INNERWORKS_API_KEY');
     expect(error.message).toContain('[REDACTED]');
@@ -134,7 +135,7 @@ describe('secrets never leak', () => {
 
   it('a connection failure to a signed URL', async () => {
     const url = SIGNED_URL.replace('https://bucket.example', 'http://127.0.0.1:1');
-    const error = await request({ method: 'PUT', url, endpoint: `PUT ${describeUrl(url)}`, body: 'x', timeoutMs: 2_000 }).catch((e: unknown) => e);
+    const error = await rejection(request({ method: 'PUT', url, endpoint: `PUT ${describeUrl(url)}`, body: 'x', timeoutMs: 2_000 }));
     expect(error).toBeInstanceOf(ConnectionError);
     assertNoSecret(error);
   });

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { JsonlError } from '../src/core/errors.js';
 import { parseJsonl, stringifyJsonl } from '../src/core/jsonl.js';
+import { rejection } from './helpers/rejection.js';
 
 async function parse(chunks: Array<string | Buffer>, options?: Parameters<typeof parseJsonl>[0]): Promise<unknown[]> {
   const out: unknown[] = [];
@@ -24,7 +25,7 @@ describe('parseJsonl', () => {
   });
 
   it('names the 1-based line number of a bad line (blank lines count)', async () => {
-    const error = await parse(['{"ok":1}\n\n{"ok":2}\n{broken\n{"ok":3}\n']).catch((e: unknown) => e as JsonlError);
+    const error = await rejection<JsonlError>(parse(['{"ok":1}\n\n{"ok":2}\n{broken\n{"ok":3}\n']));
     expect(error).toBeInstanceOf(JsonlError);
     expect(error.line).toBe(4);
     expect(error.message).toMatch(/line 4/);
@@ -36,10 +37,10 @@ describe('parseJsonl', () => {
   });
 
   it('refuses a line over maxLineBytes, complete or still growing', async () => {
-    const complete = await parse([`{"a":1}\n"${'x'.repeat(200)}"\n`], { maxLineBytes: 100 }).catch((e: unknown) => e as JsonlError);
+    const complete = await rejection<JsonlError>(parse([`{"a":1}\n"${'x'.repeat(200)}"\n`], { maxLineBytes: 100 }));
     expect(complete).toBeInstanceOf(JsonlError);
     expect(complete.line).toBe(2);
-    const growing = await parse(['{"a":1}\n', `"${'y'.repeat(150)}`, 'y'.repeat(150)], { maxLineBytes: 100 }).catch((e: unknown) => e as JsonlError);
+    const growing = await rejection<JsonlError>(parse(['{"a":1}\n', `"${'y'.repeat(150)}`, 'y'.repeat(150)], { maxLineBytes: 100 }));
     expect(growing).toBeInstanceOf(JsonlError);
     expect(growing.line).toBe(2);
     expect(growing.message).toMatch(/maxLineBytes/);

@@ -4,6 +4,7 @@ import { AbortError, ConnectionError, InvalidRequestError, RateLimitError, Serve
 import { backoffDelay, parseRetryAfter, resolveRetry, sleep, withRetry, type ResolvedRetry } from '../src/core/retry.js';
 import { ConfigError } from '../src/core/errors.js';
 import { reply, startTestServer, type TestServer } from './helpers/server.js';
+import { rejection } from './helpers/rejection.js';
 
 const fast: ResolvedRetry = { maxRetries: 5, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 120_000 };
 let server: TestServer | undefined;
@@ -52,9 +53,11 @@ describe('retry schedule', () => {
     ).rejects.toBeInstanceOf(InvalidRequestError);
     expect(attempts).toBe(1);
 
-    const error = await withRetry(async () => {
-      throw new ServerError({ status: 500, endpoint: 'GET /x', serverMessage: 'boom' });
-    }, { ...fast, maxRetries: 2 }).catch((e: unknown) => e as ServerError);
+    const error = await rejection<ServerError>(
+      withRetry(async () => {
+        throw new ServerError({ status: 500, endpoint: 'GET /x', serverMessage: 'boom' });
+      }, { ...fast, maxRetries: 2 }),
+    );
     expect(error.retries).toBe(2);
     expect(error.message).toContain('after 2 retries');
     expect(error.message).toContain('boom');
@@ -98,7 +101,7 @@ describe('Retry-After', () => {
 
   it('refuses at once when the server asks to wait longer than maxRetryAfterMs', async () => {
     server = await startTestServer(reply(429, { message: 'quota exhausted' }, { 'retry-after': '3600' }));
-    const error = await call(server.url, { ...fast, maxRetryAfterMs: 60_000 }).catch((e: unknown) => e as RateLimitError);
+    const error = await rejection<RateLimitError>(call(server.url, { ...fast, maxRetryAfterMs: 60_000 }));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.message).toMatch(/asked to wait 3600 s/);
     expect(server.requests).toHaveLength(1);
@@ -143,7 +146,7 @@ describe('retries over real HTTP', () => {
     server = await startTestServer((req) => req.socket.resetAndDestroy(), reply(200, { ok: true }));
     expect((await call(server.url)).retries).toBe(1);
 
-    const error = await call('http://127.0.0.1:1/', { ...fast, maxRetries: 2 }).catch((e: unknown) => e as ConnectionError);
+    const error = await rejection<ConnectionError>(call('http://127.0.0.1:1/', { ...fast, maxRetries: 2 }));
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error.retries).toBe(2);
     expect(error.message).toMatch(/ECONNREFUSED/);
@@ -161,7 +164,7 @@ describe('retries over real HTTP', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
       res.write('{"ok":');
     });
-    const error = await call(server.url, { ...fast, maxRetries: 1 }, { timeoutMs: 100 }).catch((e: unknown) => e as TimeoutError);
+    const error = await rejection<TimeoutError>(call(server.url, { ...fast, maxRetries: 1 }, { timeoutMs: 100 }));
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error.retries).toBe(1);
   });
@@ -173,7 +176,7 @@ describe('abort', () => {
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(), 50);
-    const error = await call(server.url, fast, { signal: controller.signal }).catch((e: unknown) => e);
+    const error = await rejection(call(server.url, fast, { signal: controller.signal }));
     expect(error).toBeInstanceOf(AbortError);
     expect(Date.now() - started).toBeLessThan(2_000);
   });

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionError, TimeoutError, RateLimitError, ServerError } from '../src/core/errors.js';
+import { ApiError, ConnectionError, TimeoutError, RateLimitError, ServerError } from '../src/core/errors.js';
 import { callApi } from '../src/core/api.js';
 import { resolveRetry } from '../src/core/retry.js';
 import { parseFaultSpec } from '../src/emulator/faults.js';
 import { json } from '../src/emulator/http-util.js';
 import { startServer, type RunningServer } from '../src/emulator/server.js';
 import type { FaultOptions } from '../src/emulator/types.js';
+import { rejection } from './helpers/rejection.js';
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -49,14 +50,14 @@ describe('emulator server', () => {
   it('answers 404 for unknown paths and 405 for a wrong method', async () => {
     await start();
     await expect(get('/nothing')).rejects.toMatchObject({ status: 404 });
-    const error = await callApi({ method: 'DELETE', url: `${server!.url}/items`, endpoint: 'DELETE /items', retry: resolveRetry(false), timeoutMs: 2_000 }).catch((e) => e);
+    const error = await rejection<ApiError>(callApi({ method: 'DELETE', url: `${server!.url}/items`, endpoint: 'DELETE /items', retry: resolveRetry(false), timeoutMs: 2_000 }));
     expect(error.status).toBe(405);
   });
 
   it('injects each status fault with the documented headers', async () => {
     await start({ retryAfterMs: 1500 });
     server!.faults.inject('429', 'test');
-    const limited = await get().catch((e: unknown) => e as RateLimitError);
+    const limited = await rejection<RateLimitError>(get());
     expect(limited).toBeInstanceOf(RateLimitError);
     expect(limited.retryAfterMs).toBe(1500);
     for (const kind of ['500', '502', '503'] as const) {

@@ -86,4 +86,6 @@ export const COMMON_HELP = `Common options:
   --json             print a JSON summary on stdout instead of a line on stderr
   --no-progress      never draw the progress bar (it is drawn only when stderr is a TTY)
   --verbose          print stacks of errors
-  -h, --help         this help`;
+  -h, --help         this help
+Every option can also be set in the environment: --batch-size 500 is INFERENCE_STREAMS_BATCH_SIZE=500
+(repeatable options take ';'-separated values); the command line wins.`;

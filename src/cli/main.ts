@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AbortError, ConfigError, redact } from '../core/errors.js';
 import { closeAgents } from '../core/http.js';
-import { COMMON_OPTIONS, EXIT, UsageError, type CliCommand, type CliIO, type OptionValues } from './command.js';
+import { COMMON_OPTIONS, EXIT, UsageError, type CliCommand, type CliIO, type OptionSpec, type OptionValues } from './command.js';
 
 /** Sub-commands, loaded only when used so `--help` stays fast. */
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
@@ -74,6 +74,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`inference-streams ${name}: ${(error as Error).message}\nRun 'inference-streams ${name} --help' for usage.\n`);
     return EXIT.usage;
   }
+  try {
+    values = { ...optionsFromEnv({ ...COMMON_OPTIONS, ...command.options }, io.env), ...values };
+  } catch (error) {
+    io.stderr.write(`inference-streams ${name}: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
   if (values.help) {
     io.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
     return EXIT.ok;
@@ -94,6 +100,31 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } finally {
     await stopEmulator?.();
   }
+}
+
+/**
+ * Every flag can also come from the environment: `--batch-size 500` is
+ * `INFERENCE_STREAMS_BATCH_SIZE=500`; a flag on the command line wins.
+ */
+export function optionsFromEnv(options: OptionSpec, env: NodeJS.ProcessEnv): OptionValues {
+  const values: OptionValues = {};
+  for (const [flag, spec] of Object.entries(options)) {
+    if (flag === 'help') continue;
+    const raw = env[envNameOf(flag)];
+    if (raw === undefined || raw === '') continue;
+    if (spec.type === 'boolean') {
+      if (!/^(1|true|yes|0|false|no)$/i.test(raw)) throw new UsageError(`${envNameOf(flag)} must be true or false (got "${raw}")`);
+      values[flag] = /^(1|true|yes)$/i.test(raw);
+    } else {
+      values[flag] = spec.multiple ? raw.split(/\s*;\s*/) : raw;
+    }
+  }
+  return values;
+}
+
+/** `batch-size` → `INFERENCE_STREAMS_BATCH_SIZE`. */
+export function envNameOf(flag: string): string {
+  return `INFERENCE_STREAMS_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
 /** Print one clear line for an error (the stack with --verbose) and choose the exit code. */
