@@ -1,0 +1,226 @@
+/**
+ * `dataWriter()`: a Writable of `{id, …}` objects that adds them to a namespace in batches
+ * (`POST /v1/data/{namespace}`), with at most `concurrency` batches in flight. Writes wait while
+ * the window is full, which is the backpressure a piped source feels.
+ */
+import { Writable } from 'node:stream';
+import { Batcher, IdleTimer } from '../core/batch.js';
+import { AbortError, ConfigError } from '../core/errors.js';
+import { booleanOption, integerOption } from '../core/options.js';
+import { OrderedMap } from '../core/ordered-map.js';
+import { baseStats, type BaseStats } from '../core/stats.js';
+import { addData } from './client.js';
+import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
+import { InvalidObjectError, objectProblem } from './errors.js';
+import { pollUntilFinal, resolvePoll, type PollOptions, type ResolvedPoll } from './requests.js';
+import type { DataObject, RequestStatus } from './types.js';
+
+const MiB = 1024 * 1024;
+/** The API refuses bodies over 5 MiB; `{"data":[` and `]}` take the rest of the margin. */
+const MAX_BATCH_BYTES = 5 * MiB - 64;
+
+/** Options of {@link dataWriter}. */
+export interface DataWriterOptions extends SafetykitOptions, PollOptions {
+  /** Most objects in one add request (the API allows 1000). Default 1000. */
+  batchSize?: number;
+  /** Most serialized bytes in one add request (the API allows 5 MiB). Default 4 MiB. */
+  maxBatchBytes?: number;
+  /** Send a partial batch after this long without a write, in ms; 0 waits for the end. Default 1000. */
+  flushIntervalMs?: number;
+  /** Add requests in flight at once (1..64). Default 4. */
+  concurrency?: number;
+  /** Poll each request until final; `'result'` events carry its outputs, and `failed` fails the stream. Default false. */
+  waitForResults?: boolean;
+  /** What to do with an object without a non-empty string `id`: fail the stream (`'error'`) or count and drop it (`'skip'`). Default `'error'`. */
+  onInvalid?: 'error' | 'skip';
+}
+
+/** Counters of a {@link DataWriter} (`stream.stats`, and each `'progress'` event). */
+export interface DataWriterStats extends BaseStats {
+  /** Objects accepted by the API. */
+  objects: number;
+  /** Add requests accepted. */
+  batches: number;
+  /** Invalid objects dropped (`onInvalid: 'skip'`). */
+  skipped: number;
+  /** Add requests in flight now. */
+  inFlight: number;
+}
+
+/** What a finished {@link DataWriter} did (`stream.summary`, and the `'summary'` event). */
+export interface DataWriterSummary {
+  objects: number;
+  /** One per accepted batch, in the order they were accepted. */
+  requestIds: string[];
+  skipped: number;
+  retries: number;
+  /** Request body bytes sent. */
+  bytes: number;
+  elapsedMs: number;
+  /** Final statuses by name (only with `waitForResults`). */
+  statuses: Record<string, number>;
+}
+
+/** Payload of the `'request'` event: one batch was accepted. */
+export interface DataRequestEvent {
+  requestId: string;
+  count: number;
+}
+
+/** Payload of the `'result'` event (`waitForResults`): one batch reached its final state. */
+export interface DataResultEvent extends DataRequestEvent {
+  status: RequestStatus;
+}
+
+/** A Writable (objectMode) of `{id, …}` objects, added to `namespace` in batches. */
+export function dataWriter(options: DataWriterOptions): DataWriter {
+  return new DataWriter(options);
+}
+
+interface Settings {
+  batchSize: number;
+  maxBatchBytes: number;
+  flushIntervalMs: number;
+  concurrency: number;
+  waitForResults: boolean;
+  skipInvalid: boolean;
+  poll: ResolvedPoll;
+}
+
+export class DataWriter extends Writable {
+  readonly stats: DataWriterStats = { ...baseStats(), objects: 0, batches: 0, skipped: 0, inFlight: 0 };
+  /** Set when the stream has finished. */
+  summary: DataWriterSummary | undefined;
+  private readonly config: SafetykitConfig;
+  private readonly settings: Settings;
+  private readonly batcher: Batcher<string>;
+  private readonly idle: IdleTimer;
+  private readonly inFlight: OrderedMap<string[], void>;
+  private readonly controller = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly requestIds: string[] = [];
+  private readonly statuses: Record<string, number> = {};
+  /** Batches are handed to `inFlight` one at a time, whether from a write or the idle timer. */
+  private sending: Promise<void> = Promise.resolve();
+  private index = 0;
+  private started = 0;
+
+  constructor(options: DataWriterOptions) {
+    super({ objectMode: true, highWaterMark: 16 });
+    this.config = resolveSafetykit(options);
+    const onInvalid = options.onInvalid ?? 'error';
+    if (onInvalid !== 'error' && onInvalid !== 'skip') throw new ConfigError('onInvalid', 'must be "error" or "skip"', onInvalid);
+    this.settings = {
+      batchSize: integerOption('batchSize', options.batchSize, 1000, 1, 1000),
+      maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 4 * MiB, 1024, MAX_BATCH_BYTES),
+      flushIntervalMs: integerOption('flushIntervalMs', options.flushIntervalMs, 1000, 0, 86_400_000),
+      concurrency: integerOption('concurrency', options.concurrency, 4, 1, 64),
+      waitForResults: booleanOption('waitForResults', options.waitForResults, false),
+      skipInvalid: onInvalid === 'skip',
+      poll: resolvePoll(options),
+    };
+    this.signal = this.config.signal ? AbortSignal.any([this.config.signal, this.controller.signal]) : this.controller.signal;
+    this.batcher = new Batcher({ maxItems: this.settings.batchSize, maxBytes: this.settings.maxBatchBytes });
+    this.idle = new IdleTimer(this.settings.flushIntervalMs, () => this.flushPartial());
+    this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: false });
+    this.config.signal?.addEventListener('abort', () => this.destroy(new AbortError('dataWriter aborted', { cause: this.config.signal!.reason })), { once: true });
+  }
+
+  override _write(object: DataObject, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.started === 0) this.started = Date.now();
+    const index = this.index++;
+    const problem = objectProblem(object);
+    if (problem !== undefined) {
+      if (this.settings.skipInvalid) {
+        this.stats.skipped++;
+        return callback();
+      }
+      return callback(new InvalidObjectError(index, problem));
+    }
+    let line: string;
+    try {
+      line = JSON.stringify(object);
+    } catch (error) {
+      return callback(new InvalidObjectError(index, `JSON.stringify failed (${(error as Error).message})`));
+    }
+    const size = Buffer.byteLength(line) + 1;
+    if (size > this.settings.maxBatchBytes) {
+      return callback(new InvalidObjectError(index, `it is ${size} bytes serialized, more than maxBatchBytes (${this.settings.maxBatchBytes})`));
+    }
+    const full = this.batcher.add(line, size);
+    this.idle.touch();
+    if (full.length === 0) return callback();
+    this.enqueue(full).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.idle.stop();
+    this.enqueue([this.batcher.take()])
+      .then(() => this.inFlight.drain())
+      .then(() => {
+        this.stats.elapsedMs = this.started ? Date.now() - this.started : 0;
+        this.summary = {
+          objects: this.stats.objects,
+          requestIds: [...this.requestIds],
+          skipped: this.stats.skipped,
+          retries: this.stats.retries,
+          bytes: this.stats.bytes,
+          elapsedMs: this.stats.elapsedMs,
+          statuses: { ...this.statuses },
+        };
+        this.emit('progress', { ...this.stats });
+        this.emit('summary', this.summary);
+        callback();
+      }, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.idle.stop();
+    this.inFlight.clear();
+    this.controller.abort();
+    callback(error);
+  }
+
+  private enqueue(batches: string[][]): Promise<void> {
+    const next = this.sending.then(async () => {
+      for (const batch of batches) if (batch.length > 0) await this.inFlight.push(batch);
+    });
+    // A failure is reported once, by whoever awaits `next`; later batches must not re-raise it.
+    this.sending = next.catch(() => undefined);
+    return next;
+  }
+
+  private flushPartial(): void {
+    if (this.batcher.length === 0) return;
+    this.enqueue([this.batcher.take()]).catch((error: Error) => this.destroy(error));
+  }
+
+  private async send(lines: string[]): Promise<void> {
+    const body = `{"data":[${lines.join(',')}]}`;
+    this.stats.inFlight++;
+    this.stats.requests++;
+    try {
+      const { requestId } = await addData(this.config, body, { signal: this.signal, onRetry: () => void (this.stats.retries++, this.stats.requests++) });
+      this.stats.bytes += Buffer.byteLength(body);
+      this.stats.objects += lines.length;
+      this.stats.batches++;
+      this.requestIds.push(requestId);
+      this.emit('request', { requestId, count: lines.length } satisfies DataRequestEvent);
+      if (this.settings.waitForResults) {
+        const status = await pollUntilFinal(this.config, requestId, this.settings.poll, {
+          signal: this.signal,
+          onPoll: (seen) => {
+            this.stats.requests++;
+            if (seen.status === 'failed') this.statuses.failed = (this.statuses.failed ?? 0) + 1;
+          },
+        });
+        this.statuses[status.status] = (this.statuses[status.status] ?? 0) + 1;
+        this.emit('result', { requestId, count: lines.length, status } satisfies DataResultEvent);
+      }
+    } finally {
+      this.stats.inFlight--;
+    }
+    this.stats.elapsedMs = Date.now() - this.started;
+    this.emit('progress', { ...this.stats });
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * `importResults()`: the outputs of a finished add or import as a Readable of objects. Add
+ * requests answer inline; imports (and adds too large to answer inline) are downloaded from a
+ * pre-signed JSONL URL and parsed line by line, never held whole in memory.
+ */
+import { Readable, pipeline } from 'node:stream';
+import { InferenceStreamsError, ProtocolError, describeUrl } from '../core/errors.js';
+import { parseJsonl } from '../core/jsonl.js';
+import { booleanOption, integerOption, stringOption } from '../core/options.js';
+import { baseStats, type BaseStats } from '../core/stats.js';
+import { fetchDownloadUrl, fetchRequestStatus, openDownload } from './client.js';
+import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
+import { pollUntilFinal, resolvePoll, type PollOptions, type ResolvedPoll } from './requests.js';
+import type { OutputObject, RequestStatus } from './types.js';
+
+/** Options of {@link importResults}. */
+export interface ImportResultsOptions extends SafetykitOptions, PollOptions {
+  /** The add or import request whose outputs to read. */
+  requestId: string;
+  /** Wait (polling) until the request is final. Default true; false fails at once if it is not `succeeded`. */
+  wait?: boolean;
+  /** Longest JSONL line accepted from the download, in bytes. Default 16 MiB. */
+  maxLineBytes?: number;
+}
+
+/** Counters of an {@link importResults} stream. */
+export interface ImportResultsStats extends BaseStats {
+  /** Output objects pushed so far. */
+  objects: number;
+  /** Status checks made while waiting. */
+  polls: number;
+}
+
+/** A Readable (objectMode) of a request's output objects `{id, output, url, metadata?}`. */
+export function importResults(options: ImportResultsOptions): ImportResultsStream {
+  const config = resolveSafetykit(options);
+  const requestId = stringOption('requestId', options.requestId, true);
+  const wait = booleanOption('wait', options.wait, true);
+  const poll = resolvePoll(options);
+  const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, 16 * 1024 * 1024, 1, 2 ** 30);
+  return new ImportResultsStream(config, requestId, wait, poll, maxLineBytes);
+}
+
+export class ImportResultsStream extends Readable {
+  readonly stats: ImportResultsStats = { ...baseStats(), objects: 0, polls: 0 };
+  private readonly controller = new AbortController();
+  private readonly signal: AbortSignal;
+  private outputIterator: AsyncGenerator<OutputObject> | undefined;
+  private pumping = false;
+  private started = 0;
+
+  constructor(
+    private readonly config: SafetykitConfig,
+    private readonly requestId: string,
+    private readonly wait: boolean,
+    private readonly poll: ResolvedPoll,
+    private readonly maxLineBytes: number,
+  ) {
+    super({ objectMode: true, highWaterMark: 64 });
+    this.signal = config.signal ? AbortSignal.any([config.signal, this.controller.signal]) : this.controller.signal;
+  }
+
+  override _read(): void {
+    void this.pump();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.controller.abort();
+    void this.outputIterator?.return(undefined).catch(() => undefined);
+    callback(error);
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.outputIterator ??= this.outputs();
+      for (;;) {
+        const next = await this.outputIterator.next();
+        if (this.destroyed) return;
+        if (next.done) {
+          this.push(null);
+          return;
+        }
+        this.stats.objects++;
+        if (this.stats.objects % 1000 === 0) this.progress();
+        if (!this.push(next.value)) return;
+      }
+    } catch (error) {
+      this.destroy(error as Error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private progress(): void {
+    this.stats.elapsedMs = Date.now() - this.started;
+    this.emit('progress', { ...this.stats });
+  }
+
+  private async *outputs(): AsyncGenerator<OutputObject> {
+    this.started = Date.now();
+    const extras = { signal: this.signal, onRetry: () => void this.stats.retries++ };
+    const status = this.wait
+      ? await pollUntilFinal(this.config, this.requestId, this.poll, { ...extras, onPoll: () => void (this.stats.polls++, this.stats.requests++) })
+      : await this.currentStatus(extras);
+    if (status.dataUrl === undefined && status.data !== undefined && (status.data.length > 0 || !status.dataCount)) {
+      yield* status.data;
+    } else {
+      yield* this.download(status, extras);
+    }
+    this.progress();
+  }
+
+  private async currentStatus(extras: { signal: AbortSignal }): Promise<RequestStatus> {
+    const status = await fetchRequestStatus(this.config, this.requestId, extras);
+    this.stats.requests++;
+    if (status.status !== 'succeeded') {
+      throw new InferenceStreamsError(`SafetyKit request ${this.requestId} is "${status.status}", not "succeeded"${status.reason ? `: ${status.reason}` : ''}; pass wait: true to wait for it`);
+    }
+    return status;
+  }
+
+  private async *download(status: RequestStatus, extras: { signal: AbortSignal }): AsyncGenerator<OutputObject> {
+    let url = status.dataUrl;
+    if (url === undefined) {
+      url = (await fetchDownloadUrl(this.config, this.requestId, extras)).url;
+      this.stats.requests++;
+    }
+    const body = await openDownload(url, this.config, extras);
+    this.stats.requests++;
+    body.on('data', (chunk: Buffer) => (this.stats.bytes += chunk.length));
+    const lines = pipeline(body, parseJsonl({ maxLineBytes: this.maxLineBytes, source: describeUrl(url) }), () => undefined);
+    const endpoint = `GET ${describeUrl(url)}`;
+    for await (const value of lines as AsyncIterable<unknown>) {
+      if (typeof value !== 'object' || value === null || typeof (value as { id?: unknown }).id !== 'string') {
+        throw new ProtocolError(endpoint, 'a results line is not an object with an "id"');
+      }
+      yield value as OutputObject;
+    }
+  }
+}
