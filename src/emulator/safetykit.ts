@@ -257,7 +257,9 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
     // An object store overwrites: a second PUT replaces the file and starts ingestion again.
     if (stored.filePath) rmSync(stored.filePath, { force: true });
     Object.assign(stored, { filePath, bytes: record.bytes, uploadedAt: Date.now(), processing: undefined, processed: undefined });
-    return { status: 200, headers: { etag: `"${hash32(record.bytes, created).toString(16)}"` }, body: '' };
+    const etag = `"${hash32(record.bytes, created).toString(16)}"`;
+    // A short body (S3 sends none) so that an injected mid-response reset really cuts the answer.
+    return json(200, { etag, bytes: record.bytes }, { etag });
   }
 
   function download(req: EmulatorRequest): EmulatorResponse {

@@ -32,6 +32,7 @@ export class Spool {
   private pending = '';
   private pendingBytes = 0;
   private rest = '';
+  private fileError: Error | undefined;
   private readonly decoder = new StringDecoder('utf8');
   /** Lines seen so far (blank ones included), for 1-based line numbers in errors. */
   lineNumber = 0;
@@ -129,11 +130,15 @@ export class Spool {
     this.directory ??= await mkdtemp(join(this.spoolDir, 'inference-streams-import-'));
     const index = this.partCount++;
     const path = join(this.directory, `part-${String(index + 1).padStart(4, '0')}.jsonl`);
-    this.file = createWriteStream(path, { highWaterMark: 1 << 20 });
+    const file = createWriteStream(path, { highWaterMark: 1 << 20 });
+    // Kept until the next write or close, which rethrow it (a removed spool must not crash the process).
+    file.on('error', (error) => (this.fileError ??= error));
+    this.file = file;
     this.current = { index, path, bytes: 0, objects: 0, firstLine: this.lineNumber };
   }
 
   private async flushPending(): Promise<void> {
+    if (this.fileError) throw this.fileError;
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = '';
@@ -149,6 +154,7 @@ export class Spool {
     this.current = undefined;
     file.end();
     await once(file, 'close');
+    if (this.fileError) throw this.fileError;
     await this.onPart(part);
   }
 }
