@@ -1,2 +1,35 @@
-// Public surface of the reinfer pieces. STUB: being written.
-export {};
+/** Public surface of the Reinfer pieces (re-exported by src/index.ts). */
+export { predictDocuments, predictRawEmails, predictComments, type PredictOptions, type PredictRawEmailsOptions, type PredictCommentsOptions } from './predict.js';
+export { getValidation, type ValidationOptions } from './validation.js';
+export {
+  PredictStream,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_CONCURRENCY,
+  type PredictStreamOptions,
+  type ReinferStats,
+} from './predict-stream.js';
+export { InvalidDocumentError } from './validate-documents.js';
+export type { ReinferConnectionOptions } from './options.js';
+export type {
+  ModelVersion,
+  ReinferMessage,
+  ReinferDocument,
+  RawEmail,
+  RawEmailDocument,
+  CommentInput,
+  UserProperties,
+  LabelRequest,
+  ModelInfo,
+  ParsedComment,
+  Validation,
+  ValidationLabel,
+  Quality,
+  Prediction,
+  PredictionFailure,
+  PredictionResult,
+  PredictedLabel,
+  PredictedEntity,
+  EntitySpan,
+  LabelProperty,
+} from './types.js';

@@ -1,0 +1,278 @@
+/**
+ * The Transform behind `predictDocuments`, `predictRawEmails` and `predictComments`: batches
+ * inputs by count, bytes and idle time; keeps at most `concurrency` batches in flight or waiting
+ * to be emitted (and stops reading input while that is full); emits one output per input, in
+ * input order unless `ordered: false`; isolates refused documents by bisection. What differs
+ * between the three endpoints lives in a {@link PredictAdapter}. No HTTP code here.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { IdleTimer, Batcher } from '../core/batch.js';
+import { AbortError, ConfigError, RateLimitError } from '../core/errors.js';
+import { booleanOption, integerOption } from '../core/options.js';
+import { OrderedMap } from '../core/ordered-map.js';
+import { baseStats, type BaseStats } from '../core/stats.js';
+import type { RetryEvent } from '../core/retry.js';
+import { AdaptiveConcurrency } from './adaptive-concurrency.js';
+import { sendWithBisection } from './bisect.js';
+import type { CallHooks } from './client.js';
+import type { ReinferConnection, ReinferConnectionOptions } from './options.js';
+import type { PredictionParts } from './outputs.js';
+import type { Prediction, PredictionFailure, PredictionResult } from './types.js';
+import { InvalidDocumentError, MAX_BATCH_DOCUMENTS } from './validate-documents.js';
+
+/** Default documents per request: chosen by `benchmarks/reinfer-predict` (see README). */
+export const DEFAULT_BATCH_SIZE = 1024;
+/** Default requests in flight: chosen by the same benchmark. */
+export const DEFAULT_CONCURRENCY = 4;
+/** Default ceiling of `concurrency: 'auto'`. */
+export const DEFAULT_MAX_CONCURRENCY = 16;
+/** Default bound on a request body. */
+export const DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/** Default wait before a partial batch is sent when input pauses. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
+
+/** Batching, concurrency and error options shared by the three transforms. */
+export interface PredictStreamOptions extends ReinferConnectionOptions {
+  /** Inputs per request, 1..4096. Default 1024 (chosen by the benchmark). */
+  batchSize?: number;
+  /** Bound on a request body in bytes; a single larger input goes alone. Default 8 MiB. */
+  maxBatchBytes?: number;
+  /** A partial batch is sent once input pauses this long, in ms (0: only when full or at the end). Default 1000. */
+  flushIntervalMs?: number;
+  /** Requests in flight (1..256), or `'auto'` to adapt between 1 and `maxConcurrency`. Default 4. */
+  concurrency?: number | 'auto';
+  /** Ceiling of `concurrency: 'auto'` (1..256). Default 16. */
+  maxConcurrency?: number;
+  /** Emit outputs in input order (true) or as batches finish (false). Default true. */
+  ordered?: boolean;
+  /** `'throw'`: a bad input fails the stream; `'emit'`: it comes out as `{input, index, error}`. Default `'throw'`. */
+  onError?: 'throw' | 'emit';
+}
+
+/** Counters of a predict transform (`stream.stats`, and the `'progress'` event). */
+export interface ReinferStats extends BaseStats {
+  /** Inputs written to the stream. */
+  documents: number;
+  /** Outputs with predictions emitted. */
+  predicted: number;
+  /** Inputs emitted as failures (`onError: 'emit'`). */
+  failed: number;
+  /** Batches sent (a split batch counts once). */
+  batches: number;
+  /** Times a refused batch was split in halves. */
+  splits: number;
+  /** Requests allowed in flight now (changes with `concurrency: 'auto'`). */
+  concurrency: number;
+}
+
+export interface ResolvedStreamOptions {
+  batchSize: number;
+  maxBatchBytes: number;
+  flushIntervalMs: number;
+  concurrency: number | 'auto';
+  maxConcurrency: number;
+  ordered: boolean;
+  onError: 'throw' | 'emit';
+}
+
+export function resolveStreamOptions(options: PredictStreamOptions): ResolvedStreamOptions {
+  const concurrency = options.concurrency === 'auto' ? 'auto' : integerOption('concurrency', options.concurrency, DEFAULT_CONCURRENCY, 1, 256);
+  if (options.onError !== undefined && options.onError !== 'throw' && options.onError !== 'emit') {
+    throw new ConfigError('onError', 'must be "throw" or "emit"', options.onError);
+  }
+  return {
+    batchSize: integerOption('batchSize', options.batchSize, DEFAULT_BATCH_SIZE, 1, MAX_BATCH_DOCUMENTS),
+    maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES, 1024, 2 ** 31 - 1),
+    flushIntervalMs: integerOption('flushIntervalMs', options.flushIntervalMs, DEFAULT_FLUSH_INTERVAL_MS, 0, 86_400_000),
+    concurrency,
+    maxConcurrency: integerOption('maxConcurrency', options.maxConcurrency, DEFAULT_MAX_CONCURRENCY, 1, 256),
+    ordered: booleanOption('ordered', options.ordered, true),
+    onError: options.onError ?? 'throw',
+  };
+}
+
+/** What one endpoint contributes: how an input goes on the wire and how an answer comes back. */
+export interface PredictAdapter {
+  /** The serialized wire form of an input (and its uid for comments), or what is wrong with it. */
+  prepare(input: unknown): { wire: string; uid?: string } | { problem: string };
+  /** Send one request for these prepared items; one result per item, in their order. */
+  send(wires: string[], uids: Array<string | undefined>, hooks: CallHooks): Promise<{ parts: PredictionParts[]; bytes: number }>;
+}
+
+interface Item {
+  index: number;
+  input: unknown;
+  wire?: string;
+  uid?: string;
+  problem?: string;
+}
+
+export class PredictStream<Input> extends Transform {
+  /** Live counters; also passed with every `'progress'` event. */
+  readonly stats: ReinferStats;
+  private readonly batcher: Batcher<Item>;
+  private readonly batches: OrderedMap<Item[], PredictionResult<Input>[]>;
+  private readonly idle: IdleTimer;
+  private readonly controller = new AbortController();
+  private readonly adaptive: AdaptiveConcurrency | undefined;
+  private startedAt: number | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private nextIndex = 0;
+  private busy = false;
+  private readerWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly connection: ReinferConnection,
+    private readonly settings: ResolvedStreamOptions,
+    private readonly adapter: PredictAdapter,
+  ) {
+    super({ objectMode: true, readableHighWaterMark: settings.batchSize, writableHighWaterMark: 16 });
+    const initial = settings.concurrency === 'auto' ? Math.min(2, settings.maxConcurrency) : settings.concurrency;
+    this.stats = { ...baseStats(), documents: 0, predicted: 0, failed: 0, batches: 0, splits: 0, concurrency: initial };
+    this.batcher = new Batcher({ maxItems: settings.batchSize, maxBytes: settings.maxBatchBytes });
+    this.batches = new OrderedMap((batch) => this.runBatch(batch), (outputs) => this.emitOutputs(outputs), { concurrency: initial, ordered: settings.ordered });
+    if (settings.concurrency === 'auto') {
+      this.adaptive = new AdaptiveConcurrency({
+        initial,
+        max: settings.maxConcurrency,
+        onChange: (level) => {
+          this.stats.concurrency = level;
+          this.batches.setConcurrency(level);
+        },
+      });
+    }
+    this.idle = new IdleTimer(settings.flushIntervalMs, () => this.flushIdle());
+    const signal = connection.common.signal;
+    if (signal) {
+      const onAbort = () => this.destroy(new AbortError('predict stream aborted', { cause: signal.reason }));
+      if (signal.aborted) queueMicrotask(onAbort);
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
+    }
+  }
+
+  override _transform(input: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.accept(input).then(() => callback(), callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.idle.stop();
+    const rest = this.batcher.take();
+    const pushed = rest.length > 0 ? this.enqueue(rest) : this.chain;
+    pushed.then(() => this.batches.drain()).then(() => callback(), callback);
+  }
+
+  override _read(size: number): void {
+    const waiters = this.readerWaiters;
+    this.readerWaiters = [];
+    for (const wake of waiters) wake();
+    super._read(size);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.idle.stop();
+    this.batches.clear();
+    this.controller.abort();
+    for (const wake of this.readerWaiters) wake();
+    this.readerWaiters = [];
+    callback(error);
+  }
+
+  private async accept(input: unknown): Promise<void> {
+    this.busy = true;
+    this.idle.stop();
+    const index = this.nextIndex++;
+    this.stats.documents++;
+    const prepared = this.adapter.prepare(input);
+    let item: Item;
+    let size = 0;
+    if ('problem' in prepared) {
+      if (this.settings.onError === 'throw') throw new InvalidDocumentError([index], prepared.problem);
+      item = { index, input, problem: prepared.problem };
+    } else {
+      item = { index, input, wire: prepared.wire, uid: prepared.uid };
+      size = Buffer.byteLength(prepared.wire) + 1;
+    }
+    for (const batch of this.batcher.add(item, size)) await this.enqueue(batch);
+    // The readable side is full: wait for the consumer before taking more input.
+    while (this.readableLength >= this.readableHighWaterMark && !this.destroyed) {
+      await new Promise<void>((resolve) => this.readerWaiters.push(resolve));
+    }
+    this.busy = false;
+    this.idle.touch();
+  }
+
+  /** Hand a batch to the map, strictly in order (idle flushes and full batches share one queue). */
+  private enqueue(batch: Item[]): Promise<void> {
+    const next = this.chain.then(() => this.batches.push(batch));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private flushIdle(): void {
+    if (this.busy || this.batcher.length === 0 || this.destroyed) return;
+    this.enqueue(this.batcher.take()).catch((error: Error) => this.destroy(error));
+  }
+
+  private async runBatch(items: Item[]): Promise<PredictionResult<Input>[]> {
+    const valid = items.filter((item) => item.problem === undefined);
+    const outcomes = new Map<Item, PredictionParts | Error>();
+    if (valid.length > 0) {
+      this.stats.batches++;
+      const results = await sendWithBisection(valid, (part) => this.sendOnce(part), () => this.stats.splits++);
+      const refused: Item[] = [];
+      for (const outcome of results) {
+        if ('error' in outcome) {
+          refused.push(outcome.item);
+          const reason = outcome.error.serverMessage ?? `HTTP ${outcome.error.status}`;
+          outcomes.set(outcome.item, new InvalidDocumentError([outcome.item.index], `refused by the server: ${reason}`, { cause: outcome.error }));
+        } else outcomes.set(outcome.item, outcome.result);
+      }
+      if (refused.length > 0 && this.settings.onError === 'throw') {
+        const first = outcomes.get(refused[0]) as InvalidDocumentError;
+        const reason = refused.length === 1 ? first.reason : `refused by the server (first: ${first.reason})`;
+        throw new InvalidDocumentError(refused.map((item) => item.index), reason, { cause: first.cause });
+      }
+    }
+    return items.map((item) => {
+      const outcome = item.problem !== undefined ? new InvalidDocumentError([item.index], item.problem) : outcomes.get(item)!;
+      if (outcome instanceof Error) return { input: item.input as Input, index: item.index, error: outcome } satisfies PredictionFailure<Input>;
+      return { input: item.input as Input, ...outcome } satisfies Prediction<Input>;
+    });
+  }
+
+  private async sendOnce(items: Item[]): Promise<PredictionParts[]> {
+    let attemptStart = performance.now();
+    let inFlight = this.batches.active;
+    this.startedAt ??= attemptStart;
+    this.stats.requests++;
+    const onRetry = (event: RetryEvent) => {
+      this.stats.requests++;
+      this.stats.retries++;
+      if (event.error instanceof RateLimitError) this.adaptive?.onRateLimited(attemptStart, inFlight);
+      attemptStart = performance.now() + event.delayMs;
+      inFlight = this.batches.active;
+    };
+    const { parts, bytes } = await this.adapter.send(
+      items.map((item) => item.wire!),
+      items.map((item) => item.uid),
+      { signal: this.controller.signal, onRetry },
+    );
+    this.stats.bytes += bytes;
+    this.adaptive?.onSuccess(performance.now() - attemptStart, items.length * 2 >= this.settings.batchSize);
+    return parts;
+  }
+
+  private emitOutputs(outputs: PredictionResult<Input>[]): void {
+    if (this.destroyed) return;
+    for (const output of outputs) {
+      if ('error' in output) this.stats.failed++;
+      else this.stats.predicted++;
+      this.push(output);
+    }
+    this.stats.elapsedMs = this.startedAt === undefined ? 0 : Math.round(performance.now() - this.startedAt);
+    this.emit('progress', this.stats);
+  }
+}

@@ -1,0 +1,38 @@
+/** Shared helpers of the Reinfer tests (not a test file itself). */
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Emulator } from '../src/emulator/index.js';
+
+export const FAST_RETRY = { baseDelayMs: 1, maxDelayMs: 20 };
+
+/** A valid document with an extra `id` field. */
+export function doc(i: number): { id: number; messages: Array<{ body: { text: string } }> } {
+  const texts = ['Order ORD-{n} is missing', 'Please send the invoice', 'Thanks, great service', 'My parcel #{n} arrived damaged'];
+  return { id: i, messages: [{ body: { text: texts[i % texts.length].replace('{n}', String(100000 + i)) } }] };
+}
+
+export function docs(n: number): ReturnType<typeof doc>[] {
+  return Array.from({ length: n }, (_, i) => doc(i));
+}
+
+/** Connection options for the emulator. */
+export function conn(emulator: Emulator): { endpoint: string; token: string; project: string; dataset: string; retry: typeof FAST_RETRY } {
+  return { endpoint: emulator.url, token: emulator.env.REINFER_TOKEN, project: 'acme', dataset: 'emails', retry: FAST_RETRY };
+}
+
+/** Pipe `inputs` through `transform` and collect what comes out. */
+export async function run<T = any>(transform: NodeJS.ReadWriteStream & Readable, inputs: unknown[]): Promise<T[]> {
+  const out: T[] = [];
+  await pipeline(
+    Readable.from(inputs),
+    transform,
+    new Writable({
+      objectMode: true,
+      write(chunk: T, _encoding, callback) {
+        out.push(chunk);
+        callback();
+      },
+    }),
+  );
+  return out;
+}
