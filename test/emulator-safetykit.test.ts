@@ -47,7 +47,7 @@ async function importTicket(namespace = 'ns1', route = 'import') {
 
 describe('SafetyKit emulator: add and status', () => {
   it('requires a bearer key (401) and restricts it to apiKeys', async () => {
-    for (const headers of [{}, { authorization: 'Bearer nope-not-a-key' }, { authorization: KEY }]) {
+    for (const headers of [{}, { authorization: 'Bearer nope-not-a-key' }, { authorization: KEY }] as Array<Record<string, string>>) {
       const answer = await call('POST', '/v1/data/ns1', { data: [{ id: 'a' }] }, headers);
       expect(answer.status).toBe(401);
       expect(answer.json).toMatchObject({ statusCode: 401, message: expect.stringMatching(/Bearer/) });

@@ -31,6 +31,8 @@ export interface ImportWriterOptions extends SafetykitOptions, PollOptions {
   keepSpool?: boolean;
   /** Longest input line accepted, in bytes. Default 16 MiB. */
   maxLineBytes?: number;
+  /** Name of the input shown in errors, e.g. a file name (`listings.jsonl:7`). Default none (errors say `line 7`). */
+  source?: string;
   /** Timeout of one upload PUT (the whole body), in ms. Default 3 600 000 (1 h). */
   uploadTimeoutMs?: number;
 }
@@ -116,7 +118,7 @@ export class ImportWriter extends Writable {
     const partBytes = integerOption('partBytes', options.partBytes, GiB, 1, 5 * 1024 * GiB);
     const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, 16 * 1024 * 1024, 1, GiB);
     const spoolDir = stringOption('spoolDir', options.spoolDir) ?? tmpdir();
-    this.spool = new Spool(spoolDir, partBytes, maxLineBytes, (part) => this.startPart(part));
+    this.spool = new Spool(spoolDir, partBytes, maxLineBytes, (part) => this.startPart(part), stringOption('source', options.source));
     this.signal = this.config.signal ? AbortSignal.any([this.config.signal, this.controller.signal]) : this.controller.signal;
     this.config.signal?.addEventListener('abort', () => this.destroy(new AbortError('importWriter aborted', { cause: this.config.signal!.reason })), { once: true });
   }

@@ -45,6 +45,8 @@ export class Spool {
     private readonly maxLineBytes: number,
     /** Called with each part once its file is complete; awaited (that is the writer's backpressure). */
     private readonly onPart: (part: SpoolPart) => Promise<void>,
+    /** Input name for errors (`file.jsonl:7`); without it errors say `line 7`. */
+    private readonly source?: string,
   ) {}
 
   /** Add JSONL text (possibly cut mid-line or mid-character). */
@@ -57,7 +59,7 @@ export class Spool {
     }
     this.rest = text.slice(start);
     if (this.rest.length * 3 > this.maxLineBytes && Buffer.byteLength(this.rest) > this.maxLineBytes) {
-      throw new JsonlError(this.lineNumber + 1, `line is longer than maxLineBytes (${this.maxLineBytes})`, this.rest.slice(0, 80), { source: 'importWriter input' });
+      throw new JsonlError(this.lineNumber + 1, `line is longer than maxLineBytes (${this.maxLineBytes})`, this.rest.slice(0, 80), { source: this.source });
     }
   }
 
@@ -65,7 +67,7 @@ export class Spool {
   async addObject(value: unknown): Promise<void> {
     await this.endText();
     const problem = objectProblem(value);
-    if (problem !== undefined) throw new JsonlError(this.lineNumber + 1, problem, safeExcerpt(value), { source: 'importWriter input' });
+    if (problem !== undefined) throw new JsonlError(this.lineNumber + 1, problem, safeExcerpt(value), { source: this.source });
     await this.addLine(JSON.stringify(value), false);
   }
 
@@ -107,13 +109,13 @@ export class Spool {
       try {
         value = JSON.parse(line);
       } catch (error) {
-        throw new JsonlError(this.lineNumber, (error as Error).message, line, { source: 'importWriter input', cause: error });
+        throw new JsonlError(this.lineNumber, (error as Error).message, line, { source: this.source, cause: error });
       }
       const problem = objectProblem(value);
-      if (problem !== undefined) throw new JsonlError(this.lineNumber, problem, line, { source: 'importWriter input' });
+      if (problem !== undefined) throw new JsonlError(this.lineNumber, problem, line, { source: this.source });
     }
     const size = Buffer.byteLength(line) + 1;
-    if (size > this.maxLineBytes + 1) throw new JsonlError(this.lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, line, { source: 'importWriter input' });
+    if (size > this.maxLineBytes + 1) throw new JsonlError(this.lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, line, { source: this.source });
     if (this.current && this.current.bytes + size > this.partBytes) await this.closePart();
     if (!this.current) await this.openPart();
     const part = this.current!;
