@@ -1,13 +1,191 @@
-/** `inference-streams predict`. STUB: being written. */
-import type { CliCommand } from '../command.js';
+/** `inference-streams predict`: JSONL documents, raw emails or comment uids through a Reinfer model, JSONL predictions out. */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AbortError } from '../../core/errors.js';
+import { parseJsonl, stringifyJsonl } from '../../core/jsonl.js';
+import { predictComments, predictDocuments, predictRawEmails, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
+import { COMMON_HELP, EXIT, UsageError, optionOrEnv, parseIntegerFlag, parseNumberFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 
 export const command: CliCommand = {
   name: 'predict',
-  summary: 'coming',
-  help: 'Usage: inference-streams predict (coming soon)',
-  options: {},
-  async run(_values, _positionals, io) {
-    io.stderr.write('inference-streams predict: coming soon\n');
-    return 1;
+  summary: 'Run JSONL documents, raw emails or comment uids through a Reinfer model',
+  help: `Usage: inference-streams predict --project P --dataset D [options]
+
+Reads JSONL (one input per line), sends it in batches to a pinned Reinfer model with several
+requests in flight, and writes one JSON prediction per input, in input order:
+{"input": ..., "labels": [{"name": ["A","B"], "fullName": "A > B", "probability": 0.9}, ...],
+ "entities": [...], "labelProperties": [...], "sentiment": 0.5, "model": {"version": 5, ...}}
+
+Inputs, by mode:
+  (default)               documents {"messages": [...], "timestamp"?, "user_properties"?}
+                          (other fields such as "id" are kept on the output, not sent)
+  --raw-emails            {"raw_email": {"headers": ..., "body": ...}, "user_properties"?}
+  --uids                  comment uids: "source_id.comment_id" strings or {"uid": ...} objects
+
+Options:
+  --project P             project name (required)
+  --dataset D             dataset name (required)
+  --version V             model version: an integer, live or staging (default live)
+  --in FILE|-             JSONL input (default -: stdin)
+  --out FILE|-            JSONL output (default -: stdout)
+  --transform-tag T       with --raw-emails: how emails are parsed (required), e.g. generic.0.CONVKER5
+  --include-comments      with --raw-emails: add the parsed comment to each output
+  --threshold X|auto      confidence threshold 0..1, or auto (default: the server's, 0.25)
+  --label 'A > B'[=0.4]   only this label, with an optional threshold of its own (repeatable)
+  --batch-size N          inputs per request, 1..4096 (default 1024)
+  --concurrency N|auto    requests in flight, 1..256, or auto (default 4)
+  --max-concurrency N     ceiling of --concurrency auto (default 16)
+  --unordered             write predictions as batches finish, not in input order
+  --skip-invalid          write inputs that cannot be predicted as {"input", "index", "error"}
+                          lines instead of stopping at the first one
+  --timeout-ms MS         whole-request timeout (default 240000)
+  --endpoint URL          tenant API endpoint (env REINFER_ENDPOINT); --base-url is the same
+
+Environment:
+  REINFER_TOKEN           API token, sent as Authorization: Bearer (required)
+  REINFER_ENDPOINT        tenant API endpoint, e.g. https://acme.reinfer.io
+
+${COMMON_HELP}
+
+Examples:
+  inference-streams predict --project acme --dataset emails --in docs.jsonl --out predictions.jsonl
+  inference-streams predict --project acme --dataset emails --version 12 --threshold auto < docs.jsonl
+  inference-streams predict --project acme --dataset emails --label 'Order > Missing=0.4' --label Billing
+  inference-streams predict --project acme --dataset emails --raw-emails --transform-tag generic.0.CONVKER5 --in emails.jsonl
+  inference-streams predict --project acme --dataset emails --uids --concurrency auto --in uids.jsonl
+`,
+  options: {
+    project: { type: 'string' },
+    dataset: { type: 'string' },
+    version: { type: 'string' },
+    in: { type: 'string', short: 'i' },
+    out: { type: 'string', short: 'o' },
+    'raw-emails': { type: 'boolean' },
+    'transform-tag': { type: 'string' },
+    'include-comments': { type: 'boolean' },
+    uids: { type: 'boolean' },
+    threshold: { type: 'string' },
+    label: { type: 'string', multiple: true },
+    'batch-size': { type: 'string' },
+    concurrency: { type: 'string' },
+    'max-concurrency': { type: 'string' },
+    unordered: { type: 'boolean' },
+    'skip-invalid': { type: 'boolean' },
+    'timeout-ms': { type: 'string' },
+    endpoint: { type: 'string' },
+    'base-url': { type: 'string' },
   },
+  run: runPredict,
 };
+
+async function runPredict(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const options = predictOptions(values, io);
+  const rawEmails = values['raw-emails'] === true;
+  const uids = values.uids === true;
+  if (rawEmails && uids) throw new UsageError('--raw-emails and --uids are different inputs; choose one');
+  if (!rawEmails && (values['transform-tag'] !== undefined || values['include-comments'] !== undefined)) {
+    throw new UsageError('--transform-tag and --include-comments go with --raw-emails');
+  }
+  let stream: PredictStream<unknown>;
+  if (rawEmails) {
+    const transformTag = values['transform-tag'];
+    if (typeof transformTag !== 'string') throw new UsageError('--raw-emails needs --transform-tag T (e.g. generic.0.CONVKER5)');
+    stream = predictRawEmails({ ...options, transformTag, includeComments: values['include-comments'] === true }) as PredictStream<unknown>;
+  } else if (uids) {
+    stream = predictComments(options) as PredictStream<unknown>;
+  } else {
+    stream = predictDocuments(options) as PredictStream<unknown>;
+  }
+
+  const inPath = typeof values.in === 'string' ? values.in : '-';
+  const outPath = typeof values.out === 'string' ? values.out : '-';
+  const input: Readable = inPath === '-' ? io.stdin : createReadStream(inPath);
+  const output: Writable = outPath === '-' ? io.stdout : createWriteStream(outPath);
+  const progress = new ProgressLine(io.stderr, io.progress, () => render(stream.stats));
+  stream.on('progress', () => progress.update());
+  try {
+    // end: false for stdout: it belongs to the process (and to the caller in tests), not to us.
+    await pipeline(input, parseJsonl({ source: inPath === '-' ? 'stdin' : inPath }), stream, serializeFailures(), stringifyJsonl(), output, { end: outPath !== '-' });
+  } catch (error) {
+    progress.clear();
+    if (io.signal.aborted) {
+      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(stream.stats.predicted)} predictions\n`);
+      throw new AbortError('interrupted', { cause: error });
+    }
+    throw error;
+  }
+  progress.done();
+  const stats = stream.stats;
+  if (values.json === true) {
+    io.stdout.write(`${JSON.stringify({ ...stats, out: outPath })}\n`);
+  } else {
+    const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
+    const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
+    io.stderr.write(
+      `Predicted ${formatCount(stats.predicted)} of ${formatCount(stats.documents)} inputs${failed} (${formatCount(stats.batches)} batches, ${formatCount(stats.requests)} requests${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+function predictOptions(values: OptionValues, io: CliIO): PredictOptions {
+  const project = values.project;
+  const dataset = values.dataset;
+  if (typeof project !== 'string' || typeof dataset !== 'string') throw new UsageError('--project P and --dataset D are required');
+  const token = io.env.REINFER_TOKEN;
+  if (!token) throw new UsageError('set REINFER_TOKEN to your API token (or add --emulator to try a local emulator)');
+  const endpoint = optionOrEnv(values, 'endpoint', io.env, 'REINFER_ENDPOINT') ?? optionOrEnv(values, 'base-url', io.env, 'REINFER_ENDPOINT');
+  if (!endpoint) throw new UsageError('set REINFER_ENDPOINT (or --endpoint URL) to your tenant API endpoint');
+  const version = typeof values.version === 'string' ? (/^\d+$/.test(values.version) ? Number(values.version) : (values.version as 'live')) : undefined;
+  const threshold = values.threshold === 'auto' ? 'auto' : parseNumberFlag('threshold', values.threshold as string | undefined, 0, 1);
+  const concurrency = values.concurrency === 'auto' ? 'auto' : parseIntegerFlag('concurrency', values.concurrency as string | undefined, 1, 256);
+  return {
+    endpoint,
+    token,
+    project,
+    dataset,
+    version,
+    threshold,
+    labels: parseLabels(values.label),
+    batchSize: parseIntegerFlag('batch-size', values['batch-size'] as string | undefined, 1, 4096),
+    concurrency,
+    maxConcurrency: parseIntegerFlag('max-concurrency', values['max-concurrency'] as string | undefined, 1, 256),
+    ordered: values.unordered === true ? false : undefined,
+    onError: values['skip-invalid'] === true ? 'emit' : 'throw',
+    timeoutMs: parseIntegerFlag('timeout-ms', values['timeout-ms'] as string | undefined, 1, 86_400_000),
+    signal: io.signal,
+  };
+}
+
+/** `--label 'A > B=0.4'` → `{name: 'A > B', threshold: 0.4}`. */
+export function parseLabels(value: OptionValues[string]): LabelRequest[] | undefined {
+  if (value === undefined) return undefined;
+  const list = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+  return list.map((spec) => {
+    const eq = spec.lastIndexOf('=');
+    if (eq < 0) return { name: spec };
+    const threshold = parseNumberFlag('label', spec.slice(eq + 1), 0, 1);
+    if (eq === 0) throw new UsageError(`--label needs a name before "=" (got "${spec}")`);
+    return { name: spec.slice(0, eq), threshold };
+  });
+}
+
+/** Failures carry an Error, which JSON would write as `{}`: write its name and message. */
+function serializeFailures(): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(output: { error?: Error }, _encoding, callback) {
+      if (output.error instanceof Error) callback(null, { ...output, error: { name: output.error.name, message: output.error.message } });
+      else callback(null, output);
+    },
+  });
+}
+
+function render(stats: ReinferStats): string {
+  const rate = formatCount(ratePerSecond(stats.predicted + stats.failed, stats.elapsedMs));
+  const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} failed` : '';
+  return `predict: ${formatCount(stats.predicted)} predicted${failed}, ${rate}/s, ${formatCount(stats.batches)} batches, concurrency ${stats.concurrency}, ${formatCount(stats.retries)} retries`;
+}

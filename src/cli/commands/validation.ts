@@ -1,13 +1,82 @@
-/** `inference-streams validation`. STUB: being written. */
-import type { CliCommand } from '../command.js';
+/** `inference-streams validation`: a Reinfer model's validation statistics, as a table or JSON. */
+import { getValidation, type Validation } from '../../reinfer/index.js';
+import { COMMON_HELP, EXIT, UsageError, optionOrEnv, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 
 export const command: CliCommand = {
   name: 'validation',
-  summary: 'coming',
-  help: 'Usage: inference-streams validation (coming soon)',
-  options: {},
-  async run(_values, _positionals, io) {
-    io.stderr.write('inference-streams validation: coming soon\n');
-    return 1;
+  summary: "Show a Reinfer model's validation statistics",
+  help: `Usage: inference-streams validation --project P --dataset D [options]
+
+Shows how well a model version performs (the Validation page of the platform): dataset score
+and quality, balance, coverage, label warnings, and the taxonomy.
+
+Options:
+  --project P             project name (required)
+  --dataset D             dataset name (required)
+  --version V             an integer, live, staging or latest (default latest)
+  --timeout-ms MS         whole-request timeout (default 240000)
+  --endpoint URL          tenant API endpoint (env REINFER_ENDPOINT); --base-url is the same
+
+Environment:
+  REINFER_TOKEN           API token, sent as Authorization: Bearer (required)
+  REINFER_ENDPOINT        tenant API endpoint
+
+${COMMON_HELP}
+
+Examples:
+  inference-streams validation --project acme --dataset emails
+  inference-streams validation --project acme --dataset emails --version 12 --json | jq .dataset_score
+`,
+  options: {
+    project: { type: 'string' },
+    dataset: { type: 'string' },
+    version: { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    endpoint: { type: 'string' },
+    'base-url': { type: 'string' },
+  },
+  async run(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const project = values.project;
+    const dataset = values.dataset;
+    if (typeof project !== 'string' || typeof dataset !== 'string') throw new UsageError('--project P and --dataset D are required');
+    const token = io.env.REINFER_TOKEN;
+    if (!token) throw new UsageError('set REINFER_TOKEN to your API token (or add --emulator to try a local emulator)');
+    const endpoint = optionOrEnv(values, 'endpoint', io.env, 'REINFER_ENDPOINT') ?? optionOrEnv(values, 'base-url', io.env, 'REINFER_ENDPOINT');
+    if (!endpoint) throw new UsageError('set REINFER_ENDPOINT (or --endpoint URL) to your tenant API endpoint');
+    const raw = typeof values.version === 'string' ? values.version : 'latest';
+    const version = /^\d+$/.test(raw) ? Number(raw) : (raw as 'latest');
+    const validation = await getValidation({
+      endpoint,
+      token,
+      project,
+      dataset,
+      version,
+      timeoutMs: parseIntegerFlag('timeout-ms', values['timeout-ms'] as string | undefined, 1, 86_400_000),
+      signal: io.signal,
+    });
+    io.stdout.write(values.json === true ? `${JSON.stringify(validation)}\n` : formatValidation(validation, `${project}/${dataset}`));
+    return EXIT.ok;
   },
 };
+
+/** A readable table of the statistics and the taxonomy. */
+export function formatValidation(v: Validation, dataset: string): string {
+  const score = (value: number | null | undefined, quality: string | null | undefined, digits = 3) =>
+    value === null || value === undefined ? 'n/a' : `${typeof value === 'number' ? value.toFixed(digits) : value}${quality ? ` (${quality})` : ''}`;
+  const rows: Array<[string, string]> = [
+    ['Model version', String(v.version)],
+    ['Dataset score', `${v.dataset_score}/100${v.dataset_quality ? ` (${v.dataset_quality})` : ''}`],
+    ['Mean average precision', score(v.mean_average_precision_safe, undefined)],
+    ['Balance', score(v.balance, v.balance_quality)],
+    ['Coverage', score(v.coverage, v.coverage_quality)],
+    ['All labels', v.all_labels_quality ?? 'n/a'],
+    ['Underperforming labels', v.underperforming_labels_quality ?? 'n/a'],
+    ['Reviewed comments', String(v.num_reviewed_comments)],
+    ['Labels', `${v.num_labels} (${v.num_amber_labels} amber, ${v.num_red_labels} red)`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = [`Validation of ${dataset}`, '', ...rows.map(([k, value]) => `  ${k.padEnd(width)}  ${value}`), '', 'Taxonomy:'];
+  for (const label of v.labels ?? []) lines.push(`  ${'  '.repeat(Math.max(0, (label.parts?.length ?? 1) - 1))}${label.parts?.at(-1) ?? label.name}`);
+  return `${lines.join('\n')}\n`;
+}
