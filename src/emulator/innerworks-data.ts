@@ -43,10 +43,22 @@ const VPN_PROVIDERS = ['NordVPN', 'ExpressVPN', 'Surfshark', 'ProtonVPN', 'Mullv
 const VPN_LOCATIONS = ['CA', 'NL', 'CH', 'SE', 'SG', 'DE', 'GB', 'US'];
 const VPN_REASONS = ['IP analysis', 'Known VPN exit node', 'Timezone mismatch', 'WebRTC leak', 'Latency triangulation'];
 
-const hex8 = (value: number) => value.toString(16).padStart(8, '0');
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hex8 = (v: number) => HEX[v >>> 24] + HEX[(v >>> 16) & 255] + HEX[(v >>> 8) & 255] + HEX[v & 255];
+
+/**
+ * Distinct result bodies (fingerprinting + geolocation) drawn from by hash of the index: a
+ * record is its id and time plus one of these, so a page is generated at several hundred MB/s.
+ */
+const BODY_POOL_SIZE = 4096;
 
 export class InnerworksDataset {
   private readonly segments: Segment[] = [];
+  private readonly projectId: string;
+  private readonly bodies: Buffer[];
+  private readonly maxBodyBytes: number;
+  /** `","projectId":"…","timestamp":"`: between a record's id and its time. */
+  private readonly prefix: Buffer;
   private total = 0;
 
   constructor(
@@ -57,6 +69,10 @@ export class InnerworksDataset {
   ) {
     if (records > 0) this.segments.push({ first: 0, count: records, startTs: baseTime, stepMs });
     this.total = records;
+    this.projectId = `project-${100 + (seed % 900)}`;
+    this.bodies = Array.from({ length: BODY_POOL_SIZE }, (_, i) => Buffer.from(renderBody(hash32(seed, i, 1))));
+    this.maxBodyBytes = Math.max(...this.bodies.map((body) => body.length));
+    this.prefix = Buffer.from(`","projectId":"${this.projectId}","timestamp":"`);
   }
 
   get size(): number {
@@ -111,49 +127,59 @@ export class InnerworksDataset {
   /** The request id of a record: ids of a tie group are sorted, so their order is the index order. */
   requestIdOf(index: number): string {
     const segment = this.segmentOf(index);
-    const offset = index - segment.first;
-    const groupFirst = segment.first + offset - (offset % TIE_SIZE);
-    const groupEnd = Math.min(groupFirst + TIE_SIZE, segment.first + segment.count);
-    const ids: string[] = [];
-    for (let i = groupFirst; i < groupEnd; i++) ids.push(this.rawId(i));
-    ids.sort();
-    return ids[index - groupFirst];
+    const groupFirst = index - ((index - segment.first) % TIE_SIZE);
+    return this.groupIds(groupFirst, segment)[index - groupFirst];
   }
 
   /** The record at `index` serialized as JSON, with the fields of seed 000. */
   recordJson(index: number): string {
-    const seed = this.seed;
-    const h = hash32(seed, index, 1);
-    const h2 = hash32(seed, index, 2);
-    const h3 = hash32(seed, index, 3);
-    const requestId = this.requestIdOf(index);
-    const timestamp = new Date(this.timestampOf(index)).toISOString();
-    const [country, countryCode] = COUNTRIES[h % COUNTRIES.length];
-    const vpn = h2 % 3 === 0;
-    const trueIp = ipAddress(h3, (h2 >>> 8) % 4 === 0);
-    const requestIp = vpn ? ipAddress(hash32(seed, index, 4), (h2 >>> 12) % 5 === 0) : trueIp;
-    let geo = '';
-    if (vpn) geo += `"vpnDetectionReasons":"${VPN_REASONS[(h2 >>> 4) % VPN_REASONS.length]}",`;
-    geo += `"vpnIsEnabled":${vpn},"trueGeoLocationName":"${country}","trueGeoLocationCode":"${countryCode}",`;
-    if (vpn) {
-      geo += `"vpnProvider":"${VPN_PROVIDERS[(h2 >>> 16) % VPN_PROVIDERS.length]}","vpnLocationCode":"${VPN_LOCATIONS[(h2 >>> 20) % VPN_LOCATIONS.length]}",`;
+    return this.recordsJson(index, index + 1).toString('utf8');
+  }
+
+  /**
+   * Records [first, end) serialized and comma-separated, written straight into one Buffer a tie
+   * group at a time (ids and time shared): no per-record strings to collect, so a 5000-record
+   * page is generated in a few ms.
+   */
+  recordsJson(first: number, end: number): Buffer {
+    const out = Buffer.allocUnsafe(Math.max(0, end - first) * (this.maxBodyBytes + this.prefix.length + 80));
+    let offset = 0;
+    let index = first;
+    while (index < end) {
+      const segment = this.segmentOf(index);
+      const groupFirst = index - ((index - segment.first) % TIE_SIZE);
+      const ids = this.groupIds(groupFirst, segment);
+      const timestamp = new Date(this.timestampOf(groupFirst)).toISOString();
+      const groupEnd = Math.min(groupFirst + ids.length, end);
+      for (; index < groupEnd; index++) {
+        if (index > first) out[offset++] = 0x2c; // ','
+        offset += out.write('{"requestId":"', offset, 'latin1');
+        offset += out.write(ids[index - groupFirst], offset, 'latin1');
+        offset += this.prefix.copy(out, offset);
+        offset += out.write(timestamp, offset, 'latin1');
+        offset += out.write('",', offset, 'latin1');
+        offset += this.bodies[hash32(this.seed, index, 5) % BODY_POOL_SIZE].copy(out, offset);
+      }
     }
-    if (countryCode === 'US') geo += `"stateUS":"${US_STATES[(h >>> 8) % US_STATES.length]}",`;
-    geo += `"trueUserIpAddress":"${trueIp}","requestIpAddress":"${requestIp}"`;
-    return (
-      `{"requestId":"${requestId}","projectId":"project-${100 + (seed % 900)}","timestamp":"${timestamp}",` +
-      `"result":{"fingerprinting":{"browser":"${BROWSERS[(h >>> 12) % BROWSERS.length]}","fingerprint":"${hex8(h3)}${hex8(h2)}",` +
-      `"deviceOs":"${OSES[(h >>> 16) % OSES.length]}","socialId":"user-${(h ^ h3) % 100000}"},"geolocation":{${geo}}}}`
-    );
+    return out.subarray(0, offset);
+  }
+
+  /** The sorted request ids of the tie group starting at `groupFirst`. */
+  private groupIds(groupFirst: number, segment: Segment): string[] {
+    const groupEnd = Math.min(groupFirst + TIE_SIZE, segment.first + segment.count);
+    const ids: string[] = [];
+    for (let i = groupFirst; i < groupEnd; i++) ids.push(this.rawId(i));
+    return ids.sort();
   }
 
   private rawId(index: number): string {
-    const a = hex8(hash32(this.seed, index, 11));
-    const b = hex8(hash32(this.seed, index, 12));
-    const c = hex8(hash32(this.seed, index, 13));
-    const d = hex8(hash32(this.seed, index, 14));
-    const variant = '89ab'[parseInt(c[0], 16) & 3];
-    return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${variant}${c.slice(1, 4)}-${c.slice(4, 8)}${d}`;
+    const ha = hash32(this.seed, index, 11);
+    const hb = hash32(ha, 12);
+    const hc = hash32(hb, 13);
+    const hd = hash32(hc, 14);
+    const b = hex8(hb);
+    const c = hex8(hc);
+    return `${hex8(ha)}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${'89ab'[hc >>> 30]}${c.slice(1, 4)}-${c.slice(4, 8)}${hex8(hd)}`;
   }
 
   private segmentOf(index: number): Segment {
@@ -167,6 +193,28 @@ export class InnerworksDataset {
     }
     return this.segments[low];
   }
+}
+
+/** `"result":{...}}`: the rest of a record after its timestamp, from one hash. */
+function renderBody(h: number): string {
+  const h2 = hash32(h, 2);
+  const h3 = hash32(h2, 3);
+  const [country, countryCode] = COUNTRIES[h % COUNTRIES.length];
+  const vpn = h2 % 3 === 0;
+  const trueIp = ipAddress(h3, (h2 >>> 8) % 4 === 0);
+  const requestIp = vpn ? ipAddress(hash32(h3, 4), (h2 >>> 12) % 5 === 0) : trueIp;
+  let geo = '';
+  if (vpn) geo += `"vpnDetectionReasons":"${VPN_REASONS[(h2 >>> 4) % VPN_REASONS.length]}",`;
+  geo += `"vpnIsEnabled":${vpn},"trueGeoLocationName":"${country}","trueGeoLocationCode":"${countryCode}",`;
+  if (vpn) {
+    geo += `"vpnProvider":"${VPN_PROVIDERS[(h2 >>> 16) % VPN_PROVIDERS.length]}","vpnLocationCode":"${VPN_LOCATIONS[(h2 >>> 20) % VPN_LOCATIONS.length]}",`;
+  }
+  if (countryCode === 'US') geo += `"stateUS":"${US_STATES[(h >>> 8) % US_STATES.length]}",`;
+  geo += `"trueUserIpAddress":"${trueIp}","requestIpAddress":"${requestIp}"`;
+  return (
+    `"result":{"fingerprinting":{"browser":"${BROWSERS[(h >>> 12) % BROWSERS.length]}","fingerprint":"${hex8(h3)}${hex8(h2)}",` +
+    `"deviceOs":"${OSES[(h >>> 16) % OSES.length]}","socialId":"user-${(h ^ h3) % 100000}"},"geolocation":{${geo}}}}`
+  );
 }
 
 function ipAddress(h: number, v6: boolean): string {

@@ -112,12 +112,14 @@ function handleBatch(request: EmulatorRequest, data: InnerworksDataset, apiKeys:
   const first = data.firstAfter(position[0], position[1]);
   const end = Math.min(first + batchSize, data.size);
   const body = pages.get(first, end, batchSize, () => {
-    const results: string[] = new Array(end - first);
-    for (let i = first; i < end; i++) results[i - first] = data.recordJson(i);
     // An empty page still carries a checkpoint: the position asked from, so records appended
     // later are returned by it.
     const state: [number, string] = end > first ? [data.timestampOf(end - 1), data.requestIdOf(end - 1)] : position;
-    return Buffer.from(`{"batchSize":${batchSize},"results":[${results.join(',')}],"checkpoint":"${encodeCheckpoint(state)}"}`);
+    return Buffer.concat([
+      Buffer.from(`{"batchSize":${batchSize},"results":[`),
+      data.recordsJson(first, end),
+      Buffer.from(`],"checkpoint":"${encodeCheckpoint(state)}"}`),
+    ]);
   });
   return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body };
 }
