@@ -82,7 +82,7 @@ export async function uploadFile(uploadUrl: string, filePath: string, size: numb
   await withRetry(
     async (attempt) => {
       retries = attempt;
-      const body = createReadStream(filePath, { highWaterMark: 1 << 20 });
+      const body = createReadStream(filePath, { highWaterMark: 256 * 1024 });
       let sent = 0;
       if (run.onProgress) body.on('data', (chunk) => run.onProgress!((sent += chunk.length)));
       const response = await request({

@@ -6,7 +6,6 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { JsonlError } from '../core/errors.js';
 import { objectProblem } from './errors.js';
 
@@ -21,19 +20,19 @@ export interface SpoolPart {
   firstLine: number;
 }
 
-/** Text is written to disk in slices of about this size. */
-const WRITE_SLICE = 256 * 1024;
+/** Serialized objects are written to disk in slices of about this many characters. */
+const PENDING_CHARS = 64 * 1024;
 
 export class Spool {
   private directory: string | undefined;
   private file: WriteStream | undefined;
   private current: SpoolPart | undefined;
   private partCount = 0;
+  /** Serialized objects not yet written (objects are small; text is written as slices of its chunk). */
   private pending = '';
-  private pendingBytes = 0;
-  private rest = '';
+  /** The start of a line whose end has not arrived yet. */
+  private rest: Buffer = Buffer.alloc(0);
   private fileError: Error | undefined;
-  private readonly decoder = new StringDecoder('utf8');
   /** Lines seen so far (blank ones included), for 1-based line numbers in errors. */
   lineNumber = 0;
   objects = 0;
@@ -49,26 +48,57 @@ export class Spool {
     private readonly source?: string,
   ) {}
 
-  /** Add JSONL text (possibly cut mid-line or mid-character). */
+  /**
+   * Add JSONL text, possibly cut mid-line. Each complete line is checked (JSON object with a
+   * string id), then the chunk's bytes are written to the spool as they are, in slices that skip
+   * blank lines: no re-encoding, and no copy beyond a line that spans two chunks.
+   */
   async addText(chunk: Buffer | string): Promise<void> {
-    const text = this.rest + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    const input = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const buffer = this.rest.length > 0 ? Buffer.concat([this.rest, input]) : input;
     let start = 0;
-    for (let end = text.indexOf('\n', start); end >= 0; end = text.indexOf('\n', start)) {
-      await this.addLine(text.slice(start, end), true);
-      start = end + 1;
+    let sliceStart = 0;
+    for (let end = buffer.indexOf(10, start); end >= 0; end = buffer.indexOf(10, start)) {
+      const next = end + 1;
+      this.lineNumber++;
+      let lineStart = start;
+      if (this.lineNumber === 1 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) lineStart = sliceStart = 3;
+      if (this.checkLine(buffer, lineStart, end)) {
+        if (this.current && this.current.bytes + (next - lineStart) > this.partBytes) {
+          await this.writeSlice(buffer, sliceStart, lineStart);
+          sliceStart = lineStart;
+          await this.closePart();
+        }
+        if (!this.current) await this.openPart();
+        this.count(next - lineStart);
+      } else {
+        // A blank line: write what came before it, leave it out.
+        await this.writeSlice(buffer, sliceStart, lineStart);
+        sliceStart = next;
+      }
+      start = next;
     }
-    this.rest = text.slice(start);
-    if (this.rest.length * 3 > this.maxLineBytes && Buffer.byteLength(this.rest) > this.maxLineBytes) {
-      throw new JsonlError(this.lineNumber + 1, `line is longer than maxLineBytes (${this.maxLineBytes})`, this.rest.slice(0, 80), { source: this.source });
+    await this.writeSlice(buffer, sliceStart, start);
+    this.rest = Buffer.from(buffer.subarray(start));
+    if (this.rest.length > this.maxLineBytes) {
+      throw new JsonlError(this.lineNumber + 1, `line is longer than maxLineBytes (${this.maxLineBytes})`, this.rest.toString('utf8', 0, 80), { source: this.source });
     }
   }
 
   /** Add one object (serialized here). */
   async addObject(value: unknown): Promise<void> {
     await this.endText();
+    this.lineNumber++;
     const problem = objectProblem(value);
-    if (problem !== undefined) throw new JsonlError(this.lineNumber + 1, problem, safeExcerpt(value), { source: this.source });
-    await this.addLine(JSON.stringify(value), false);
+    if (problem !== undefined) throw new JsonlError(this.lineNumber, problem, safeExcerpt(value), { source: this.source });
+    const line = `${JSON.stringify(value)}\n`;
+    const size = Buffer.byteLength(line);
+    if (size > this.maxLineBytes + 1) throw new JsonlError(this.lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, line, { source: this.source });
+    if (this.current && this.current.bytes + size > this.partBytes) await this.closePart();
+    if (!this.current) await this.openPart();
+    this.count(size);
+    this.pending += line;
+    if (this.pending.length >= PENDING_CHARS) await this.flushPending();
   }
 
   /** Flush everything and hand over the last part. */
@@ -93,59 +123,65 @@ export class Spool {
     return this.directory;
   }
 
+  /** A last line without a newline still counts; the spool gets its newline. */
   private async endText(): Promise<void> {
-    const tail = this.rest + this.decoder.end();
-    this.rest = '';
-    if (tail.length > 0) await this.addLine(tail, true);
+    if (this.rest.length === 0) return;
+    await this.addText('\n');
   }
 
-  private async addLine(raw: string, check: boolean): Promise<void> {
-    this.lineNumber++;
-    let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (this.lineNumber === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-    if (check) {
-      if (line.trim().length === 0) return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new JsonlError(this.lineNumber, (error as Error).message, line, { source: this.source, cause: error });
-      }
-      const problem = objectProblem(value);
-      if (problem !== undefined) throw new JsonlError(this.lineNumber, problem, line, { source: this.source });
+  /** True for a valid object line, false for a blank one; throws `JsonlError` for anything else. */
+  private checkLine(buffer: Buffer, start: number, end: number): boolean {
+    const length = end - start;
+    if (length > this.maxLineBytes + 1) {
+      throw new JsonlError(this.lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, buffer.toString('utf8', start, start + 80), { source: this.source });
     }
-    const size = Buffer.byteLength(line) + 1;
-    if (size > this.maxLineBytes + 1) throw new JsonlError(this.lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, line, { source: this.source });
-    if (this.current && this.current.bytes + size > this.partBytes) await this.closePart();
-    if (!this.current) await this.openPart();
-    const part = this.current!;
-    part.bytes += size;
-    part.objects++;
+    const line = buffer.toString('utf8', start, end);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      if (line.trim().length === 0) return false;
+      throw new JsonlError(this.lineNumber, (error as Error).message, line, { source: this.source, cause: error });
+    }
+    const problem = objectProblem(value);
+    if (problem !== undefined) throw new JsonlError(this.lineNumber, problem, line, { source: this.source });
+    return true;
+  }
+
+  private count(size: number): void {
+    this.current!.bytes += size;
+    this.current!.objects++;
     this.objects++;
     this.bytes += size;
-    this.pending += `${line}\n`;
-    this.pendingBytes += size;
-    if (this.pendingBytes >= WRITE_SLICE) await this.flushPending();
   }
 
   private async openPart(): Promise<void> {
     this.directory ??= await mkdtemp(join(this.spoolDir, 'inference-streams-import-'));
     const index = this.partCount++;
     const path = join(this.directory, `part-${String(index + 1).padStart(4, '0')}.jsonl`);
-    const file = createWriteStream(path, { highWaterMark: 1 << 20 });
+    const file = createWriteStream(path);
     // Kept until the next write or close, which rethrow it (a removed spool must not crash the process).
     file.on('error', (error) => (this.fileError ??= error));
     this.file = file;
     this.current = { index, path, bytes: 0, objects: 0, firstLine: this.lineNumber };
   }
 
+  private async writeSlice(buffer: Buffer, start: number, end: number): Promise<void> {
+    if (end <= start) return;
+    await this.flushPending();
+    await this.write(buffer.subarray(start, end));
+  }
+
   private async flushPending(): Promise<void> {
-    if (this.fileError) throw this.fileError;
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = '';
-    this.pendingBytes = 0;
-    if (!this.file!.write(text)) await once(this.file!, 'drain');
+    await this.write(text);
+  }
+
+  private async write(data: Buffer | string): Promise<void> {
+    if (this.fileError) throw this.fileError;
+    if (!this.file!.write(data)) await once(this.file!, 'drain');
   }
 
   private async closePart(): Promise<void> {

@@ -1,0 +1,15 @@
+// importWriter: read the file, check every line, spool, POST /import, PUT the spool file.
+import { createReadStream, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { importWriter, closeAgents } from '../../dist/index.js';
+import { report } from '../lib.mjs';
+
+const [baseUrl, apiKey, file, partBytes, spoolDir] = process.argv.slice(2);
+const size = statSync(file).size;
+const started = performance.now();
+const writer = importWriter({ baseUrl, apiKey, namespace: 'bench', wait: false, spoolDir, partBytes: partBytes === 'default' ? undefined : Number(partBytes) });
+await pipeline(createReadStream(file), writer);
+const seconds = (performance.now() - started) / 1000;
+await closeAgents();
+if (writer.summary.objects <= 0) throw new Error('nothing imported');
+report({ seconds, mbps: size / 1e6 / seconds, objects: writer.summary.objects, parts: writer.summary.requestIds.length });
