@@ -1,9 +1,10 @@
 /**
  * One function per Innerworks endpoint, as plain promises over `callApi`. No stream code here.
  */
-import { callApi } from '../core/api.js';
+import { errorFromResponse, parseJsonBody } from '../core/api.js';
 import { ProtocolError } from '../core/errors.js';
-import type { ResolvedRetry, RetryEvent } from '../core/retry.js';
+import { request } from '../core/http.js';
+import { withRetry, type ResolvedRetry, type RetryEvent } from '../core/retry.js';
 import type { InferenceBatch } from './types.js';
 
 /** The production base URL (seed 000). */
@@ -40,26 +41,64 @@ export interface BatchResult {
  * documents), so only one of them is sent. The checkpoint is URL-encoded: base64's `+`, `/` and
  * `=` must survive the query string.
  */
-export async function getInferenceBatch(
+export async function getInferenceBatch(config: InnerworksClientConfig, query: BatchQuery, call: BatchCall = {}): Promise<BatchResult> {
+  const { text, bytes, retries } = await getInferenceBatchText(config, query, call);
+  return { page: parseInferenceBatch(text), bytes, retries };
+}
+
+export interface BatchCall {
+  signal?: AbortSignal;
+  onRetry?: (event: RetryEvent) => void;
+}
+
+/**
+ * The same request, returning the body text unparsed, so that a cursor can ask for the next
+ * page (see {@link peekCheckpoint}) while this one is parsed. Retries and errors are those of
+ * `callApi`, built from the same core pieces.
+ */
+export async function getInferenceBatchText(
   config: InnerworksClientConfig,
   query: BatchQuery,
-  call: { signal?: AbortSignal; onRetry?: (event: RetryEvent) => void } = {},
-): Promise<BatchResult> {
+  call: BatchCall = {},
+): Promise<{ text: string; bytes: number; retries: number }> {
   const params = new URLSearchParams({ batch_size: String(query.batchSize) });
   if (query.checkpoint !== undefined) params.set('checkpoint', query.checkpoint);
   else if (query.startTime !== undefined) params.set('start_time', String(query.startTime));
-  const result = await callApi<unknown>({
-    method: 'GET',
-    url: `${config.baseUrl}/api/v1/innerworks/inference/batch?${params}`,
-    endpoint: INNERWORKS_BATCH_ENDPOINT,
-    headers: { 'x-api-key': config.apiKey },
-    retry: config.retry,
-    timeoutMs: config.timeoutMs,
-    signal: call.signal,
-    onRetry: call.onRetry,
-    authHint: INNERWORKS_AUTH_HINT,
-  });
-  return { page: checkBatch(result.data), bytes: result.bytes, retries: result.retries };
+  const url = `${config.baseUrl}/api/v1/innerworks/inference/batch?${params}`;
+  return withRetry(
+    async (retries) => {
+      const response = await request({
+        method: 'GET',
+        url,
+        endpoint: INNERWORKS_BATCH_ENDPOINT,
+        headers: { accept: 'application/json', 'x-api-key': config.apiKey },
+        timeoutMs: config.timeoutMs,
+        signal: call.signal,
+      });
+      if (response.status < 200 || response.status >= 300) throw errorFromResponse(response, INNERWORKS_BATCH_ENDPOINT, INNERWORKS_AUTH_HINT);
+      return { text: response.text, bytes: response.bytes, retries };
+    },
+    config.retry,
+    { signal: call.signal, onRetry: call.onRetry },
+  );
+}
+
+/** Parse a page body with `JSON.parse` and check it can be followed. */
+export function parseInferenceBatch(text: string): InferenceBatch {
+  return checkBatch(parseJsonBody<unknown>(text, INNERWORKS_BATCH_ENDPOINT));
+}
+
+// The body ends with the top-level `"checkpoint":"…"}` (a nested key would be followed by more
+// closing brackets), so this match is exact when it matches; other key orders simply do not.
+const TRAILING_CHECKPOINT = /"checkpoint"\s*:\s*"([A-Za-z0-9+/=_-]+)"\s*\}\s*$/;
+
+/**
+ * The checkpoint of a page body read from its end, without parsing the page, or undefined when
+ * the body does not end with it. The value is still opaque: it is only sent back, and checked
+ * against the parsed page.
+ */
+export function peekCheckpoint(text: string): string | undefined {
+  return TRAILING_CHECKPOINT.exec(text.length > 4096 ? text.slice(-4096) : text)?.[1];
 }
 
 /** A page we can follow safely: a `results` array, and a checkpoint whenever it is not empty. */

@@ -5,7 +5,8 @@
  */
 import { sleep } from '../core/retry.js';
 import type { BaseStats } from '../core/stats.js';
-import { getInferenceBatch, type InnerworksClientConfig } from './client.js';
+import { ProtocolError } from '../core/errors.js';
+import { INNERWORKS_BATCH_ENDPOINT, getInferenceBatchText, parseInferenceBatch, peekCheckpoint, type InnerworksClientConfig } from './client.js';
 import type { InferenceResult } from './types.js';
 
 export interface CursorPage {
@@ -34,13 +35,27 @@ export interface CursorOptions {
   stats: BaseStats;
 }
 
+/**
+ * One request in the chain. `page` settles once the body is parsed; the next request may start
+ * earlier, as soon as the checkpoint is read from the end of the body.
+ */
+interface Slot {
+  seq: number;
+  page: Promise<CursorPage | undefined>;
+  /** Aborts this request only (a speculative one that turned out not to be needed). */
+  controller: AbortController;
+}
+
 export class PageCursor {
   private checkpoint: string | undefined;
-  private readonly queue: CursorPage[] = [];
-  private fetching = false;
-  private finished = false;
-  private failure: { error: unknown } | undefined;
-  private waiter: (() => void) | undefined;
+  private readonly slots: Slot[] = [];
+  /** A request is in flight whose checkpoint is not known yet: the next cannot start. */
+  private chaining = false;
+  /** Sequence number of the request that found the end; later ones are dropped. */
+  private finishedAt: number | undefined;
+  private failed = false;
+  private waiting = false;
+  private nextSeq = 0;
 
   constructor(private readonly options: CursorOptions) {
     this.checkpoint = options.checkpoint;
@@ -54,74 +69,116 @@ export class PageCursor {
   /** The next page, or undefined at the end. An empty page only carries a new checkpoint. */
   async next(): Promise<CursorPage | undefined> {
     for (;;) {
-      const page = this.queue.shift();
-      if (page) {
-        this.pump();
-        return page;
+      const slot = this.slots[0] ?? this.startSlot();
+      if (!slot || (this.finishedAt !== undefined && slot.seq > this.finishedAt)) {
+        // The end (or a page cut at endTime) came before this request: it is not needed.
+        this.dropSlots();
+        return undefined;
       }
-      if (this.failure) throw this.failure.error;
-      if (this.finished && !this.fetching) return undefined;
-      const woken = new Promise<void>((resolve) => (this.waiter = resolve));
+      let page: CursorPage | undefined;
+      // While the consumer waits for this page, the next one may already be asked for.
+      this.waiting = true;
       this.pump();
-      await woken;
+      try {
+        page = await slot.page;
+      } catch (error) {
+        this.dropSlots();
+        throw error;
+      } finally {
+        this.waiting = false;
+      }
+      this.slots.shift();
+      this.pump();
+      if (page !== undefined) return page;
     }
   }
 
-  /** Fetch when a consumer waits, or while fewer than `prefetch` pages are ready. */
+  /** Start a request when a consumer waits, or while fewer than `prefetch` pages are ahead. */
   private pump(): void {
-    if (this.fetching || this.finished || this.failure) return;
-    if (this.queue.length >= this.options.prefetch && !this.waiter) return;
-    this.fetching = true;
-    this.fetchPage()
-      .then(
-        (page) => {
-          if (page) this.queue.push(page);
-        },
-        (error: unknown) => {
-          this.failure = { error };
-        },
-      )
-      .finally(() => {
-        this.fetching = false;
-        const waiter = this.waiter;
-        this.waiter = undefined;
-        waiter?.();
-        this.pump();
-      });
+    if (this.chaining || this.finishedAt !== undefined || this.failed) return;
+    const limit = this.options.prefetch + (this.waiting ? 1 : 0);
+    if (this.slots.length >= limit) return;
+    this.startSlot();
   }
 
-  /** One page to hand out (undefined when the data ended with nothing new to say). */
-  private async fetchPage(): Promise<CursorPage | undefined> {
-    const { client, batchSize, signal, stats } = this.options;
-    for (;;) {
-      stats.requests++;
-      const query = { batchSize, checkpoint: this.checkpoint, startTime: this.checkpoint === undefined ? this.options.startTime : undefined };
-      const { page, bytes } = await getInferenceBatch(client, query, {
-        signal,
-        onRetry: () => {
-          stats.requests++;
-          stats.retries++;
-        },
-      });
-      stats.bytes += bytes;
-      if (page.results.length === 0) {
-        const moved = page.checkpoint !== undefined && page.checkpoint !== this.checkpoint;
-        if (page.checkpoint !== undefined) this.checkpoint = page.checkpoint;
-        if (!this.options.follow) {
-          this.finished = true;
-          return moved ? { records: [], checkpoint: this.checkpoint, bytes } : undefined;
+  private startSlot(): Slot | undefined {
+    if (this.chaining || this.finishedAt !== undefined || this.failed) return undefined;
+    this.chaining = true;
+    const seq = this.nextSeq++;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    this.options.signal.addEventListener('abort', onAbort, { once: true });
+    if (this.options.signal.aborted) controller.abort();
+    const page = this.fetchPage(seq, controller.signal).finally(() => this.options.signal.removeEventListener('abort', onAbort));
+    // Rejections are handled by next(); this keeps an unread one from being reported as unhandled.
+    page.catch(() => undefined);
+    const slot = { seq, page, controller };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Called once this request's successor may start (its checkpoint is known, or it never will be). */
+  private release(): void {
+    if (!this.chaining) return;
+    this.chaining = false;
+    queueMicrotask(() => this.pump());
+  }
+
+  private dropSlots(): void {
+    for (const slot of this.slots.splice(0)) slot.controller.abort();
+  }
+
+  /** One page to hand out (undefined when there is nothing new to say). */
+  private async fetchPage(seq: number, signal: AbortSignal): Promise<CursorPage | undefined> {
+    const { client, batchSize, stats } = this.options;
+    try {
+      for (;;) {
+        const asked = this.checkpoint;
+        stats.requests++;
+        const query = { batchSize, checkpoint: asked, startTime: asked === undefined ? this.options.startTime : undefined };
+        const { text, bytes } = await getInferenceBatchText(client, query, {
+          signal,
+          onRetry: () => {
+            stats.requests++;
+            stats.retries++;
+          },
+        });
+        stats.bytes += bytes;
+        // Ask for the next page before parsing this one: its download overlaps our JSON.parse.
+        const peeked = peekCheckpoint(text);
+        const speculate = peeked !== undefined && peeked !== asked;
+        if (speculate) {
+          this.checkpoint = peeked;
+          this.release();
         }
-        if (moved) return { records: [], checkpoint: this.checkpoint, bytes };
-        await sleep(this.options.pollIntervalMs, signal);
-        continue;
+        const page = parseInferenceBatch(text);
+        if (speculate && page.checkpoint !== peeked) {
+          throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, 'the checkpoint at the end of the body is not the one parsed');
+        }
+        if (page.results.length === 0) {
+          const moved = page.checkpoint !== undefined && page.checkpoint !== asked;
+          if (page.checkpoint !== undefined) this.checkpoint = page.checkpoint;
+          if (!this.options.follow) {
+            this.finishedAt = seq;
+            return moved ? { records: [], checkpoint: page.checkpoint, bytes } : undefined;
+          }
+          if (moved) return { records: [], checkpoint: page.checkpoint, bytes };
+          await sleep(this.options.pollIntervalMs, signal);
+          continue;
+        }
+        const cut = this.cutAtEnd(page.results);
+        if (cut) {
+          this.finishedAt = seq;
+          return { records: cut, checkpoint: undefined, bytes };
+        }
+        this.checkpoint = page.checkpoint;
+        return { records: page.results, checkpoint: page.checkpoint, bytes };
       }
-      const cut = this.cutAtEnd(page.results);
-      if (cut) {
-        this.finished = true;
-        return { records: cut, checkpoint: undefined, bytes };
-      }
-      this.checkpoint = page.checkpoint;
-      return { records: page.results, checkpoint: page.checkpoint, bytes };
+    } catch (error) {
+      this.failed = true;
+      throw error;
+    } finally {
+      this.release();
     }
   }
 
