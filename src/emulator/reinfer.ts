@@ -166,14 +166,7 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
       if (problem) return error(problem);
     }
     const results = documents.map((doc) => cache.predict(messagesOf(doc), labelOptions));
-    return json(200, {
-      status: 'ok',
-      predictions: results.map((r) => r.labels),
-      entities: results.map((r) => r.entities),
-      label_properties: results.map((r) => r.label_properties),
-      sentiment: results.map((r) => r.sentiment),
-      model: model(version),
-    });
+    return predictAnswer(results, model(version));
   }
 
   async function predictRawEmails(req: EmulatorRequest): Promise<Answer> {
@@ -211,15 +204,7 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
       comments.push(parsed);
     }
     const results = comments.map((c) => cache.predict(c.messages, labelOptions));
-    return json(200, {
-      status: 'ok',
-      ...(body.include_comments === true ? { comments } : {}),
-      predictions: results.map((r) => r.labels),
-      entities: results.map((r) => r.entities),
-      label_properties: results.map((r) => r.label_properties),
-      sentiment: results.map((r) => r.sentiment),
-      model: model(version),
-    });
+    return predictAnswer(results, model(version), body.include_comments === true ? comments : undefined);
   }
 
   async function predictComments(req: EmulatorRequest): Promise<Answer> {
@@ -243,9 +228,9 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
       const comment = storedComment(context.seed, sources, perSource, uid);
       if (!comment) return error(refusal(400, `uids[${i}]: no comment "${uid}"`));
       const r = cache.predict(comment.messages, labelOptions);
-      predictions.push({ uid, labels: r.labels, entities: r.entities, label_properties: r.label_properties });
+      predictions.push(`{"uid":${JSON.stringify(uid)},"labels":${r.labels},"entities":${r.entities},"label_properties":${r.label_properties}}`);
     }
-    return json(200, { status: 'ok', model: model(version), predictions });
+    return jsonText(`{"status":"ok","model":${JSON.stringify(model(version))},"predictions":[${predictions.join(',')}]}`);
   }
 
   function validation(req: EmulatorRequest): EmulatorResponse {
@@ -309,11 +294,26 @@ function versionNotFound(req: EmulatorRequest): EmulatorResponse {
   });
 }
 
+/** One comment's prediction, each part already serialized (answers are joined, not re-stringified). */
 interface DocumentPrediction {
-  labels: ReturnType<typeof predictLabels>;
-  entities: ReturnType<typeof findEntities>;
-  label_properties: ReturnType<typeof labelProperties>;
+  labels: string;
+  entities: string;
+  label_properties: string;
   sentiment: number;
+}
+
+/** The `/predict` and `/predict-raw-emails` answer, arrays index-aligned with the documents. */
+function predictAnswer(results: DocumentPrediction[], model: object, comments?: unknown[]): EmulatorResponse {
+  const column = (key: 'labels' | 'entities' | 'label_properties') => `[${results.map((r) => r[key]).join(',')}]`;
+  const parts = ['{"status":"ok"'];
+  if (comments) parts.push(`"comments":${JSON.stringify(comments)}`);
+  parts.push(`"predictions":${column('labels')}`, `"entities":${column('entities')}`, `"label_properties":${column('label_properties')}`);
+  parts.push(`"sentiment":[${results.map((r) => r.sentiment).join(',')}]`, `"model":${JSON.stringify(model)}}`);
+  return jsonText(parts.join(','));
+}
+
+function jsonText(body: string): EmulatorResponse {
+  return { status: 200, headers: { 'content-type': 'application/json' }, body };
 }
 
 /**
@@ -329,7 +329,12 @@ class PredictionCache {
     let hit = this.entries.get(key);
     if (!hit) {
       const text = commentText(messages);
-      hit = { labels: predictLabels(text, options), entities: findEntities(messages), label_properties: labelProperties(text), sentiment: sentimentOf(text) };
+      hit = {
+        labels: JSON.stringify(predictLabels(text, options)),
+        entities: JSON.stringify(findEntities(messages)),
+        label_properties: JSON.stringify(labelProperties(text)),
+        sentiment: sentimentOf(text),
+      };
       if (this.entries.size >= 10_000) this.entries.clear();
       this.entries.set(key, hit);
     }

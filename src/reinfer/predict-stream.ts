@@ -5,6 +5,7 @@
  * input order unless `ordered: false`; isolates refused documents by bisection. What differs
  * between the three endpoints lives in a {@link PredictAdapter}. No HTTP code here.
  */
+import { setMaxListeners } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
 import { IdleTimer, Batcher } from '../core/batch.js';
 import { AbortError, ConfigError, RateLimitError } from '../core/errors.js';
@@ -127,6 +128,8 @@ export class PredictStream<Input> extends Transform {
     private readonly adapter: PredictAdapter,
   ) {
     super({ objectMode: true, readableHighWaterMark: settings.batchSize, writableHighWaterMark: 16 });
+    // Every request in flight (and every retry wait) listens to this signal.
+    setMaxListeners(0, this.controller.signal);
     const initial = settings.concurrency === 'auto' ? Math.min(2, settings.maxConcurrency) : settings.concurrency;
     this.stats = { ...baseStats(), documents: 0, predicted: 0, failed: 0, batches: 0, splits: 0, concurrency: initial };
     this.batcher = new Batcher({ maxItems: settings.batchSize, maxBytes: settings.maxBatchBytes });

@@ -71,6 +71,9 @@ function documentParts(response: PredictResponse, count: number, withComments: b
 
 /** The wire form of a document: only `messages`, `timestamp` and `user_properties` are sent. */
 function documentWire(doc: ReinferDocument): string {
+  let onlySent = true;
+  for (const key in doc) if (key !== 'messages' && key !== 'timestamp' && key !== 'user_properties') onlySent = false;
+  if (onlySent) return JSON.stringify(doc); // nothing to leave out: no copy
   const wire: Record<string, unknown> = { messages: doc.messages };
   if (doc.timestamp !== undefined) wire.timestamp = doc.timestamp;
   if (doc.user_properties !== undefined) wire.user_properties = doc.user_properties;

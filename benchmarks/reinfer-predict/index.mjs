@@ -1,0 +1,143 @@
+// Reinfer predictDocuments through the emulator's latency model (latency + per-document cost,
+// a concurrency limit answered with 429): documents/s against the bound
+// concurrency × batchSize / latency, a batchSize × concurrency grid that picks the defaults,
+// ordered vs unordered, 'auto' vs the best fixed setting, and the vendor CLI's way (sequential
+// batches of 128) as the baseline. Each case runs in its own process; the emulator in another.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { medianRun, printBenchmark, runCase } from '../lib.mjs';
+
+const quick = process.argv.includes('--quick');
+const RUNS = 3;
+const LATENCY_MS = 100;
+const PER_DOC_MS = 0.02;
+const MAX_CONCURRENT = 8;
+const RETRY_AFTER_MS = 100;
+const N = quick ? 20_000 : 100_000;
+const NAIVE_N = quick ? 2_000 : 10_000;
+const BATCH_SIZES = quick ? [256, 1024] : [128, 512, 1024, 2048, 4096];
+const CONCURRENCIES = quick ? [1, 4, 8] : [1, 2, 4, 8];
+// The defaults in src/reinfer/predict-stream.ts, which this benchmark is meant to justify.
+const DEFAULT_BATCH = 1024;
+const DEFAULT_CONCURRENCY = 4;
+
+const here = new URL('.', import.meta.url).pathname;
+const script = join(here, 'case.mjs');
+const latency = (batch) => LATENCY_MS + PER_DOC_MS * batch;
+const bound = (batch, concurrency) => (concurrency * batch * 1000) / latency(batch);
+
+const emulator = await startEmulator();
+const token = emulator.env.REINFER_TOKEN;
+const stream = (n, batch, concurrency, order = 'ordered') => () => runCase(script, [emulator.url, token, String(n), 'stream', String(batch), String(concurrency), order]);
+// Grid cases send 16 rounds of concurrency × batchSize documents (at most N): long enough to
+// measure the steady state, short enough to run every cell 3 times.
+const gridN = (batch, concurrency) => Math.min(N, batch * concurrency * 16);
+
+try {
+  const grid = [];
+  for (const batch of BATCH_SIZES) {
+    for (const concurrency of CONCURRENCIES) {
+      const r = await medianRun(RUNS, stream(gridN(batch, concurrency), batch, concurrency), 'docsPerSecond');
+      grid.push({ batch, concurrency, ...r, ratio: r.docsPerSecond / bound(batch, concurrency) });
+      process.stderr.write(`grid ${batch} x ${concurrency}: ${r.docsPerSecond.toFixed(0)} docs/s (${(r.docsPerSecond / bound(batch, concurrency)).toFixed(2)} of bound)\n`);
+    }
+  }
+  // The pick: the fastest cell at concurrency <= 4 (half the server's limit: a tenant is shared),
+  // ties (within 5 %) going to the smaller batch, which loses less to a refused batch.
+  const gentle = grid.filter((g) => g.concurrency <= 4);
+  const fastest = Math.max(...gentle.map((g) => g.docsPerSecond));
+  const pick = gentle.filter((g) => g.docsPerSecond >= 0.95 * fastest).sort((a, b) => a.batch - b.batch || a.concurrency - b.concurrency)[0];
+
+  const def = await medianRun(RUNS, stream(N, DEFAULT_BATCH, DEFAULT_CONCURRENCY), 'docsPerSecond');
+  const unordered = await medianRun(RUNS, stream(N, DEFAULT_BATCH, DEFAULT_CONCURRENCY, 'unordered'), 'docsPerSecond');
+  const bestFixed = await medianRun(RUNS, stream(N, DEFAULT_BATCH, MAX_CONCURRENT), 'docsPerSecond');
+  const auto = await medianRun(RUNS, stream(N, DEFAULT_BATCH, 'auto'), 'docsPerSecond');
+  const naive = await medianRun(RUNS, () => runCase(script, [emulator.url, token, String(NAIVE_N), 'naive', '128']), 'docsPerSecond');
+
+  const f0 = (x) => x.toFixed(0);
+  const f2 = (x) => x.toFixed(2);
+  const row = (name, r, batch, concurrency) => [
+    name,
+    f0(r.docsPerSecond),
+    typeof concurrency === 'number' ? f0(bound(batch, concurrency)) : '—',
+    typeof concurrency === 'number' ? f2(r.docsPerSecond / bound(batch, concurrency)) : '—',
+    String(r.n),
+    String(r.requests),
+    String(r.retries),
+    f0(r.peakRssMb),
+    r.runs.map(f0).join(' / '),
+  ];
+  const defRatio = def.docsPerSecond / bound(DEFAULT_BATCH, DEFAULT_CONCURRENCY);
+  const bestRatio = bestFixed.docsPerSecond / bound(DEFAULT_BATCH, MAX_CONCURRENT);
+  const autoVsBest = auto.docsPerSecond / bestFixed.docsPerSecond;
+  const vsNaive = def.docsPerSecond / naive.docsPerSecond;
+  const peak = Math.max(def.peakRssMb, unordered.peakRssMb, bestFixed.peakRssMb, auto.peakRssMb);
+  printBenchmark({
+    benchmark: 'reinfer-predict',
+    title: `Reinfer predictDocuments, ${N.toLocaleString('en-US')} documents, latency ${LATENCY_MS} ms + ${PER_DOC_MS} ms/document, server limit ${MAX_CONCURRENT} concurrent`,
+    command: 'npm run bench -- reinfer-predict',
+    tables: [
+      {
+        title: `Main cases: median of ${RUNS} runs, each in its own process; emulator in another process`,
+        columns: ['case', 'docs/s', 'bound docs/s', 'of bound', 'documents', 'requests', 'retries', 'peak RSS MB', 'runs (docs/s)'],
+        rows: [
+          row(`defaults: batchSize ${DEFAULT_BATCH}, concurrency ${DEFAULT_CONCURRENCY}, ordered`, def, DEFAULT_BATCH, DEFAULT_CONCURRENCY),
+          row(`batchSize ${DEFAULT_BATCH}, concurrency ${DEFAULT_CONCURRENCY}, unordered`, unordered, DEFAULT_BATCH, DEFAULT_CONCURRENCY),
+          row(`best fixed: batchSize ${DEFAULT_BATCH}, concurrency ${MAX_CONCURRENT} (the server's limit)`, bestFixed, DEFAULT_BATCH, MAX_CONCURRENT),
+          [...row(`concurrency 'auto' (2 → up to 16), batchSize ${DEFAULT_BATCH}; mean level ${auto.concurrency}`, auto, DEFAULT_BATCH, 'auto')],
+          row('naive baseline: sequential batches of 128 (the vendor CLI)', naive, 128, 1),
+        ],
+      },
+      {
+        title: `batchSize × concurrency: docs/s (share of the bound); ${RUNS} runs each of min(${N}, 16 × batchSize × concurrency) documents`,
+        columns: ['batchSize', ...CONCURRENCIES.map((c) => `concurrency ${c}`)],
+        rows: BATCH_SIZES.map((batch) => [
+          String(batch),
+          ...CONCURRENCIES.map((c) => {
+            const g = grid.find((x) => x.batch === batch && x.concurrency === c);
+            return `${f0(g.docsPerSecond)} (${f2(g.ratio)})`;
+          }),
+        ]),
+      },
+    ],
+    checks: [
+      { claim: `defaults (${DEFAULT_BATCH} × ${DEFAULT_CONCURRENCY}) docs/s >= 0.9 × concurrency × batchSize / latency`, value: Number(f2(defRatio)), target: 0.9, pass: defRatio >= 0.9 },
+      { claim: `batchSize ${DEFAULT_BATCH} × concurrency ${MAX_CONCURRENT} docs/s >= 0.9 × bound`, value: Number(f2(bestRatio)), target: 0.9, pass: bestRatio >= 0.9 },
+      { claim: "concurrency 'auto' docs/s >= 0.9 × best fixed setting", value: Number(f2(autoVsBest)), target: 0.9, pass: autoVsBest >= 0.9 },
+      { claim: `defaults are the grid's pick (${pick.batch} × ${pick.concurrency}) or within 5 % of it`, value: `${DEFAULT_BATCH} × ${DEFAULT_CONCURRENCY}`, target: `${pick.batch} × ${pick.concurrency}`, pass: (pick.batch === DEFAULT_BATCH && pick.concurrency === DEFAULT_CONCURRENCY) || grid.find((g) => g.batch === DEFAULT_BATCH && g.concurrency === DEFAULT_CONCURRENCY)?.docsPerSecond >= 0.95 * pick.docsPerSecond },
+      { claim: 'defaults docs/s vs naive baseline (ratio, higher is better)', value: Number(vsNaive.toFixed(1)), target: 10, pass: vsNaive >= 10 },
+      { claim: 'peak RSS of a 100 000-document run < 150 MB', value: Number(f0(peak)), target: 150, pass: peak < 150 },
+    ],
+    notes: [
+      `Bound = concurrency × batchSize / (${LATENCY_MS} ms + ${PER_DOC_MS} ms × batchSize): what a client can reach if the latency model were the only cost.`,
+      `Unordered vs ordered at the defaults: ${f2(unordered.docsPerSecond / def.docsPerSecond)}× (the latency model has no jitter, so batches finish in order anyway; ordered costs nothing here).`,
+      `The naive baseline sends ${NAIVE_N.toLocaleString('en-US')} documents (at ~1 250 docs/s, 100 000 would take 80 s a run); docs/s is what it would sustain on any size.`,
+      `The emulator answers 429 with Retry-After ${RETRY_AFTER_MS} ms above ${MAX_CONCURRENT} concurrent requests; 'auto' starts at 2, adds one per batch while latency is flat, halves on a 429 and then stays under the level that drew it.`,
+      'Documents are ~450 B, drawn from 256 distinct texts so that the emulator (prediction cache) is not the bottleneck; the client still serializes and parses every one.',
+      `Grid pick rule: the fastest cell at concurrency ≤ 4 (half the server limit: a tenant is shared and 429s cost a Retry-After), ties within 5 % to the smaller batch. Pick: ${pick.batch} × ${pick.concurrency}.`,
+    ],
+  });
+} finally {
+  await emulator.close();
+}
+
+async function startEmulator() {
+  const child = spawn(process.execPath, [join(here, 'emulator.mjs'), String(LATENCY_MS), String(PER_DOC_MS), String(MAX_CONCURRENT), String(RETRY_AFTER_MS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffered = '';
+  for await (const chunk of child.stdout) {
+    buffered += chunk;
+    if (buffered.includes('\n')) break;
+  }
+  const { url, env } = JSON.parse(buffered.split('\n')[0]);
+  return {
+    url,
+    env,
+    async close() {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
