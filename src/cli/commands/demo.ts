@@ -1,13 +1,156 @@
-/** `inference-streams demo`. STUB: being written. */
-import type { CliCommand } from '../command.js';
+/**
+ * `inference-streams demo` (`npm run demo`): starts the emulator in-process and runs the
+ * library's main job end to end (cli/demo-pipeline.ts), with a progress bar per stage and a
+ * summary table. No keys, no network; safe to run again (it starts from a clean output folder).
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseFaultSpec, startEmulator, type FaultOptions } from '../../emulator/index.js';
+import { runDemoPipeline, type DemoOutcome } from '../demo-pipeline.js';
+import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, type CliCommand, type CliIO } from '../command.js';
+import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
+
+const DEFAULT_FAULTS = 'rate=0.01,kinds=429,503,reset,retry-after-ms=50';
 
 export const command: CliCommand = {
   name: 'demo',
-  summary: 'coming',
-  help: 'Usage: inference-streams demo (coming soon)',
-  options: {},
-  async run(_values, _positionals, io) {
-    io.stderr.write('inference-streams demo: coming soon\n');
-    return 1;
+  summary: 'Run the end-to-end demo against an embedded emulator',
+  help: `Usage: inference-streams demo [options]
+
+Starts a local emulator of all three APIs and runs the library's main job end to end:
+  1. export Innerworks results to <out-dir>/results.jsonl (resumable, exactly once)
+  2. run the first --predict of them through a Reinfer model (predictDocuments)
+  3. import the predictions into SafetyKit (importWriter: spool, pre-signed upload, polling)
+  4. stream SafetyKit's results back to <out-dir>/safetykit-results.jsonl
+and prints a summary table. A few faults (429, 503, connection resets) are injected so that
+the retry counts are not all zero; every record still arrives exactly once.
+
+Options:
+  --records N        Innerworks records to export (default 200000)
+  --predict N        results run through the model and imported (default 20000)
+  --out-dir DIR      where the files go (default demo-output)
+  --faults SPEC      injected faults (default ${DEFAULT_FAULTS}; "none" for none)
+${COMMON_HELP}
+
+Examples:
+  npm run demo
+  inference-streams demo --records 1000000 --predict 100000 --json
+`,
+  options: {
+    records: { type: 'string' },
+    predict: { type: 'string' },
+    'out-dir': { type: 'string' },
+    faults: { type: 'string' },
+  },
+  async run(values, _positionals, io) {
+    const records = parseIntegerFlag('records', values.records as string | undefined, 1, 100_000_000) ?? 200_000;
+    const predict = Math.min(records, parseIntegerFlag('predict', values.predict as string | undefined, 1, 10_000_000) ?? 20_000);
+    const outDir = resolve((values['out-dir'] as string | undefined) ?? 'demo-output');
+    const faults = readFaults((values.faults as string | undefined) ?? DEFAULT_FAULTS);
+
+    const files = {
+      results: join(outDir, 'results.jsonl'),
+      predictions: join(outDir, 'predictions.jsonl'),
+      safetykitResults: join(outDir, 'safetykit-results.jsonl'),
+    };
+    // A fresh start each run: the export would otherwise resume from the last run's state file.
+    await rm(outDir, { recursive: true, force: true });
+    await mkdir(outDir, { recursive: true });
+
+    const emulator = await startEmulator({ records, faults, safetykit: { queuedMs: 50, ingestingMs: 100 } });
+    io.stderr.write(`Emulator of Innerworks, SafetyKit and Reinfer on ${emulator.url}${faults ? ` (injecting faults: ${(values.faults as string | undefined) ?? DEFAULT_FAULTS})` : ''}\n`);
+    const started = Date.now();
+    try {
+      const outcome = await runWithProgress(io, emulator.env, files, predict);
+      const elapsedMs = Date.now() - started;
+      if (values.json === true) io.stdout.write(`${JSON.stringify({ ...outcome, files, elapsedMs })}\n`);
+      else io.stdout.write(summaryTable(outcome, files, elapsedMs));
+      return EXIT.ok;
+    } finally {
+      await emulator.close();
+    }
   },
 };
+
+function readFaults(spec: string): FaultOptions | undefined {
+  if (spec === 'none' || spec === '') return undefined;
+  try {
+    return parseFaultSpec(spec);
+  } catch (error) {
+    throw new UsageError(`--faults: ${(error as Error).message}`);
+  }
+}
+
+async function runWithProgress(io: CliIO, env: Record<string, string>, files: Parameters<typeof runDemoPipeline>[1], predict: number): Promise<DemoOutcome> {
+  let exportLine = '';
+  let predictLine = '';
+  let downloadLine = '';
+  const exportBar = new ProgressLine(io.stderr, io.progress, () => exportLine);
+  const predictBar = new ProgressLine(io.stderr, io.progress, () => predictLine);
+  const downloadBar = new ProgressLine(io.stderr, io.progress, () => downloadLine);
+  let stage: 'export' | 'predict' | 'download' = 'export';
+  const outcome = await runDemoPipeline(
+    {
+      innerworks: { baseUrl: env.INNERWORKS_BASE_URL, apiKey: env.INNERWORKS_API_KEY },
+      reinfer: { endpoint: env.REINFER_ENDPOINT, token: env.REINFER_TOKEN },
+      safetykit: { baseUrl: env.SAFETYKIT_BASE_URL, apiKey: env.SAFETYKIT_API_KEY },
+    },
+    files,
+    { predict },
+    {
+      signal: io.signal,
+      progress: {
+        exporting(stats) {
+          exportLine = `1/3 export    ${formatCount(stats.records)} results, ${formatCount(ratePerSecond(stats.records, stats.elapsedMs))}/s, ${stats.pages} pages, ${stats.retries} retries`;
+          exportBar.update();
+        },
+        predicting(stats, importing) {
+          if (stage === 'export') {
+            exportBar.done();
+            stage = 'predict';
+          }
+          predictLine = `2/3 predict   ${formatCount(stats.predicted)}/${formatCount(predict)} documents, ${stats.requests} requests, ${stats.retries} retries → import ${importing.phase} ${formatBytes(importing.spooledBytes)}`;
+          predictBar.update();
+        },
+        downloading(stats) {
+          if (stage !== 'download') {
+            predictBar.done();
+            stage = 'download';
+          }
+          downloadLine = `3/3 results   ${formatCount(stats.objects)} SafetyKit outputs, ${formatBytes(stats.bytes)}`;
+          downloadBar.update();
+        },
+      },
+    },
+  );
+  downloadBar.done();
+  return outcome;
+}
+
+function summaryTable(outcome: DemoOutcome, files: Record<string, string>, elapsedMs: number): string {
+  const rows: string[][] = [
+    ['stage', 'records', 'requests', 'retries', 'records/s', 'seconds'],
+    row('Innerworks export', outcome.export.records, outcome.export.requests, outcome.export.retries, outcome.export.elapsedMs),
+    row('Reinfer predict', outcome.predict.predicted, outcome.predict.requests, outcome.predict.retries, outcome.predict.elapsedMs),
+    row('SafetyKit import', outcome.import.objects, outcome.import.stats.requests, outcome.import.retries, outcome.import.elapsedMs),
+    row('SafetyKit results', outcome.results.objects, outcome.results.requests, outcome.results.retries, outcome.results.elapsedMs),
+  ];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((r) => r[column].length)));
+  const render = (r: string[]) => r.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
+  const lines = [render(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(render)];
+  return `
+${lines.join('\n')}
+
+Files:
+  ${files.results}   (${formatBytes(outcome.export.bytes)}, resumable: rerun exportInferenceResults to continue)
+  ${files.predictions}
+  ${files.safetykitResults}
+
+SafetyKit import request: ${outcome.import.requestIds.join(', ')}
+Done in ${(elapsedMs / 1000).toFixed(1)} s.
+`;
+}
+
+function row(stage: string, records: number, requests: number, retries: number, elapsedMs: number): string[] {
+  return [stage, formatCount(records), formatCount(requests), formatCount(retries), formatCount(ratePerSecond(records, elapsedMs)), (elapsedMs / 1000).toFixed(2)];
+}
