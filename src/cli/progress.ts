@@ -25,7 +25,7 @@ export class ProgressLine {
     const text = redact(this.render());
     if (text === this.lastText && !force) return;
     this.lastText = text;
-    const width = (this.stream as { columns?: number }).columns ?? 120;
+    const width = (this.stream as { columns?: number }).columns || 120;
     this.stream.write(`\r\x1b[2K${text.slice(0, Math.max(20, width - 1))}`);
     this.drawn = true;
   }
