@@ -1,7 +1,10 @@
 // One benchmark case in its own process (so its peak RSS is its own):
 //   node case.mjs <url> <token> <n> stream <batchSize> <concurrency|auto> <ordered|unordered>
 //   node case.mjs <url> <token> <n> naive <batchSize>
+//   node case.mjs <url> <token> <n> raw <batchSize> <concurrency>
 // `naive` is the vendor CLI's way: one batch at a time, sequential, plain requests.
+// `raw` is the machine's limit: <concurrency> loops of plain undici requests whose bodies were
+// serialized before the clock started, each answer read and JSON.parse'd, nothing else.
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
@@ -12,22 +15,38 @@ import { documentAt, documents } from './documents.mjs';
 const [url, token, nArg, mode, batchArg, concurrencyArg, orderArg] = process.argv.slice(2);
 const n = Number(nArg);
 const batchSize = Number(batchArg);
+const url_ = `${url}/api/v1/datasets/bench/docs/labellers/live/predict`;
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+const wireBatch = (offset) => {
+  const batch = [];
+  for (let i = offset; i < Math.min(n, offset + batchSize); i++) {
+    const { messages, timestamp, user_properties } = documentAt(i);
+    batch.push({ messages, timestamp, user_properties });
+  }
+  return batch;
+};
+const bodies = mode === 'raw' ? Array.from({ length: Math.ceil(n / batchSize) }, (_, k) => JSON.stringify({ documents: wireBatch(k * batchSize) })) : [];
 const started = performance.now();
 let result;
 
-if (mode === 'naive') {
+if (mode === 'raw') {
+  let next = 0;
+  let predicted = 0;
+  await Promise.all(
+    Array.from({ length: Number(concurrencyArg) }, async () => {
+      while (next < bodies.length) {
+        const res = await request(url_, { method: 'POST', headers, body: bodies[next++] });
+        const body = JSON.parse(await res.body.text());
+        if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${body.message}`);
+        predicted += body.predictions.length;
+      }
+    }),
+  );
+  result = { predicted, requests: bodies.length, retries: 0, concurrency: Number(concurrencyArg) };
+} else if (mode === 'naive') {
   let predicted = 0;
   for (let offset = 0; offset < n; offset += batchSize) {
-    const batch = [];
-    for (let i = offset; i < Math.min(n, offset + batchSize); i++) {
-      const { messages, timestamp, user_properties } = documentAt(i);
-      batch.push({ messages, timestamp, user_properties });
-    }
-    const res = await request(`${url}/api/v1/datasets/bench/docs/labellers/live/predict`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ documents: batch }),
-    });
+    const res = await request(url_, { method: 'POST', headers, body: JSON.stringify({ documents: wireBatch(offset) }) });
     const body = await res.body.json();
     if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${body.message}`);
     predicted += body.predictions.length;

@@ -48,11 +48,17 @@ export class AdaptiveConcurrency {
     return this.current;
   }
 
-  /** A batch succeeded after `latencyMs` (of its last attempt); `representative` is false for a small final batch. */
-  onSuccess(latencyMs: number, representative = true): void {
+  /**
+   * A batch succeeded after `latencyMs` (of its last attempt); `representative` is false for a
+   * small final batch; `saturated` says whether the current level was in use (a level the input
+   * cannot fill is not raised: it would only allow a burst above what was ever tested).
+   */
+  onSuccess(latencyMs: number, representative = true, saturated = true): void {
     if (!representative) return;
-    // The baseline is the lowest latency seen, drifting up slowly so a server that got slower for good is relearnt.
-    this.baseline = Math.min(this.baseline * 1.01, latencyMs);
+    // The baseline is the lowest latency seen, drifting up very slowly (×1.3 in ~260 batches) so
+    // that a server that got slower for good is relearnt, but not so fast that the latency added
+    // by our own extra requests becomes the new normal.
+    this.baseline = Math.min(this.baseline * 1.001, latencyMs);
     if (latencyMs > this.baseline * RISING) {
       this.calm = 0;
       if (++this.risingStreak >= RISING_STREAK) {
@@ -64,6 +70,7 @@ export class AdaptiveConcurrency {
     this.risingStreak = 0;
     if (latencyMs > this.baseline * FLAT) return;
     this.calm++;
+    if (!saturated) return;
     const next = this.current + 1;
     if (next >= this.ceiling) {
       // At the remembered limit: probe one step above it only after a long calm stretch.

@@ -7,7 +7,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
-import { IdleTimer, Batcher } from '../core/batch.js';
+import { Batcher } from '../core/batch.js';
 import { AbortError, ConfigError, RateLimitError } from '../core/errors.js';
 import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
@@ -113,7 +113,9 @@ export class PredictStream<Input> extends Transform {
   readonly stats: ReinferStats;
   private readonly batcher: Batcher<Item>;
   private readonly batches: OrderedMap<Item[], PredictionResult<Input>[]>;
-  private readonly idle: IdleTimer;
+  /** One timer for idle flushes, re-armed lazily (not a setTimeout per input). */
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastInputAt = 0;
   private readonly controller = new AbortController();
   private readonly adaptive: AdaptiveConcurrency | undefined;
   private startedAt: number | undefined;
@@ -144,7 +146,6 @@ export class PredictStream<Input> extends Transform {
         },
       });
     }
-    this.idle = new IdleTimer(settings.flushIntervalMs, () => this.flushIdle());
     const signal = connection.common.signal;
     if (signal) {
       const onAbort = () => this.destroy(new AbortError('predict stream aborted', { cause: signal.reason }));
@@ -161,7 +162,7 @@ export class PredictStream<Input> extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    this.idle.stop();
+    this.stopIdleTimer();
     const rest = this.batcher.take();
     const pushed = rest.length > 0 ? this.enqueue(rest) : this.chain;
     pushed.then(() => this.batches.drain()).then(() => callback(), callback);
@@ -175,7 +176,7 @@ export class PredictStream<Input> extends Transform {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.idle.stop();
+    this.stopIdleTimer();
     this.batches.clear();
     this.controller.abort();
     for (const wake of this.readerWaiters) wake();
@@ -185,7 +186,6 @@ export class PredictStream<Input> extends Transform {
 
   private async accept(input: unknown): Promise<void> {
     this.busy = true;
-    this.idle.stop();
     const index = this.nextIndex++;
     this.stats.documents++;
     const prepared = this.adapter.prepare(input);
@@ -204,7 +204,22 @@ export class PredictStream<Input> extends Transform {
       await new Promise<void>((resolve) => this.readerWaiters.push(resolve));
     }
     this.busy = false;
-    this.idle.touch();
+    this.lastInputAt = performance.now();
+    if (this.idleTimer === undefined && this.settings.flushIntervalMs > 0 && this.batcher.length > 0) this.armIdleTimer(this.settings.flushIntervalMs);
+  }
+
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      const idleFor = performance.now() - this.lastInputAt;
+      if (idleFor >= this.settings.flushIntervalMs) this.flushIdle();
+      else this.armIdleTimer(this.settings.flushIntervalMs - idleFor);
+    }, ms);
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
   }
 
   /** Hand a batch to the map, strictly in order (idle flushes and full batches share one queue). */
@@ -264,7 +279,8 @@ export class PredictStream<Input> extends Transform {
       { signal: this.controller.signal, onRetry },
     );
     this.stats.bytes += bytes;
-    this.adaptive?.onSuccess(performance.now() - attemptStart, items.length * 2 >= this.settings.batchSize);
+    // `active` still counts this batch: the level is in use when every slot is.
+    this.adaptive?.onSuccess(performance.now() - attemptStart, items.length * 2 >= this.settings.batchSize, this.batches.active >= this.stats.concurrency);
     return parts;
   }
 
