@@ -76,7 +76,7 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
   const settings = new Map<string, Record<string, unknown>>();
   const uploads: SafetykitUploadRecord[] = [];
   let created = 0;
-  let pendingFailures: string[] = [];
+  const pendingFailures: string[] = [];
   let urlsToExpire = 0;
   let uploadDir: string | undefined;
 
@@ -294,7 +294,6 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
       return stored && { state: stateOf(stored, delays), kind: stored.kind, objects: objectCount(stored) };
     },
   };
-  pendingFailures = [];
   return { routes, control };
 }
 
