@@ -237,6 +237,13 @@ describe('reinfer emulator: predict-comments and validation', () => {
     expect(malformed.status).toBe(400);
   });
 
+  it('answers the seed curl example of predict-comments', async () => {
+    const { status, json } = await call('POST', `${BASE}/live/predict-comments`, { threshold: 0.25, uids: ['18ba5ce699f8da1f.0001', '18ba5ce699f8da1f.0002'] });
+    expect(status).toBe(200);
+    expect(json.status).toBe('ok');
+    expect(json.predictions.map((p: { uid: string }) => p.uid)).toEqual(['18ba5ce699f8da1f.0001', '18ba5ce699f8da1f.0002']);
+  });
+
   it('serves validation for integer, live, staging and latest versions', async () => {
     const latest = await call('GET', `${BASE}/latest/validation`);
     expect(latest.status).toBe(200);

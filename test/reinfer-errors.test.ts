@@ -63,6 +63,17 @@ describe('reinfer errors', () => {
   });
 });
 
+describe('reinfer transport faults', () => {
+  it('retries a reset connection and a truncated body, and the output is complete and in order', async () => {
+    emulator.injectFault('reset', { route: 'reinfer.predict', count: 2 });
+    emulator.injectFault('truncate', { route: 'reinfer.predict', count: 2 });
+    const stream = predictDocuments({ ...withSecret(), batchSize: 10, concurrency: 2 });
+    const out = await run(stream, docs(60));
+    expect(out.map((o) => o.input.id)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(stream.stats.retries).toBe(4);
+  });
+});
+
 describe('reinfer wire format', () => {
   it('sends threshold, labels and only the documented document fields, with URL-encoded path segments and the bearer token', async () => {
     server = await startTestServer((req, res, body) => {

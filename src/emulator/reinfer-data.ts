@@ -16,9 +16,14 @@ const BODIES = [
   'Hi Bob,\n\nCould you send me the figures for today?',
 ];
 
-/** Source ids of the store: 16 hex digits each. */
+/** The source of the seed's curl example, so that the example gets an answer. */
+export const SEED_EXAMPLE_SOURCE = '18ba5ce699f8da1f';
+
+/** Source ids of the store: 16 hex digits each, the first the seed example's. */
 export function sourceIds(seed: number, sources: number): string[] {
-  return Array.from({ length: sources }, (_, s) => `${hash32(seed, s, 1).toString(16).padStart(8, '0')}${hash32(seed, s, 2).toString(16).padStart(8, '0')}`);
+  return Array.from({ length: sources }, (_, s) =>
+    s === 0 ? SEED_EXAMPLE_SOURCE : `${hash32(seed, s, 1).toString(16).padStart(8, '0')}${hash32(seed, s, 2).toString(16).padStart(8, '0')}`,
+  );
 }
 
 /** The uid of comment `index` (0-based) of a store with `sources` sources. */

@@ -23,11 +23,16 @@ export function labellerUrl(connection: ReinferConnection, endpoint: PredictEndp
   return `${connection.baseUrl}/api/v1/datasets/${segments[0]}/${segments[1]}/labellers/${encodeURIComponent(connection.version)}/${endpoint}`;
 }
 
+/** The label of an endpoint in errors and stats (a path template, never a real path). */
+export function endpointLabel(endpoint: PredictEndpoint | 'validation'): string {
+  return `${endpoint === 'validation' ? 'GET' : 'POST'} /api/v1/datasets/{project}/{dataset}/labellers/{version}/${endpoint}`;
+}
+
 function post<T>(connection: ReinferConnection, endpoint: PredictEndpoint, body: string, hooks: CallHooks): Promise<ApiResult<T>> {
   return callApi<T>({
     method: 'POST',
     url: labellerUrl(connection, endpoint),
-    endpoint: `POST /api/v1/datasets/{project}/{dataset}/labellers/{version}/${endpoint}`,
+    endpoint: endpointLabel(endpoint),
     headers: { authorization: `Bearer ${connection.token}` },
     json: body,
     retry: connection.common.retry,
@@ -61,7 +66,7 @@ export function fetchValidation(connection: ReinferConnection, hooks: CallHooks 
   return callApi<ValidationResponse>({
     method: 'GET',
     url: labellerUrl(connection, 'validation'),
-    endpoint: 'GET /api/v1/datasets/{project}/{dataset}/labellers/{version}/validation',
+    endpoint: endpointLabel('validation'),
     headers: { authorization: `Bearer ${connection.token}` },
     retry: connection.common.retry,
     timeoutMs: connection.common.timeoutMs,

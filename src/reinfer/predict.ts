@@ -5,7 +5,7 @@
  */
 import { ConfigError, ProtocolError } from '../core/errors.js';
 import { booleanOption, stringOption } from '../core/options.js';
-import { predict, predictComments as postPredictComments, predictRawEmails as postPredictRawEmails, type CallHooks } from './client.js';
+import { endpointLabel, predict, predictComments as postPredictComments, predictRawEmails as postPredictRawEmails, type CallHooks } from './client.js';
 import { resolveConnection, resolveLabels, resolveThreshold, resolveVersion, type ReinferConnection } from './options.js';
 import { toParts, type PredictionParts } from './outputs.js';
 import { PredictStream, resolveStreamOptions, type PredictAdapter, type PredictStreamOptions } from './predict-stream.js';
@@ -94,7 +94,7 @@ export function predictDocuments(options: PredictOptions): PredictStream<Reinfer
     },
     async send(wires, _uids, hooks: CallHooks) {
       const result = await predict(connection, `{"documents":[${wires.join(',')}]${extra}}`, hooks);
-      const response = aligned(result.data, wires.length, 'POST …/predict');
+      const response = aligned(result.data, wires.length, endpointLabel('predict'));
       return { parts: documentParts(response, wires.length, false), bytes: result.bytes };
     },
   };
@@ -119,7 +119,7 @@ export function predictRawEmails(options: PredictRawEmailsOptions): PredictStrea
     },
     async send(wires, _uids, hooks) {
       const result = await postPredictRawEmails(connection, `{"documents":[${wires.join(',')}]${fields}}`, hooks);
-      const response = aligned(result.data, wires.length, 'POST …/predict-raw-emails');
+      const response = aligned(result.data, wires.length, endpointLabel('predict-raw-emails'));
       return { parts: documentParts(response, wires.length, includeComments), bytes: result.bytes };
     },
   };
@@ -147,7 +147,7 @@ export function predictComments(options: PredictCommentsOptions): PredictStream<
 
 /** Match `/predict-comments` answers to the uids asked for (by uid, not by position). */
 function commentParts(response: PredictCommentsResponse | undefined, uids: string[]): PredictionParts[] {
-  const endpoint = 'POST …/predict-comments';
+  const endpoint = endpointLabel('predict-comments');
   if (!response || !Array.isArray(response.predictions)) throw new ProtocolError(endpoint, 'the answer has no predictions array');
   const byUid = new Map(response.predictions.map((p) => [p.uid, p]));
   return uids.map((uid) => {

@@ -1,6 +1,6 @@
 /** `getValidation()`: a model version's validation statistics. */
 import { ProtocolError } from '../core/errors.js';
-import { fetchValidation } from './client.js';
+import { endpointLabel, fetchValidation } from './client.js';
 import { resolveConnection, resolveVersion, type ReinferConnectionOptions } from './options.js';
 import type { ModelVersion, Validation } from './types.js';
 
@@ -16,7 +16,7 @@ export async function getValidation(options: ValidationOptions): Promise<Validat
   const result = await fetchValidation(connection);
   const validation = result.data?.validation;
   if (!validation || typeof validation !== 'object') {
-    throw new ProtocolError('GET …/validation', 'the answer has no "validation" object');
+    throw new ProtocolError(endpointLabel('validation'), 'the answer has no "validation" object');
   }
   return validation;
 }
