@@ -74,6 +74,38 @@ describe('inferenceResults', () => {
     expect([...seen].some((checkpoint) => /[+/=]/.test(checkpoint))).toBe(true);
   });
 
+  it('stays exact while requests run ahead of parsing (latency, prefetch 3)', async () => {
+    await start({ records: 3000, latencyMs: 5 });
+    for (const prefetch of [1, 3]) {
+      const stream = inferenceResults(opts({ batchSize: 60, prefetch }));
+      const out: InferenceResult[] = [];
+      for await (const record of stream) {
+        out.push(record);
+        if (out.length % 500 === 0) await delay(15);
+      }
+      expect(out).toEqual(expected(0, 3000));
+    }
+  });
+
+  it('follows pages whose checkpoint is not the last key (no read-ahead, same result)', async () => {
+    const pages = [
+      '{"checkpoint":"Y3Aw","batchSize":2,"results":[{"requestId":"a","projectId":"p","timestamp":"2024-01-01T00:00:00.000Z","result":{},"extra":1}]}',
+      '{"checkpoint":"Y3Ax","results":[{"requestId":"b","projectId":"p","timestamp":"2024-01-01T00:00:01.000Z","result":{"checkpoint":"x"}}],"batchSize":2}',
+      '{"batchSize":2,"results":[],"checkpoint":"Y3Ax"}',
+    ];
+    const seen: string[] = [];
+    fake = createServer((req, res) => {
+      seen.push(new URL(req.url ?? '/', 'http://x').searchParams.get('checkpoint') ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(pages[seen.length - 1]);
+    });
+    await new Promise<void>((resolve) => fake!.listen(0, '127.0.0.1', resolve));
+    const baseUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+    const out = await collect(inferenceResults({ apiKey: KEY, baseUrl, retry: false, batchSize: 2 }));
+    expect(out.map((r) => r.requestId)).toEqual(['a', 'b']);
+    expect(out[0].extra).toBe(1);
+    expect(seen).toEqual(['', 'Y3Aw', 'Y3Ax']);
+  });
+
   it('resumes from stream.checkpoint with exactly the rest', async () => {
     await start({ records: 57 });
     const stream = inferenceResults(opts({ batchSize: 10 }));

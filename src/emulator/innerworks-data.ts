@@ -213,7 +213,7 @@ function renderBody(h: number): string {
   geo += `"trueUserIpAddress":"${trueIp}","requestIpAddress":"${requestIp}"`;
   return (
     `"result":{"fingerprinting":{"browser":"${BROWSERS[(h >>> 12) % BROWSERS.length]}","fingerprint":"${hex8(h3)}${hex8(h2)}",` +
-    `"deviceOs":"${OSES[(h >>> 16) % OSES.length]}","socialId":"user-${(h ^ h3) % 100000}"},"geolocation":{${geo}}}}`
+    `"deviceOs":"${OSES[(h >>> 16) % OSES.length]}","socialId":"user-${((h ^ h3) >>> 0) % 100000}"},"geolocation":{${geo}}}}`
   );
 }
 

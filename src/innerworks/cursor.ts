@@ -46,6 +46,8 @@ interface Slot {
   controller: AbortController;
 }
 
+const EMPTY_RESULTS = /"results"\s*:\s*\[\s*\]/;
+
 export class PageCursor {
   private checkpoint: string | undefined;
   private readonly slots: Slot[] = [];
@@ -119,7 +121,6 @@ export class PageCursor {
 
   /** Called once this request's successor may start (its checkpoint is known, or it never will be). */
   private release(): void {
-    if (!this.chaining) return;
     this.chaining = false;
     queueMicrotask(() => this.pump());
   }
@@ -131,6 +132,13 @@ export class PageCursor {
   /** One page to hand out (undefined when there is nothing new to say). */
   private async fetchPage(seq: number, signal: AbortSignal): Promise<CursorPage | undefined> {
     const { client, batchSize, stats } = this.options;
+    // Each request releases the chain once: a later release would let two requests share a position.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.release();
+    };
     try {
       for (;;) {
         const asked = this.checkpoint;
@@ -146,10 +154,13 @@ export class PageCursor {
         stats.bytes += bytes;
         // Ask for the next page before parsing this one: its download overlaps our JSON.parse.
         const peeked = peekCheckpoint(text);
-        const speculate = peeked !== undefined && peeked !== asked;
+        // Not for an empty page (the end): its successor would only be dropped.
+        const speculate = peeked !== undefined && peeked !== asked && !(text.length < 512 && EMPTY_RESULTS.test(text));
         if (speculate) {
           this.checkpoint = peeked;
-          this.release();
+          release();
+          // Let the next request reach the socket before JSON.parse holds the thread.
+          await new Promise((resolve) => setImmediate(resolve));
         }
         const page = parseInferenceBatch(text);
         if (speculate && page.checkpoint !== peeked) {
@@ -157,7 +168,8 @@ export class PageCursor {
         }
         if (page.results.length === 0) {
           const moved = page.checkpoint !== undefined && page.checkpoint !== asked;
-          if (page.checkpoint !== undefined) this.checkpoint = page.checkpoint;
+          // After speculation the position is already set, and a successor may have moved it on.
+          if (page.checkpoint !== undefined && !speculate) this.checkpoint = page.checkpoint;
           if (!this.options.follow) {
             this.finishedAt = seq;
             return moved ? { records: [], checkpoint: page.checkpoint, bytes } : undefined;
@@ -171,14 +183,14 @@ export class PageCursor {
           this.finishedAt = seq;
           return { records: cut, checkpoint: undefined, bytes };
         }
-        this.checkpoint = page.checkpoint;
+        if (!speculate) this.checkpoint = page.checkpoint;
         return { records: page.results, checkpoint: page.checkpoint, bytes };
       }
     } catch (error) {
       this.failed = true;
       throw error;
     } finally {
-      this.release();
+      release();
     }
   }
 

@@ -189,12 +189,9 @@ class ExportRun {
         const page = await cursor.next();
         if (!page) break;
         if (page.records.length > 0) {
-          let text = '';
-          for (const record of page.records) text += `${JSON.stringify(record)}\n`;
-          const buffer = Buffer.from(text);
-          await handle.write(buffer, 0, buffer.length, part.bytes);
+          const written = await appendJsonl(handle, page.records, part.bytes);
           await handle.datasync();
-          part.bytes += buffer.length;
+          part.bytes += written;
           part.records += page.records.length;
           part.pages++;
           this.stats.records += page.records.length;
@@ -254,6 +251,15 @@ class ExportRun {
       elapsedMs: Date.now() - this.startedAt,
     };
   }
+}
+
+/** Write `records` as JSONL at `position`; returns the bytes written. */
+async function appendJsonl(handle: FileHandle, records: readonly unknown[], position: number): Promise<number> {
+  let text = '';
+  for (const record of records) text += `${JSON.stringify(record)}\n`;
+  const buffer = Buffer.from(text);
+  await handle.write(buffer, 0, buffer.length, position);
+  return buffer.length;
 }
 
 /** `file.part-2-of-4`. */
