@@ -257,6 +257,9 @@ describe('inferenceResults', () => {
     expect(text).toContain('INNERWORKS_API_KEY');
     expect(text).not.toContain(secret);
     expect((error as AuthenticationError).retries).toBe(0);
+    const stream = inferenceResults(opts({ apiKey: secret }));
+    expect(inspect(stream, { depth: 20 })).not.toContain(secret);
+    stream.destroy();
   });
 
   it('fails with ProtocolError on a page without results, or without a checkpoint', async () => {

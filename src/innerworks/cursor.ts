@@ -61,6 +61,8 @@ export class PageCursor {
 
   constructor(private readonly options: CursorOptions) {
     this.checkpoint = options.checkpoint;
+    // The options hold the API key: keep them out of util.inspect() of a stream.
+    Object.defineProperty(this, 'options', { enumerable: false });
   }
 
   /** Start fetching ahead (up to `prefetch` pages) before the first `next()`. */
