@@ -102,6 +102,7 @@ class ExportRun {
   private readonly startedAt = Date.now();
   private readonly controller = new AbortController();
   private saving: Promise<void> = Promise.resolve();
+  private queuedSave: Promise<void> | undefined;
 
   constructor(
     private readonly options: ResolvedInnerworksOptions,
@@ -213,11 +214,20 @@ class ExportRun {
     }
   }
 
-  /** Saves are serialized: parallel cursors share one state file. */
+  /**
+   * Save the state durably. Parallel cursors share one state file, so saves are serialized and
+   * grouped: a caller joins a save that has not started yet (its snapshot is taken when it
+   * starts, so it includes the caller's progress) instead of queueing one more.
+   */
   private save(state: ExportState): Promise<void> {
-    const snapshot = JSON.parse(JSON.stringify(state)) as ExportState;
-    this.saving = this.saving.then(() => this.state.save(snapshot));
-    return this.saving;
+    if (this.queuedSave) return this.queuedSave;
+    const queued = this.saving.then(() => {
+      this.queuedSave = undefined;
+      return this.state.save(JSON.parse(JSON.stringify(state)) as ExportState);
+    });
+    this.queuedSave = queued;
+    this.saving = queued.catch(() => undefined);
+    return queued;
   }
 
   /** Abort the run's requests when the caller's signal fires, and fail with AbortError. */
@@ -233,7 +243,7 @@ class ExportRun {
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      await this.saving.catch(() => undefined);
+      await this.saving;
     }
   }
 
