@@ -158,7 +158,19 @@ export class PredictStream<Input> extends Transform {
   }
 
   override _transform(input: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.accept(input).then(() => callback(), callback);
+    let full: Item[][];
+    try {
+      full = this.add(input);
+    } catch (error) {
+      return callback(error as Error);
+    }
+    // The common case (the batch is not full, the reader keeps up) takes no promise per input.
+    if (full.length === 0 && this.readableLength < this.readableHighWaterMark) {
+      this.noteInput();
+      return callback();
+    }
+    this.busy = true;
+    this.afterAdd(full).then(() => callback(), callback);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -184,26 +196,30 @@ export class PredictStream<Input> extends Transform {
     callback(error);
   }
 
-  private async accept(input: unknown): Promise<void> {
-    this.busy = true;
+  /** Check and batch one input; returns the batches it filled. */
+  private add(input: unknown): Item[][] {
     const index = this.nextIndex++;
     this.stats.documents++;
     const prepared = this.adapter.prepare(input);
-    let item: Item;
-    let size = 0;
     if ('problem' in prepared) {
       if (this.settings.onError === 'throw') throw new InvalidDocumentError([index], prepared.problem);
-      item = { index, input, problem: prepared.problem };
-    } else {
-      item = { index, input, wire: prepared.wire, uid: prepared.uid };
-      size = Buffer.byteLength(prepared.wire) + 1;
+      return this.batcher.add({ index, input, problem: prepared.problem }, 0);
     }
-    for (const batch of this.batcher.add(item, size)) await this.enqueue(batch);
-    // The readable side is full: wait for the consumer before taking more input.
+    return this.batcher.add({ index, input, wire: prepared.wire, uid: prepared.uid }, Buffer.byteLength(prepared.wire) + 1);
+  }
+
+  /** Send the full batches (waiting for room in the window), then wait for the reader if it is behind. */
+  private async afterAdd(full: Item[][]): Promise<void> {
+    for (const batch of full) await this.enqueue(batch);
     while (this.readableLength >= this.readableHighWaterMark && !this.destroyed) {
       await new Promise<void>((resolve) => this.readerWaiters.push(resolve));
     }
     this.busy = false;
+    this.noteInput();
+  }
+
+  /** Input arrived: (re)start the idle clock for a partial batch. */
+  private noteInput(): void {
     this.lastInputAt = performance.now();
     if (this.idleTimer === undefined && this.settings.flushIntervalMs > 0 && this.batcher.length > 0) this.armIdleTimer(this.settings.flushIntervalMs);
   }
