@@ -172,6 +172,12 @@ describe('inferenceResults', () => {
     expect(faulty).toEqual(clean);
     expect(stream.stats.retries).toBeGreaterThan(0);
     expect(emulator!.stats()['innerworks.batch'].faults).toBe(stream.stats.retries);
+    // And each kind at least once, in a row, on the first requests.
+    emulator!.setFaults({ retryAfterMs: 10, slowMs: 1500 });
+    for (const kind of FAULT_KINDS) emulator!.injectFault(kind, { route: 'innerworks.batch' });
+    const scripted = inferenceResults(opts({ batchSize: 50, timeoutMs: 1000, retry: { maxRetries: 10, baseDelayMs: 1, maxDelayMs: 20 } }));
+    expect(await collect(scripted)).toEqual(clean);
+    expect(scripted.stats.retries).toBe(FAULT_KINDS.length);
   });
 
   it('fetches at most prefetch pages ahead of a slow consumer', async () => {

@@ -189,18 +189,24 @@ class ExportRun {
       for (;;) {
         const page = await cursor.next();
         if (!page) break;
-        if (page.records.length > 0) {
-          const written = await appendJsonl(handle, page.records, part.bytes);
+        const { checkpoint } = page;
+        const count = page.records.length;
+        // Serialize first and drop the parsed page before the awaits below: the next page is
+        // parsed meanwhile, and this one should not survive into the old generation (GC time).
+        const jsonl = count > 0 ? toJsonl(page.records) : undefined;
+        page.records = [];
+        if (jsonl) {
+          await handle.write(jsonl, 0, jsonl.length, part.bytes);
           await handle.datasync();
-          part.bytes += written;
-          part.records += page.records.length;
+          part.bytes += jsonl.length;
+          part.records += count;
           part.pages++;
-          this.stats.records += page.records.length;
+          this.stats.records += count;
           this.stats.pages++;
         }
         // A page cut at endTime has no checkpoint to resume from: the range is then complete.
-        if (page.checkpoint === undefined) part.done = true;
-        else part.checkpoint = page.checkpoint;
+        if (checkpoint === undefined) part.done = true;
+        else part.checkpoint = checkpoint;
         await save();
         this.stats.elapsedMs = Date.now() - this.startedAt;
         this.onProgress?.(this.stats);
@@ -263,13 +269,11 @@ class ExportRun {
   }
 }
 
-/** Write `records` as JSONL at `position`; returns the bytes written. */
-async function appendJsonl(handle: FileHandle, records: readonly unknown[], position: number): Promise<number> {
+/** Records as JSONL bytes, one `JSON.stringify` per line. */
+function toJsonl(records: readonly unknown[]): Buffer {
   let text = '';
   for (const record of records) text += `${JSON.stringify(record)}\n`;
-  const buffer = Buffer.from(text);
-  await handle.write(buffer, 0, buffer.length, position);
-  return buffer.length;
+  return Buffer.from(text);
 }
 
 /** `file.part-2-of-4`. */
