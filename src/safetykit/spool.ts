@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JsonlError } from '../core/errors.js';
 import { objectProblem } from './errors.js';
+import { LineChecker, type LineCheckerOptions } from './line-check.js';
 
 /** A finished spool file, ready to upload. */
 export interface SpoolPart {
@@ -22,6 +23,8 @@ export interface SpoolPart {
 
 /** Serialized objects are written to disk in slices of about this many characters. */
 const PENDING_CHARS = 64 * 1024;
+/** Bytes the spool file may have queued before `addText` waits for the disk. */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 export class Spool {
   private directory: string | undefined;
@@ -33,6 +36,7 @@ export class Spool {
   /** The start of a line whose end has not arrived yet. */
   private rest: Buffer = Buffer.alloc(0);
   private fileError: Error | undefined;
+  private readonly checker: LineChecker;
   /** Lines seen so far (blank ones included), for 1-based line numbers in errors. */
   lineNumber = 0;
   objects = 0;
@@ -46,39 +50,74 @@ export class Spool {
     private readonly onPart: (part: SpoolPart) => Promise<void>,
     /** Input name for errors (`file.jsonl:7`); without it errors say `line 7`. */
     private readonly source?: string,
-  ) {}
+    checkerOptions?: LineCheckerOptions,
+  ) {
+    this.checker = new LineChecker((buffer, start, end, line) => this.checkLine(buffer, start, end, line), checkerOptions);
+  }
 
   /**
    * Add JSONL text, possibly cut mid-line. Each complete line is checked (JSON object with a
-   * string id), then the chunk's bytes are written to the spool as they are, in slices that skip
-   * blank lines: no re-encoding, and no copy beyond a line that spans two chunks.
+   * string id; see {@link LineChecker}, which may do it on a second core), and the chunk's bytes
+   * are written to the spool as they are, in slices that skip blank lines: no re-encoding, and no
+   * copy beyond the one line that spans two chunks. A part's file is handed over only once all of
+   * its lines are checked.
    */
   async addText(chunk: Buffer | string): Promise<void> {
-    const input = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    const buffer = this.rest.length > 0 ? Buffer.concat([this.rest, input]) : input;
+    let input = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.rest.length > 0) {
+      // Finish the line that spans the previous chunk on its own, so the rest of this chunk is not copied.
+      const newline = input.indexOf(10);
+      const head = newline < 0 ? input : input.subarray(0, newline + 1);
+      const joined = Buffer.concat([this.rest, head]);
+      this.rest = Buffer.alloc(0);
+      await this.addLines(joined);
+      if (newline < 0) return;
+      input = input.subarray(newline + 1);
+    }
+    await this.addLines(input);
+  }
+
+  /** Lines of `buffer`; the unfinished last one is kept in `rest`. */
+  private async addLines(buffer: Buffer): Promise<void> {
     let start = 0;
     let sliceStart = 0;
+    /** The run of lines not yet given to the checker, and its first line number. */
+    let checkStart = 0;
+    let runLine = this.lineNumber + 1;
     for (let end = buffer.indexOf(10, start); end >= 0; end = buffer.indexOf(10, start)) {
       const next = end + 1;
       this.lineNumber++;
       let lineStart = start;
-      if (this.lineNumber === 1 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) lineStart = sliceStart = 3;
-      if (this.checkLine(buffer, lineStart, end)) {
+      if (this.lineNumber === 1 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) lineStart = sliceStart = checkStart = 3;
+      if (end - lineStart > this.maxLineBytes + 1) await this.checker.fail(this.tooLong(buffer, lineStart, this.lineNumber), this.lineNumber);
+      // An object line starts with "{"; anything else is blank (left out of the spool) or an error, decided here.
+      let blank = false;
+      if (buffer[lineStart] !== 0x7b) {
+        try {
+          blank = !this.checkLine(buffer, lineStart, end, this.lineNumber);
+        } catch (error) {
+          await this.checker.fail(error as Error, this.lineNumber);
+        }
+      }
+      if (blank) {
+        await this.writeSlice(buffer, sliceStart, lineStart);
+        sliceStart = next;
+      } else {
         if (this.current && this.current.bytes + (next - lineStart) > this.partBytes) {
           await this.writeSlice(buffer, sliceStart, lineStart);
           sliceStart = lineStart;
+          await this.checker.check(buffer, checkStart, lineStart, runLine, this.lineNumber - runLine);
+          checkStart = lineStart;
+          runLine = this.lineNumber;
           await this.closePart();
         }
         if (!this.current) await this.openPart();
         this.count(next - lineStart);
-      } else {
-        // A blank line: write what came before it, leave it out.
-        await this.writeSlice(buffer, sliceStart, lineStart);
-        sliceStart = next;
       }
       start = next;
     }
     await this.writeSlice(buffer, sliceStart, start);
+    await this.checker.check(buffer, checkStart, start, runLine, this.lineNumber + 1 - runLine);
     this.rest = Buffer.from(buffer.subarray(start));
     if (this.rest.length > this.maxLineBytes) {
       throw new JsonlError(this.lineNumber + 1, `line is longer than maxLineBytes (${this.maxLineBytes})`, this.rest.toString('utf8', 0, 80), { source: this.source });
@@ -90,7 +129,7 @@ export class Spool {
     await this.endText();
     this.lineNumber++;
     const problem = objectProblem(value);
-    if (problem !== undefined) throw new JsonlError(this.lineNumber, problem, safeExcerpt(value), { source: this.source });
+    if (problem !== undefined) await this.checker.fail(new JsonlError(this.lineNumber, problem, safeExcerpt(value), { source: this.source }), this.lineNumber);
     const line = `${JSON.stringify(value)}\n`;
     const size = Buffer.byteLength(line);
     if (size > this.maxLineBytes + 1) throw new JsonlError(this.lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, line, { source: this.source });
@@ -105,10 +144,13 @@ export class Spool {
   async finish(): Promise<void> {
     await this.endText();
     if (this.current) await this.closePart();
+    await this.checker.settle();
+    this.checker.close();
   }
 
   /** Remove every spool file. */
   async remove(): Promise<void> {
+    this.checker.close();
     this.file?.destroy();
     if (this.directory) await rm(this.directory, { recursive: true, force: true });
   }
@@ -129,23 +171,24 @@ export class Spool {
     await this.addText('\n');
   }
 
-  /** True for a valid object line, false for a blank one; throws `JsonlError` for anything else. */
-  private checkLine(buffer: Buffer, start: number, end: number): boolean {
-    const length = end - start;
-    if (length > this.maxLineBytes + 1) {
-      throw new JsonlError(this.lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, buffer.toString('utf8', start, start + 80), { source: this.source });
-    }
+  /** True for a valid object line, false for a blank one; throws `JsonlError` (naming `lineNumber`) for anything else. */
+  private checkLine(buffer: Buffer, start: number, end: number, lineNumber: number): boolean {
+    if (end - start > this.maxLineBytes + 1) throw this.tooLong(buffer, start, lineNumber);
     const line = buffer.toString('utf8', start, end);
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (error) {
       if (line.trim().length === 0) return false;
-      throw new JsonlError(this.lineNumber, (error as Error).message, line, { source: this.source, cause: error });
+      throw new JsonlError(lineNumber, (error as Error).message, line, { source: this.source, cause: error });
     }
     const problem = objectProblem(value);
-    if (problem !== undefined) throw new JsonlError(this.lineNumber, problem, line, { source: this.source });
+    if (problem !== undefined) throw new JsonlError(lineNumber, problem, line, { source: this.source });
     return true;
+  }
+
+  private tooLong(buffer: Buffer, start: number, lineNumber: number): JsonlError {
+    return new JsonlError(lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, buffer.toString('utf8', start, start + 80), { source: this.source });
   }
 
   private count(size: number): void {
@@ -159,7 +202,8 @@ export class Spool {
     this.directory ??= await mkdtemp(join(this.spoolDir, 'inference-streams-import-'));
     const index = this.partCount++;
     const path = join(this.directory, `part-${String(index + 1).padStart(4, '0')}.jsonl`);
-    const file = createWriteStream(path);
+    // A large buffer lets writes queue (and go out as one writev) while the next lines are checked.
+    const file = createWriteStream(path, { highWaterMark: WRITE_BUFFER_BYTES });
     // Kept until the next write or close, which rethrow it (a removed spool must not crash the process).
     file.on('error', (error) => (this.fileError ??= error));
     this.file = file;
@@ -193,6 +237,8 @@ export class Spool {
     file.end();
     await once(file, 'close');
     if (this.fileError) throw this.fileError;
+    // Nothing of a part is uploaded before every one of its lines is known good.
+    await this.checker.settle();
     await this.onPart(part);
   }
 }
