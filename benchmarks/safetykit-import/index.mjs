@@ -45,7 +45,7 @@ try {
       `File: ${(bytes / 1e6).toFixed(0)} MB of generated listing objects (~${Math.round(bytes / single.objects)} B/line, ${single.objects} lines).`,
       'importWriter times cover reading the file, JSON.parse of every line (id check), writing the spool, POST /import and the PUT; not the polling (wait: false).',
       'The raw PUT does none of the checking or spooling, so it bounds what any importer can reach on this machine.',
-      'Lines are checked on two cores (a worker_threads worker takes batches while the main thread spools); the PUT reads the spool file into two reused 512 KiB buffers.',
+      'Lines are checked on two cores (a worker_threads worker takes batches while the main thread spools); the PUT streams the spool file (fs ReadStream, 256 KiB chunks).',
       'Peak RSS: a bare process with undici loaded is ~60-67 MB; during any large undici PUT (ours or the raw one) native (non-V8, non-external) memory grows by ~30-35 MB until the request ends.',
     ],
   });

@@ -2,7 +2,7 @@
  * One function per SafetyKit endpoint (and the object-store PUT/GET behind imports): plain
  * promises over `callApi` / `request`, no stream code.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { callApi, errorFromResponse } from '../core/api.js';
 import { PermissionDeniedError, ProtocolError, describeUrl, type ApiError } from '../core/errors.js';
@@ -82,69 +82,25 @@ export async function uploadFile(uploadUrl: string, filePath: string, size: numb
   await withRetry(
     async (attempt) => {
       retries = attempt;
-      const file = await open(filePath, 'r');
-      try {
-        const response = await request({
-          method: 'PUT',
-          url: uploadUrl,
-          endpoint,
-          headers: { 'content-length': String(size), 'content-type': 'application/json' },
-          // undici takes any async iterable as a body; our HttpRequest type only names Readable.
-          body: fileChunks(file, size, run.onProgress) as unknown as Readable,
-          bare: true,
-          timeoutMs: run.timeoutMs,
-          signal: run.signal,
-        });
-        if (response.status < 200 || response.status >= 300) throw errorFromResponse(response, endpoint);
-      } finally {
-        await file.close();
-      }
+      const body = createReadStream(filePath, { highWaterMark: 256 * 1024 });
+      let sent = 0;
+      if (run.onProgress) body.on('data', (chunk) => run.onProgress!((sent += chunk.length)));
+      const response = await request({
+        method: 'PUT',
+        url: uploadUrl,
+        endpoint,
+        headers: { 'content-length': String(size), 'content-type': 'application/json' },
+        body,
+        bare: true,
+        timeoutMs: run.timeoutMs,
+        signal: run.signal,
+      }).finally(() => body.destroy());
+      if (response.status < 200 || response.status >= 300) throw errorFromResponse(response, endpoint);
     },
     run.retry,
     { signal: run.signal, onRetry: run.onRetry },
   );
   return { retries };
-}
-
-/** Bytes of one upload chunk; two such buffers are all an upload holds. */
-const UPLOAD_CHUNK_BYTES = 512 * 1024;
-
-/**
- * The file's bytes as an async iterable over two reused buffers, reading the next chunk while the
- * current one is on the wire. A fresh buffer per chunk (what a ReadStream does) piles up tens of
- * MB of external memory during a long PUT, because little JS garbage means few GCs to free it.
- *
- * Reuse is safe because of how undici (7.x `writeIterable`) consumes an iterable: it asks for the
- * next chunk only after `socket.write(chunk)` returned true or the socket drained. A chunk larger
- * than the socket's writableHighWaterMark (16-64 KiB) is written corked, so `write` returns false
- * and undici waits for 'drain', which Node emits only once every queued write has completed (or
- * for 'close', after which the bytes go nowhere). So when we are resumed, the socket no longer
- * holds the chunk before the one we refill. The upload test checks the bytes the server stored.
- */
-async function* fileChunks(file: FileHandle, size: number, onProgress?: (bytesSent: number) => void): AsyncGenerator<Buffer> {
-  const buffers = [Buffer.allocUnsafe(UPLOAD_CHUNK_BYTES), Buffer.allocUnsafe(UPLOAD_CHUNK_BYTES)];
-  const readAt = async (buffer: Buffer, position: number): Promise<Buffer> => {
-    const length = Math.min(buffer.length, size - position);
-    let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await file.read(buffer, filled, length - filled, position + filled);
-      if (bytesRead === 0) throw new Error(`the spool file ended at ${position + filled} of ${size} bytes`);
-      filled += bytesRead;
-    }
-    return buffer.subarray(0, length);
-  };
-  let position = 0;
-  let next = size > 0 ? readAt(buffers[0]!, 0) : undefined;
-  for (let turn = 0; next; turn++) {
-    const chunk = await next;
-    position += chunk.length;
-    // Read ahead into the other buffer, which the socket released before asking for this chunk.
-    next = position < size ? readAt(buffers[(turn + 1) % 2]!, position) : undefined;
-    // A read-ahead that fails while the consumer is gone must not be an unhandled rejection.
-    next?.catch(() => undefined);
-    yield chunk;
-    onProgress?.(position);
-  }
 }
 
 /** True when a failed upload's URL has expired (ask for a new one rather than give up). */
