@@ -16,10 +16,10 @@ const MAX_CONCURRENT = 8;
 const RETRY_AFTER_MS = 100;
 const N = quick ? 20_000 : 100_000;
 const NAIVE_N = quick ? 2_000 : 10_000;
-const BATCH_SIZES = quick ? [256, 1024] : [128, 512, 1024, 2048, 4096];
+const BATCH_SIZES = quick ? [512, 2048] : [128, 512, 1024, 2048, 4096];
 const CONCURRENCIES = quick ? [1, 4, 8] : [1, 2, 4, 8];
 // The defaults in src/reinfer/predict-stream.ts, which this benchmark is meant to justify.
-const DEFAULT_BATCH = 1024;
+const DEFAULT_BATCH = 2048;
 const DEFAULT_CONCURRENCY = 4;
 
 const here = new URL('.', import.meta.url).pathname;
@@ -50,14 +50,17 @@ try {
   const defaultCell = grid.find((g) => g.batch === DEFAULT_BATCH && g.concurrency === DEFAULT_CONCURRENCY);
 
   const raw = (concurrency) => () => runCase(script, [emulator.url, token, String(N), 'raw', String(DEFAULT_BATCH), String(concurrency)]);
+  // 'auto' is compared with the best fixed concurrency for the same batch size (the grid's row).
+  const bestConcurrency = grid.filter((g) => g.batch === DEFAULT_BATCH).reduce((best, g) => (g.docsPerSecond > best.docsPerSecond ? g : best)).concurrency;
   const [rawDefault, rawBest, def, unordered, bestFixed, auto] = await interleaved([
     raw(DEFAULT_CONCURRENCY),
     raw(MAX_CONCURRENT),
     stream(N, DEFAULT_BATCH, DEFAULT_CONCURRENCY),
     stream(N, DEFAULT_BATCH, DEFAULT_CONCURRENCY, 'unordered'),
-    stream(N, DEFAULT_BATCH, MAX_CONCURRENT),
+    stream(N, DEFAULT_BATCH, bestConcurrency),
     stream(N, DEFAULT_BATCH, 'auto'),
   ]);
+  const concurrency8 = bestConcurrency === MAX_CONCURRENT ? bestFixed : await medianRun(RUNS, stream(N, DEFAULT_BATCH, MAX_CONCURRENT), 'docsPerSecond');
   // Memory is bounded by the options, not the input: the same settings on 3× the documents.
   const large = await medianRun(1, stream(3 * N, DEFAULT_BATCH, DEFAULT_CONCURRENCY), 'docsPerSecond');
   const naive = await medianRun(RUNS, () => runCase(script, [emulator.url, token, String(NAIVE_N), 'naive', '128']), 'docsPerSecond');
@@ -76,10 +79,10 @@ try {
     r.runs.map(f0).join(' / '),
   ];
   const defRatio = def.docsPerSecond / bound(DEFAULT_BATCH, DEFAULT_CONCURRENCY);
-  const bestRatio = bestFixed.docsPerSecond / bound(DEFAULT_BATCH, MAX_CONCURRENT);
+  const bestRatio = concurrency8.docsPerSecond / bound(DEFAULT_BATCH, MAX_CONCURRENT);
   const autoVsBest = auto.docsPerSecond / bestFixed.docsPerSecond;
   const vsNaive = def.docsPerSecond / naive.docsPerSecond;
-  const peak = Math.max(def.peakRssMb, unordered.peakRssMb, bestFixed.peakRssMb, auto.peakRssMb);
+  const peak = Math.max(def.peakRssMb, unordered.peakRssMb, bestFixed.peakRssMb, concurrency8.peakRssMb, auto.peakRssMb);
   printBenchmark({
     benchmark: 'reinfer-predict',
     title: `Reinfer predictDocuments, ${N.toLocaleString('en-US')} documents, latency ${LATENCY_MS} ms + ${PER_DOC_MS} ms/document, server limit ${MAX_CONCURRENT} concurrent`,
@@ -93,7 +96,8 @@ try {
           row(`raw limit: same, concurrency ${MAX_CONCURRENT}`, rawBest, DEFAULT_BATCH, MAX_CONCURRENT),
           row(`defaults: batchSize ${DEFAULT_BATCH}, concurrency ${DEFAULT_CONCURRENCY}, ordered`, def, DEFAULT_BATCH, DEFAULT_CONCURRENCY),
           row(`batchSize ${DEFAULT_BATCH}, concurrency ${DEFAULT_CONCURRENCY}, unordered`, unordered, DEFAULT_BATCH, DEFAULT_CONCURRENCY),
-          row(`best fixed: batchSize ${DEFAULT_BATCH}, concurrency ${MAX_CONCURRENT} (the server's limit)`, bestFixed, DEFAULT_BATCH, MAX_CONCURRENT),
+          row(`concurrency ${MAX_CONCURRENT} (the server's limit), batchSize ${DEFAULT_BATCH}`, concurrency8, DEFAULT_BATCH, MAX_CONCURRENT),
+          row(`best fixed for batchSize ${DEFAULT_BATCH} in the grid: concurrency ${bestConcurrency}`, bestFixed, DEFAULT_BATCH, bestConcurrency),
           [...row(`concurrency 'auto' (2 → up to 16), batchSize ${DEFAULT_BATCH}; mean level ${auto.concurrency}`, auto, DEFAULT_BATCH, 'auto')],
           row('naive baseline: sequential batches of 128 (the vendor CLI)', naive, 128, 1),
           row(`defaults on ${(3 * N).toLocaleString('en-US')} documents (1 run: memory check)`, large, DEFAULT_BATCH, DEFAULT_CONCURRENCY),
@@ -115,12 +119,12 @@ try {
       { claim: `defaults (${DEFAULT_BATCH} × ${DEFAULT_CONCURRENCY}) docs/s >= 0.9 × concurrency × batchSize / latency`, value: Number(f2(defRatio)), target: 0.9, pass: defRatio >= 0.9 },
       { claim: `batchSize ${DEFAULT_BATCH} × concurrency ${MAX_CONCURRENT} docs/s >= 0.9 × bound`, value: Number(f2(bestRatio)), target: 0.9, pass: bestRatio >= 0.9 },
       { claim: `defaults docs/s >= 0.9 × raw limit at the same settings`, value: Number(f2(def.docsPerSecond / rawDefault.docsPerSecond)), target: 0.9, pass: def.docsPerSecond >= 0.9 * rawDefault.docsPerSecond },
-      { claim: `concurrency ${MAX_CONCURRENT} docs/s >= 0.9 × raw limit at the same settings`, value: Number(f2(bestFixed.docsPerSecond / rawBest.docsPerSecond)), target: 0.9, pass: bestFixed.docsPerSecond >= 0.9 * rawBest.docsPerSecond },
-      { claim: "concurrency 'auto' docs/s >= 0.9 × best fixed setting", value: Number(f2(autoVsBest)), target: 0.9, pass: autoVsBest >= 0.9 },
+      { claim: `concurrency ${MAX_CONCURRENT} docs/s >= 0.9 × raw limit at the same settings`, value: Number(f2(concurrency8.docsPerSecond / rawBest.docsPerSecond)), target: 0.9, pass: concurrency8.docsPerSecond >= 0.9 * rawBest.docsPerSecond },
+      { claim: `concurrency 'auto' docs/s >= 0.9 × best fixed setting (concurrency ${bestConcurrency})`, value: Number(f2(autoVsBest)), target: 0.9, pass: autoVsBest >= 0.9 },
       { claim: `defaults (${DEFAULT_BATCH} × ${DEFAULT_CONCURRENCY}) docs/s in the grid >= 0.9 × the grid's fastest at concurrency <= 4 (${pick.batch} × ${pick.concurrency})`, value: Number(f2(defaultCell.docsPerSecond / pick.docsPerSecond)), target: 0.9, pass: defaultCell.docsPerSecond >= 0.9 * pick.docsPerSecond },
       { claim: 'defaults docs/s vs naive baseline (ratio, higher is better)', value: Number(vsNaive.toFixed(1)), target: 10, pass: vsNaive >= 10 },
       { claim: `peak RSS on ${3 * N} documents <= 1.2 × on ${N} (memory bounded by options, not input)`, value: Number(f2(large.peakRssMb / def.peakRssMb)), target: 1.2, pass: large.peakRssMb <= 1.2 * def.peakRssMb },
-      { claim: `peak RSS of any ${N}-document run (MB, up to 8 × 1024 documents in flight)`, value: Number(f0(peak)), target: 300, pass: peak < 300 },
+      { claim: `peak RSS of any ${N}-document run (MB, up to 8 × ${DEFAULT_BATCH} documents in flight)`, value: Number(f0(peak)), target: 400, pass: peak < 400 },
     ],
     notes: [
       `Bound = concurrency × batchSize / (${LATENCY_MS} ms + ${PER_DOC_MS} ms × batchSize): what a client can reach if the latency model were the only cost.`,
@@ -129,7 +133,8 @@ try {
       `The naive baseline sends ${NAIVE_N.toLocaleString('en-US')} documents (at ~1 250 docs/s, 100 000 would take 80 s a run); docs/s is what it would sustain on any size.`,
       `The emulator answers 429 with Retry-After ${RETRY_AFTER_MS} ms above ${MAX_CONCURRENT} concurrent requests; 'auto' starts at 2, adds one per batch while latency is flat, halves on a 429 and then stays under the level that drew it.`,
       'Documents are ~450 B, drawn from 256 distinct texts so that the emulator (prediction cache) is not the bottleneck; the client still serializes and parses every one.',
-      `Defaults: the grid's fastest cell at concurrency ≤ 4 (half the server's limit: a tenant is shared, and a 429 costs a Retry-After) is ${pick.batch} × ${pick.concurrency}; ${DEFAULT_BATCH} × ${DEFAULT_CONCURRENCY} reaches ${f2(defaultCell.docsPerSecond / pick.docsPerSecond)} of it with ${f2((DEFAULT_BATCH * DEFAULT_CONCURRENCY) / (pick.batch * pick.concurrency))} of its documents in flight (memory, and the cost of bisecting a refused batch). Above ~25 000 docs/s every cell is capped by CPU, not by the latency model.`,
+      `Defaults: the grid's fastest cell at concurrency ≤ 4 (half the server's limit: a tenant is shared, and a 429 costs a Retry-After) is ${pick.batch} × ${pick.concurrency}; ${DEFAULT_BATCH} × ${DEFAULT_CONCURRENCY} reaches ${f2(defaultCell.docsPerSecond / pick.docsPerSecond)} of it with ${f2((DEFAULT_BATCH * DEFAULT_CONCURRENCY) / (pick.batch * pick.concurrency))} of its documents in flight (memory, and the cost of bisecting a refused batch). A previous full run (defaults then 1024 × 4) found 4096 × 4 fastest and 2048 × 4 within 10 % of it, which set the defaults to 2048 × 4.`,
+      'Where the share of the bound falls (large batches, high concurrency) the client is CPU-bound: JSON.parse of ~840 B of answer per document, the output objects and GC, on 2 cores shared with the emulator (and other work); the raw-limit rows show how much of that any client would pay.',
     ],
   });
 } finally {

@@ -22,7 +22,7 @@ import type { Prediction, PredictionFailure, PredictionResult } from './types.js
 import { InvalidDocumentError, MAX_BATCH_DOCUMENTS } from './validate-documents.js';
 
 /** Default documents per request: chosen by `benchmarks/reinfer-predict` (see README). */
-export const DEFAULT_BATCH_SIZE = 1024;
+export const DEFAULT_BATCH_SIZE = 2048;
 /** Default requests in flight: chosen by the same benchmark. */
 export const DEFAULT_CONCURRENCY = 4;
 /** Default ceiling of `concurrency: 'auto'`. */
@@ -34,7 +34,7 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 
 /** Batching, concurrency and error options shared by the three transforms. */
 export interface PredictStreamOptions extends ReinferConnectionOptions {
-  /** Inputs per request, 1..4096. Default 1024 (chosen by the benchmark). */
+  /** Inputs per request, 1..4096. Default 2048 (chosen by the benchmark). */
   batchSize?: number;
   /** Bound on a request body in bytes; a single larger input goes alone. Default 8 MiB. */
   maxBatchBytes?: number;

@@ -34,7 +34,7 @@ Options:
   --include-comments      with --raw-emails: add the parsed comment to each output
   --threshold X|auto      confidence threshold 0..1, or auto (default: the server's, 0.25)
   --label 'A > B'[=0.4]   only this label, with an optional threshold of its own (repeatable)
-  --batch-size N          inputs per request, 1..4096 (default 1024)
+  --batch-size N          inputs per request, 1..4096 (default 2048)
   --concurrency N|auto    requests in flight, 1..256, or auto (default 4)
   --max-concurrency N     ceiling of --concurrency auto (default 16)
   --unordered             write predictions as batches finish, not in input order
