@@ -1,7 +1,8 @@
 // `npm run bench [-- name ...]`: runs every benchmark (each benchmarks/<name>/index.mjs in its own
 // process), writes benchmarks/results/<name>.json and regenerates benchmarks/RESULTS.md from all
 // of them (one file per benchmark, so benchmarks run separately never overwrite each other).
-// `--quick` is passed through for smaller, faster runs.
+// `--quick` is passed through for smaller, faster runs; `--render-only` runs nothing and only
+// regenerates RESULTS.md from the stored results.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +10,13 @@ import { ROOT, runCase } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const renderOnly = args.includes('--render-only');
 const wanted = args.filter((a) => !a.startsWith('--'));
 const dir = join(ROOT, 'benchmarks');
 const names = (await readdir(dir, { withFileTypes: true }))
-  .filter((e) => e.isDirectory() && e.name !== 'tmp' && e.name !== 'node_modules')
+  .filter((e) => e.isDirectory() && !['tmp', 'results', 'node_modules'].includes(e.name))
   .map((e) => e.name)
-  .filter((n) => wanted.length === 0 || wanted.includes(n))
+  .filter((n) => !renderOnly && (wanted.length === 0 || wanted.includes(n)))
   .sort();
 
 const resultsDir = join(dir, 'results');
