@@ -1,28 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { EXIT, type CliIO } from '../src/cli/command.js';
 import { main } from '../src/cli/main.js';
+import { captureCli } from './helpers/cli.js';
 
 function io(overrides: Partial<CliIO> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const value: CliIO = {
-    stdin: Readable.from([]),
-    stdout,
-    stderr,
-    env: {},
-    progress: false,
-    signal: new AbortController().signal,
-    verbose: false,
-    ...overrides,
-  };
-  return { io: value, out: () => out, err: () => err };
+  return captureCli(overrides);
 }
 
 describe('cli', () => {

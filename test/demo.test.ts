@@ -1,28 +1,14 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
-import { main } from '../src/cli/main.js';
+import { captureCli } from './helpers/cli.js';
 
 async function runDemo(args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await main(['demo', ...args], {
-    stdin: Readable.from([]),
-    stdout,
-    stderr,
-    env: {},
-    progress: false,
-    signal: new AbortController().signal,
-    verbose: true,
-  });
-  return { code, out, err };
+  const cli = captureCli({ verbose: true });
+  const code = await cli.run('demo', ...args);
+  return { code, out: cli.out(), err: cli.err() };
 }
 
 const lines = async (file: string) => (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));

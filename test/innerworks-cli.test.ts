@@ -2,11 +2,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, type CliIO } from '../src/cli/command.js';
-import { main } from '../src/cli/main.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../src/emulator/index.js';
+import { captureCli } from './helpers/cli.js';
 
 let emulator: Emulator | undefined;
 let dir: string;
@@ -27,23 +26,8 @@ async function start(options: EmulatorOptions): Promise<Emulator> {
 }
 
 function cli(overrides: Partial<CliIO> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  const io: CliIO = {
-    stdin: Readable.from([]),
-    stdout,
-    stderr,
-    env: { ...emulator?.env },
-    progress: false,
-    signal: new AbortController().signal,
-    verbose: false,
-    ...overrides,
-  };
-  return { io, out: () => out, err: () => err, run: (...args: string[]) => main(['export', ...args], io) };
+  const captured = captureCli({ env: { ...emulator?.env }, ...overrides });
+  return { ...captured, run: (...args: string[]) => captured.run('export', ...args) };
 }
 
 function expectedJsonl(from: number, to: number): string {

@@ -2,12 +2,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, type CliIO } from '../src/cli/command.js';
-import { main } from '../src/cli/main.js';
+import { EXIT } from '../src/cli/command.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { doc, docs } from './reinfer-helpers.js';
+import { captureCli } from './helpers/cli.js';
 
 const SECRET = 'rf-cli-secret-token-abcdef0123456789';
 let emulator: Emulator;
@@ -22,22 +21,7 @@ afterAll(async () => {
 });
 
 function cli(stdinText = '', env: Record<string, string> = {}, signal = new AbortController().signal) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  const io: CliIO = {
-    stdin: Readable.from([stdinText]),
-    stdout,
-    stderr,
-    env: { REINFER_ENDPOINT: emulator.url, REINFER_TOKEN: SECRET, ...env },
-    progress: false,
-    signal,
-    verbose: false,
-  };
-  return { io, out: () => out, err: () => err, run: (...args: string[]) => main(args, io) };
+  return captureCli({ stdinText, env: { REINFER_ENDPOINT: emulator.url, REINFER_TOKEN: SECRET, ...env }, signal });
 }
 
 const jsonl = (items: unknown[]) => items.map((i) => JSON.stringify(i)).join('\n') + '\n';

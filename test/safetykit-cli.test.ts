@@ -2,14 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
-import type { CliIO } from '../src/cli/command.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { getRequestStatus, importWriter } from '../src/safetykit/index.js';
 import { uploadFile } from '../src/safetykit/client.js';
 import { resolveRetry } from '../src/core/retry.js';
+import { captureCli } from './helpers/cli.js';
 
 const KEY = 'sk-live-cli-secret-5551234';
 let emulator: Emulator;
@@ -25,23 +23,9 @@ afterAll(async () => {
 });
 
 async function run(args: string[], env: Record<string, string> = {}, stdin = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const io: CliIO = {
-    stdin: Readable.from([stdin]),
-    stdout,
-    stderr,
-    env: { SAFETYKIT_BASE_URL: emulator.url, SAFETYKIT_API_KEY: KEY, ...env },
-    progress: true,
-    signal: new AbortController().signal,
-    verbose: true,
-  };
-  const code = await main(args, io);
-  return { code, out, err };
+  const cli = captureCli({ stdinText: stdin, env: { SAFETYKIT_BASE_URL: emulator.url, SAFETYKIT_API_KEY: KEY, ...env }, progress: true, verbose: true });
+  const code = await cli.run(...args);
+  return { code, out: cli.out(), err: cli.err() };
 }
 
 function writeJsonl(name: string, count: number, broken?: number): string {
