@@ -2,6 +2,7 @@
  * `inferenceResults()`: an objectMode Readable of `InferenceResult` that follows checkpoints.
  * It holds no HTTP code: pages come from `PageCursor`s (one, or one per time partition).
  */
+import type { InferenceResult } from './types.js';
 import { Readable } from 'node:stream';
 import { AbortError } from '../core/errors.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
@@ -63,6 +64,11 @@ export class InferenceResultsStream extends Readable {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.removeSignalListener = () => signal?.removeEventListener('abort', onAbort);
     if (signal?.aborted) queueMicrotask(onAbort);
+  }
+
+  /** Typed iteration: `for await (const result of stream)` yields {@link InferenceResult}s. */
+  override [Symbol.asyncIterator](): AsyncIterableIterator<InferenceResult> {
+    return super[Symbol.asyncIterator]() as AsyncIterableIterator<InferenceResult>;
   }
 
   override _read(): void {

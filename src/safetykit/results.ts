@@ -60,6 +60,11 @@ export class ImportResultsStream extends Readable {
     this.signal = config.signal ? AbortSignal.any([config.signal, this.controller.signal]) : this.controller.signal;
   }
 
+  /** Typed iteration: `for await (const result of stream)` yields {@link OutputObject}s. */
+  override [Symbol.asyncIterator](): AsyncIterableIterator<OutputObject> {
+    return super[Symbol.asyncIterator]() as AsyncIterableIterator<OutputObject>;
+  }
+
   override _read(): void {
     void this.pump();
   }
