@@ -121,6 +121,32 @@ describe('inference-streams export', () => {
     expect(await readFile(file, 'utf8')).toBe(expectedJsonl(0, 3000));
   });
 
+  it('tails new results with --follow until Ctrl-C, then resumes from the saved state', async () => {
+    const emu = await start({ records: 50 });
+    const file = join(dir, 'follow.jsonl');
+    const controller = new AbortController();
+    const run = cli({ signal: controller.signal });
+    const done = run.run('--out', file, '--batch-size', '20', '--follow', '--poll-interval-ms', '20');
+    const waitForLines = async (n: number) => {
+      for (let i = 0; i < 250; i++) {
+        const text = await readFile(file, 'utf8').catch(() => '');
+        if (text.split('\n').length - 1 >= n) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`the file never reached ${n} lines`);
+    };
+    await waitForLines(50);
+    emu.innerworks.append(30);
+    await waitForLines(80);
+    controller.abort();
+    expect(await done).toBe(EXIT.interrupted);
+    expect(await readFile(file, 'utf8')).toBe(expectedJsonl(0, 80));
+    emu.innerworks.append(5);
+    const rerun = cli();
+    expect(await rerun.run('--out', file, '--batch-size', '20')).toBe(EXIT.ok);
+    expect(await readFile(file, 'utf8')).toBe(expectedJsonl(0, 85));
+  });
+
   it('runs against an embedded emulator with --emulator', async () => {
     const file = join(dir, 'embedded.jsonl');
     const run = cli({ env: {} });
