@@ -13,6 +13,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/reporters/summary-line.ts'],
     // Integration tests run real servers on loopback; the machine has 2 cores.
     testTimeout: 60_000,
     hookTimeout: 60_000,
