@@ -3,7 +3,7 @@
  * promises over `callApi` / `request`, no stream code.
  */
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { callApi, errorFromResponse } from '../core/api.js';
 import { PermissionDeniedError, ProtocolError, describeUrl, type ApiError } from '../core/errors.js';
 import { request, requestStream } from '../core/http.js';
@@ -82,9 +82,7 @@ export async function uploadFile(uploadUrl: string, filePath: string, size: numb
   await withRetry(
     async (attempt) => {
       retries = attempt;
-      const body = createReadStream(filePath, { highWaterMark: 256 * 1024 });
-      let sent = 0;
-      if (run.onProgress) body.on('data', (chunk) => run.onProgress!((sent += chunk.length)));
+      const body = countingFileStream(filePath, run.onProgress);
       const response = await request({
         method: 'PUT',
         url: uploadUrl,
@@ -101,6 +99,26 @@ export async function uploadFile(uploadUrl: string, filePath: string, size: numb
     { signal: run.signal, onRetry: run.onRetry },
   );
   return { retries };
+}
+
+/**
+ * The file as a stream for the PUT body, reporting bytes as the consumer takes them. Counting
+ * must happen inside the stream: a 'data' listener would start the file flowing before undici
+ * attaches (on a cold connection), and the upload would go out empty.
+ */
+function countingFileStream(filePath: string, onProgress: ((bytesSent: number) => void) | undefined): Readable {
+  const file = createReadStream(filePath, { highWaterMark: 256 * 1024 });
+  if (!onProgress) return file;
+  let sent = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onProgress((sent += chunk.length));
+      callback(null, chunk);
+    },
+  });
+  // pipeline() passes a read error of the file on to the body undici is reading.
+  pipeline(file, counter, () => undefined);
+  return counter;
 }
 
 /** True when a failed upload's URL has expired (ask for a new one rather than give up). */
