@@ -107,6 +107,8 @@ function checkBatch(data: unknown): InferenceBatch {
     throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, 'response has no "results" array');
   }
   const page = data as InferenceBatch;
+  // The end of the data may come with a null or empty checkpoint: nothing to follow, so no position.
+  if (page.results.length === 0 && (page.checkpoint === null || page.checkpoint === '')) delete page.checkpoint;
   if (page.checkpoint !== undefined && (typeof page.checkpoint !== 'string' || page.checkpoint.length === 0)) {
     throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, 'response "checkpoint" is not a non-empty string');
   }

@@ -178,8 +178,10 @@ export class PageCursor {
             this.finishedAt = seq;
             return moved ? { records: [], checkpoint: page.checkpoint, bytes } : undefined;
           }
-          if (moved) return { records: [], checkpoint: page.checkpoint, bytes };
+          // Wait after every empty page, even one with a new checkpoint: a server may move its
+          // position with the clock, and polling must not turn into a busy loop.
           await sleep(this.options.pollIntervalMs, signal);
+          if (moved) return { records: [], checkpoint: page.checkpoint, bytes };
           continue;
         }
         const cut = this.cutAtEnd(page.results);
