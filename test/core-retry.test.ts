@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { callApi } from '../src/core/api.js';
+import { requestStream } from '../src/core/http.js';
 import { AbortError, ConnectionError, InvalidRequestError, RateLimitError, ServerError, TimeoutError } from '../src/core/errors.js';
 import { backoffDelay, parseRetryAfter, resolveRetry, sleep, withRetry, type ResolvedRetry } from '../src/core/retry.js';
 import { ConfigError } from '../src/core/errors.js';
@@ -194,5 +195,39 @@ describe('abort', () => {
 
   it('sleep rejects when already aborted', async () => {
     await expect(sleep(10, AbortSignal.abort())).rejects.toBeInstanceOf(AbortError);
+  });
+});
+
+describe('streamed bodies (requestStream)', () => {
+  it('bounds the wait for headers by timeoutMs', async () => {
+    server = await startTestServer(() => {});
+    const error = await rejection(requestStream({ method: 'GET', url: server.url, endpoint: 'GET /download', timeoutMs: 100 }));
+    expect(error).toBeInstanceOf(TimeoutError);
+  });
+
+  it('lets a long body flow past timeoutMs, but fails a body that stalls for idleTimeoutMs', async () => {
+    server = await startTestServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      // Three lines, 120 ms apart: longer in all than timeoutMs, never idle for idleTimeoutMs.
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write(`{"n":${sent}}\n`);
+        if (++sent === 3) {
+          clearInterval(timer);
+          if (req.url === '/stall') return; // and then nothing more, without ending
+          res.end();
+        }
+      }, 120);
+    });
+    const ok = await requestStream({ method: 'GET', url: `${server.url}/ok`, endpoint: 'GET /ok', timeoutMs: 200, idleTimeoutMs: 1_000 });
+    let text = '';
+    for await (const chunk of ok.body) text += chunk;
+    expect(text.trim().split('\n')).toHaveLength(3);
+
+    const stalled = await requestStream({ method: 'GET', url: `${server.url}/stall`, endpoint: 'GET /stall', timeoutMs: 200, idleTimeoutMs: 300 });
+    const error = await rejection((async () => {
+      for await (const _chunk of stalled.body);
+    })());
+    expect(error).toBeInstanceOf(TimeoutError);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { inferenceResults } from '../src/innerworks/index.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { reply, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -13,8 +13,7 @@ afterEach(async () => {
 });
 
 const record = (n: number) => ({ requestId: `req-${n}`, projectId: 'p', timestamp: new Date(1_700_000_000_000 + n).toISOString(), result: {} });
-const page = (body: unknown) => (_req: unknown, res: { writeHead(s: number, h: object): { end(b: string): void } }) =>
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+const page = (body: unknown) => reply(200, body);
 
 async function readAll(stream: AsyncIterable<{ requestId: string }>): Promise<string[]> {
   const ids: string[] = [];

@@ -10,6 +10,8 @@ import { VERSION } from './version.js';
 
 /** Default whole-request timeout (headers and body), in ms. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
+/** Default longest pause in a streamed body, in ms. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 /** Default bound on open connections per origin. */
 export const DEFAULT_CONNECTIONS = 32;
 
@@ -54,8 +56,13 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** A string/Buffer, or a stream (then pass `content-length` in `headers` if the server needs one). */
   body?: string | Buffer | Readable;
-  /** Whole-request timeout covering headers and body. Default 120 000 ms. */
+  /**
+   * Whole-request timeout covering headers and body. Default 120 000 ms. For `requestStream()`
+   * it covers the wait for headers only; the body is then bounded by `idleTimeoutMs`.
+   */
   timeoutMs?: number;
+  /** `requestStream()` only: longest pause while the body is read, in ms. Default 60 000. */
+  idleTimeoutMs?: number;
   /** Aborts the request at once; the promise rejects with {@link AbortError}. */
   signal?: AbortSignal;
   /** Connections per origin for the shared Agent. Default 32. */
@@ -94,18 +101,20 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
 }
 
 /**
- * Send a request and return the body as a stream, for downloads of unbounded size. The timeout
- * and the caller's signal still apply while the body is read.
+ * Send a request and return the body as a stream, for downloads of unbounded size: `timeoutMs`
+ * bounds the wait for headers, `idleTimeoutMs` any pause in the body (a download may take long,
+ * but must not hang). The caller's signal still applies while the body is read.
  */
 export async function requestStream(req: HttpRequest): Promise<HttpStreamResponse> {
   const guard = new RequestGuard(req);
   let res: Dispatcher.ResponseData<unknown>;
   try {
-    res = await undiciRequest(req.url, guard.options());
+    res = await undiciRequest(req.url, { ...guard.options(), bodyTimeout: req.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS });
   } catch (error) {
     guard.dispose();
     throw guard.translate(error);
   }
+  guard.stopTimer();
   const body = res.body;
   const translateBodyError = (error: Error) => guard.translate(error);
   body.once('close', () => guard.dispose());
@@ -145,6 +154,11 @@ class RequestGuard {
       signal: this.controller.signal,
       dispatcher: getAgent(this.req.connections),
     };
+  }
+
+  /** The answer has started: from here on a streamed body is bounded by its idle timeout. */
+  stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
   }
 
   dispose(): void {

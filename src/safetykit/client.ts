@@ -179,7 +179,7 @@ export async function openDownload(downloadUrl: string, config: SafetykitConfig,
   const endpoint = `GET ${describeUrl(downloadUrl)}`;
   return withRetry(
     async () => {
-      const response = await requestStream({ method: 'GET', url: downloadUrl, endpoint, bare: true, timeoutMs: 0, signal: extras.signal ?? config.signal });
+      const response = await requestStream({ method: 'GET', url: downloadUrl, endpoint, bare: true, timeoutMs: config.timeoutMs, signal: extras.signal ?? config.signal });
       if (response.status >= 200 && response.status < 300) return response.body;
       const text = await readSmall(response.body);
       throw errorFromResponse({ status: response.status, headers: response.headers, text }, endpoint);
