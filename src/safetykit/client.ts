@@ -155,7 +155,16 @@ function toRequestStatus(wire: DataGetRequestAddOutput | DataGetRequestImportOut
   if (typeof fields.data_url === 'string' && fields.data_url.length > 0) status.dataUrl = fields.data_url;
   if (typeof fields.data_count === 'number') status.dataCount = fields.data_count;
   if (typeof fields.data_expires_at === 'string' && fields.data_expires_at.length > 0) status.dataExpiresAt = fields.data_expires_at;
-  const reason = [fields.error, fields.message, fields.reason, fields.failure_reason, (fields.error as { message?: unknown } | null)?.message].find(
+  const firstError = Array.isArray(fields.errors) ? (fields.errors[0] as { message?: unknown } | string | undefined) : undefined;
+  const reason = [
+    fields.error,
+    fields.message,
+    fields.reason,
+    fields.failure_reason,
+    fields.status_reason,
+    (fields.error as { message?: unknown } | null)?.message,
+    typeof firstError === 'string' ? firstError : firstError?.message,
+  ].find(
     (value): value is string => typeof value === 'string' && value.length > 0,
   );
   if (reason !== undefined) status.reason = reason;

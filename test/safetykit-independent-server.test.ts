@@ -1,6 +1,7 @@
 /**
- * The upload PUT to an object store on another origin (a cold connection, as with a real
- * pre-signed S3 URL): every byte arrives, progress is reported, no credentials are sent.
+ * SafetyKit pieces against servers written from seed 001 and API-NOTES alone (not our emulator):
+ * an object store on another origin (a cold connection, as with a real pre-signed S3 URL), and
+ * failure reasons in the shapes other API versions use.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -9,7 +10,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveRetry } from '../src/core/retry.js';
 import { uploadFile } from '../src/safetykit/client.js';
-import { startTestServer } from './helpers/server.js';
+import { ImportFailedError } from '../src/core/errors.js';
+import { waitForRequest } from '../src/safetykit/index.js';
+import { reply, startTestServer } from './helpers/server.js';
+import { rejection } from './helpers/rejection.js';
 
 describe('uploadFile to a separate object store', () => {
   it('sends the whole file on a cold connection while reporting progress, every time', async () => {
@@ -42,4 +46,28 @@ describe('uploadFile to a separate object store', () => {
       }
     }
   });
+});
+
+describe('a request that ends failed', () => {
+  const shapes: Array<[string, Record<string, unknown>]> = [
+    ['errors[0].message', { errors: [{ message: 'line 7 is not JSON' }] }],
+    ['status_reason', { status_reason: 'line 7 is not JSON' }],
+    ['error.message', { error: { message: 'line 7 is not JSON' } }],
+  ];
+  for (const [shape, extra] of shapes) {
+    it(`reports the server's reason given as ${shape}`, async () => {
+      const api = await startTestServer(reply(200, { request_id: 'req-1', namespace: 'ns', status: 'failed', data: [], ...extra }));
+      try {
+        const error = await rejection<ImportFailedError>(
+          waitForRequest({ baseUrl: api.url, apiKey: 'independent-key-2', namespace: 'ns', requestId: 'req-1', pollIntervalMs: 10, retry: false }),
+        );
+        expect(error).toBeInstanceOf(ImportFailedError);
+        expect(error.reason).toBe('line 7 is not JSON');
+        expect(api.requests[0].url).toBe('/v1/data/ns/requests/req-1');
+        expect(api.requests[0].headers.authorization).toBe('Bearer independent-key-2');
+      } finally {
+        await api.close();
+      }
+    });
+  }
 });
