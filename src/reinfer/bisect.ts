@@ -15,22 +15,62 @@ export function isSplittable(error: unknown): error is InvalidRequestError {
   return error instanceof InvalidRequestError && SPLITTABLE.has(error.status);
 }
 
+type Attempt<R> = { results: R[] } | { error: InvalidRequestError };
+
 /**
  * Send `items`; on a splittable refusal, send the halves one after the other (so a batch never
  * takes more than its one concurrency slot) and recurse. `onSplit` is called per split.
- * Other errors propagate.
+ * A refusal of the request itself (an unknown label, a bad `transform_tag`: every part refused
+ * alike) is thrown as it came, rather than blamed on every document. Other errors propagate.
  */
 export async function sendWithBisection<T, R>(items: T[], send: (items: T[]) => Promise<R[]>, onSplit: () => void): Promise<BisectOutcome<T, R>[]> {
+  const first = await attempt(items, send);
+  if ('results' in first) return succeeded(items, first.results);
+  return bisect(items, first.error, send, onSplit, true);
+}
+
+async function bisect<T, R>(
+  items: T[],
+  error: InvalidRequestError,
+  send: (items: T[]) => Promise<R[]>,
+  onSplit: () => void,
+  topLevel: boolean,
+): Promise<BisectOutcome<T, R>[]> {
+  if (items.length === 1) return [{ item: items[0], error }];
+  onSplit();
+  const middle = Math.ceil(items.length / 2);
+  const halves = [items.slice(0, middle), items.slice(middle)];
+  const outcomes: Attempt<R>[] = [];
+  for (const half of halves) outcomes.push(await attempt(half, send));
+
+  // Both halves refused exactly like the whole batch: check one document alone. If even that is
+  // refused alike, the request is at fault, not its documents; splitting on would cost 2n requests.
+  if (topLevel && outcomes.every((outcome) => 'error' in outcome && sameRefusal(outcome.error, error)) && halves[0].length > 1) {
+    const probe = await attempt(halves[0].slice(0, 1), send);
+    if ('error' in probe && sameRefusal(probe.error, error)) throw error;
+  }
+
+  const parts: BisectOutcome<T, R>[][] = [];
+  for (const [i, half] of halves.entries()) {
+    const outcome = outcomes[i];
+    parts.push('results' in outcome ? succeeded(half, outcome.results) : await bisect(half, outcome.error, send, onSplit, false));
+  }
+  return parts.flat();
+}
+
+async function attempt<T, R>(items: T[], send: (items: T[]) => Promise<R[]>): Promise<Attempt<R>> {
   try {
-    const results = await send(items);
-    return items.map((item, i) => ({ item, result: results[i] }));
+    return { results: await send(items) };
   } catch (error) {
     if (!isSplittable(error)) throw error;
-    if (items.length === 1) return [{ item: items[0], error }];
-    onSplit();
-    const middle = Math.ceil(items.length / 2);
-    const left = await sendWithBisection(items.slice(0, middle), send, onSplit);
-    const right = await sendWithBisection(items.slice(middle), send, onSplit);
-    return left.concat(right);
+    return { error };
   }
+}
+
+function succeeded<T, R>(items: T[], results: R[]): BisectOutcome<T, R>[] {
+  return items.map((item, i) => ({ item, result: results[i] }));
+}
+
+function sameRefusal(a: InvalidRequestError, b: InvalidRequestError): boolean {
+  return a.status === b.status && a.serverMessage === b.serverMessage;
 }
