@@ -229,6 +229,47 @@ describe('predictDocuments', () => {
   });
 });
 
+describe('output shape', () => {
+  it('one batch with checked-out, server-refused and good documents: each output in place, with the documented keys in order', async () => {
+    const inputs: unknown[] = docs(40);
+    inputs[3] = { id: 'no messages' }; // refused by our checks, never sent
+    inputs[17] = { ...doc(17), timestamp: 'not a date' }; // refused by the server, isolated by bisection
+    inputs[39] = 'not an object';
+    const stream = predictDocuments({ ...conn(emulator), batchSize: 40, onError: 'emit' });
+    const out = await run<PredictionResult<unknown>>(stream, inputs);
+    expect(out.map((o, i) => ('error' in o ? `bad ${o.index}` : o.input === inputs[i] ? 'ok' : 'wrong input'))).toEqual(
+      inputs.map((_, i) => ([3, 17, 39].includes(i) ? `bad ${i}` : 'ok')),
+    );
+    expect(stream.stats).toMatchObject({ documents: 40, predicted: 37, failed: 3, batches: 1 });
+    expect((out[17] as { error: Error }).error.message).toMatch(/input 17: refused by the server/);
+    expect(Object.keys(out[17])).toEqual(['input', 'index', 'error']);
+
+    const good = out[0] as Prediction<unknown>;
+    expect(Object.keys(good)).toEqual(['input', 'labels', 'entities', 'labelProperties', 'sentiment', 'model']);
+    expect(Object.keys(good.entities[0])).toEqual(['name', 'kind', 'formattedValue', 'probability', 'spans', 'id', 'captureIds']);
+    expect(Object.keys(good.entities[0].spans[0])).toEqual(['contentPart', 'messageIndex', 'charStart', 'charEnd', 'utf16ByteStart', 'utf16ByteEnd']);
+    expect(Object.keys(good.labelProperties[0])).toEqual(['id', 'name', 'value']);
+    for (const o of out) {
+      if ('error' in o) continue;
+      for (const label of o.labels) {
+        expect(Object.keys(label)).toEqual(['name', 'fullName', 'probability', 'sentiment']);
+        expect(label.fullName).toBe(label.name.join(' > '));
+      }
+    }
+    // Outputs never share their arrays: a consumer may change one output without touching another.
+    const [a, b] = [out[0], out[1]] as Prediction<unknown>[];
+    expect(a.labels).not.toBe(b.labels);
+    expect(a.entities).not.toBe(b.entities);
+    expect(a.labelProperties).not.toBe(b.labelProperties);
+  });
+
+  it('predictComments outputs carry the uid right after the input', async () => {
+    const [uid] = emulator.reinfer.commentUids(1);
+    const [out] = await run<Prediction<unknown>>(predictComments({ ...conn(emulator) }), [uid]);
+    expect(Object.keys(out)).toEqual(['input', 'uid', 'labels', 'entities', 'labelProperties', 'sentiment', 'model']);
+  });
+});
+
 describe('predictRawEmails and predictComments', () => {
   it('predicts raw emails, with the parsed comment when includeComments', async () => {
     const email = {

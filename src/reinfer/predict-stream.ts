@@ -14,10 +14,9 @@ import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import type { RetryEvent } from '../core/retry.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
-import { sendWithBisection } from './bisect.js';
+import { sendWithBisection, type BisectOutcome } from './bisect.js';
 import type { CallHooks } from './client.js';
 import type { ReinferConnection, ReinferConnectionOptions } from './options.js';
-import type { PredictionParts } from './outputs.js';
 import type { Prediction, PredictionFailure, PredictionResult } from './types.js';
 import { InvalidDocumentError, MAX_BATCH_DOCUMENTS } from './validate-documents.js';
 
@@ -92,20 +91,25 @@ export function resolveStreamOptions(options: PredictStreamOptions): ResolvedStr
   };
 }
 
-/** What one endpoint contributes: how an input goes on the wire and how an answer comes back. */
-export interface PredictAdapter {
-  /** The serialized wire form of an input (and its uid for comments), or what is wrong with it. */
-  prepare(input: unknown): { wire: string; uid?: string } | { problem: string };
-  /** Send one request for these prepared items; one result per item, in their order. */
-  send(wires: string[], uids: Array<string | undefined>, hooks: CallHooks): Promise<{ parts: PredictionParts[]; bytes: number }>;
+/** An input as the stream tracks it; the adapter's `prepare` fills `wire` and `uid`, or `problem`. */
+export interface Item {
+  /** 0-based position in the stream. */
+  readonly index: number;
+  readonly input: unknown;
+  /** The serialized wire form, measured once for the byte bound and joined into the request body. */
+  wire: string | undefined;
+  /** `predictComments`: the uid the answer is matched by. */
+  uid: string | undefined;
+  /** Why the input cannot be sent (it then never reaches a request). */
+  problem: string | undefined;
 }
 
-interface Item {
-  index: number;
-  input: unknown;
-  wire?: string;
-  uid?: string;
-  problem?: string;
+/** What one endpoint contributes: how an input goes on the wire and how an answer comes back. */
+export interface PredictAdapter {
+  /** Set the item's `wire` (and `uid` for comments), or its `problem`. Called once per input. */
+  prepare(item: Item): void;
+  /** Send one request for these prepared items; one output per item, in their order. */
+  send(items: readonly Item[], hooks: CallHooks): Promise<{ outputs: Prediction<unknown>[]; bytes: number }>;
 }
 
 export class PredictStream<Input> extends Transform {
@@ -198,14 +202,14 @@ export class PredictStream<Input> extends Transform {
 
   /** Check and batch one input; returns the batches it filled. */
   private add(input: unknown): Item[][] {
-    const index = this.nextIndex++;
+    const item: Item = { index: this.nextIndex++, input, wire: undefined, uid: undefined, problem: undefined };
     this.stats.documents++;
-    const prepared = this.adapter.prepare(input);
-    if ('problem' in prepared) {
-      if (this.settings.onError === 'throw') throw new InvalidDocumentError([index], prepared.problem);
-      return this.batcher.add({ index, input, problem: prepared.problem }, 0);
+    this.adapter.prepare(item);
+    if (item.problem !== undefined) {
+      if (this.settings.onError === 'throw') throw new InvalidDocumentError([item.index], item.problem);
+      return this.batcher.add(item, 0);
     }
-    return this.batcher.add({ index, input, wire: prepared.wire, uid: prepared.uid }, Buffer.byteLength(prepared.wire) + 1);
+    return this.batcher.add(item, Buffer.byteLength(item.wire!) + 1);
   }
 
   /** Send the full batches (waiting for room in the window), then wait for the reader if it is behind. */
@@ -251,33 +255,45 @@ export class PredictStream<Input> extends Transform {
   }
 
   private async runBatch(items: Item[]): Promise<PredictionResult<Input>[]> {
-    const valid = items.filter((item) => item.problem === undefined);
-    const outcomes = new Map<Item, PredictionParts | Error>();
-    if (valid.length > 0) {
-      this.stats.batches++;
-      const results = await sendWithBisection(valid, (part) => this.sendOnce(part), () => this.stats.splits++);
-      const refused: Item[] = [];
-      for (const outcome of results) {
-        if ('error' in outcome) {
-          refused.push(outcome.item);
-          const reason = outcome.error.serverMessage ?? `HTTP ${outcome.error.status}`;
-          outcomes.set(outcome.item, new InvalidDocumentError([outcome.item.index], `refused by the server: ${reason}`, { cause: outcome.error }));
-        } else outcomes.set(outcome.item, outcome.result);
+    let problems = 0;
+    for (let i = 0; i < items.length; i++) if (items[i].problem !== undefined) problems++;
+    const valid = problems === 0 ? items : items.filter((item) => item.problem === undefined);
+    const results = valid.length === 0 ? [] : await this.sendValid(valid);
+    // One pass in input order: `results` follow `valid`, which is `items` without the problems.
+    const outputs: PredictionResult<Input>[] = new Array(items.length);
+    let refused: Item[] | undefined;
+    let firstRefusal: InvalidDocumentError | undefined;
+    for (let i = 0, r = 0; i < items.length; i++) {
+      const item = items[i];
+      if (item.problem !== undefined) {
+        outputs[i] = failure(item, new InvalidDocumentError([item.index], item.problem));
+        continue;
       }
-      if (refused.length > 0 && this.settings.onError === 'throw') {
-        const first = outcomes.get(refused[0]) as InvalidDocumentError;
-        const reason = refused.length === 1 ? first.reason : `refused by the server (first: ${first.reason})`;
-        throw new InvalidDocumentError(refused.map((item) => item.index), reason, { cause: first.cause });
+      const outcome = results[r++];
+      if ('result' in outcome) {
+        outputs[i] = outcome.result;
+        continue;
       }
+      (refused ??= []).push(item);
+      const reason = outcome.error.serverMessage ?? `HTTP ${outcome.error.status}`;
+      const error = new InvalidDocumentError([item.index], `refused by the server: ${reason}`, { cause: outcome.error });
+      firstRefusal ??= error;
+      outputs[i] = failure(item, error);
     }
-    return items.map((item) => {
-      const outcome = item.problem !== undefined ? new InvalidDocumentError([item.index], item.problem) : outcomes.get(item)!;
-      if (outcome instanceof Error) return { input: item.input as Input, index: item.index, error: outcome } satisfies PredictionFailure<Input>;
-      return { input: item.input as Input, ...outcome } satisfies Prediction<Input>;
-    });
+    if (refused !== undefined && firstRefusal !== undefined && this.settings.onError === 'throw') {
+      const first = firstRefusal;
+      const reason = refused.length === 1 ? first.reason : `refused by the server (first: ${first.reason})`;
+      throw new InvalidDocumentError(refused.map((item) => item.index), reason, { cause: first.cause });
+    }
+    return outputs;
   }
 
-  private async sendOnce(items: Item[]): Promise<PredictionParts[]> {
+  private sendValid(valid: Item[]): Promise<BisectOutcome<Item, PredictionResult<Input>>[]> {
+    this.stats.batches++;
+    return sendWithBisection(valid, (part) => this.sendOnce(part), () => this.stats.splits++);
+  }
+
+  private async sendOnce(items: Item[]): Promise<Prediction<Input>[]> {
     let attemptStart = performance.now();
     let inFlight = this.batches.active;
     this.startedAt ??= attemptStart;
@@ -289,15 +305,11 @@ export class PredictStream<Input> extends Transform {
       attemptStart = performance.now() + event.delayMs;
       inFlight = this.batches.active;
     };
-    const { parts, bytes } = await this.adapter.send(
-      items.map((item) => item.wire!),
-      items.map((item) => item.uid),
-      { signal: this.controller.signal, onRetry },
-    );
+    const { outputs, bytes } = await this.adapter.send(items, { signal: this.controller.signal, onRetry });
     this.stats.bytes += bytes;
     // `active` still counts this batch: the level is in use when every slot is.
     this.adaptive?.onSuccess(performance.now() - attemptStart, items.length * 2 >= this.settings.batchSize, this.batches.active >= this.stats.concurrency);
-    return parts;
+    return outputs as Prediction<Input>[];
   }
 
   private emitOutputs(outputs: PredictionResult<Input>[]): void {
@@ -310,4 +322,8 @@ export class PredictStream<Input> extends Transform {
     this.stats.elapsedMs = this.startedAt === undefined ? 0 : Math.round(performance.now() - this.startedAt);
     this.emit('progress', this.stats);
   }
+}
+
+function failure<Input>(item: Item, error: Error): PredictionFailure<Input> {
+  return { input: item.input as Input, index: item.index, error };
 }

@@ -7,9 +7,9 @@ import { ConfigError, ProtocolError } from '../core/errors.js';
 import { booleanOption, stringOption } from '../core/options.js';
 import { endpointLabel, predict, predictComments as postPredictComments, predictRawEmails as postPredictRawEmails, type CallHooks } from './client.js';
 import { resolveConnection, resolveLabels, resolveThreshold, resolveVersion, type ReinferConnection } from './options.js';
-import { toParts, type PredictionParts } from './outputs.js';
-import { PredictStream, resolveStreamOptions, type PredictAdapter, type PredictStreamOptions } from './predict-stream.js';
-import type { CommentInput, LabelRequest, ModelVersion, PredictCommentsResponse, PredictResponse, RawEmailDocument, ReinferDocument } from './types.js';
+import { toCommentPrediction, toPrediction } from './outputs.js';
+import { PredictStream, resolveStreamOptions, type Item, type PredictAdapter, type PredictStreamOptions } from './predict-stream.js';
+import type { CommentInput, LabelRequest, ModelVersion, Prediction, PredictCommentsResponse, PredictResponse, RawEmailDocument, ReinferDocument } from './types.js';
 import { checkDocument, checkRawEmail, commentUid } from './validate-documents.js';
 
 /** Options of {@link predictDocuments} (and the base of the other two). */
@@ -60,13 +60,23 @@ function aligned(response: PredictResponse | undefined, count: number, endpoint:
   return response;
 }
 
-function documentParts(response: PredictResponse, count: number, withComments: boolean): PredictionParts[] {
-  const parts: PredictionParts[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    parts[i] = toParts(response.predictions[i], response.entities?.[i], response.label_properties?.[i], response.sentiment?.[i], response.model);
-    if (withComments && response.comments?.[i]) parts[i].comment = response.comments[i];
+/** One output per item from a `/predict` or `/predict-raw-emails` answer (already `aligned`). */
+function documentOutputs(response: PredictResponse, items: readonly Item[], withComments: boolean): Prediction<unknown>[] {
+  const { predictions, entities, label_properties: properties, sentiment, model, comments } = response;
+  const outputs: Prediction<unknown>[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const output = toPrediction(items[i].input, predictions[i], entities?.[i], properties?.[i], sentiment?.[i], model);
+    if (withComments && comments?.[i]) output.comment = comments[i];
+    outputs[i] = output;
   }
-  return parts;
+  return outputs;
+}
+
+/** The request body: the items' serialized wire forms joined, once per request. */
+function joinWires(items: readonly Item[]): string {
+  const wires: string[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) wires[i] = items[i].wire!;
+  return wires.join(',');
 }
 
 /** The wire form of a document: only `messages`, `timestamp` and `user_properties` are sent. */
@@ -88,14 +98,14 @@ function documentWire(doc: ReinferDocument): string {
 export function predictDocuments(options: PredictOptions): PredictStream<ReinferDocument> {
   const { connection, extra, stream } = resolvePredict(options);
   const adapter: PredictAdapter = {
-    prepare(input) {
-      const problem = checkDocument(input);
-      return problem ? { problem } : { wire: documentWire(input as ReinferDocument) };
+    prepare(item) {
+      item.problem = checkDocument(item.input);
+      if (item.problem === undefined) item.wire = documentWire(item.input as ReinferDocument);
     },
-    async send(wires, _uids, hooks: CallHooks) {
-      const result = await predict(connection, `{"documents":[${wires.join(',')}]${extra}}`, hooks);
-      const response = aligned(result.data, wires.length, endpointLabel('predict'));
-      return { parts: documentParts(response, wires.length, false), bytes: result.bytes };
+    async send(items, hooks: CallHooks) {
+      const result = await predict(connection, `{"documents":[${joinWires(items)}]${extra}}`, hooks);
+      const response = aligned(result.data, items.length, endpointLabel('predict'));
+      return { outputs: documentOutputs(response, items, false), bytes: result.bytes };
     },
   };
   return new PredictStream<ReinferDocument>(connection, stream, adapter);
@@ -111,16 +121,16 @@ export function predictRawEmails(options: PredictRawEmailsOptions): PredictStrea
   const includeComments = booleanOption('includeComments', options.includeComments, false);
   const fields = `,"transform_tag":${JSON.stringify(transformTag)},"include_comments":${includeComments}${extra}`;
   const adapter: PredictAdapter = {
-    prepare(input) {
-      const problem = checkRawEmail(input);
-      if (problem) return { problem };
-      const doc = input as RawEmailDocument;
-      return { wire: JSON.stringify(doc.user_properties === undefined ? { raw_email: doc.raw_email } : { raw_email: doc.raw_email, user_properties: doc.user_properties }) };
+    prepare(item) {
+      item.problem = checkRawEmail(item.input);
+      if (item.problem !== undefined) return;
+      const doc = item.input as RawEmailDocument;
+      item.wire = JSON.stringify(doc.user_properties === undefined ? { raw_email: doc.raw_email } : { raw_email: doc.raw_email, user_properties: doc.user_properties });
     },
-    async send(wires, _uids, hooks) {
-      const result = await postPredictRawEmails(connection, `{"documents":[${wires.join(',')}]${fields}}`, hooks);
-      const response = aligned(result.data, wires.length, endpointLabel('predict-raw-emails'));
-      return { parts: documentParts(response, wires.length, includeComments), bytes: result.bytes };
+    async send(items, hooks) {
+      const result = await postPredictRawEmails(connection, `{"documents":[${joinWires(items)}]${fields}}`, hooks);
+      const response = aligned(result.data, items.length, endpointLabel('predict-raw-emails'));
+      return { outputs: documentOutputs(response, items, includeComments), bytes: result.bytes };
     },
   };
   return new PredictStream<RawEmailDocument>(connection, stream, adapter);
@@ -133,26 +143,31 @@ export function predictRawEmails(options: PredictRawEmailsOptions): PredictStrea
 export function predictComments(options: PredictCommentsOptions): PredictStream<CommentInput> {
   const { connection, extra, stream } = resolvePredict(options);
   const adapter: PredictAdapter = {
-    prepare(input) {
-      const checked = commentUid(input);
-      return 'problem' in checked ? checked : { wire: JSON.stringify(checked.uid), uid: checked.uid };
+    prepare(item) {
+      const checked = commentUid(item.input);
+      if ('problem' in checked) item.problem = checked.problem;
+      else {
+        item.uid = checked.uid;
+        item.wire = JSON.stringify(checked.uid);
+      }
     },
-    async send(wires, uids, hooks) {
-      const result = await postPredictComments(connection, `{"uids":[${wires.join(',')}]${extra}}`, hooks);
-      return { parts: commentParts(result.data, uids as string[]), bytes: result.bytes };
+    async send(items, hooks) {
+      const result = await postPredictComments(connection, `{"uids":[${joinWires(items)}]${extra}}`, hooks);
+      return { outputs: commentOutputs(result.data, items), bytes: result.bytes };
     },
   };
   return new PredictStream<CommentInput>(connection, stream, adapter);
 }
 
 /** Match `/predict-comments` answers to the uids asked for (by uid, not by position). */
-function commentParts(response: PredictCommentsResponse | undefined, uids: string[]): PredictionParts[] {
+function commentOutputs(response: PredictCommentsResponse | undefined, items: readonly Item[]): Prediction<unknown>[] {
   const endpoint = endpointLabel('predict-comments');
   if (!response || !Array.isArray(response.predictions)) throw new ProtocolError(endpoint, 'the answer has no predictions array');
   const byUid = new Map(response.predictions.map((p) => [p.uid, p]));
-  return uids.map((uid) => {
+  return items.map((item) => {
+    const uid = item.uid!;
     const found = byUid.get(uid);
     if (!found) throw new ProtocolError(endpoint, `the answer has no prediction for uid "${uid}"`);
-    return { uid, ...toParts(found.labels, found.entities, found.label_properties, found.sentiment, response.model) };
+    return toCommentPrediction(item.input, uid, found.labels, found.entities, found.label_properties, found.sentiment, response.model);
   });
 }
