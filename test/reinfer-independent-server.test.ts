@@ -60,4 +60,29 @@ describe('predictDocuments against an independent server', () => {
     expect(out.map((o) => o.input.id)).toEqual(documents(64).map((d) => d.id));
     expect(out.filter((o) => o.error).map((o) => o.input.id)).toEqual(['doc-5', 'doc-40']);
   });
+
+  it('reads answers whose optional parts take the other documented shapes', async () => {
+    server = await startTestServer((_req, res, body) => {
+      const count = (JSON.parse(body.toString()) as { documents: unknown[] }).documents.length;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          status: 'ok',
+          // label name as a string, no entities at all, label_properties flat "for this comment"
+          predictions: Array.from({ length: count }, () => [{ name: 'Billing > Refund', probability: 0.8 }]),
+          label_properties: [{ property_id: 'p1', property_name: 'tone', value: -0.5 }],
+          sentiment: 0.25,
+          model: null,
+        }),
+      );
+    });
+    const [single] = (await collect(predictDocuments({ ...options(server.url), batchSize: 1 }), documents(1))) as Array<Record<string, unknown>>;
+    expect(single).toMatchObject({ entities: [], sentiment: 0.25, model: null });
+    expect(single.labelProperties).toHaveLength(1);
+    expect((single.labels as Array<{ name: string[]; fullName: string }>)[0]).toMatchObject({ name: ['Billing', 'Refund'], fullName: 'Billing > Refund' });
+
+    const many = (await collect(predictDocuments(options(server.url)), documents(3))) as Array<Record<string, unknown>>;
+    expect(many).toHaveLength(3);
+    // A flat array cannot be attributed to one of several documents: it is left out, not misassigned.
+    for (const output of many) expect(output).toMatchObject({ labelProperties: [], entities: [] });
+  });
 });

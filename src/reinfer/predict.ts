@@ -9,7 +9,7 @@ import { endpointLabel, predict, predictComments as postPredictComments, predict
 import { resolveConnection, resolveLabels, resolveThreshold, resolveVersion, type ReinferConnection } from './options.js';
 import { toCommentPrediction, toPrediction } from './outputs.js';
 import { PredictStream, resolveStreamOptions, type Item, type PredictAdapter, type PredictStreamOptions } from './predict-stream.js';
-import type { CommentInput, LabelRequest, ModelVersion, Prediction, PredictCommentsResponse, PredictResponse, RawEmailDocument, ReinferDocument } from './types.js';
+import type { CommentInput, LabelRequest, ModelVersion, Prediction, PredictCommentsResponse, PredictResponse, RawEmailDocument, ReinferDocument, WireEntity, WireLabelProperty } from './types.js';
 import { checkDocument, checkRawEmail, commentUid } from './validate-documents.js';
 
 /** Options of {@link predictDocuments} (and the base of the other two). */
@@ -65,11 +65,31 @@ function documentOutputs(response: PredictResponse, items: readonly Item[], with
   const { predictions, entities, label_properties: properties, sentiment, model, comments } = response;
   const outputs: Prediction<unknown>[] = new Array(items.length);
   for (let i = 0; i < items.length; i++) {
-    const output = toPrediction(items[i].input, predictions[i], entities?.[i], properties?.[i], sentiment?.[i], model);
+    const output = toPrediction(
+      items[i].input,
+      predictions[i],
+      forDocument<WireEntity>(entities, i, items.length),
+      forDocument<WireLabelProperty>(properties, i, items.length),
+      Array.isArray(sentiment) ? sentiment[i] : items.length === 1 && typeof sentiment === 'number' ? sentiment : undefined,
+      model,
+    );
     if (withComments && comments?.[i]) output.comment = comments[i];
     outputs[i] = output;
   }
   return outputs;
+}
+
+/**
+ * A per-document part of an answer (`entities`, `label_properties`): normally one array per
+ * document. Seed 002 also words `label_properties` as one flat array "for this comment"; such a
+ * flat array belongs to a one-document request and cannot be attributed otherwise.
+ */
+function forDocument<T>(value: unknown, index: number, count: number): T[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const entry: unknown = value[index];
+  if (Array.isArray(entry)) return entry as T[];
+  if (entry === undefined || entry === null) return undefined;
+  return count === 1 ? (value as T[]) : undefined;
 }
 
 /** The request body: the items' serialized wire forms joined, once per request. */
