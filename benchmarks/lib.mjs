@@ -25,10 +25,16 @@ export function peakRssMb() {
  * Start `inference-streams emulator --port 0 --json ...args` in a child process.
  * Returns {url, env, close()}.
  */
-export async function startEmulatorProcess(args = []) {
-  const child = spawn(process.execPath, [CLI, 'emulator', '--port', '0', '--json', '--no-progress', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+export function startEmulatorProcess(args = []) {
+  return startServerProcess([CLI, 'emulator', '--port', '0', '--json', '--no-progress', ...args]);
+}
+
+/**
+ * Start `node ...argv`, a server that prints `{"url", "env"}` as its first stdout line.
+ * Returns {url, env, close()}.
+ */
+export async function startServerProcess(argv) {
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   let buffered = '';
   for await (const chunk of child.stdout) {
     buffered += chunk;

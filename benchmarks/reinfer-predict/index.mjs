@@ -3,10 +3,8 @@
 // concurrency × batchSize / latency, a batchSize × concurrency grid that picks the defaults,
 // ordered vs unordered, 'auto' vs the best fixed setting, and the vendor CLI's way (sequential
 // batches of 128) as the baseline. Each case runs in its own process; the emulator in another.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { median, medianRun, printBenchmark, runCase } from '../lib.mjs';
+import { median, medianRun, printBenchmark, runCase, startServerProcess } from '../lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const RUNS = 3;
@@ -151,22 +149,6 @@ async function interleaved(cases) {
   });
 }
 
-async function startEmulator() {
-  const child = spawn(process.execPath, [join(here, 'emulator.mjs'), String(LATENCY_MS), String(PER_DOC_MS), String(MAX_CONCURRENT), String(RETRY_AFTER_MS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let buffered = '';
-  for await (const chunk of child.stdout) {
-    buffered += chunk;
-    if (buffered.includes('\n')) break;
-  }
-  const { url, env } = JSON.parse(buffered.split('\n')[0]);
-  return {
-    url,
-    env,
-    async close() {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
+function startEmulator() {
+  return startServerProcess([join(here, 'emulator.mjs'), String(LATENCY_MS), String(PER_DOC_MS), String(MAX_CONCURRENT), String(RETRY_AFTER_MS)]);
 }

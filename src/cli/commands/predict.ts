@@ -5,8 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import { AbortError } from '../../core/errors.js';
 import { parseJsonl, stringifyJsonl } from '../../core/jsonl.js';
 import { predictComments, predictDocuments, predictRawEmails, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
-import { COMMON_HELP, EXIT, UsageError, optionOrEnv, parseIntegerFlag, parseNumberFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
+import { reinferTarget } from '../reinfer-target.js';
 
 export const command: CliCommand = {
   name: 'predict',
@@ -132,13 +133,7 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
 }
 
 function predictOptions(values: OptionValues, io: CliIO): PredictOptions {
-  const project = values.project;
-  const dataset = values.dataset;
-  if (typeof project !== 'string' || typeof dataset !== 'string') throw new UsageError('--project P and --dataset D are required');
-  const token = io.env.REINFER_TOKEN;
-  if (!token) throw new UsageError('set REINFER_TOKEN to your API token (or add --emulator to try a local emulator)');
-  const endpoint = optionOrEnv(values, 'endpoint', io.env, 'REINFER_ENDPOINT') ?? optionOrEnv(values, 'base-url', io.env, 'REINFER_ENDPOINT');
-  if (!endpoint) throw new UsageError('set REINFER_ENDPOINT (or --endpoint URL) to your tenant API endpoint');
+  const { endpoint, token, project, dataset } = reinferTarget(values, io);
   const version = typeof values.version === 'string' ? (/^\d+$/.test(values.version) ? Number(values.version) : (values.version as 'live')) : undefined;
   const threshold = values.threshold === 'auto' ? 'auto' : parseNumberFlag('threshold', values.threshold as string | undefined, 0, 1);
   const concurrency = values.concurrency === 'auto' ? 'auto' : parseIntegerFlag('concurrency', values.concurrency as string | undefined, 1, 256);

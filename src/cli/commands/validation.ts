@@ -1,6 +1,7 @@
 /** `inference-streams validation`: a Reinfer model's validation statistics, as a table or JSON. */
 import { getValidation, type Validation } from '../../reinfer/index.js';
-import { COMMON_HELP, EXIT, UsageError, optionOrEnv, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { reinferTarget } from '../reinfer-target.js';
 
 export const command: CliCommand = {
   name: 'validation',
@@ -37,13 +38,7 @@ Examples:
   },
   async run(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const project = values.project;
-    const dataset = values.dataset;
-    if (typeof project !== 'string' || typeof dataset !== 'string') throw new UsageError('--project P and --dataset D are required');
-    const token = io.env.REINFER_TOKEN;
-    if (!token) throw new UsageError('set REINFER_TOKEN to your API token (or add --emulator to try a local emulator)');
-    const endpoint = optionOrEnv(values, 'endpoint', io.env, 'REINFER_ENDPOINT') ?? optionOrEnv(values, 'base-url', io.env, 'REINFER_ENDPOINT');
-    if (!endpoint) throw new UsageError('set REINFER_ENDPOINT (or --endpoint URL) to your tenant API endpoint');
+    const { endpoint, token, project, dataset } = reinferTarget(values, io);
     const raw = typeof values.version === 'string' ? values.version : 'latest';
     const version = /^\d+$/.test(raw) ? Number(raw) : (raw as 'latest');
     const validation = await getValidation({
