@@ -59,10 +59,12 @@ export class PageCursor {
   private waiting = false;
   private nextSeq = 0;
 
-  constructor(private readonly options: CursorOptions) {
+  // #private: the options hold the API key, which util.inspect() (even showHidden) must never show.
+  readonly #options: CursorOptions;
+
+  constructor(options: CursorOptions) {
+    this.#options = options;
     this.checkpoint = options.checkpoint;
-    // The options hold the API key: keep them out of util.inspect() of a stream.
-    Object.defineProperty(this, 'options', { enumerable: false });
   }
 
   /** Start fetching ahead (up to `prefetch` pages) before the first `next()`. */
@@ -100,7 +102,7 @@ export class PageCursor {
   /** Start a request when a consumer waits, or while fewer than `prefetch` pages are ahead. */
   private pump(): void {
     if (this.chaining || this.finishedAt !== undefined || this.failed) return;
-    const limit = this.options.prefetch + (this.waiting ? 1 : 0);
+    const limit = this.#options.prefetch + (this.waiting ? 1 : 0);
     if (this.slots.length >= limit) return;
     this.startSlot();
   }
@@ -111,9 +113,9 @@ export class PageCursor {
     const seq = this.nextSeq++;
     const controller = new AbortController();
     const onAbort = () => controller.abort();
-    this.options.signal.addEventListener('abort', onAbort, { once: true });
-    if (this.options.signal.aborted) controller.abort();
-    const page = this.fetchPage(seq, controller.signal).finally(() => this.options.signal.removeEventListener('abort', onAbort));
+    this.#options.signal.addEventListener('abort', onAbort, { once: true });
+    if (this.#options.signal.aborted) controller.abort();
+    const page = this.fetchPage(seq, controller.signal).finally(() => this.#options.signal.removeEventListener('abort', onAbort));
     // Rejections are handled by next(); this keeps an unread one from being reported as unhandled.
     page.catch(() => undefined);
     const slot = { seq, page, controller };
@@ -133,7 +135,7 @@ export class PageCursor {
 
   /** One page to hand out (undefined when there is nothing new to say). */
   private async fetchPage(seq: number, signal: AbortSignal): Promise<CursorPage | undefined> {
-    const { client, batchSize, stats } = this.options;
+    const { client, batchSize, stats } = this.#options;
     // Each request releases the chain once: a later release would let two requests share a position.
     let released = false;
     const release = () => {
@@ -145,7 +147,7 @@ export class PageCursor {
       for (;;) {
         const asked = this.checkpoint;
         stats.requests++;
-        const query = { batchSize, checkpoint: asked, startTime: asked === undefined ? this.options.startTime : undefined };
+        const query = { batchSize, checkpoint: asked, startTime: asked === undefined ? this.#options.startTime : undefined };
         const { text, bytes } = await getInferenceBatchText(client, query, {
           signal,
           onRetry: () => {
@@ -174,13 +176,13 @@ export class PageCursor {
           const moved = page.checkpoint !== undefined && page.checkpoint !== asked;
           // After speculation the position is already set, and a successor may have moved it on.
           if (page.checkpoint !== undefined && !speculate) this.checkpoint = page.checkpoint;
-          if (!this.options.follow) {
+          if (!this.#options.follow) {
             this.finishedAt = seq;
             return moved ? { records: [], checkpoint: page.checkpoint, bytes } : undefined;
           }
           // Wait after every empty page, even one with a new checkpoint: a server may move its
           // position with the clock, and polling must not turn into a busy loop.
-          await sleep(this.options.pollIntervalMs, signal);
+          await sleep(this.#options.pollIntervalMs, signal);
           if (moved) return { records: [], checkpoint: page.checkpoint, bytes };
           continue;
         }
@@ -202,7 +204,7 @@ export class PageCursor {
 
   /** The records before `endTime` when the page reaches it, else undefined (whole page in range). */
   private cutAtEnd(records: InferenceResult[]): InferenceResult[] | undefined {
-    const endTime = this.options.endTime;
+    const endTime = this.#options.endTime;
     if (endTime === undefined) return undefined;
     // Results are chronological: checking the last one settles most pages with one parse.
     if (!(Date.parse(records[records.length - 1].timestamp) >= endTime)) return undefined;

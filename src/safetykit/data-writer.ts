@@ -91,7 +91,8 @@ export class DataWriter extends Writable {
   readonly stats: DataWriterStats = { ...baseStats(), objects: 0, batches: 0, skipped: 0, inFlight: 0 };
   /** Set when the stream has finished. */
   summary: DataWriterSummary | undefined;
-  private readonly config: SafetykitConfig;
+  // #private: holds the API key, which util.inspect() and JSON.stringify() must never show.
+  readonly #config: SafetykitConfig;
   private readonly settings: Settings;
   private readonly batcher: Batcher<string>;
   private readonly idle: IdleTimer;
@@ -107,7 +108,7 @@ export class DataWriter extends Writable {
 
   constructor(options: DataWriterOptions) {
     super({ objectMode: true, highWaterMark: 16 });
-    this.config = resolveSafetykit(options);
+    this.#config = resolveSafetykit(options);
     const onInvalid = options.onInvalid ?? 'error';
     if (onInvalid !== 'error' && onInvalid !== 'skip') throw new ConfigError('onInvalid', 'must be "error" or "skip"', onInvalid);
     this.settings = {
@@ -119,11 +120,11 @@ export class DataWriter extends Writable {
       skipInvalid: onInvalid === 'skip',
       poll: resolvePoll(options),
     };
-    this.signal = this.config.signal ? AbortSignal.any([this.config.signal, this.controller.signal]) : this.controller.signal;
+    this.signal = this.#config.signal ? AbortSignal.any([this.#config.signal, this.controller.signal]) : this.controller.signal;
     this.batcher = new Batcher({ maxItems: this.settings.batchSize, maxBytes: this.settings.maxBatchBytes });
     this.idle = new IdleTimer(this.settings.flushIntervalMs, () => this.flushPartial());
     this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: false });
-    this.config.signal?.addEventListener('abort', () => this.destroy(new AbortError('dataWriter aborted', { cause: this.config.signal!.reason })), { once: true });
+    this.#config.signal?.addEventListener('abort', () => this.destroy(new AbortError('dataWriter aborted', { cause: this.#config.signal!.reason })), { once: true });
   }
 
   override _write(object: DataObject, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -200,14 +201,14 @@ export class DataWriter extends Writable {
     this.stats.inFlight++;
     this.stats.requests++;
     try {
-      const { requestId } = await addData(this.config, body, { signal: this.signal, onRetry: () => void (this.stats.retries++, this.stats.requests++) });
+      const { requestId } = await addData(this.#config, body, { signal: this.signal, onRetry: () => void (this.stats.retries++, this.stats.requests++) });
       this.stats.bytes += Buffer.byteLength(body);
       this.stats.objects += lines.length;
       this.stats.batches++;
       this.requestIds.push(requestId);
       this.emit('request', { requestId, count: lines.length } satisfies DataRequestEvent);
       if (this.settings.waitForResults) {
-        const status = await pollUntilFinal(this.config, requestId, this.settings.poll, {
+        const status = await pollUntilFinal(this.#config, requestId, this.settings.poll, {
           signal: this.signal,
           onPoll: (seen) => {
             this.stats.requests++;

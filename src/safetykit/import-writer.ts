@@ -90,7 +90,8 @@ export class ImportWriter extends Writable {
   readonly stats: ImportWriterStats = { ...baseStats(), phase: 'spooling', objects: 0, spooledBytes: 0, parts: 0, partsUploaded: 0, partsSucceeded: 0, polls: 0 };
   /** Set when the stream has finished. */
   summary: ImportWriterSummary | undefined;
-  private readonly config: SafetykitConfig;
+  // #private: holds the API key, which util.inspect() and JSON.stringify() must never show.
+  readonly #config: SafetykitConfig;
   private readonly poll: ResolvedPoll;
   private readonly wait: boolean;
   private readonly keepSpool: boolean;
@@ -110,7 +111,7 @@ export class ImportWriter extends Writable {
 
   constructor(options: ImportWriterOptions) {
     super({ objectMode: true, highWaterMark: 16 });
-    this.config = resolveSafetykit(options);
+    this.#config = resolveSafetykit(options);
     this.poll = resolvePoll(options);
     this.wait = booleanOption('wait', options.wait, true);
     this.keepSpool = booleanOption('keepSpool', options.keepSpool, false);
@@ -119,8 +120,8 @@ export class ImportWriter extends Writable {
     const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, 16 * 1024 * 1024, 1, GiB);
     const spoolDir = stringOption('spoolDir', options.spoolDir) ?? tmpdir();
     this.spool = new Spool(spoolDir, partBytes, maxLineBytes, (part) => this.startPart(part), stringOption('source', options.source));
-    this.signal = this.config.signal ? AbortSignal.any([this.config.signal, this.controller.signal]) : this.controller.signal;
-    this.config.signal?.addEventListener('abort', () => this.destroy(new AbortError('importWriter aborted', { cause: this.config.signal!.reason })), { once: true });
+    this.signal = this.#config.signal ? AbortSignal.any([this.#config.signal, this.controller.signal]) : this.controller.signal;
+    this.#config.signal?.addEventListener('abort', () => this.destroy(new AbortError('importWriter aborted', { cause: this.#config.signal!.reason })), { once: true });
   }
 
   override _write(chunk: DataObject | string | Buffer | Uint8Array, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -219,7 +220,7 @@ export class ImportWriter extends Writable {
       return;
     }
     this.stats.phase = 'polling';
-    const status = await pollUntilFinal(this.config, requestId, this.poll, {
+    const status = await pollUntilFinal(this.#config, requestId, this.poll, {
       signal: this.signal,
       onPoll: () => {
         this.stats.polls++;
@@ -236,14 +237,14 @@ export class ImportWriter extends Writable {
   private async upload(part: SpoolPart): Promise<string> {
     const onRetry = () => void (this.stats.retries++, this.stats.requests++);
     for (let renewal = 0; ; renewal++) {
-      const ticket = await createImport(this.config, { signal: this.signal, onRetry });
+      const ticket = await createImport(this.#config, { signal: this.signal, onRetry });
       this.stats.requests++;
       this.emit('import', { stage: 'requested', part: part.index, requestId: ticket.requestId, objects: part.objects, bytes: part.bytes } satisfies ImportEvent);
       try {
         this.stats.requests++;
         await uploadFile(ticket.upload_url, part.path, part.bytes, {
           timeoutMs: this.uploadTimeoutMs,
-          retry: this.config.retry,
+          retry: this.#config.retry,
           signal: this.signal,
           onRetry,
           onProgress: (sent) => {

@@ -49,14 +49,18 @@ export class ImportResultsStream extends Readable {
   private pumping = false;
   private started = 0;
 
+  // #private: holds the API key, which util.inspect() and JSON.stringify() must never show.
+  readonly #config: SafetykitConfig;
+
   constructor(
-    private readonly config: SafetykitConfig,
+    config: SafetykitConfig,
     private readonly requestId: string,
     private readonly wait: boolean,
     private readonly poll: ResolvedPoll,
     private readonly maxLineBytes: number,
   ) {
     super({ objectMode: true, highWaterMark: 64 });
+    this.#config = config;
     this.signal = config.signal ? AbortSignal.any([config.signal, this.controller.signal]) : this.controller.signal;
   }
 
@@ -107,7 +111,7 @@ export class ImportResultsStream extends Readable {
     this.started = Date.now();
     const extras = { signal: this.signal, onRetry: () => void this.stats.retries++ };
     const status = this.wait
-      ? await pollUntilFinal(this.config, this.requestId, this.poll, { ...extras, onPoll: () => void (this.stats.polls++, this.stats.requests++) })
+      ? await pollUntilFinal(this.#config, this.requestId, this.poll, { ...extras, onPoll: () => void (this.stats.polls++, this.stats.requests++) })
       : await this.currentStatus(extras);
     if (status.dataUrl === undefined && status.data !== undefined && (status.data.length > 0 || !status.dataCount)) {
       yield* status.data;
@@ -118,7 +122,7 @@ export class ImportResultsStream extends Readable {
   }
 
   private async currentStatus(extras: { signal: AbortSignal }): Promise<RequestStatus> {
-    const status = await fetchRequestStatus(this.config, this.requestId, extras);
+    const status = await fetchRequestStatus(this.#config, this.requestId, extras);
     this.stats.requests++;
     if (status.status !== 'succeeded') {
       throw new InferenceStreamsError(`SafetyKit request ${this.requestId} is "${status.status}", not "succeeded"${status.reason ? `: ${status.reason}` : ''}; pass wait: true to wait for it`);
@@ -129,10 +133,10 @@ export class ImportResultsStream extends Readable {
   private async *download(status: RequestStatus, extras: { signal: AbortSignal }): AsyncGenerator<OutputObject> {
     let url = status.dataUrl;
     if (url === undefined) {
-      url = (await fetchDownloadUrl(this.config, this.requestId, extras)).url;
+      url = (await fetchDownloadUrl(this.#config, this.requestId, extras)).url;
       this.stats.requests++;
     }
-    const body = await openDownload(url, this.config, extras);
+    const body = await openDownload(url, this.#config, extras);
     this.stats.requests++;
     body.on('data', (chunk: Buffer) => (this.stats.bytes += chunk.length));
     const lines = pipeline(body, parseJsonl({ maxLineBytes: this.maxLineBytes, source: describeUrl(url) }), () => undefined);
