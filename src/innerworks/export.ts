@@ -8,6 +8,7 @@
  * in parallel, with one state file for all; the parts are joined in order at the end (or kept
  * with `split`).
  */
+import { setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { CheckpointFile } from '../core/checkpoint.js';
@@ -100,7 +101,7 @@ export async function exportInferenceResults(options: ExportInferenceResultsOpti
 class ExportRun {
   private readonly stats: InferenceResultsStats = { ...baseStats(), records: 0, pages: 0 };
   private readonly startedAt = Date.now();
-  private readonly controller = new AbortController();
+  private readonly controller = withoutListenerLimit(new AbortController());
   private saving: Promise<void> = Promise.resolve();
   private queuedSave: Promise<void> | undefined;
 
@@ -322,4 +323,10 @@ function checkedPart(part: PartState, statePath: string): PartState {
   if (!ok) throw new Error(`The state file ${statePath} is not an Innerworks export state; delete it to start over`);
   part.done ??= false;
   return part;
+}
+
+/** Every cursor's request and poll wait listens to the run's signal: lift the listener limit. */
+function withoutListenerLimit(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

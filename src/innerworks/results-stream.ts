@@ -2,12 +2,13 @@
  * `inferenceResults()`: an objectMode Readable of `InferenceResult` that follows checkpoints.
  * It holds no HTTP code: pages come from `PageCursor`s (one, or one per time partition).
  */
-import type { InferenceResult } from './types.js';
+import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { AbortError } from '../core/errors.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { PageCursor } from './cursor.js';
 import { partitionBounds, resolveInnerworksOptions, type InferenceResultsOptions, type ResolvedInnerworksOptions } from './options.js';
+import type { InferenceResult } from './types.js';
 
 /** Counters of an Innerworks read (`stream.stats`, the `'progress'` event, export summaries). */
 export interface InferenceResultsStats extends BaseStats {
@@ -44,6 +45,8 @@ export class InferenceResultsStream extends Readable {
     // which is what makes `checkpoint` exact and bounds memory to one page plus `prefetch`.
     super({ objectMode: true, highWaterMark: 0 });
     this.checkpoint = options.checkpoint;
+    // Every cursor's request and poll wait listens to this signal: no listener limit.
+    setMaxListeners(0, this.controller.signal);
     const cursorOptions = {
       client: options.client,
       batchSize: options.batchSize,

@@ -128,16 +128,13 @@ export class PredictStream<Input> extends Transform {
   private busy = false;
   private readerWaiters: Array<() => void> = [];
 
-  // #private: holds the token, which util.inspect() and JSON.stringify() must never show.
-  readonly #connection: ReinferConnection;
-
   constructor(
+    // Only its signal is kept (the token stays with the adapter's requests, never on the stream).
     connection: ReinferConnection,
     private readonly settings: ResolvedStreamOptions,
     private readonly adapter: PredictAdapter,
   ) {
     super({ objectMode: true, readableHighWaterMark: settings.batchSize, writableHighWaterMark: 16 });
-    this.#connection = connection;
     // Every request in flight (and every retry wait) listens to this signal.
     setMaxListeners(0, this.controller.signal);
     const initial = settings.concurrency === 'auto' ? Math.min(2, settings.maxConcurrency) : settings.concurrency;

@@ -5,7 +5,8 @@
  */
 import { Writable } from 'node:stream';
 import { Batcher, IdleTimer } from '../core/batch.js';
-import { AbortError, ConfigError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
@@ -120,11 +121,10 @@ export class DataWriter extends Writable {
       skipInvalid: onInvalid === 'skip',
       poll: resolvePoll(options),
     };
-    this.signal = this.#config.signal ? AbortSignal.any([this.#config.signal, this.controller.signal]) : this.controller.signal;
+    this.signal = streamSignal(this, this.controller, this.#config.signal, 'dataWriter');
     this.batcher = new Batcher({ maxItems: this.settings.batchSize, maxBytes: this.settings.maxBatchBytes });
     this.idle = new IdleTimer(this.settings.flushIntervalMs, () => this.flushPartial());
     this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: false });
-    this.#config.signal?.addEventListener('abort', () => this.destroy(new AbortError('dataWriter aborted', { cause: this.#config.signal!.reason })), { once: true });
   }
 
   override _write(object: DataObject, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -6,7 +6,8 @@
  */
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
-import { AbortError } from '../core/errors.js';
+
+import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { createImport, isExpiredUpload, uploadFile } from './client.js';
@@ -120,8 +121,7 @@ export class ImportWriter extends Writable {
     const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, 16 * 1024 * 1024, 1, GiB);
     const spoolDir = stringOption('spoolDir', options.spoolDir) ?? tmpdir();
     this.spool = new Spool(spoolDir, partBytes, maxLineBytes, (part) => this.startPart(part), stringOption('source', options.source));
-    this.signal = this.#config.signal ? AbortSignal.any([this.#config.signal, this.controller.signal]) : this.controller.signal;
-    this.#config.signal?.addEventListener('abort', () => this.destroy(new AbortError('importWriter aborted', { cause: this.#config.signal!.reason })), { once: true });
+    this.signal = streamSignal(this, this.controller, this.#config.signal, 'importWriter');
   }
 
   override _write(chunk: DataObject | string | Buffer | Uint8Array, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -5,6 +5,7 @@
  */
 import { Readable, pipeline } from 'node:stream';
 import { InferenceStreamsError, ProtocolError, describeUrl } from '../core/errors.js';
+import { streamSignal } from '../core/abort.js';
 import { parseJsonl } from '../core/jsonl.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
@@ -61,7 +62,7 @@ export class ImportResultsStream extends Readable {
   ) {
     super({ objectMode: true, highWaterMark: 64 });
     this.#config = config;
-    this.signal = config.signal ? AbortSignal.any([config.signal, this.controller.signal]) : this.controller.signal;
+    this.signal = streamSignal(this, this.controller, config.signal, 'importResults');
   }
 
   /** Typed iteration: `for await (const result of stream)` yields {@link OutputObject}s. */
