@@ -57,6 +57,13 @@ describe('cli', () => {
     expect(badBoolean.err()).toMatch(/INFERENCE_STREAMS_JSON must be true or false/);
   });
 
+  it('refuses --json when the data also goes to stdout', async () => {
+    const run = io();
+    expect(await main(['predict', '--project', 'p', '--dataset', 'd', '--json'], run.io)).toBe(EXIT.usage);
+    expect(run.err()).toMatch(/--json and predictions on stdout/);
+    expect(run.out()).toBe('');
+  });
+
   it('rejects bad emulator flags with exit 2', async () => {
     const run = io();
     expect(await main(['emulator', '--faults', 'rate=5'], run.io)).toBe(EXIT.usage);

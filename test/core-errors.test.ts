@@ -133,6 +133,19 @@ describe('secrets never leak', () => {
     assertNoSecret(new Error('wrapper', { cause: error }));
   });
 
+  it('a server that echoes the key in its cause field', async () => {
+    server = await startTestServer((req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ cause: `key ${req.headers['x-api-key']}`, error: 'bad' }));
+    });
+    registerSecret(SECRET_KEY);
+    const error = await rejection<ApiError>(
+      callApi({ method: 'GET', url: server.url, endpoint: 'GET /x', headers: { 'x-api-key': SECRET_KEY }, retry: resolveRetry(false), timeoutMs: 5_000 }),
+    );
+    expect(String(error.cause)).not.toContain(SECRET_KEY);
+    expect(error.serverCause).not.toContain(SECRET_KEY);
+    assertNoSecret(error);
+  });
+
   it('a connection failure to a signed URL', async () => {
     const url = SIGNED_URL.replace('https://bucket.example', 'http://127.0.0.1:1');
     const error = await rejection(request({ method: 'PUT', url, endpoint: `PUT ${describeUrl(url)}`, body: 'x', timeoutMs: 2_000 }));

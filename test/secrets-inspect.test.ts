@@ -16,7 +16,7 @@ afterAll(async () => {
 describe('util.inspect of streams', () => {
   const reinfer = () => ({ endpoint: emulator.url, token: KEY, project: 'p', dataset: 'd' });
   const safetykit = () => ({ baseUrl: emulator.url, apiKey: KEY, namespace: 'ns' });
-  const factories: Record<string, () => NodeJS.ReadableStream | NodeJS.WritableStream> = {
+  const factories: Record<string, () => unknown> = {
     inferenceResults: () => inferenceResults({ baseUrl: emulator.url, apiKey: KEY }),
     dataWriter: () => dataWriter(safetykit()),
     importWriter: () => importWriter(safetykit()),

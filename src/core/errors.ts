@@ -135,11 +135,12 @@ export class ApiError extends InferenceStreamsError {
   readonly retryAfterMs: number | undefined;
 
   constructor(details: ApiErrorDetails) {
-    super(ApiError.compose(details), details.serverCause === undefined ? undefined : { cause: details.serverCause });
+    const serverCause = details.serverCause === undefined ? undefined : redact(details.serverCause);
+    super(ApiError.compose(details), serverCause === undefined ? undefined : { cause: serverCause });
     this.status = details.status;
     this.endpoint = details.endpoint;
     this.serverMessage = details.serverMessage === undefined ? undefined : redact(details.serverMessage);
-    this.serverCause = details.serverCause;
+    this.serverCause = serverCause;
     this.body = details.body;
     this.retries = details.retries ?? 0;
     this.retryAfterMs = details.retryAfterMs;

@@ -83,6 +83,9 @@ Examples:
 
 async function runPredict(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values.json === true && (values.out === undefined || values.out === '-')) {
+    throw new UsageError('--json and predictions on stdout both want stdout; add --out FILE');
+  }
   const options = predictOptions(values, io);
   const rawEmails = values['raw-emails'] === true;
   const uids = values.uids === true;
