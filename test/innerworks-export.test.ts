@@ -181,4 +181,20 @@ process.exit(0);
       await rm(build, { recursive: true, force: true });
     }
   });
+
+  it('refuses to resume with other time bounds than the export was started with', async () => {
+    const emu = await start({ records: 600 });
+    const file = join(dir, 'bounds.jsonl');
+    const startTime = emu.innerworks.timestampOf(100);
+    const first = await exportInferenceResults(opts(file, { startTime, batchSize: 100 }));
+    expect(first.records).toBeGreaterThan(490);
+    expect(first.records).toBeLessThan(600);
+    const moved = await exportInferenceResults(opts(file, { startTime: emu.innerworks.timestampOf(0) })).catch((e: unknown) => e as ConfigError);
+    expect(moved).toBeInstanceOf(ConfigError);
+    expect((moved as ConfigError).option).toBe('startTime');
+    expect((moved as ConfigError).message).toMatch(/differs from the export being resumed/);
+    const again = await exportInferenceResults(opts(file, { startTime }));
+    expect(again.records).toBe(first.records);
+  });
 });
+

@@ -117,6 +117,7 @@ class ExportRun {
     if (saved && 'partitions' in saved) {
       throw new ConfigError('partitions', `the state file ${this.state.path} is of a partitioned export (${saved.partitions.length} partitions); pass the same partitions or delete it`);
     }
+    if (saved) sameBounds(saved, this.options, this.state.path, true);
     const part: PartState = saved
       ? checkedPart(saved, this.state.path)
       : { startTime: this.options.startTime, endTime: this.options.endTime, checkpoint: this.options.checkpoint, bytes: 0, records: 0, pages: 0, done: false };
@@ -136,6 +137,8 @@ class ExportRun {
       if (state.partitions.length !== partitionBounds(state.startTime, state.endTime, partitions).length - 1) {
         throw new ConfigError('partitions', `the state file ${this.state.path} was written with ${state.partitions.length} partitions; pass the same number or delete it`, partitions);
       }
+      // endTime defaults to "now" with partitions, so only an explicit startTime can be compared.
+      sameBounds(state, this.options, this.state.path, false);
       state.partitions.forEach((part) => checkedPart(part, this.state.path));
     } else {
       const bounds = partitionBounds(startTime!, endTime!, partitions);
@@ -329,4 +332,15 @@ function checkedPart(part: PartState, statePath: string): PartState {
 function withoutListenerLimit(controller: AbortController): AbortController {
   setMaxListeners(0, controller.signal);
   return controller;
+}
+
+/** A resumed export must cover the range it was started with: refuse other bounds rather than ignore them. */
+function sameBounds(saved: { startTime?: number; endTime?: number }, options: ResolvedInnerworksOptions, path: string, compareEnd: boolean): void {
+  const differs = (name: 'startTime' | 'endTime') => options[name] !== undefined && saved[name] !== options[name];
+  for (const name of compareEnd ? (['startTime', 'endTime'] as const) : (['startTime'] as const)) {
+    if (differs(name)) {
+      const was = saved[name] === undefined ? 'none' : new Date(saved[name]!).toISOString();
+      throw new ConfigError(name, `differs from the export being resumed (${was}, in ${path}); pass the same value or delete the state file to start over`, new Date(options[name]!).toISOString());
+    }
+  }
 }
