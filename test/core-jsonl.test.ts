@@ -32,6 +32,11 @@ describe('parseJsonl', () => {
     expect(error.excerpt).toBe('{broken');
   });
 
+  it('checks its options', () => {
+    expect(() => parseJsonl({ source: 5 as unknown as string })).toThrow(/"source"/);
+    expect(() => parseJsonl({ maxLineBytes: 0 })).toThrow(/"maxLineBytes"/);
+  });
+
   it('names the source when given', async () => {
     await expect(parse(['nope\n'], { source: 'in.jsonl' })).rejects.toThrow(/in\.jsonl:1/);
   });

@@ -148,6 +148,9 @@ describe('requests, results, settings', () => {
     expect(emulator.safetykit.settings('listings')).toEqual({ title: { content_type: 'text', display_hint: 'title', field_limit: 200 } });
     await expect(updateSettings({ ...conn(), schema: { title: { colour: 'red' } as never } })).rejects.toBeInstanceOf(InvalidRequestError);
     await expect(updateSettings({ ...conn(), schema: { title: { field_limit: 0 } } })).rejects.toBeInstanceOf(ConfigError);
+    const before = emulator.stats()['safetykit.settings']?.requests ?? 0;
+    await expect(updateSettings({ ...conn(), schema: { title: { content_type: 5 as unknown as string } } })).rejects.toThrow(/schema\.title\.content_type/);
+    expect(emulator.stats()['safetykit.settings']?.requests ?? 0).toBe(before);
   });
 
   it('an unknown request is NotFound', async () => {

@@ -6,7 +6,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import split2 from 'split2';
 import { JsonlError } from './errors.js';
-import { integerOption } from './options.js';
+import { integerOption, stringOption } from './options.js';
 
 /** Options of {@link parseJsonl}. */
 export interface ParseJsonlOptions {
@@ -25,7 +25,7 @@ export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
  */
 export function parseJsonl(options: ParseJsonlOptions = {}): Transform {
   const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 1, 2 ** 30);
-  const source = options.source;
+  const source = stringOption('source', options.source);
   let lineNumber = 0;
   const parseLine = (line: string): unknown => {
     lineNumber++;

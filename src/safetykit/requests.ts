@@ -108,6 +108,7 @@ export async function updateSettings(options: UpdateSettingsOptions): Promise<Da
   for (const [field, settings] of Object.entries(schema)) {
     if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new ConfigError(`schema.${field}`, 'must be an object', settings);
     if (settings.field_limit !== undefined) integerOption(`schema.${field}.field_limit`, settings.field_limit, 1, 1, Number.MAX_SAFE_INTEGER);
+    for (const key of ['content_type', 'display_hint', 'namespace_ref'] as const) stringOption(`schema.${field}.${key}`, settings[key]);
   }
   return putSettings(config, schema);
 }
