@@ -81,7 +81,6 @@ export const COMMON_OPTIONS: OptionSpec = {
 };
 
 export const COMMON_HELP = `Common options:
-  --base-url URL     API base URL (env: INNERWORKS_BASE_URL, SAFETYKIT_BASE_URL or REINFER_ENDPOINT)
   --emulator         start a local emulator for this run and point the command at it (no account needed)
   --json             print a JSON summary on stdout instead of a line on stderr
   --no-progress      never draw the progress bar (it is drawn only when stderr is a TTY)
