@@ -76,7 +76,7 @@ describe('reinfer transport faults', () => {
 
 describe('reinfer wire format', () => {
   it('sends threshold, labels and only the documented document fields, with URL-encoded path segments and the bearer token', async () => {
-    server = await startTestServer((req, res, body) => {
+    server = await startTestServer((_req, res, body) => {
       const parsed = JSON.parse(body.toString());
       const n = parsed.documents.length;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', predictions: Array.from({ length: n }, () => [{ name: 'A > B', probability: 0.9, sentiment: -0.5 }]), model: { version: 3, time: 't' } }));

@@ -43,15 +43,6 @@ export function integerOption(name: string, value: unknown, fallback: number, mi
   return value;
 }
 
-/** A finite number option within [min, max], or its default when undefined. */
-export function numberOption(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigError(name, `must be a number from ${min} to ${max}`, value);
-  }
-  return value;
-}
-
 /** A boolean option, or its default when undefined. */
 export function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
