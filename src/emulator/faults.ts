@@ -17,14 +17,13 @@ export class FaultPlan {
   private kinds: FaultKind[] = DEFAULT_RANDOM_KINDS;
   private routes: string[] | undefined;
   private script: ScriptedFault[] = [];
-  private random: () => number;
+  private random!: () => number;
   private readonly queued: Array<{ route: string | undefined; kind: FaultKind; remaining: number }> = [];
   private readonly counts = new Map<string, number>();
   private total = 0;
   settings: ResolvedFaults = { retryAfterMs: 1000, slowMs: 3000 };
 
   constructor(options: FaultOptions | undefined, defaultSeed: number) {
-    this.random = seededRandom(defaultSeed);
     this.configure(options, defaultSeed);
   }
 

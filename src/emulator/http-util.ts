@@ -66,3 +66,15 @@ export function hash32(...values: number[]): number {
   }
   return h >>> 0;
 }
+
+/** FNV-1a of a string: a stable number for values derived from text (ids, documents). */
+export function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if the request has one. */
+export function bearerToken(authorization: string | string[] | undefined): string | undefined {
+  return typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
+}

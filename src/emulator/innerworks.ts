@@ -36,7 +36,6 @@ export interface InnerworksControl {
   timestampOf(index: number): number;
 }
 
-export const INNERWORKS_BATCH_PATH = '/api/v1/innerworks/inference/batch';
 const DEFAULT_BASE_TIME = Date.UTC(2024, 0, 1);
 const MAX_BATCH = 5000;
 

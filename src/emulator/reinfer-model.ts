@@ -4,7 +4,7 @@
  * the rest), entities are found by regular expressions with exact `char_*` (code points) and
  * `utf16_byte_*` spans, and label properties and sentiment follow from the words used.
  */
-import { hash32 } from './http-util.js';
+import { hash32, hashString } from './http-util.js';
 
 /** A comment message as the API carries it (seed 002, Comment Reference). */
 export interface WireMessage {
@@ -226,12 +226,6 @@ function codePoints(text: string, units: number): number {
 }
 
 /** A 32-bit FNV-1a hash of a string. */
-export function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 function round(value: number): number {
   return Math.round(value * 10000) / 10000;
 }

@@ -4,7 +4,7 @@
  * documented limits, deterministic predictions, and a latency model with a concurrency limit
  * (429 + Retry-After above it) so that client concurrency tuning is real.
  */
-import { hash32, json, pause, seededRandom } from './http-util.js';
+import { bearerToken, hash32, json, pause, seededRandom } from './http-util.js';
 import { checkDocument, checkUserProperties, isRefusal, messagesOf, readDocumentList, readLabelOptions, refusal, MAX_DOCUMENTS, type Refusal } from './reinfer-checks.js';
 import { commentUid, sourceIds, storedComment, validationFor } from './reinfer-data.js';
 import { parseRawEmail } from './reinfer-email.js';
@@ -271,10 +271,9 @@ function error(problem: Refusal): EmulatorResponse {
 }
 
 function authenticate(req: EmulatorRequest, tokens: Set<string> | undefined): EmulatorResponse | undefined {
-  const header = req.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match) return json(401, { status: 'error', message: 'Authentication required: send the header "Authorization: Bearer $REINFER_TOKEN"' });
-  if (tokens && !tokens.has(match[1])) return json(401, { status: 'error', message: 'Invalid API token' });
+  const token = bearerToken(req.headers.authorization);
+  if (!token) return json(401, { status: 'error', message: 'Authentication required: send the header "Authorization: Bearer $REINFER_TOKEN"' });
+  if (tokens && !tokens.has(token)) return json(401, { status: 'error', message: 'Invalid API token' });
   return undefined;
 }
 

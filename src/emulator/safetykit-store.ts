@@ -4,7 +4,7 @@
  * keep only their objects' ids.
  */
 import { createReadStream } from 'node:fs';
-import { hash32 } from './http-util.js';
+import { hash32, hashString } from './http-util.js';
 
 export type RequestState = 'queued' | 'uploading' | 'ingesting' | 'succeeded' | 'failed';
 
@@ -109,7 +109,7 @@ const ACTIONS = ['none', 'review', 'remove'];
 
 /** What SafetyKit says of one object: a pure function of its id, so every run agrees. */
 export function outputFor(id: string): { actions: unknown[]; fields: Record<string, unknown>; labels: Array<{ label: string }> } {
-  const h = hashString(id);
+  const h = mixedHash(id);
   const risk = (h % 1000) / 1000;
   const labels = [{ label: LABELS[h % LABELS.length] }];
   if (h % 7 === 0) labels.push({ label: LABELS[(h >>> 8) % LABELS.length] });
@@ -126,8 +126,7 @@ export function resultItem(namespace: string, id: string): { id: string; output:
   return { id, output: outputFor(id), url: `https://app.safetykit.com/data/${namespace}/objects/${encodeURIComponent(id)}` };
 }
 
-function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return hash32(h >>> 0);
+/** A well-mixed hash of a string (FNV-1a, then mixed again). */
+function mixedHash(text: string): number {
+  return hash32(hashString(text));
 }

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BodyTooLargeError, hash32, json } from './http-util.js';
+import { BodyTooLargeError, bearerToken, hash32, json } from './http-util.js';
 import { RESULTS_BUCKET, UPLOAD_BUCKET, UrlSigner, resultsStream, s3Error, storeUpload } from './safetykit-objects.js';
 import { failureOf, objectCount, resultItem, stateOf, type RequestState, type StateDelays, type StoredRequest } from './safetykit-store.js';
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, Route } from './types.js';
@@ -92,8 +92,8 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
 
   /** 401 unless `Authorization: Bearer <accepted key>`; 400 for a bad namespace. */
   const guard = (req: EmulatorRequest): EmulatorResponse | undefined => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(String(req.headers.authorization ?? ''));
-    if (!match || (apiKeys && !apiKeys.has(match[1]))) {
+    const token = bearerToken(req.headers.authorization);
+    if (!token || (apiKeys && !apiKeys.has(token))) {
       return json(401, { statusCode: 401, error: 'Unauthorized', message: 'Missing or invalid API key: send Authorization: Bearer <api key>' });
     }
     if (!NAMESPACE.test(req.params.namespace)) {

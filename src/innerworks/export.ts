@@ -281,7 +281,7 @@ function toJsonl(records: readonly unknown[]): Buffer {
 }
 
 /** `file.part-2-of-4`. */
-export function partFileName(file: string, index: number, count: number): string {
+function partFileName(file: string, index: number, count: number): string {
   return `${file}.part-${index + 1}-of-${count}`;
 }
 

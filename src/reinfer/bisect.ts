@@ -11,7 +11,7 @@ export type BisectOutcome<T, R> = { item: T; result: R } | { item: T; error: Inv
 /** Statuses that say "something in this batch is invalid" (413: the batch is too large). */
 const SPLITTABLE = new Set([400, 413, 422]);
 
-export function isSplittable(error: unknown): error is InvalidRequestError {
+function isSplittable(error: unknown): error is InvalidRequestError {
   return error instanceof InvalidRequestError && SPLITTABLE.has(error.status);
 }
 

@@ -18,7 +18,7 @@ export interface CallHooks {
 const AUTH_HINT = 'Check REINFER_TOKEN (or the token option)';
 
 /** `…/labellers/{version}/{endpoint}` with every path segment URL-encoded. */
-export function labellerUrl(connection: ReinferConnection, endpoint: PredictEndpoint | 'validation'): string {
+function labellerUrl(connection: ReinferConnection, endpoint: PredictEndpoint | 'validation'): string {
   const segments = [connection.project, connection.dataset].map(encodeURIComponent);
   return `${connection.baseUrl}/api/v1/datasets/${segments[0]}/${segments[1]}/labellers/${encodeURIComponent(connection.version)}/${endpoint}`;
 }

@@ -55,7 +55,7 @@ export function resolveConnection(options: ReinferConnectionOptions, version: st
   };
 }
 
-/** A predict version: a positive integer, `live` or `staging`. Default `live`. */
+/** A predict version: a non-negative integer, `live` or `staging`. Default `live`. */
 export function resolveVersion(value: unknown, allowLatest = false, fallback = 'live'): string {
   if (value === undefined) return fallback;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return String(value);

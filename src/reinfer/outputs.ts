@@ -34,7 +34,7 @@ function fullNameOf(name: string[]): string {
   return joined;
 }
 
-export function toLabel(label: WireLabel): PredictedLabel {
+function toLabel(label: WireLabel): PredictedLabel {
   const name = Array.isArray(label.name) ? label.name : splitLabelName(String(label.name));
   const out: PredictedLabel = { name, fullName: fullNameOf(name), probability: label.probability };
   if (label.sentiment !== undefined) out.sentiment = label.sentiment;
@@ -53,7 +53,7 @@ function toSpan(span: WireSpan): EntitySpan {
   };
 }
 
-export function toEntity(entity: WireEntity): PredictedEntity {
+function toEntity(entity: WireEntity): PredictedEntity {
   const wireSpans = entity.spans?.length ? entity.spans : entity.span ? [entity.span] : [];
   const spans: EntitySpan[] = [];
   for (let i = 0; i < wireSpans.length; i++) spans.push(toSpan(wireSpans[i]));
@@ -69,12 +69,12 @@ export function toEntity(entity: WireEntity): PredictedEntity {
   return out;
 }
 
-export function toLabelProperty(property: WireLabelProperty): LabelProperty {
+function toLabelProperty(property: WireLabelProperty): LabelProperty {
   return { id: property.property_id, name: property.property_name, value: property.value };
 }
 
 /** The answer's per-comment sentiment, else that of the likeliest label carrying one, else null. */
-export function overallSentiment(explicit: number | null | undefined, labels: WireLabel[] | undefined): number | null {
+function overallSentiment(explicit: number | null | undefined, labels: WireLabel[] | undefined): number | null {
   if (typeof explicit === 'number') return explicit;
   if (!labels) return null;
   let best: WireLabel | undefined;

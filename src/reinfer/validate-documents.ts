@@ -67,10 +67,13 @@ export function checkRawEmail(input: unknown): string | undefined {
   return checkUserProperties(input.user_properties);
 }
 
+/** `source_id.comment_id`. */
+const COMMENT_UID = /^[^.\s]+\.[^\s]+$/;
+
 /** A `/predict-comments` input: the uid, or the problem. */
 export function commentUid(input: CommentInput | unknown): { uid: string } | { problem: string } {
   const uid = typeof input === 'string' ? input : isObject(input) ? input.uid : undefined;
-  if (typeof uid !== 'string' || !/^[^.\s]+\.[^\s]+$/.test(uid)) {
+  if (typeof uid !== 'string' || !COMMENT_UID.test(uid)) {
     return { problem: 'a comment uid must be a "source_id.comment_id" string (or an object with such a "uid")' };
   }
   return { uid };

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { callApi, errorFromResponse } from '../core/api.js';
-import { PermissionDeniedError, ProtocolError, describeUrl, type ApiError } from '../core/errors.js';
+import { PermissionDeniedError, ProtocolError, describeUrl } from '../core/errors.js';
 import { request, requestStream } from '../core/http.js';
 import { withRetry, type RetryEvent } from '../core/retry.js';
 import type { SafetykitConfig } from './config.js';
@@ -125,7 +125,7 @@ function countingFileStream(filePath: string, onProgress: ((bytesSent: number) =
 export function isExpiredUpload(error: unknown, expiresAt: string | undefined): boolean {
   if (!(error instanceof PermissionDeniedError)) return false;
   const expiry = expiresAt ? Date.parse(expiresAt) : NaN;
-  return /expired/i.test((error as ApiError).serverMessage ?? '') || (!Number.isNaN(expiry) && expiry <= Date.now());
+  return /expired/i.test(error.serverMessage ?? '') || (!Number.isNaN(expiry) && expiry <= Date.now());
 }
 
 /**
@@ -144,7 +144,7 @@ export async function fetchRequestStatus(config: SafetykitConfig, requestId: str
 }
 
 function toRequestStatus(wire: DataGetRequestAddOutput | DataGetRequestImportOutput, requestId: string, namespace: string, endpoint: string): RequestStatus {
-  if (typeof wire !== 'object' || wire === null) throw protocolError(endpoint, 'the status answer is not an object');
+  if (typeof wire !== 'object' || wire === null) throw new ProtocolError(endpoint, 'the status answer is not an object');
   const fields = wire as unknown as Record<string, unknown>;
   const status: RequestStatus = {
     requestId: typeof fields.request_id === 'string' ? fields.request_id : requestId,
@@ -213,10 +213,6 @@ export async function putSettings(config: SafetykitConfig, schema: NamespaceSche
 }
 
 function requireString(value: unknown, field: string, endpoint: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw protocolError(endpoint, `the answer has no "${field}"`);
+  if (typeof value !== 'string' || value.length === 0) throw new ProtocolError(endpoint, `the answer has no "${field}"`);
   return value;
-}
-
-function protocolError(endpoint: string, message: string): ProtocolError {
-  return new ProtocolError(endpoint, message);
 }

@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 
 import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { createImport, isExpiredUpload, uploadFile } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
@@ -118,7 +119,7 @@ export class ImportWriter extends Writable {
     this.keepSpool = booleanOption('keepSpool', options.keepSpool, false);
     this.uploadTimeoutMs = integerOption('uploadTimeoutMs', options.uploadTimeoutMs, 3_600_000, 1, 7 * 86_400_000);
     const partBytes = integerOption('partBytes', options.partBytes, GiB, 1, 5 * 1024 * GiB);
-    const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, 16 * 1024 * 1024, 1, GiB);
+    const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 1, GiB);
     const spoolDir = stringOption('spoolDir', options.spoolDir) ?? tmpdir();
     this.spool = new Spool(spoolDir, partBytes, maxLineBytes, (part) => this.startPart(part), stringOption('source', options.source));
     this.signal = streamSignal(this, this.controller, this.#config.signal, 'importWriter');
@@ -183,9 +184,9 @@ export class ImportWriter extends Writable {
     this.progress();
   }
 
-  private progress(force = false): void {
+  private progress(): void {
     const now = Date.now();
-    if (!force && now - this.lastProgress < 100) return;
+    if (now - this.lastProgress < 100) return;
     this.lastProgress = now;
     this.stats.elapsedMs = this.started ? now - this.started : 0;
     this.emit('progress', { ...this.stats });

@@ -32,11 +32,6 @@ export function resolvePoll(options: PollOptions): ResolvedPoll {
   };
 }
 
-/** `succeeded` and `failed` are final; every other status (even an unknown one) means "not yet". */
-export function isFinal(status: RequestStatus): boolean {
-  return status.status === 'succeeded' || status.status === 'failed';
-}
-
 /**
  * Poll until the request is final, waiting longer each time. Resolves with the `succeeded`
  * status; `failed` rejects with `ImportFailedError` carrying the server's reason.

@@ -6,7 +6,7 @@
 import { Readable, pipeline } from 'node:stream';
 import { InferenceStreamsError, ProtocolError, describeUrl } from '../core/errors.js';
 import { streamSignal } from '../core/abort.js';
-import { parseJsonl } from '../core/jsonl.js';
+import { DEFAULT_MAX_LINE_BYTES, parseJsonl } from '../core/jsonl.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { fetchDownloadUrl, fetchRequestStatus, openDownload } from './client.js';
@@ -38,7 +38,7 @@ export function importResults(options: ImportResultsOptions): ImportResultsStrea
   const requestId = stringOption('requestId', options.requestId, true);
   const wait = booleanOption('wait', options.wait, true);
   const poll = resolvePoll(options);
-  const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, 16 * 1024 * 1024, 1, 2 ** 30);
+  const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 1, 2 ** 30);
   return new ImportResultsStream(config, requestId, wait, poll, maxLineBytes);
 }
 
@@ -110,7 +110,7 @@ export class ImportResultsStream extends Readable {
 
   private async *outputs(): AsyncGenerator<OutputObject> {
     this.started = Date.now();
-    const extras = { signal: this.signal, onRetry: () => void this.stats.retries++ };
+    const extras = { signal: this.signal, onRetry: () => void (this.stats.retries++, this.stats.requests++) };
     const status = this.wait
       ? await pollUntilFinal(this.#config, this.requestId, this.poll, { ...extras, onPoll: () => void (this.stats.polls++, this.stats.requests++) })
       : await this.currentStatus(extras);
