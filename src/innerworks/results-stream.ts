@@ -2,9 +2,8 @@
  * `inferenceResults()`: an objectMode Readable of `InferenceResult` that follows checkpoints.
  * It holds no HTTP code: pages come from `PageCursor`s (one, or one per time partition).
  */
-import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
-import { AbortError } from '../core/errors.js';
+import { streamSignal } from '../core/abort.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { PageCursor } from './cursor.js';
 import { partitionBounds, resolveInnerworksOptions, type InferenceResultsOptions, type ResolvedInnerworksOptions } from './options.js';
@@ -38,15 +37,14 @@ export class InferenceResultsStream extends Readable {
   private reading = false;
   private pending: { checkpoint: string | undefined } | undefined;
   private startedAt = 0;
-  private readonly removeSignalListener: () => void;
 
   constructor(options: ResolvedInnerworksOptions) {
     // highWaterMark 0: _read is called only when the consumer has taken every record pushed,
     // which is what makes `checkpoint` exact and bounds memory to one page plus `prefetch`.
     super({ objectMode: true, highWaterMark: 0 });
     this.checkpoint = options.checkpoint;
-    // Every cursor's request and poll wait listens to this signal: no listener limit.
-    setMaxListeners(0, this.controller.signal);
+    // Cursors listen to the stream's own signal, which destroy() and the caller's abort fire.
+    streamSignal(this, this.controller, options.signal, 'inferenceResults');
     const cursorOptions = {
       client: options.client,
       batchSize: options.batchSize,
@@ -62,11 +60,6 @@ export class InferenceResultsStream extends Readable {
     } else {
       this.cursors = [new PageCursor({ ...cursorOptions, startTime: options.startTime, endTime: options.endTime, checkpoint: options.checkpoint })];
     }
-    const signal = options.signal;
-    const onAbort = () => this.destroy(new AbortError('inferenceResults aborted', { cause: signal?.reason }));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    this.removeSignalListener = () => signal?.removeEventListener('abort', onAbort);
-    if (signal?.aborted) queueMicrotask(onAbort);
   }
 
   /** Typed iteration: `for await (const result of stream)` yields {@link InferenceResult}s. */
@@ -94,7 +87,6 @@ export class InferenceResultsStream extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.controller.abort();
-    this.removeSignalListener();
     callback(error);
   }
 
@@ -107,7 +99,6 @@ export class InferenceResultsStream extends Readable {
       this.stats.elapsedMs = Date.now() - this.startedAt;
       if (!page) {
         if (++this.current < this.cursors.length) continue;
-        this.removeSignalListener();
         this.push(null);
         return;
       }

@@ -5,10 +5,10 @@
  * input order unless `ordered: false`; isolates refused documents by bisection. What differs
  * between the three endpoints lives in a {@link PredictAdapter}. No HTTP code here.
  */
-import { setMaxListeners } from 'node:events';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Batcher } from '../core/batch.js';
-import { AbortError, ConfigError, RateLimitError } from '../core/errors.js';
+import { streamSignal } from '../core/abort.js';
+import { ConfigError, RateLimitError } from '../core/errors.js';
 import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
@@ -135,8 +135,8 @@ export class PredictStream<Input> extends Transform {
     private readonly adapter: PredictAdapter,
   ) {
     super({ objectMode: true, readableHighWaterMark: settings.batchSize, writableHighWaterMark: 16 });
-    // Every request in flight (and every retry wait) listens to this signal.
-    setMaxListeners(0, this.controller.signal);
+    // Requests and retry waits listen to the stream's own signal, which destroy() and the caller's abort fire.
+    streamSignal(this, this.controller, connection.common.signal, 'predict stream');
     const initial = settings.concurrency === 'auto' ? Math.min(2, settings.maxConcurrency) : settings.concurrency;
     this.stats = { ...baseStats(), documents: 0, predicted: 0, failed: 0, batches: 0, splits: 0, concurrency: initial };
     this.batcher = new Batcher({ maxItems: settings.batchSize, maxBytes: settings.maxBatchBytes });
@@ -150,15 +150,6 @@ export class PredictStream<Input> extends Transform {
           this.batches.setConcurrency(level);
         },
       });
-    }
-    const signal = connection.common.signal;
-    if (signal) {
-      const onAbort = () => this.destroy(new AbortError('predict stream aborted', { cause: signal.reason }));
-      if (signal.aborted) queueMicrotask(onAbort);
-      else {
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.once('close', () => signal.removeEventListener('abort', onAbort));
-      }
     }
   }
 
