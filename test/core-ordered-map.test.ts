@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Batcher } from '../src/core/batch.js';
+import { Batcher, IdleTimer } from '../src/core/batch.js';
 import { OrderedMap } from '../src/core/ordered-map.js';
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,5 +81,23 @@ describe('Batcher', () => {
     expect(batcher.add('e', 6)).toEqual([['d']]);
     expect(batcher.add('big', 50)).toEqual([['e'], ['big']]);
     expect(batcher.take()).toEqual([]);
+  });
+});
+
+describe('IdleTimer', () => {
+  it('fires once idleMs after the last touch, not after the first', async () => {
+    let fired = 0;
+    const timer = new IdleTimer(300, () => fired++);
+    for (let i = 0; i < 5; i++) {
+      timer.touch();
+      await wait(20);
+    }
+    expect(fired).toBe(0);
+    await wait(700);
+    expect(fired).toBe(1);
+    timer.touch();
+    timer.stop();
+    await wait(400);
+    expect(fired).toBe(1);
   });
 });

@@ -48,9 +48,13 @@ export class Batcher<T> {
   }
 }
 
-/** Calls `onIdle` once `idleMs` pass with no `touch()`; `stop()` cancels. */
+/**
+ * Calls `onIdle` once `idleMs` pass with no `touch()`; `stop()` cancels. `touch()` is called per
+ * item, so it only notes the time: the timer is re-armed when it fires too early, not per call.
+ */
 export class IdleTimer {
   private timer: NodeJS.Timeout | undefined;
+  private lastTouch = 0;
 
   constructor(
     private readonly idleMs: number,
@@ -59,12 +63,21 @@ export class IdleTimer {
 
   touch(): void {
     if (!Number.isFinite(this.idleMs) || this.idleMs <= 0) return;
-    this.stop();
-    this.timer = setTimeout(this.onIdle, this.idleMs);
+    this.lastTouch = Date.now();
+    if (!this.timer) this.arm(this.idleMs);
   }
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  private arm(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const idleFor = Date.now() - this.lastTouch;
+      if (idleFor >= this.idleMs) this.onIdle();
+      else this.arm(this.idleMs - idleFor);
+    }, delayMs);
   }
 }
