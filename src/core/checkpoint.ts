@@ -30,12 +30,16 @@ export class CheckpointFile<State> {
     }
   }
 
-  /** Save `state` durably (returns once it is on disk). */
+  /**
+   * Save `state` durably (returns once it is on disk). The state is serialized at the call, so
+   * the caller may go on changing its object while the write is under way.
+   */
   async save(state: State): Promise<void> {
+    const text = JSON.stringify(state);
     const temp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`);
     const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(JSON.stringify(state));
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();

@@ -233,7 +233,7 @@ class ExportRun {
     if (this.queuedSave) return this.queuedSave;
     const queued = this.saving.then(() => {
       this.queuedSave = undefined;
-      return this.state.save(JSON.parse(JSON.stringify(state)) as ExportState);
+      return this.state.save(state);
     });
     this.queuedSave = queued;
     this.saving = queued.catch(() => undefined);
