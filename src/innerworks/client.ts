@@ -53,8 +53,9 @@ export interface BatchCall {
 
 /**
  * The same request, returning the body text unparsed, so that a cursor can ask for the next
- * page (see {@link peekCheckpoint}) while this one is parsed. Retries and errors are those of
- * `callApi`, built from the same core pieces.
+ * page (see {@link peekCheckpoint}) while this one is parsed. Retries and HTTP errors are those
+ * of `callApi`, built from the same core pieces; the body checks happen in `parseInferenceBatch`
+ * (Innerworks has no `{status: "error"}` envelope, so that check of `callApi` is not needed).
  */
 export async function getInferenceBatchText(
   config: InnerworksClientConfig,

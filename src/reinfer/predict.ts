@@ -64,13 +64,16 @@ function aligned(response: PredictResponse | undefined, count: number, endpoint:
 function documentOutputs(response: PredictResponse, items: readonly Item[], withComments: boolean): Prediction<unknown>[] {
   const { predictions, entities, label_properties: properties, sentiment, model, comments } = response;
   const outputs: Prediction<unknown>[] = new Array(items.length);
+  const perDocumentSentiment = Array.isArray(sentiment);
+  // A single number can only be one document's sentiment.
+  const singleSentiment = items.length === 1 && typeof sentiment === 'number' ? sentiment : undefined;
   for (let i = 0; i < items.length; i++) {
     const output = toPrediction(
       items[i].input,
       predictions[i],
       forDocument<WireEntity>(entities, i, items.length),
       forDocument<WireLabelProperty>(properties, i, items.length),
-      Array.isArray(sentiment) ? sentiment[i] : items.length === 1 && typeof sentiment === 'number' ? sentiment : undefined,
+      perDocumentSentiment ? sentiment[i] : singleSentiment,
       model,
     );
     if (withComments && comments?.[i]) output.comment = comments[i];
