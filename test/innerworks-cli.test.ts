@@ -1,20 +1,14 @@
 // `inference-streams export` through main(), against the emulator over loopback.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT, type CliIO } from '../src/cli/command.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../src/emulator/index.js';
 import { captureCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 let emulator: Emulator | undefined;
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'innerworks-cli-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempDir('innerworks-cli-');
 afterEach(async () => {
   await emulator?.close();
   emulator = undefined;
@@ -39,7 +33,7 @@ function expectedJsonl(from: number, to: number): string {
 describe('inference-streams export', () => {
   it('exports to a file with a JSON summary, then resumes and says so', async () => {
     await start({ records: 45 });
-    const file = join(dir, 'a.jsonl');
+    const file = join(dir(), 'a.jsonl');
     const first = cli();
     expect(await first.run('--out', file, '--batch-size', '10', '--json')).toBe(EXIT.ok);
     expect(JSON.parse(first.out())).toMatchObject({ files: [file], records: 45, pages: 5, resumed: false });
@@ -63,7 +57,7 @@ describe('inference-streams export', () => {
 
   it('exports time partitions with --since/--until/--partitions', async () => {
     await start({ records: 200 });
-    const file = join(dir, 'p.jsonl');
+    const file = join(dir(), 'p.jsonl');
     const since = new Date(emulator!.innerworks.timestampOf(30)).toISOString();
     const until = String(emulator!.innerworks.timestampOf(150));
     const run = cli();
@@ -75,12 +69,12 @@ describe('inference-streams export', () => {
     await start({ records: 10 });
     const cases = [
       [],
-      ['--out', join(dir, 'x.jsonl'), '--batch-size', '0'],
-      ['--out', join(dir, 'x.jsonl'), '--since', String(Date.now() + 3_600_000)],
-      ['--out', join(dir, 'x.jsonl'), '--since', 'yesterday-ish'],
-      ['--out', join(dir, 'x.jsonl'), '--split'],
+      ['--out', join(dir(), 'x.jsonl'), '--batch-size', '0'],
+      ['--out', join(dir(), 'x.jsonl'), '--since', String(Date.now() + 3_600_000)],
+      ['--out', join(dir(), 'x.jsonl'), '--since', 'yesterday-ish'],
+      ['--out', join(dir(), 'x.jsonl'), '--split'],
       ['--out', '-', '--state', 'x'],
-      ['--out', join(dir, 'x.jsonl'), 'extra'],
+      ['--out', join(dir(), 'x.jsonl'), 'extra'],
     ];
     for (const args of cases) {
       const run = cli();
@@ -97,7 +91,7 @@ describe('inference-streams export', () => {
     await start({ innerworks: { records: 10, apiKeys: ['the-right-key-123'] } });
     const secret = 'cli-wrong-secret-key-555';
     const run = cli({ env: { INNERWORKS_BASE_URL: emulator!.url, INNERWORKS_API_KEY: secret }, verbose: true });
-    expect(await run.run('--out', join(dir, 'auth.jsonl'), '--verbose')).toBe(EXIT.failure);
+    expect(await run.run('--out', join(dir(), 'auth.jsonl'), '--verbose')).toBe(EXIT.failure);
     expect(run.err()).toContain('INNERWORKS_API_KEY');
     expect(run.err()).toContain('401');
     expect(run.err() + run.out()).not.toContain(secret);
@@ -105,7 +99,7 @@ describe('inference-streams export', () => {
 
   it('saves state on Ctrl-C, exits 130 with how to resume, and the rerun completes the file', async () => {
     await start({ records: 3000, latencyMs: 10 });
-    const file = join(dir, 'ctrl-c.jsonl');
+    const file = join(dir(), 'ctrl-c.jsonl');
     const controller = new AbortController();
     const run = cli({ signal: controller.signal });
     const done = run.run('--out', file, '--batch-size', '20');
@@ -123,7 +117,7 @@ describe('inference-streams export', () => {
 
   it('tails new results with --follow until Ctrl-C, then resumes from the saved state', async () => {
     const emu = await start({ records: 50 });
-    const file = join(dir, 'follow.jsonl');
+    const file = join(dir(), 'follow.jsonl');
     const controller = new AbortController();
     const run = cli({ signal: controller.signal });
     const done = run.run('--out', file, '--batch-size', '20', '--follow', '--poll-interval-ms', '20');
@@ -148,7 +142,7 @@ describe('inference-streams export', () => {
   });
 
   it('runs against an embedded emulator with --emulator', async () => {
-    const file = join(dir, 'embedded.jsonl');
+    const file = join(dir(), 'embedded.jsonl');
     const run = cli({ env: {} });
     expect(await run.run('--emulator', '--out', file, '--batch-size', '5000', '--json')).toBe(EXIT.ok);
     expect(JSON.parse(run.out())).toMatchObject({ records: 10_000, pages: 2 });

@@ -4,26 +4,19 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, ConfigError } from '../src/core/errors.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../src/emulator/index.js';
 import { exportInferenceResults, type ExportInferenceResultsOptions } from '../src/innerworks/index.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const KEY = 'emulator-innerworks-key';
 const ROOT = join(import.meta.dirname, '..');
 let emulator: Emulator | undefined;
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'innerworks-export-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempDir('innerworks-export-');
 afterEach(async () => {
   await emulator?.close();
   emulator = undefined;
@@ -55,7 +48,7 @@ const sha256 = async (path: string) => createHash('sha256').update(await readFil
 describe('exportInferenceResults', () => {
   it('writes every record once as JSONL and saves {checkpoint, bytes, records, pages}', async () => {
     await start({ records: 95 });
-    const file = join(dir, 'one.jsonl');
+    const file = join(dir(), 'one.jsonl');
     const summary = await exportInferenceResults(opts(file, { batchSize: 10 }));
     const text = await readFile(file, 'utf8');
     expect(text).toBe(expectedJsonl(0, 95));
@@ -71,7 +64,7 @@ describe('exportInferenceResults', () => {
 
   it('resumes after an abort and a torn page, byte-identical to a one-shot export', async () => {
     await start({ records: 120 });
-    const file = join(dir, 'abort.jsonl');
+    const file = join(dir(), 'abort.jsonl');
     const controller = new AbortController();
     const error = await exportInferenceResults(
       opts(file, {
@@ -95,7 +88,7 @@ describe('exportInferenceResults', () => {
 
   it('refuses to resume when the file is shorter than the state says', async () => {
     await start({ records: 30 });
-    const file = join(dir, 'short.jsonl');
+    const file = join(dir(), 'short.jsonl');
     await exportInferenceResults(opts(file, { batchSize: 10 }));
     await writeFile(file, 'x');
     await expect(exportInferenceResults(opts(file, { batchSize: 10 }))).rejects.toThrow(/Cannot resume/);
@@ -106,7 +99,7 @@ describe('exportInferenceResults', () => {
     await start({ records: 400, latencyMs: 2 });
     const startTime = emulator!.innerworks.timestampOf(0);
     const endTime = emulator!.innerworks.timestampOf(330);
-    const file = join(dir, 'parts.jsonl');
+    const file = join(dir(), 'parts.jsonl');
     const controller = new AbortController();
     const aborted = await exportInferenceResults(
       opts(file, {
@@ -124,11 +117,11 @@ describe('exportInferenceResults', () => {
     const summary = await exportInferenceResults(opts(file, { batchSize: 8, startTime, endTime, partitions: 4 }));
     expect(summary).toMatchObject({ files: [file], records: 330, resumed: true });
     expect(await readFile(file, 'utf8')).toBe(expectedJsonl(0, 330));
-    expect((await readdir(dir)).filter((name) => name.startsWith('parts.jsonl.part-'))).toEqual([]);
+    expect((await readdir(dir())).filter((name) => name.startsWith('parts.jsonl.part-'))).toEqual([]);
     // Partitions wait for each other: the emulator saw them concurrently.
     expect(emulator!.stats()['innerworks.batch'].maxConcurrent).toBeGreaterThan(1);
 
-    const splitFile = join(dir, 'split.jsonl');
+    const splitFile = join(dir(), 'split.jsonl');
     const split = await exportInferenceResults(opts(splitFile, { batchSize: 8, startTime, endTime, partitions: 3, split: true }));
     expect(split.files).toHaveLength(3);
     const joined = (await Promise.all(split.files.map((part) => readFile(part, 'utf8')))).join('');
@@ -144,8 +137,8 @@ describe('exportInferenceResults', () => {
     expect(existsSync(entry)).toBe(true);
     try {
       await start({ records: 6000, latencyMs: 3 });
-      const file = join(dir, 'killed.jsonl');
-      const child = join(dir, 'child.mjs');
+      const file = join(dir(), 'killed.jsonl');
+      const child = join(dir(), 'child.mjs');
       await writeFile(
         child,
         `const { exportInferenceResults } = await import(${JSON.stringify(new URL(`file://${entry}`).href)});
@@ -173,7 +166,7 @@ process.exit(0);
       }
       expect(kills).toBeGreaterThanOrEqual(5);
       expect(await savedRecords(`${file}.state.json`)).toBe(6000);
-      const oneShot = join(dir, 'one-shot.jsonl');
+      const oneShot = join(dir(), 'one-shot.jsonl');
       await exportInferenceResults(opts(oneShot, { batchSize: 40 }));
       expect(await sha256(file)).toBe(await sha256(oneShot));
       expect((await readFile(file, 'utf8')).split('\n').length - 1).toBe(6000);
@@ -184,7 +177,7 @@ process.exit(0);
 
   it('refuses to resume with other time bounds than the export was started with', async () => {
     const emu = await start({ records: 600 });
-    const file = join(dir, 'bounds.jsonl');
+    const file = join(dir(), 'bounds.jsonl');
     const startTime = emu.innerworks.timestampOf(100);
     const first = await exportInferenceResults(opts(file, { startTime, batchSize: 100 }));
     expect(first.records).toBeGreaterThan(490);

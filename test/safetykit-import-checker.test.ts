@@ -1,7 +1,5 @@
 // The import's two-core line check (LineChecker + its worker) and the pooled-buffer upload.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,14 +7,15 @@ import { JsonlError } from '../src/core/errors.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { importResults, importWriter, type ImportWriter } from '../src/safetykit/index.js';
 import { LineChecker } from '../src/safetykit/line-check.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 let emulator: Emulator;
-let spoolDir: string;
+const spoolDir = tempDir('sk-checker-test-');
 const conn = () => ({
   baseUrl: emulator.url,
   apiKey: 'sk-test-checker-0123456789',
   namespace: 'checker',
-  spoolDir,
+  spoolDir: spoolDir(),
   retry: { baseDelayMs: 1, maxDelayMs: 20 },
   pollIntervalMs: 5,
   maxPollIntervalMs: 20,
@@ -24,11 +23,9 @@ const conn = () => ({
 
 beforeAll(async () => {
   emulator = await startEmulator({ faults: { retryAfterMs: 10 }, safetykit: { queuedMs: 5, ingestingMs: 10 } });
-  spoolDir = mkdtempSync(join(tmpdir(), 'sk-checker-test-'));
 });
 afterAll(async () => {
   await emulator.close();
-  rmSync(spoolDir, { recursive: true, force: true });
 });
 
 /** Lines 1..count as 64 KiB-ish Buffers; `bad` maps a line number to a replacement line. */
@@ -145,7 +142,7 @@ describe('importWriter with the line-check worker', () => {
     expect(checkerOf(writer).workerLines).toBeGreaterThan(0);
     expect(checkerOf(writer).workerRunning).toBe(false);
     expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
-    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(readdirSync(spoolDir())).toEqual([]);
   });
 
   it('ends the worker when the writer is destroyed mid-spool', async () => {
@@ -161,6 +158,6 @@ describe('importWriter with the line-check worker', () => {
     writer.destroy();
     await new Promise((resolve) => writer.once('close', resolve));
     expect(checkerOf(writer).workerRunning).toBe(false);
-    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(readdirSync(spoolDir())).toEqual([]);
   });
 });

@@ -1,21 +1,20 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ImportFailedError, JsonlError, ServerError } from '../src/core/errors.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { importResults, importWriter, type ImportEvent, type OutputObject } from '../src/safetykit/index.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 let emulator: Emulator;
-let spoolDir: string;
+const spoolDir = tempDir('sk-import-test-');
 const KEY = 'sk-test-import-0123456789';
 const conn = () => ({
   baseUrl: emulator.url,
   apiKey: KEY,
   namespace: 'imports',
-  spoolDir,
+  spoolDir: spoolDir(),
   retry: { baseDelayMs: 1, maxDelayMs: 20 },
   pollIntervalMs: 5,
   maxPollIntervalMs: 20,
@@ -23,11 +22,9 @@ const conn = () => ({
 
 beforeAll(async () => {
   emulator = await startEmulator({ faults: { retryAfterMs: 10 }, safetykit: { queuedMs: 5, ingestingMs: 10 } });
-  spoolDir = mkdtempSync(join(tmpdir(), 'sk-import-test-'));
 });
 afterAll(async () => {
   await emulator.close();
-  rmSync(spoolDir, { recursive: true, force: true });
 });
 beforeEach(() => emulator.resetStats());
 
@@ -63,7 +60,7 @@ describe('importWriter', () => {
     const [upload] = emulator.safetykit.uploads();
     expect(upload).toMatchObject({ status: 200, hadAuthorization: false, contentType: 'application/json', contentLength: String(summary.bytes), bytes: summary.bytes });
     // The spool is removed on success.
-    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(readdirSync(spoolDir())).toEqual([]);
 
     const results = importResults({ ...conn(), requestId: summary.requestIds[0] });
     let count = 0;
@@ -124,7 +121,7 @@ describe('importWriter', () => {
     expect(error.retries).toBe(2);
     expect(error.message).toContain('/_objects/safetykit-uploads/');
     expect(error.message).not.toMatch(/signature=|expires=/);
-    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(readdirSync(spoolDir())).toEqual([]);
   });
 
   it('replaces an expired upload URL with a new import request', async () => {
@@ -155,7 +152,7 @@ describe('importWriter', () => {
     expect((error as JsonlError).line).toBe(3);
     expect(emulator.stats()['safetykit.import']).toBeUndefined();
     expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
-    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(readdirSync(spoolDir())).toEqual([]);
   });
 
   it('reports an object without an id by its line number', async () => {

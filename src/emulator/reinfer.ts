@@ -148,12 +148,13 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
 
   const model = (version: number) => ({ version, time: new Date(Date.UTC(2025, 0, version, 12)).toISOString() });
 
-  async function predict(req: EmulatorRequest): Promise<Answer> {
-    const front_ = await front(req, 'reinfer.predict');
-    if ('refused' in front_) return { response: front_.refused, count: 0 };
-    const { body, version, count } = front_;
-    const response = await predictBody(body, version);
-    return { response, count };
+  /** A predict route: auth, version and body checks (`front`), then the endpoint's own answer. */
+  function viaFront(routeName: string, answer: (body: Record<string, unknown>, version: number) => Promise<EmulatorResponse>) {
+    return async (req: EmulatorRequest): Promise<Answer> => {
+      const checked = await front(req, routeName);
+      if ('refused' in checked) return { response: checked.refused, count: 0 };
+      return { response: await answer(checked.body, checked.version), count: checked.count };
+    };
   }
 
   async function predictBody(body: Record<string, unknown>, version: number): Promise<EmulatorResponse> {
@@ -167,14 +168,6 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
     }
     const results = documents.map((doc) => cache.predict(messagesOf(doc), labelOptions));
     return predictAnswer(results, model(version));
-  }
-
-  async function predictRawEmails(req: EmulatorRequest): Promise<Answer> {
-    const front_ = await front(req, 'reinfer.predict-raw-emails');
-    if ('refused' in front_) return { response: front_.refused, count: 0 };
-    const { body, version, count } = front_;
-    const response = await predictRawEmailsBody(body, version);
-    return { response, count };
   }
 
   async function predictRawEmailsBody(body: Record<string, unknown>, version: number): Promise<EmulatorResponse> {
@@ -207,14 +200,6 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
     return predictAnswer(results, model(version), body.include_comments === true ? comments : undefined);
   }
 
-  async function predictComments(req: EmulatorRequest): Promise<Answer> {
-    const front_ = await front(req, 'reinfer.predict-comments');
-    if ('refused' in front_) return { response: front_.refused, count: 0 };
-    const { body, version, count } = front_;
-    const response = await predictCommentsBody(body, version);
-    return { response, count };
-  }
-
   async function predictCommentsBody(body: Record<string, unknown>, version: number): Promise<EmulatorResponse> {
     if (!Array.isArray(body.uids)) return error(refusal(400, 'uids is required (an array of at most 4096 "source_id.comment_id" strings)'));
     if (body.uids.length > MAX_DOCUMENTS) return error(refusal(400, `too many uids: ${body.uids.length} (at most ${MAX_DOCUMENTS})`));
@@ -242,9 +227,9 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
   }
 
   const routes: Route[] = [
-    { name: 'reinfer.predict', method: 'POST', pattern: new RegExp(`${BASE}/predict$`), handle: limited(predict) },
-    { name: 'reinfer.predict-raw-emails', method: 'POST', pattern: new RegExp(`${BASE}/predict-raw-emails$`), handle: limited(predictRawEmails) },
-    { name: 'reinfer.predict-comments', method: 'POST', pattern: new RegExp(`${BASE}/predict-comments$`), handle: limited(predictComments) },
+    { name: 'reinfer.predict', method: 'POST', pattern: new RegExp(`${BASE}/predict$`), handle: limited(viaFront('reinfer.predict', predictBody)) },
+    { name: 'reinfer.predict-raw-emails', method: 'POST', pattern: new RegExp(`${BASE}/predict-raw-emails$`), handle: limited(viaFront('reinfer.predict-raw-emails', predictRawEmailsBody)) },
+    { name: 'reinfer.predict-comments', method: 'POST', pattern: new RegExp(`${BASE}/predict-comments$`), handle: limited(viaFront('reinfer.predict-comments', predictCommentsBody)) },
     { name: 'reinfer.validation', method: 'GET', pattern: new RegExp(`${BASE}/validation$`), handle: validation },
   ];
   const control: ReinferControl = {

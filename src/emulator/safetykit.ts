@@ -105,16 +105,22 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
   const badRequest = (message: string, status = 400): EmulatorResponse =>
     json(status, { statusCode: status, error: status === 413 ? 'Payload Too Large' : 'Bad Request', message });
 
-  async function add(req: EmulatorRequest): Promise<EmulatorResponse> {
+  /** An authorized request's JSON body, or the 401/400/413 answer to send instead. */
+  async function jsonBody(req: EmulatorRequest, tooLargeHint = ''): Promise<{ body: unknown } | { refused: EmulatorResponse }> {
     const refused = guard(req);
-    if (refused) return refused;
-    let body: unknown;
+    if (refused) return { refused };
     try {
-      body = JSON.parse((await req.body(maxBodyBytes)).toString('utf8'));
+      return { body: JSON.parse((await req.body(maxBodyBytes)).toString('utf8')) };
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return badRequest(`Request body exceeds ${maxBodyBytes} bytes; use /import for large batches`, 413);
-      return badRequest(`Request body is not valid JSON: ${(error as Error).message}`);
+      if (error instanceof BodyTooLargeError) return { refused: badRequest(`Request body exceeds ${maxBodyBytes} bytes${tooLargeHint}`, 413) };
+      return { refused: badRequest(`Request body is not valid JSON: ${(error as Error).message}`) };
     }
+  }
+
+  async function add(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const read = await jsonBody(req, '; use /import for large batches');
+    if ('refused' in read) return read.refused;
+    const body = read.body;
     const data = (body as { data?: unknown } | null)?.data;
     if (data === undefined || data === null || typeof data !== 'object') return badRequest('"data" must be an object or an array of objects');
     const objects = Array.isArray(data) ? data : [data];
@@ -202,14 +208,9 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
   }
 
   async function updateSettings(req: EmulatorRequest): Promise<EmulatorResponse> {
-    const refused = guard(req);
-    if (refused) return refused;
-    let body: unknown;
-    try {
-      body = JSON.parse((await req.body(maxBodyBytes)).toString('utf8'));
-    } catch (error) {
-      return badRequest(`Request body is not valid JSON: ${(error as Error).message}`);
-    }
+    const read = await jsonBody(req);
+    if ('refused' in read) return read.refused;
+    const body = read.body;
     const schema = (body as { schema?: unknown } | null)?.schema;
     if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return badRequest('"schema" must be an object of field settings');
     for (const [field, setting] of Object.entries(schema)) {

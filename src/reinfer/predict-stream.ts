@@ -6,7 +6,7 @@
  * between the three endpoints lives in a {@link PredictAdapter}. No HTTP code here.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { Batcher } from '../core/batch.js';
+import { Batcher, IdleTimer } from '../core/batch.js';
 import { streamSignal } from '../core/abort.js';
 import { ConfigError, RateLimitError } from '../core/errors.js';
 import { booleanOption, integerOption } from '../core/options.js';
@@ -117,9 +117,8 @@ export class PredictStream<Input> extends Transform {
   readonly stats: ReinferStats;
   private readonly batcher: Batcher<Item>;
   private readonly batches: OrderedMap<Item[], PredictionResult<Input>[]>;
-  /** One timer for idle flushes, re-armed lazily (not a setTimeout per input). */
-  private idleTimer: NodeJS.Timeout | undefined;
-  private lastInputAt = 0;
+  /** Sends a partial batch once input pauses (one timer, re-armed lazily, not one per input). */
+  private readonly idle: IdleTimer;
   private readonly controller = new AbortController();
   private readonly adaptive: AdaptiveConcurrency | undefined;
   private startedAt: number | undefined;
@@ -140,6 +139,7 @@ export class PredictStream<Input> extends Transform {
     const initial = settings.concurrency === 'auto' ? Math.min(2, settings.maxConcurrency) : settings.concurrency;
     this.stats = { ...baseStats(), documents: 0, predicted: 0, failed: 0, batches: 0, splits: 0, concurrency: initial };
     this.batcher = new Batcher({ maxItems: settings.batchSize, maxBytes: settings.maxBatchBytes });
+    this.idle = new IdleTimer(settings.flushIntervalMs, () => this.flushIdle());
     this.batches = new OrderedMap((batch) => this.runBatch(batch), (outputs) => this.emitOutputs(outputs), { concurrency: initial, ordered: settings.ordered });
     if (settings.concurrency === 'auto') {
       this.adaptive = new AdaptiveConcurrency({
@@ -170,7 +170,7 @@ export class PredictStream<Input> extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    this.stopIdleTimer();
+    this.idle.stop();
     const rest = this.batcher.take();
     const pushed = rest.length > 0 ? this.enqueue(rest) : this.chain;
     pushed.then(() => this.batches.drain()).then(() => callback(), callback);
@@ -184,7 +184,7 @@ export class PredictStream<Input> extends Transform {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.stopIdleTimer();
+    this.idle.stop();
     this.batches.clear();
     this.controller.abort();
     for (const wake of this.readerWaiters) wake();
@@ -216,22 +216,7 @@ export class PredictStream<Input> extends Transform {
 
   /** Input arrived: (re)start the idle clock for a partial batch. */
   private noteInput(): void {
-    this.lastInputAt = performance.now();
-    if (this.idleTimer === undefined && this.settings.flushIntervalMs > 0 && this.batcher.length > 0) this.armIdleTimer(this.settings.flushIntervalMs);
-  }
-
-  private armIdleTimer(ms: number): void {
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      const idleFor = performance.now() - this.lastInputAt;
-      if (idleFor >= this.settings.flushIntervalMs) this.flushIdle();
-      else this.armIdleTimer(this.settings.flushIntervalMs - idleFor);
-    }, ms);
-  }
-
-  private stopIdleTimer(): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    if (this.batcher.length > 0) this.idle.touch();
   }
 
   /** Hand a batch to the map, strictly in order (idle flushes and full batches share one queue). */
