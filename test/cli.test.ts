@@ -14,7 +14,7 @@ describe('cli', () => {
     const run = io();
     expect(await main(['--help'], run.io)).toBe(EXIT.ok);
     for (const name of ['export', 'ingest', 'import', 'predict', 'validation', 'emulator', 'demo']) expect(run.out()).toContain(name);
-    expect(run.out()).toMatch(/Exit codes: 0 ok, 1 API or I\/O error, 2 usage error, 130 interrupted/);
+    expect(run.out()).toMatch(/Exit codes: 0 ok, 1 API or I\/O error, 2 usage error, 130 interrupted \(Ctrl-C\), 143 terminated \(SIGTERM\)/);
     expect(await main([], io().io)).toBe(EXIT.usage);
   });
 
@@ -45,7 +45,7 @@ describe('cli', () => {
     const res = await fetch(`${url}/no-such-route`);
     expect(res.status).toBe(404);
     controller.abort();
-    expect(await done).toBe(EXIT.ok);
+    expect(await done).toBe(EXIT.interrupted);
   });
 
   it('reads any flag from INFERENCE_STREAMS_* env vars, the command line winning', async () => {

@@ -1,6 +1,7 @@
 /** What every CLI command module exports, and the helpers they share. */
 import type { Readable, Writable } from 'node:stream';
 import type { ParseArgsConfig } from 'node:util';
+import { AbortError } from '../core/errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export type OptionValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
@@ -35,8 +36,43 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Exit codes, documented in the README. */
-export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2, interrupted: 130 });
+/** Exit codes, documented in the README: 128 + the signal's number when a signal stopped the run. */
+export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2, interrupted: 130, terminated: 143 });
+
+/** The signals that abort a run. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/**
+ * The reason `io.signal` is aborted with when the process gets SIGINT or SIGTERM: an
+ * {@link AbortError} that says which signal fired, so the exit code can be 130 or 143.
+ */
+export class InterruptedError extends AbortError {
+  readonly signal: StopSignal;
+  constructor(signal: StopSignal) {
+    super(`interrupted (${signal})`);
+    this.signal = signal;
+  }
+}
+
+/** The exit code of a run stopped by `io.signal`: 143 after SIGTERM, else 130 (SIGINT, or a caller's abort). */
+export function interruptedExitCode(io: Pick<CliIO, 'signal'>): number {
+  const reason: unknown = io.signal.reason;
+  return reason instanceof InterruptedError && reason.signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+}
+
+/**
+ * Mark an error whose message the command already printed (e.g. its own "interrupted after …"
+ * line): `reportError` then prints nothing more but still chooses the exit code.
+ */
+export function markReported<E extends Error>(error: E): E {
+  Object.defineProperty(error, 'alreadyReported', { value: true, enumerable: false, configurable: true });
+  return error;
+}
+
+/** True for an error passed through {@link markReported}. */
+export function isReported(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { alreadyReported?: unknown }).alreadyReported === true;
+}
 
 /** A string option, else an env var, else undefined. */
 export function optionOrEnv(values: OptionValues, name: string, env: NodeJS.ProcessEnv, envName: string): string | undefined {

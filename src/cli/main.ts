@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AbortError, ConfigError, redact } from '../core/errors.js';
 import { closeAgents } from '../core/http.js';
-import { COMMON_OPTIONS, EXIT, UsageError, type CliCommand, type CliIO, type OptionSpec, type OptionValues } from './command.js';
+import { COMMON_OPTIONS, EXIT, InterruptedError, UsageError, interruptedExitCode, isReported, type CliCommand, type StopSignal, type CliIO, type OptionSpec, type OptionValues } from './command.js';
 
 /** Sub-commands, loaded only when used so `--help` stays fast. */
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
@@ -44,7 +44,7 @@ ${lines.join('\n')}
 Run 'inference-streams <command> --help' for a command's options and examples.
 Add --emulator to any command to try it against a local emulator, with no account.
 
-Exit codes: 0 ok, 1 API or I/O error, 2 usage error, 130 interrupted.
+Exit codes: 0 ok, 1 API or I/O error, 2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 `;
 }
 
@@ -129,14 +129,17 @@ export function envNameOf(flag: string): string {
 
 /** Print one clear line for an error (the stack with --verbose) and choose the exit code. */
 export function reportError(commandName: string, error: unknown, io: CliIO): number {
+  // A command that printed its own line (e.g. "interrupted after N records; to continue …") marks the error.
+  const quiet = isReported(error);
   if (error instanceof UsageError || error instanceof ConfigError) {
-    io.stderr.write(`inference-streams ${commandName}: ${redact(error.message)}\nRun 'inference-streams ${commandName} --help' for usage.\n`);
+    if (!quiet) io.stderr.write(`inference-streams ${commandName}: ${redact(error.message)}\nRun 'inference-streams ${commandName} --help' for usage.\n`);
     return EXIT.usage;
   }
   if (error instanceof AbortError || io.signal.aborted) {
-    io.stderr.write(`inference-streams ${commandName}: interrupted\n`);
-    return EXIT.interrupted;
+    if (!quiet) io.stderr.write(`inference-streams ${commandName}: interrupted\n`);
+    return interruptedExitCode(io);
   }
+  if (quiet) return EXIT.failure;
   const err = error instanceof Error ? error : new Error(String(error));
   io.stderr.write(`inference-streams ${commandName}: ${redact(err.message)}\n`);
   if (io.verbose && err.stack) io.stderr.write(`${redact(err.stack)}\n`);
@@ -147,10 +150,11 @@ export function reportError(commandName: string, error: unknown, io: CliIO): num
 async function runProcess(): Promise<void> {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSignal = () => {
+  const onSignal = (signal: StopSignal) => {
     interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    controller.abort(new AbortError('interrupted'));
+    if (interrupts > 1) process.exit(signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
+    // The reason carries the signal: commands exit 130 after SIGINT, 143 after SIGTERM.
+    controller.abort(new InterruptedError(signal));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

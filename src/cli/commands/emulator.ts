@@ -1,6 +1,6 @@
 /** `inference-streams emulator`: run the local emulator until Ctrl-C. */
 import { parseFaultSpec, startEmulator } from '../../emulator/index.js';
-import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, type CliCommand } from '../command.js';
+import { COMMON_HELP, UsageError, interruptedExitCode, parseIntegerFlag, parseNumberFlag, type CliCommand } from '../command.js';
 
 export const command: CliCommand = {
   name: 'emulator',
@@ -61,6 +61,7 @@ Examples:
     });
     await emulator.close();
     io.stderr.write('emulator stopped\n');
-    return EXIT.ok;
+    // Stopped by a signal, as a server is: 130 after Ctrl-C, 143 after SIGTERM.
+    return interruptedExitCode(io);
   },
 };
