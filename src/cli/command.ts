@@ -74,6 +74,25 @@ export function isReported(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { alreadyReported?: unknown }).alreadyReported === true;
 }
 
+/**
+ * Write the `--json` summary: one line `{"command": NAME, ...fields}` on stdout. Every command
+ * uses the same shape: `command`, then counts named after what they count (`records`, `objects`,
+ * `predicted`, `skipped`), ids (`requestIds`), files (`files`), and `elapsedMs` for the whole run.
+ */
+export function writeJsonSummary(io: Pick<CliIO, 'stdout'>, command: string, fields: Record<string, unknown> & { elapsedMs: number }): void {
+  const summary: Record<string, unknown> = { command, ...fields };
+  summary.command = command; // the command's name wins over a field of the same name
+  io.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+/**
+ * Refuse `--json` when the command's data also goes to stdout: the summary line would be mixed
+ * into the data. `dataFlag` names how the data was sent there (default `--out -`).
+ */
+export function refuseJsonWithStdout(values: OptionValues, dataGoesToStdout: boolean, dataFlag = '--out -'): void {
+  if (values.json === true && dataGoesToStdout) throw new UsageError(`--json cannot be used when data goes to stdout (${dataFlag}); write the data to a file`);
+}
+
 /** A string option, else an env var, else undefined. */
 export function optionOrEnv(values: OptionValues, name: string, env: NodeJS.ProcessEnv, envName: string): string | undefined {
   const value = values[name];

@@ -7,7 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseFaultSpec, startEmulator, type FaultOptions } from '../../emulator/index.js';
 import { runDemoPipeline, type DemoOutcome } from '../demo-pipeline.js';
-import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, type CliCommand, type CliIO } from '../command.js';
+import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
 
 const DEFAULT_FAULTS = 'rate=0.01,kinds=429,503,reset,retry-after-ms=50';
@@ -63,7 +63,7 @@ Examples:
     try {
       const outcome = await runWithProgress(io, emulator.env, files, predict);
       const elapsedMs = Date.now() - started;
-      if (values.json === true) io.stdout.write(`${JSON.stringify({ ...outcome, files, elapsedMs })}\n`);
+      if (values.json === true) writeJsonSummary(io, 'demo', { ...outcome, files, elapsedMs });
       else io.stdout.write(summaryTable(outcome, files, elapsedMs));
       return EXIT.ok;
     } finally {

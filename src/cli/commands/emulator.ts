@@ -1,6 +1,6 @@
 /** `inference-streams emulator`: run the local emulator until Ctrl-C. */
 import { parseFaultSpec, startEmulator } from '../../emulator/index.js';
-import { COMMON_HELP, UsageError, interruptedExitCode, parseIntegerFlag, parseNumberFlag, type CliCommand } from '../command.js';
+import { COMMON_HELP, UsageError, interruptedExitCode, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliCommand } from '../command.js';
 
 export const command: CliCommand = {
   name: 'emulator',
@@ -35,6 +35,7 @@ Examples:
     faults: { type: 'string' },
   },
   async run(values, _positionals, io) {
+    const started = Date.now();
     let faults;
     try {
       faults = typeof values.faults === 'string' ? parseFaultSpec(values.faults) : undefined;
@@ -53,7 +54,8 @@ Examples:
       },
     });
     const exports = Object.entries(emulator.env).map(([key, value]) => `export ${key}=${value}`);
-    if (values.json === true) io.stdout.write(`${JSON.stringify({ url: emulator.url, env: emulator.env })}\n`);
+    // Written once listening (elapsedMs is the start-up time), so a script can read the URL.
+    if (values.json === true) writeJsonSummary(io, 'emulator', { url: emulator.url, port: emulator.port, env: emulator.env, elapsedMs: Date.now() - started });
     else io.stdout.write(`Emulator listening on ${emulator.url}\n\n${exports.join('\n')}\n\nPress Ctrl-C to stop.\n`);
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) return resolve();

@@ -1,6 +1,6 @@
 /** `inference-streams validation`: a Reinfer model's validation statistics, as a table or JSON. */
 import { getValidation, type Validation } from '../../reinfer/index.js';
-import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { reinferTarget } from '../reinfer-target.js';
 
 export const command: CliCommand = {
@@ -38,6 +38,7 @@ Examples:
   },
   async run(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const started = Date.now();
     const { endpoint, token, project, dataset } = reinferTarget(values, io);
     const raw = typeof values.version === 'string' ? values.version : 'latest';
     const version = /^\d+$/.test(raw) ? Number(raw) : (raw as 'latest');
@@ -50,7 +51,9 @@ Examples:
       timeoutMs: parseIntegerFlag('timeout-ms', values['timeout-ms'] as string | undefined, 1, 86_400_000),
       signal: io.signal,
     });
-    io.stdout.write(values.json === true ? `${JSON.stringify(validation)}\n` : formatValidation(validation, `${project}/${dataset}`));
+    // The statistics are the summary: top-level fields, so `--json | jq .dataset_score` works.
+    if (values.json === true) writeJsonSummary(io, 'validation', { project, dataset, ...validation, elapsedMs: Date.now() - started });
+    else io.stdout.write(formatValidation(validation, `${project}/${dataset}`));
     return EXIT.ok;
   },
 };
