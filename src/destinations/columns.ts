@@ -1,0 +1,236 @@
+/**
+ * The one column mapping of the tabular destinations (CSV, Parquet, DuckDB, PostgreSQL): a record
+ * becomes a row of flattened, typed values, the same columns in every destination so a query
+ * written for one runs on the others.
+ *
+ * Nothing is dropped silently: a field no column names (first seen on a later page, or a vendor
+ * addition), or a value of the wrong type for its column (e.g. `vpnIsEnabled: "yes"`), goes into
+ * the `extras` JSON column at its own path (`{"result":{"geolocation":{"isp":"X"}}}`) and the
+ * typed column holds null. The typed columns plus `extras` therefore hold the whole record; the
+ * optional `record` column (off by default: it doubles the size and the CPU per row) keeps the
+ * record's exact JSON text as well.
+ */
+import { ConfigError } from '../core/errors.js';
+
+/** A column's type, mapped by each destination to its own (see the README table). */
+export type ColumnType = 'string' | 'boolean' | 'timestamp' | 'integer' | 'double' | 'json';
+
+/** One column: its name and where its value comes from. */
+export interface ColumnSpec {
+  /** Column name in the target. */
+  name: string;
+  /** Dotted path of the value in the record, e.g. `result.geolocation.vpnIsEnabled`. Default: `name`. */
+  path?: string;
+  /**
+   * The column's type. Default: from the first record that has a value there (string, boolean,
+   * double, json for objects and arrays; timestamp for a `Date`).
+   */
+  type?: ColumnType;
+}
+
+/** A resolved column. */
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+  /** The path in the record; empty for the `extras` and `record` columns. */
+  readonly path: readonly string[];
+}
+
+/**
+ * A value in a row: string (string columns; json columns hold JSON text), boolean, number
+ * (integer/double; timestamps as epoch milliseconds, UTC), or null.
+ */
+export type CellValue = string | number | boolean | null;
+
+/** Maps records to rows. */
+export interface ColumnMapping {
+  /** The columns, in row order (`extras` and, when kept, `record` last). */
+  readonly columns: readonly Column[];
+  /** The row of `record`, one value per column. */
+  row(record: object): CellValue[];
+}
+
+/** Options of the mappings. */
+export interface MappingOptions {
+  /** Add a `record` JSON column with the whole record's JSON text. Default false. */
+  keepRecord?: boolean;
+}
+
+/** Name of the JSON column of fields no other column takes. */
+export const EXTRAS_COLUMN = 'extras';
+/** Name of the optional JSON column of the whole record. */
+export const RECORD_COLUMN = 'record';
+
+/**
+ * The columns of an Innerworks inference result (seed 000), snake_case so they need no quoting in
+ * SQL. `timestamp` is a TIMESTAMP (UTC), `vpn_is_enabled` a BOOLEAN, every other field TEXT.
+ */
+export const INNERWORKS_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'request_id', path: 'requestId', type: 'string' },
+  { name: 'project_id', path: 'projectId', type: 'string' },
+  { name: 'timestamp', path: 'timestamp', type: 'timestamp' },
+  { name: 'fingerprint', path: 'result.fingerprinting.fingerprint', type: 'string' },
+  { name: 'browser', path: 'result.fingerprinting.browser', type: 'string' },
+  { name: 'device_os', path: 'result.fingerprinting.deviceOs', type: 'string' },
+  { name: 'social_id', path: 'result.fingerprinting.socialId', type: 'string' },
+  { name: 'vpn_is_enabled', path: 'result.geolocation.vpnIsEnabled', type: 'boolean' },
+  { name: 'vpn_detection_reasons', path: 'result.geolocation.vpnDetectionReasons', type: 'string' },
+  { name: 'true_geo_location_name', path: 'result.geolocation.trueGeoLocationName', type: 'string' },
+  { name: 'true_geo_location_code', path: 'result.geolocation.trueGeoLocationCode', type: 'string' },
+  { name: 'vpn_provider', path: 'result.geolocation.vpnProvider', type: 'string' },
+  { name: 'vpn_location_code', path: 'result.geolocation.vpnLocationCode', type: 'string' },
+  { name: 'state_us', path: 'result.geolocation.stateUS', type: 'string' },
+  { name: 'true_user_ip_address', path: 'result.geolocation.trueUserIpAddress', type: 'string' },
+  { name: 'request_ip_address', path: 'result.geolocation.requestIpAddress', type: 'string' },
+];
+
+/** The mapping of Innerworks results used by `exportInferenceResults`. */
+export function innerworksMapping(options: MappingOptions = {}): ColumnMapping {
+  return new PathMapping(INNERWORKS_COLUMNS as Required<ColumnSpec>[], options);
+}
+
+/**
+ * A mapping for arbitrary objects (the Writables): the given columns, or when none are given the
+ * top-level fields of the first record (nested objects become json columns). Types not given are
+ * taken from the first record that has a value for the column.
+ */
+export function objectMapping(columns: readonly (string | ColumnSpec)[] | undefined, first: object, options: MappingOptions = {}): ColumnMapping {
+  const specs: ColumnSpec[] = columns === undefined ? Object.keys(first).map((name) => ({ name })) : columns.map((column, i) => columnSpec(column, i));
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    if (spec.name === EXTRAS_COLUMN || (options.keepRecord && spec.name === RECORD_COLUMN)) throw new ConfigError('columns', `must not name the reserved column "${spec.name}"`, spec.name);
+    if (seen.has(spec.name)) throw new ConfigError('columns', `names "${spec.name}" twice`, spec.name);
+    seen.add(spec.name);
+  }
+  const typed = specs.map((spec) => ({ name: spec.name, path: spec.path ?? spec.name, type: spec.type ?? inferType(valueAt(first, (spec.path ?? spec.name).split('.'))) }));
+  return new PathMapping(typed, options);
+}
+
+/** Validate one entry of a `columns` option. */
+function columnSpec(column: unknown, index: number): ColumnSpec {
+  const spec = typeof column === 'string' ? { name: column } : column;
+  if (typeof spec !== 'object' || spec === null || typeof (spec as ColumnSpec).name !== 'string' || (spec as ColumnSpec).name === '') {
+    throw new ConfigError(`columns[${index}]`, 'must be a column name or {name, path?, type?}', column);
+  }
+  const { name, path, type } = spec as ColumnSpec;
+  if (path !== undefined && (typeof path !== 'string' || path === '' || path.split('.').includes(''))) {
+    throw new ConfigError(`columns[${index}].path`, 'must be a dotted path like "a.b"', path);
+  }
+  if (type !== undefined && !COLUMN_TYPES.includes(type)) throw new ConfigError(`columns[${index}].type`, `must be one of ${COLUMN_TYPES.join(', ')}`, type);
+  return { name, path, type };
+}
+
+const COLUMN_TYPES: readonly ColumnType[] = ['string', 'boolean', 'timestamp', 'integer', 'double', 'json'];
+
+function inferType(value: unknown): ColumnType {
+  if (typeof value === 'boolean') return 'boolean';
+  if (typeof value === 'number') return 'double';
+  if (value instanceof Date) return 'timestamp';
+  if (typeof value === 'object' && value !== null) return 'json';
+  return 'string';
+}
+
+function valueAt(record: object, path: readonly string[]): unknown {
+  let value: unknown = record;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** A node of the path tree: a column's leaf, or an object whose known keys lead to columns. */
+interface PathNode {
+  column?: number;
+  type?: ColumnType;
+  children?: Map<string, PathNode>;
+}
+
+/**
+ * Walks each record once along a tree of the column paths; every key not in the tree, and every
+ * value of the wrong type, is copied into `extras` at its path.
+ */
+class PathMapping implements ColumnMapping {
+  readonly columns: readonly Column[];
+  private readonly root: PathNode = { children: new Map() };
+  private readonly width: number;
+  private readonly keepRecord: boolean;
+
+  constructor(specs: readonly { name: string; path: string; type: ColumnType }[], options: MappingOptions) {
+    const columns: Column[] = [];
+    specs.forEach((spec, index) => {
+      const path = spec.path.split('.');
+      let node = this.root;
+      for (const [depth, key] of path.entries()) {
+        if (node.column !== undefined) throw new ConfigError('columns', `"${spec.name}" lies inside the column "${columns[node.column].name}"`, spec.path);
+        node.children ??= new Map();
+        let child = node.children.get(key);
+        if (!child) {
+          child = {};
+          node.children.set(key, child);
+        }
+        if (depth === path.length - 1 && (child.column !== undefined || child.children)) throw new ConfigError('columns', `"${spec.name}" overlaps another column's path`, spec.path);
+        node = child;
+      }
+      node.column = index;
+      node.type = spec.type;
+      columns.push({ name: spec.name, type: spec.type, path });
+    });
+    this.width = columns.length;
+    this.keepRecord = options.keepRecord === true;
+    columns.push({ name: EXTRAS_COLUMN, type: 'json', path: [] });
+    if (this.keepRecord) columns.push({ name: RECORD_COLUMN, type: 'json', path: [] });
+    this.columns = columns;
+  }
+
+  row(record: object): CellValue[] {
+    const row: CellValue[] = new Array<CellValue>(this.columns.length).fill(null);
+    const extras = this.walk(this.root, record as Record<string, unknown>, row);
+    row[this.width] = extras === undefined ? null : JSON.stringify(extras);
+    if (this.keepRecord) row[this.width + 1] = JSON.stringify(record);
+    return row;
+  }
+
+  /** Fill `row` from `object` along `node`; returns the fields left over (or undefined). */
+  private walk(node: PathNode, object: Record<string, unknown>, row: CellValue[]): Record<string, unknown> | undefined {
+    let extras: Record<string, unknown> | undefined;
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
+      const value = object[key];
+      if (value === undefined) continue;
+      const child = node.children?.get(key);
+      let left: unknown = value;
+      if (child?.column !== undefined) {
+        const cell = value === null ? null : cellOf(value, child.type!);
+        if (cell !== undefined) {
+          row[child.column] = cell;
+          left = undefined;
+        }
+      } else if (child && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        left = this.walk(child, value as Record<string, unknown>, row);
+      }
+      if (left !== undefined) (extras ??= {})[key] = left;
+    }
+    return extras;
+  }
+}
+
+/** The cell of `value` for a column of `type`, or undefined when it does not fit (it then goes to extras). */
+function cellOf(value: unknown, type: ColumnType): CellValue | undefined {
+  switch (type) {
+    case 'string':
+      return typeof value === 'string' ? value : undefined;
+    case 'boolean':
+      return typeof value === 'boolean' ? value : undefined;
+    case 'double':
+      return typeof value === 'number' ? value : undefined;
+    case 'integer':
+      return Number.isSafeInteger(value) ? (value as number) : undefined;
+    case 'timestamp': {
+      const ms = typeof value === 'string' ? Date.parse(value) : value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Number.NaN;
+      return Number.isFinite(ms) ? ms : undefined;
+    }
+    case 'json':
+      return JSON.stringify(value);
+  }
+}
