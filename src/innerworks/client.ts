@@ -84,9 +84,12 @@ export async function getInferenceBatchText(
   );
 }
 
-/** Parse a page body with `JSON.parse` and check it can be followed. */
-export function parseInferenceBatch(text: string): InferenceBatch {
-  return checkBatch(parseJsonBody<unknown>(text, INNERWORKS_BATCH_ENDPOINT));
+/**
+ * Parse a page body with `JSON.parse` and check it can be followed. `where` names the page in
+ * errors (e.g. `page 3 (after checkpoint …)`).
+ */
+export function parseInferenceBatch(text: string, where = 'the page'): InferenceBatch {
+  return checkBatch(parseJsonBody<unknown>(text, INNERWORKS_BATCH_ENDPOINT), where);
 }
 
 // The body ends with the top-level `"checkpoint":"…"}` (a nested key would be followed by more
@@ -102,12 +105,24 @@ export function peekCheckpoint(text: string): string | undefined {
   return TRAILING_CHECKPOINT.exec(text.length > 4096 ? text.slice(-4096) : text)?.[1];
 }
 
-/** A page we can follow safely: a `results` array, and a checkpoint whenever it is not empty. */
-function checkBatch(data: unknown): InferenceBatch {
+/**
+ * A page we can follow safely: a `results` array of objects, and a checkpoint whenever it is not
+ * empty. Every element is checked before any is handed on: a `null` pushed into a Readable ends
+ * it, silently dropping the rest of the export, and a number or string is no result at all.
+ */
+function checkBatch(data: unknown, where: string): InferenceBatch {
   if (typeof data !== 'object' || data === null || !Array.isArray((data as InferenceBatch).results)) {
     throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, 'response has no "results" array');
   }
   const page = data as InferenceBatch;
+  const results: unknown[] = page.results;
+  for (let index = 0; index < results.length; index++) {
+    const record = results[index];
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      const what = record === null ? 'null' : Array.isArray(record) ? 'an array' : `a ${typeof record}`;
+      throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, `results[${index}] of ${where} is ${what}, not a result object; nothing of this page was used`);
+    }
+  }
   // The end of the data may come with a null or empty checkpoint: nothing to follow, so no position.
   if (page.results.length === 0 && (page.checkpoint === null || page.checkpoint === '')) delete page.checkpoint;
   if (page.checkpoint !== undefined && (typeof page.checkpoint !== 'string' || page.checkpoint.length === 0)) {

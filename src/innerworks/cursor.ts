@@ -47,6 +47,8 @@ interface Slot {
 }
 
 const EMPTY_RESULTS = /"results"\s*:\s*\[\s*\]/;
+/** Checkpoints remembered to catch a server that goes round in a cycle (about 100 bytes each). */
+const SEEN_CHECKPOINTS = 100_000;
 
 export class PageCursor {
   private checkpoint: string | undefined;
@@ -58,6 +60,8 @@ export class PageCursor {
   private failed = false;
   private waiting = false;
   private nextSeq = 0;
+  /** Checkpoints of this run's pages: one coming back means the server is going round in a cycle. */
+  private readonly seen = new Set<string>();
 
   // #private: the options hold the API key, which util.inspect() (even showHidden) must never show.
   readonly #options: CursorOptions;
@@ -158,9 +162,11 @@ export class PageCursor {
         stats.bytes += bytes;
         // Ask for the next page before parsing this one: its download overlaps our JSON.parse.
         const peeked = peekCheckpoint(text);
-        // Not for an empty page (the end): its successor would only be dropped.
-        const speculate = peeked !== undefined && peeked !== asked && !(text.length < 512 && EMPTY_RESULTS.test(text));
+        // Not for an empty page (the end): its successor would only be dropped. Not for a
+        // checkpoint seen before either: that page is refused below once parsed.
+        const speculate = peeked !== undefined && peeked !== asked && !this.seen.has(peeked) && !(text.length < 512 && EMPTY_RESULTS.test(text));
         if (speculate) {
+          this.remember(peeked);
           this.checkpoint = peeked;
           release();
           // Let the next request reach the socket before JSON.parse holds the thread: undici
@@ -168,7 +174,8 @@ export class PageCursor {
           // 100 → 77 ms a page with 50 ms of latency).
           await new Promise((resolve) => setTimeout(resolve, 1));
         }
-        const page = parseInferenceBatch(text);
+        const where = `page ${seq + 1} (${asked === undefined ? 'the first request' : `after checkpoint ${asked}`})`;
+        const page = parseInferenceBatch(text, where);
         if (speculate && page.checkpoint !== peeked) {
           throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, 'the checkpoint at the end of the body is not the one parsed');
         }
@@ -186,6 +193,7 @@ export class PageCursor {
           if (moved) return { records: [], checkpoint: page.checkpoint, bytes };
           continue;
         }
+        if (!speculate) this.checkAdvances(page.checkpoint!, asked, where);
         const cut = this.cutAtEnd(page.results);
         if (cut) {
           this.finishedAt = seq;
@@ -200,6 +208,27 @@ export class PageCursor {
     } finally {
       release();
     }
+  }
+
+  /**
+   * A page of results must move the position on. The seed promises it; a server that hands back
+   * the checkpoint it was asked for, or one it gave before (a cycle), would have us read the same
+   * records forever, so stop before any of them is used twice.
+   */
+  private checkAdvances(checkpoint: string, asked: string | undefined, where: string): void {
+    if (checkpoint === asked) {
+      throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, `${where} has results but returned the same checkpoint it was asked for, so the position would never advance; stopped before using any of its results (checkpoint ${checkpoint})`);
+    }
+    if (this.seen.has(checkpoint)) {
+      throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, `${where} returned checkpoint ${checkpoint}, which an earlier page of this run already returned (a cycle); stopped before using any of its results`);
+    }
+    this.remember(checkpoint);
+  }
+
+  /** Note a checkpoint handed out in this run; the oldest are forgotten past a bound, so memory stays flat. */
+  private remember(checkpoint: string): void {
+    this.seen.add(checkpoint);
+    if (this.seen.size > SEEN_CHECKPOINTS) this.seen.delete(this.seen.values().next().value!);
   }
 
   /** The records before `endTime` when the page reaches it, else undefined (whole page in range). */
