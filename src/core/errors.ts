@@ -242,6 +242,23 @@ export class JsonlError extends InferenceStreamsError {
   }
 }
 
+/**
+ * An element of a JSON array (see `parseJsonArray`) could not be used, or the array around it is
+ * malformed. A `JsonlError` too, so one `catch` handles bad input of either format.
+ */
+export class JsonArrayError extends JsonlError {
+  /** 0-based index of the element, or undefined when the fault is between elements. */
+  readonly index: number | undefined;
+  constructor(position: { line: number; index?: number }, problem: string, text: string, options?: { cause?: unknown; source?: string }) {
+    super(position.line, problem, text, options);
+    this.index = position.index;
+    const where = `${options?.source ? `${options.source}:` : 'line '}${position.line}`;
+    const element = position.index === undefined ? '' : ` element [${position.index}]`;
+    const excerpt = this.excerpt.length > 0 ? `: ${JSON.stringify(this.excerpt)}` : '';
+    this.setMessage(`Bad JSON array at ${where}${element}: ${problem}${excerpt}`);
+  }
+}
+
 /** A SafetyKit request (import or add) ended in `failed`. */
 export class ImportFailedError extends InferenceStreamsError {
   readonly requestId: string;

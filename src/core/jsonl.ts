@@ -5,7 +5,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import split2 from 'split2';
-import { JsonlError } from './errors.js';
+import { ConfigError, JsonlError } from './errors.js';
 import { integerOption, stringOption } from './options.js';
 
 /** Options of {@link parseJsonl}. */
@@ -14,6 +14,8 @@ export interface ParseJsonlOptions {
   maxLineBytes?: number;
   /** Name of the input shown in errors, e.g. a file name. Default none (errors say "line N"). */
   source?: string;
+  /** Returns why a value cannot be used (or undefined when it can); a reason fails the stream with `JsonlError` naming the line. Default none. */
+  validate?: (value: unknown) => string | undefined;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -21,11 +23,14 @@ export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 /**
  * A Transform from JSONL text (Buffers or strings) to parsed values (objectMode). Blank lines
  * are skipped; CRLF line ends and a leading UTF-8 BOM are accepted; a line that is not JSON, or
- * longer than `maxLineBytes`, fails the stream with a `JsonlError` naming its 1-based line.
+ * longer than `maxLineBytes`, or `null` (pushing `null` would end a Node stream, silently
+ * dropping every later line), fails the stream with a `JsonlError` naming its 1-based line.
  */
 export function parseJsonl(options: ParseJsonlOptions = {}): Transform {
   const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 1, 2 ** 30);
   const source = stringOption('source', options.source);
+  const validate = options.validate;
+  if (validate !== undefined && typeof validate !== 'function') throw new ConfigError('validate', 'must be a function', validate);
   let lineNumber = 0;
   const parseLine = (line: string): unknown => {
     lineNumber++;
@@ -35,13 +40,17 @@ export function parseJsonl(options: ParseJsonlOptions = {}): Transform {
       throw new JsonlError(lineNumber, `line is longer than maxLineBytes (${maxLineBytes})`, line, { source });
     }
     if (line.trim().length === 0) return undefined;
+    let value: unknown;
     try {
-      const value: unknown = JSON.parse(line);
-      // split2 drops undefined values only; JSON never yields undefined, so nothing is lost.
-      return value;
+      value = JSON.parse(line);
     } catch (error) {
       throw new JsonlError(lineNumber, (error as Error).message, line, { cause: error, source });
     }
+    // split2 drops undefined values only (JSON never yields one); a null would end the stream.
+    if (value === null) throw new JsonlError(lineNumber, 'null is not a value a stream can carry', line, { source });
+    const problem = validate?.(value);
+    if (problem !== undefined) throw new JsonlError(lineNumber, problem, line, { source });
+    return value;
   };
   // split2 (string matcher is faster than a regexp) — \r is stripped by parseLine's JSON.parse
   // tolerance of trailing whitespace, so CRLF needs no special matcher.
