@@ -77,12 +77,23 @@ export interface UploadRun extends CallExtras {
  * 5xx or reset re-sends it whole. Errors show the URL without its query string.
  */
 export async function uploadFile(uploadUrl: string, filePath: string, size: number, run: UploadRun): Promise<{ retries: number }> {
+  return uploadBody(uploadUrl, size, () => countingFileStream(filePath, run.onProgress), run);
+}
+
+/**
+ * PUT `size` bytes from a fresh `makeBody()` stream per attempt (same rules as {@link uploadFile}).
+ * When the body itself fails (a read error, or a bad line found while it streams), the PUT is cut
+ * short, so the store keeps nothing, and that error is thrown as it is, never retried.
+ */
+export async function uploadBody(uploadUrl: string, size: number, makeBody: (attempt: number) => Readable, run: UploadRun): Promise<{ retries: number }> {
   const endpoint = `PUT ${describeUrl(uploadUrl)}`;
   let retries = 0;
   await withRetry(
     async (attempt) => {
       retries = attempt;
-      const body = countingFileStream(filePath, run.onProgress);
+      const body = makeBody(attempt);
+      let bodyError: Error | undefined;
+      body.once('error', (error) => (bodyError ??= error));
       const response = await request({
         method: 'PUT',
         url: uploadUrl,
@@ -92,7 +103,12 @@ export async function uploadFile(uploadUrl: string, filePath: string, size: numb
         bare: true,
         timeoutMs: run.timeoutMs,
         signal: run.signal,
-      }).finally(() => body.destroy());
+      })
+        .catch((error: unknown) => {
+          throw bodyError ?? error;
+        })
+        .finally(() => body.destroy());
+      if (bodyError) throw bodyError;
       if (response.status < 200 || response.status >= 300) throw errorFromResponse(response, endpoint);
     },
     run.retry,

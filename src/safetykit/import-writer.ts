@@ -81,6 +81,8 @@ export interface ImportEvent {
   objects: number;
   bytes: number;
   status?: RequestStatus;
+  /** `importFile()`: the part was uploaded (or succeeded) in an earlier run and is not sent again. */
+  resumed?: boolean;
 }
 
 /** A Writable (objectMode) of objects, JSONL strings or Buffers, imported into `namespace`. */
@@ -122,6 +124,7 @@ export class ImportWriter extends Writable {
     const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 1, GiB);
     const spoolDir = stringOption('spoolDir', options.spoolDir) ?? tmpdir();
     this.spool = new Spool(spoolDir, partBytes, maxLineBytes, (part) => this.startPart(part), stringOption('source', options.source));
+    this.spool.keep = this.keepSpool;
     this.signal = streamSignal(this, this.controller, this.#config.signal, 'importWriter');
   }
 

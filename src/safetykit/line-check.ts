@@ -10,9 +10,37 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { JsonlError } from '../core/errors.js';
+import { objectProblem } from './errors.js';
 
 /** Checks one line: true for an object line, false for a blank one; throws for anything else. */
 export type CheckLine = (buffer: Buffer, start: number, end: number, lineNumber: number) => boolean;
+
+/**
+ * The main-thread check of one line (the worker's predicate mirrors it): true for an object line
+ * with a non-empty string id, false for a blank one; a `JsonlError` naming the line otherwise.
+ */
+export function objectLineCheck(maxLineBytes: number, source: string | undefined): CheckLine {
+  return (buffer, start, end, lineNumber) => {
+    if (end - start > maxLineBytes + 1) throw tooLongLine(buffer, start, lineNumber, maxLineBytes, source);
+    const line = buffer.toString('utf8', start, end);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      if (line.trim().length === 0) return false;
+      throw new JsonlError(lineNumber, (error as Error).message, line, { source, cause: error });
+    }
+    const problem = objectProblem(value);
+    if (problem !== undefined) throw new JsonlError(lineNumber, problem, line, { source });
+    return true;
+  };
+}
+
+/** The error of a line longer than `maxLineBytes` (its first 80 bytes as the excerpt). */
+export function tooLongLine(buffer: Buffer, start: number, lineNumber: number, maxLineBytes: number, source: string | undefined): JsonlError {
+  return new JsonlError(lineNumber, `line is longer than maxLineBytes (${maxLineBytes})`, buffer.toString('utf8', start, start + 80), { source });
+}
 
 /** Options of {@link LineChecker} (internal; tests lower the thresholds). */
 export interface LineCheckerOptions {

@@ -4,11 +4,11 @@
  */
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JsonlError } from '../core/errors.js';
 import { objectProblem } from './errors.js';
-import { LineChecker, type LineCheckerOptions } from './line-check.js';
+import { LineChecker, objectLineCheck, tooLongLine, type CheckLine, type LineCheckerOptions } from './line-check.js';
 
 /** A finished spool file, ready to upload. */
 export interface SpoolPart {
@@ -19,6 +19,57 @@ export interface SpoolPart {
   objects: number;
   /** 1-based input line of the part's first object. */
   firstLine: number;
+}
+
+/** Spool directories are named `<prefix><pid>-<random>`, so a later run can tell whose they are. */
+const SPOOL_PREFIX = 'inference-streams-import-';
+/** Directories of `keepSpool` runs: never removed by a later run. */
+const KEPT_PREFIX = 'inference-streams-import-kept-';
+/** A spool directory of the older name (no pid) is removed once it is this old. */
+const UNNAMED_STALE_MS = 24 * 3600_000;
+
+/**
+ * Remove the spool directories that earlier runs left in `spoolDir` when they were killed: those
+ * whose process is gone (a killed 50 GB import must not keep 50 GB of temp files). A running
+ * import's spool, in this or another process, is left alone. Returns how many were removed.
+ */
+export async function removeStaleSpools(spoolDir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(spoolDir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(SPOOL_PREFIX) || name.startsWith(KEPT_PREFIX)) continue;
+    const path = join(spoolDir, name);
+    const pid = /^(\d+)-/.exec(name.slice(SPOOL_PREFIX.length))?.[1];
+    const stale = pid !== undefined ? !processAlive(Number(pid)) : await olderThan(path, UNNAMED_STALE_MS);
+    if (!stale) continue;
+    await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    removed++;
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but someone else's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs > ms;
+  } catch {
+    return false;
+  }
 }
 
 /** Serialized objects are written to disk in slices of about this many characters. */
@@ -37,8 +88,11 @@ export class Spool {
   private rest: Buffer = Buffer.alloc(0);
   private fileError: Error | undefined;
   private readonly checker: LineChecker;
+  private readonly checkLine: CheckLine;
   /** Lines seen so far (blank ones included), for 1-based line numbers in errors. */
   lineNumber = 0;
+  /** Name the directory so later runs never remove it (`keepSpool`). Set before the first line. */
+  keep = false;
   objects = 0;
   bytes = 0;
 
@@ -52,7 +106,8 @@ export class Spool {
     private readonly source?: string,
     checkerOptions?: LineCheckerOptions,
   ) {
-    this.checker = new LineChecker((buffer, start, end, line) => this.checkLine(buffer, start, end, line), checkerOptions);
+    this.checkLine = objectLineCheck(maxLineBytes, source);
+    this.checker = new LineChecker(this.checkLine, checkerOptions);
   }
 
   /**
@@ -89,7 +144,7 @@ export class Spool {
       this.lineNumber++;
       let lineStart = start;
       if (this.lineNumber === 1 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) lineStart = sliceStart = checkStart = 3;
-      if (end - lineStart > this.maxLineBytes + 1) await this.checker.fail(this.tooLong(buffer, lineStart, this.lineNumber), this.lineNumber);
+      if (end - lineStart > this.maxLineBytes + 1) await this.checker.fail(tooLongLine(buffer, lineStart, this.lineNumber, this.maxLineBytes, this.source), this.lineNumber);
       // An object line starts with "{"; anything else is blank (left out of the spool) or an error, decided here.
       let blank = false;
       if (buffer[lineStart] !== 0x7b) {
@@ -171,26 +226,6 @@ export class Spool {
     await this.addText('\n');
   }
 
-  /** True for a valid object line, false for a blank one; throws `JsonlError` (naming `lineNumber`) for anything else. */
-  private checkLine(buffer: Buffer, start: number, end: number, lineNumber: number): boolean {
-    if (end - start > this.maxLineBytes + 1) throw this.tooLong(buffer, start, lineNumber);
-    const line = buffer.toString('utf8', start, end);
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      if (line.trim().length === 0) return false;
-      throw new JsonlError(lineNumber, (error as Error).message, line, { source: this.source, cause: error });
-    }
-    const problem = objectProblem(value);
-    if (problem !== undefined) throw new JsonlError(lineNumber, problem, line, { source: this.source });
-    return true;
-  }
-
-  private tooLong(buffer: Buffer, start: number, lineNumber: number): JsonlError {
-    return new JsonlError(lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, buffer.toString('utf8', start, start + 80), { source: this.source });
-  }
-
   private count(size: number): void {
     this.current!.bytes += size;
     this.current!.objects++;
@@ -199,7 +234,10 @@ export class Spool {
   }
 
   private async openPart(): Promise<void> {
-    this.directory ??= await mkdtemp(join(this.spoolDir, 'inference-streams-import-'));
+    if (!this.directory) {
+      await removeStaleSpools(this.spoolDir);
+      this.directory = await mkdtemp(join(this.spoolDir, `${this.keep ? KEPT_PREFIX : SPOOL_PREFIX}${process.pid}-`));
+    }
     const index = this.partCount++;
     const path = join(this.directory, `part-${String(index + 1).padStart(4, '0')}.jsonl`);
     // A large buffer lets writes queue (and go out as one writev) while the next lines are checked.

@@ -1,9 +1,12 @@
 /** `inference-streams import`: a JSONL file of any size into SafetyKit through the pre-signed upload. */
 import { createReadStream, createWriteStream } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { stringifyJsonl } from '../../core/jsonl.js';
-import { importResults, importWriter, type ImportWriter } from '../../safetykit/index.js';
-import { COMMON_HELP, EXIT, UsageError, optionOrEnv, parseIntegerFlag, type CliCommand } from '../command.js';
+import { importFile, importResults, importWriter, type ImportEvent, type ImportFileStats, type ImportWriter, type ImportWriterSummary } from '../../safetykit/index.js';
+import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { ProgressLine, formatBytes, formatCount } from '../progress.js';
 
 export const command: CliCommand = {
@@ -11,10 +14,19 @@ export const command: CliCommand = {
   summary: 'Import a JSONL file of any size into SafetyKit via a pre-signed upload',
   help: `Usage: inference-streams import --namespace NS --in FILE|- [options]
 
-Checks every line of a JSONL file (each object needs a string "id"; a bad line stops the run
-with its number before anything is uploaded), spools it to a temp file, asks SafetyKit for an
-upload URL (POST /v1/data/{namespace}/import), PUTs the file there (no credentials go to that
-host), and prints the import's requestId. With --wait it polls until the import succeeds.
+Imports a JSONL file (each line an object with a string "id") through SafetyKit's pre-signed
+upload: asks for an upload URL (POST /v1/data/{namespace}/import), PUTs the file there (no
+credentials go to that host) and prints the import's requestId. With --wait it polls until the
+import succeeds.
+
+A file is streamed into the upload as it is (no copy) while its lines are checked; a bad line
+stops the upload before it completes, so nothing of it is imported, and names the line.
+stdin is checked and spooled to a temp file first (the upload needs its size up front).
+
+Re-running: the progress of a file import is kept in FILE.import-state.json (or --state). Run
+the same command again after a crash or Ctrl-C and it sends no part twice: parts uploaded before
+are skipped (their requests are polled again with --wait), the rest are uploaded. If the file
+changed since, the run is refused; delete the state file to import it again from the start.
 
 Options:
   --namespace NS         the namespace (required)
@@ -22,14 +34,16 @@ Options:
   --wait                 poll until the import succeeds (a failed import exits 1 with its reason)
   --results-out FILE|-   write the import's outputs as JSONL (implies --wait; - is stdout)
   --part-bytes N         start a separate import every N bytes (default 1073741824, 1 GiB)
-  --spool-dir DIR        directory of the spool file (default the OS temp dir)
-  --keep-spool           keep the spool file (for debugging)
+  --state FILE           resume state of a file import (default: the --in file + .import-state.json)
+  --spool-dir DIR        directory of the spool file for stdin (default the OS temp dir)
+  --keep-spool           keep the spool file of stdin (for debugging)
   --poll-interval-ms MS  first wait between status checks, growing to 30 s (default 1000)
   --base-url URL         API base URL (env SAFETYKIT_BASE_URL, default https://api.safetykit.com)
 The API key is read from SAFETYKIT_API_KEY.
 ${COMMON_HELP}
 
-Output: one requestId per line on stdout (stderr when --results-out is -), or the JSON summary with --json.
+Output: one requestId per line on stdout (stderr when --results-out is -), or the JSON summary
+with --json. Interrupted or failed, it prints the requestIds and objects already uploaded.
 
 Examples:
   SAFETYKIT_API_KEY=... inference-streams import --namespace listings --in listings.jsonl --wait
@@ -42,6 +56,7 @@ Examples:
     wait: { type: 'boolean' },
     'results-out': { type: 'string' },
     'part-bytes': { type: 'string' },
+    state: { type: 'string' },
     'spool-dir': { type: 'string' },
     'keep-spool': { type: 'boolean' },
     'poll-interval-ms': { type: 'string' },
@@ -55,7 +70,9 @@ Examples:
     const apiKey = io.env.SAFETYKIT_API_KEY;
     if (!apiKey) throw new UsageError('set SAFETYKIT_API_KEY (or add --emulator to try a local emulator)');
     const resultsOut = typeof values['results-out'] === 'string' ? values['results-out'] : undefined;
-    if (resultsOut === '-' && values.json === true) throw new UsageError('--results-out - and --json both want stdout; pick one');
+    refuseJsonWithStdout(values, resultsOut === '-', '--results-out -');
+    const statePath = typeof values.state === 'string' ? values.state : undefined;
+    const spoolDir = typeof values['spool-dir'] === 'string' ? values['spool-dir'] : undefined;
     const connection = {
       apiKey,
       baseUrl: optionOrEnv(values, 'base-url', io.env, 'SAFETYKIT_BASE_URL'),
@@ -64,24 +81,24 @@ Examples:
       pollIntervalMs: parseIntegerFlag('poll-interval-ms', values['poll-interval-ms'] as string | undefined, 1, 3_600_000),
     };
     const wait = values.wait === true || resultsOut !== undefined;
-    const writer = importWriter({
-      ...connection,
-      wait,
-      partBytes: parseIntegerFlag('part-bytes', values['part-bytes'] as string | undefined, 1),
-      spoolDir: values['spool-dir'] as string | undefined,
-      keepSpool: values['keep-spool'] === true,
-      source: inPath === '-' ? 'stdin' : inPath,
-    });
-    const progress = new ProgressLine(io.stderr, io.progress, () => describeProgress(namespace, writer));
-    writer.on('progress', () => progress.update());
-    const input = inPath === '-' ? io.stdin : createReadStream(inPath, { highWaterMark: 1 << 20 });
+    const partBytes = parseIntegerFlag('part-bytes', values['part-bytes'] as string | undefined, 1);
+
+    // Every path is checked before anything is uploaded: a typo must not cost a 50 GB upload.
+    const isFile = inPath !== '-' && (await inputIsFile(inPath));
+    if (statePath !== undefined && !isFile) throw new UsageError('--state needs --in FILE (a regular file): stdin cannot be read again to resume');
+    if (resultsOut !== undefined && resultsOut !== '-') await checkOutputPath('results-out', resultsOut);
+    if (isFile) await checkOutputPath('state', statePath ?? `${inPath}.import-state.json`);
+    if (spoolDir !== undefined) await checkDirectory('spool-dir', spoolDir);
+
+    const sent = new SentParts();
+    let summary: ImportWriterSummary & { resumed?: boolean; partsSkipped?: number; stateFile?: string };
     try {
-      await pipeline(input, writer, { signal: io.signal });
-    } finally {
-      progress.clear();
+      summary = isFile
+        ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir }, namespace, sent, io)
+        : await importFromStream(inPath, { ...connection, wait, partBytes, spoolDir, keepSpool: values['keep-spool'] === true }, namespace, sent, io);
+    } catch (error) {
+      throw sent.report(error, io, isFile ? (statePath ?? `${inPath}.import-state.json`) : undefined);
     }
-    progress.done();
-    const summary = writer.summary!;
 
     let results = 0;
     if (resultsOut !== undefined) {
@@ -93,20 +110,131 @@ Examples:
       }
     }
 
+    const { requestIds, objects, bytes, statuses, retries, elapsedMs } = summary;
     if (values.json === true) {
-      io.stdout.write(`${JSON.stringify({ command: 'import', namespace, ...summary, ...(resultsOut !== undefined ? { results } : {}) })}\n`);
+      const resume = summary.stateFile !== undefined ? { resumed: summary.resumed, partsSkipped: summary.partsSkipped, stateFile: summary.stateFile } : {};
+      writeJsonSummary(io, 'import', { namespace, objects, requestIds, bytes, statuses, retries, ...resume, ...(resultsOut !== undefined ? { results } : {}), elapsedMs });
     } else {
       const ids = resultsOut === '-' ? io.stderr : io.stdout;
-      for (const requestId of summary.requestIds) ids.write(`${requestId}\n`);
+      for (const requestId of requestIds) ids.write(`${requestId}\n`);
       const state = wait ? 'imported' : 'uploaded (not waited for)';
+      const skipped = summary.partsSkipped ? ` (${summary.partsSkipped} of them uploaded by an earlier run, not sent again)` : '';
       const written = resultsOut !== undefined ? `; ${formatCount(results)} outputs written to ${resultsOut === '-' ? 'stdout' : resultsOut}` : '';
       io.stderr.write(
-        `${formatCount(summary.objects)} objects (${formatBytes(summary.bytes)}) ${state} into ${namespace} in ${summary.requestIds.length} ${summary.requestIds.length === 1 ? 'request' : 'requests'}${written}\n`,
+        `${formatCount(objects)} objects (${formatBytes(bytes)} uploaded) ${state} into ${namespace} in ${requestIds.length} ${requestIds.length === 1 ? 'request' : 'requests'}${skipped}${written}\n`,
       );
     }
     return EXIT.ok;
   },
 };
+
+type Connection = { apiKey: string; baseUrl: string | undefined; namespace: string; signal: AbortSignal; pollIntervalMs: number | undefined; wait: boolean; partBytes: number | undefined; spoolDir: string | undefined };
+
+/** A regular file: imported in place, resumably. */
+async function importFromFile(inPath: string, options: Connection & { stateFile: string | undefined }, namespace: string, sent: SentParts, io: CliIO) {
+  let stats: ImportFileStats | undefined;
+  const progress = new ProgressLine(io.stderr, io.progress, () => (stats ? describeFileProgress(namespace, stats) : `import ${namespace}: starting`));
+  let summary;
+  try {
+    summary = await importFile({
+      ...options,
+      file: inPath,
+      onImport: (event) => sent.note(event),
+      onProgress: (next) => {
+        stats = next;
+        progress.update();
+      },
+    });
+  } finally {
+    progress.clear();
+  }
+  progress.done();
+  return summary;
+}
+
+/** stdin (or a pipe): checked and spooled, then uploaded. */
+async function importFromStream(inPath: string, options: Connection & { keepSpool: boolean }, namespace: string, sent: SentParts, io: CliIO) {
+  const writer = importWriter({ ...options, source: inPath === '-' ? 'stdin' : inPath });
+  writer.on('import', (event: ImportEvent) => sent.note(event));
+  const progress = new ProgressLine(io.stderr, io.progress, () => describeProgress(namespace, writer));
+  writer.on('progress', () => progress.update());
+  const input = inPath === '-' ? io.stdin : createReadStream(inPath, { highWaterMark: 1 << 20 });
+  try {
+    await pipeline(input, writer, { signal: io.signal });
+  } finally {
+    progress.clear();
+  }
+  progress.done();
+  return writer.summary!;
+}
+
+/** The parts uploaded so far, to say what was sent when the run stops early. */
+class SentParts {
+  private readonly parts = new Map<number, { requestId: string; objects: number; resumed: boolean }>();
+
+  note(event: ImportEvent): void {
+    if (event.stage === 'uploaded') this.parts.set(event.part, { requestId: event.requestId, objects: event.objects, resumed: event.resumed === true });
+  }
+
+  /** Print what was uploaded before `error` (if anything) and mark the error as reported. */
+  report(error: unknown, io: CliIO, stateFile: string | undefined): unknown {
+    if (this.parts.size === 0 || !(error instanceof Error)) return error;
+    const parts = [...this.parts.values()];
+    const objects = parts.reduce((sum, part) => sum + part.objects, 0);
+    const what = io.signal.aborted ? 'interrupted' : error.message;
+    const next = stateFile
+      ? `run the same command again to resume (state in ${stateFile}; uploaded parts are not sent again)`
+      : 'these requests were sent; running the command again sends all of stdin again';
+    io.stderr.write(
+      `inference-streams import: ${what}\n` +
+        `uploaded before it: ${formatCount(objects)} objects in ${parts.length} ${parts.length === 1 ? 'request' : 'requests'}: ${parts.map((part) => part.requestId).join(' ')}\n` +
+        `${next}\n`,
+    );
+    return markReported(error);
+  }
+}
+
+async function inputIsFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`--in ${path}: no such file`);
+    throw error;
+  }
+}
+
+/** An output file must be writable: an existing file we may write, or a new one in a directory we may write in. */
+async function checkOutputPath(flag: string, path: string): Promise<void> {
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) throw new UsageError(`--${flag} ${path} is a directory; give a file name`);
+  if (existing) {
+    await access(path, constants.W_OK).catch(() => {
+      throw new UsageError(`--${flag} ${path} is not writable`);
+    });
+    return;
+  }
+  await checkDirectory(flag, dirname(path), path);
+}
+
+async function checkDirectory(flag: string, directory: string, file?: string): Promise<void> {
+  const shown = file ?? directory;
+  const info = await stat(directory).catch(() => undefined);
+  if (!info) throw new UsageError(`--${flag} ${shown}: directory ${directory} does not exist`);
+  if (!info.isDirectory()) throw new UsageError(`--${flag} ${shown}: ${directory} is not a directory`);
+  await access(directory, constants.W_OK).catch(() => {
+    throw new UsageError(`--${flag} ${shown}: directory ${directory} is not writable`);
+  });
+}
+
+function describeFileProgress(namespace: string, s: ImportFileStats): string {
+  if (s.phase === 'uploading') {
+    const share = s.fileBytes > 0 ? ` (${Math.floor((100 * s.bytes) / s.fileBytes)}%)` : '';
+    const skipped = s.partsSkipped > 0 ? `, ${s.partsSkipped} done by an earlier run` : '';
+    return `import ${namespace}: checking and uploading ${formatBytes(s.bytes)} of ${formatBytes(s.fileBytes)}${share}, part ${s.partsUploaded + 1}${skipped}`;
+  }
+  if (s.phase === 'polling') return `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${s.polls} status checks)`;
+  return `import ${namespace}: done, ${formatCount(s.objects)} objects in ${s.parts} parts`;
+}
 
 function describeProgress(namespace: string, writer: ImportWriter): string {
   const s = writer.stats;

@@ -1,0 +1,128 @@
+/**
+ * The body of a file import's PUT: a byte range of the input file itself (no spool copy), checked
+ * line by line as it streams. The last chunk is held back until every line is known good, so the
+ * object store never receives all `Content-Length` bytes of a part with a bad line: a bad line
+ * destroys the body, the PUT is cut short, and nothing is imported.
+ */
+import { createReadStream, type ReadStream } from 'node:fs';
+import { Transform, pipeline, type Readable } from 'node:stream';
+import { LineChecker, tooLongLine, type CheckLine, type LineCheckerOptions } from './line-check.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** Splits JSONL text into lines and checks them (on two cores, see {@link LineChecker}); counts objects. */
+export class LineScan {
+  /** Lines seen so far in this scan (blank ones included). */
+  lines = 0;
+  objects = 0;
+  /** Every line was checked and found good. */
+  done = false;
+  private rest: Buffer = EMPTY;
+  private readonly checker: LineChecker;
+
+  constructor(
+    /** 1-based input line number of the first byte scanned. */
+    private readonly firstLine: number,
+    private readonly checkLine: CheckLine,
+    private readonly maxLineBytes: number,
+    private readonly source: string | undefined,
+    checkerOptions?: LineCheckerOptions,
+  ) {
+    this.checker = new LineChecker(checkLine, checkerOptions);
+  }
+
+  /** Add text, possibly cut mid-line or mid-character. Rejects with the first bad line known so far. */
+  async feed(chunk: Buffer): Promise<void> {
+    let input = chunk;
+    if (this.rest.length > 0) {
+      // Finish the line that spans the previous chunk on its own, so the rest of this chunk is not copied.
+      const newline = input.indexOf(10);
+      const joined = Buffer.concat([this.rest, newline < 0 ? input : input.subarray(0, newline + 1)]);
+      this.rest = EMPTY;
+      await this.scan(joined);
+      if (newline < 0) return;
+      input = input.subarray(newline + 1);
+    }
+    await this.scan(input);
+  }
+
+  /** The text has ended: check a last line without a newline, and wait for every check. */
+  async finish(): Promise<void> {
+    try {
+      if (this.rest.length > 0) await this.scan(Buffer.concat([this.rest, Buffer.from('\n')]));
+      await this.checker.settle();
+      this.done = true;
+    } finally {
+      this.checker.close();
+    }
+  }
+
+  close(): void {
+    this.checker.close();
+  }
+
+  private async scan(buffer: Buffer): Promise<void> {
+    let start = 0;
+    const runLine = this.firstLine + this.lines;
+    for (let end = buffer.indexOf(10); end >= 0; end = buffer.indexOf(10, start)) {
+      const line = this.firstLine + this.lines++;
+      if (end - start > this.maxLineBytes + 1) await this.checker.fail(tooLongLine(buffer, start, line, this.maxLineBytes, this.source), line);
+      if (buffer[start] === 0x7b) {
+        // An object line: checked in the batch below (maybe by the worker).
+        this.objects++;
+      } else {
+        // Blank, or an object after spaces, or an error: decided here, at once.
+        try {
+          if (this.checkLine(buffer, start, end, line)) this.objects++;
+        } catch (error) {
+          await this.checker.fail(error as Error, line);
+        }
+      }
+      start = end + 1;
+    }
+    await this.checker.check(buffer, 0, start, runLine, this.firstLine + this.lines - runLine);
+    if (start < buffer.length) {
+      this.rest = Buffer.from(buffer.subarray(start));
+      if (this.rest.length > this.maxLineBytes) throw tooLongLine(this.rest, 0, this.firstLine + this.lines, this.maxLineBytes, this.source);
+    }
+  }
+}
+
+/**
+ * Bytes `[start, end)` of `path` as a PUT body. With a `scan`, every line is checked on the way
+ * and the final chunk waits for the verdict; a bad line destroys the body with its `JsonlError`.
+ * `onProgress` gets the bytes handed to the request so far.
+ */
+export function fileRangeBody(path: string, start: number, end: number, scan: LineScan | undefined, onProgress?: (bytesSent: number) => void): Readable {
+  const file: ReadStream = createReadStream(path, { start, end: end - 1, highWaterMark: 256 * 1024 });
+  let held: Buffer | undefined;
+  let sent = 0;
+  const release = (stream: Transform, chunk: Buffer) => {
+    stream.push(chunk);
+    onProgress?.((sent += chunk.length));
+  };
+  const body = new Transform({
+    // A couple of chunks of slack: the file is read ahead while lines are checked and bytes sent.
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _encoding, callback) {
+      if (!scan) {
+        release(this, chunk);
+        return callback();
+      }
+      scan.feed(chunk).then(() => {
+        if (held) release(this, held);
+        held = chunk;
+        callback();
+      }, callback);
+    },
+    flush(callback) {
+      (scan ? scan.finish() : Promise.resolve()).then(() => {
+        if (held) release(this, held);
+        callback();
+      }, callback);
+    },
+  });
+  // pipeline() passes a read error of the file on to the body the request is reading.
+  pipeline(file, body, () => scan?.close());
+  return body;
+}

@@ -1,0 +1,411 @@
+/**
+ * `importFile()`: import a JSONL file on disk without copying it. Each part (a byte range of
+ * whole lines, at most `partBytes`) is checked line by line while the file itself streams into
+ * the pre-signed PUT; a bad line cuts the PUT short, so nothing of it is imported.
+ *
+ * Resumable: a state file beside the input records each part's range, request id and progress,
+ * saved durably before and after every PUT. Running the same import again skips the parts an
+ * earlier run uploaded, polls their requests, and uploads only the rest.
+ */
+import { setMaxListeners } from 'node:events';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { ConfigError, ImportFailedError } from '../core/errors.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
+import { booleanOption, integerOption, stringOption } from '../core/options.js';
+import { baseStats, type BaseStats } from '../core/stats.js';
+import { createImport, fetchRequestStatus, isExpiredUpload, uploadBody } from './client.js';
+import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
+import { LineScan, fileRangeBody } from './file-body.js';
+import { fileIdentity, ImportStateFile, type ImportPartState, type ImportState } from './import-state.js';
+import type { ImportEvent, ImportWriterSummary } from './import-writer.js';
+import { objectLineCheck, type CheckLine } from './line-check.js';
+import { pollUntilFinal, resolvePoll, type PollOptions, type ResolvedPoll } from './requests.js';
+import { removeStaleSpools } from './spool.js';
+
+const GiB = 1024 * 1024 * 1024;
+/** An expired upload URL is replaced by a new import request at most this many times per part. */
+const MAX_URL_RENEWALS = 3;
+/** Statuses of a request whose file has not arrived (GET says `uploading`; the POST said `pending_upload`). */
+const NOT_UPLOADED = new Set(['uploading', 'pending_upload']);
+
+/** Options of {@link importFile}. */
+export interface ImportFileOptions extends SafetykitOptions, PollOptions {
+  /** The JSONL file to import (a regular file). Required. */
+  file: string;
+  /** Where the resume state is kept. Default `file + '.import-state.json'`. */
+  stateFile?: string;
+  /** Start a new import (a separate request) when a part would exceed this many bytes. Default 1 GiB. */
+  partBytes?: number;
+  /** Poll each import until `succeeded` (or `failed` → `ImportFailedError`) before resolving. Default true. */
+  wait?: boolean;
+  /** Longest input line accepted, in bytes. Default 16 MiB. */
+  maxLineBytes?: number;
+  /** Name of the input shown in errors (`listings.jsonl:7`). Default the `file` option. */
+  source?: string;
+  /** Timeout of one upload PUT (the whole body), in ms. Default 3 600 000 (1 h). */
+  uploadTimeoutMs?: number;
+  /** Where `importWriter()` spools: its directories left there by killed runs are removed. Default the OS temp dir. */
+  spoolDir?: string;
+  /** Called with the counters, at most every 100 ms and at the end. Default none. */
+  onProgress?: (stats: ImportFileStats) => void;
+  /** Called when a part moves on (`requested`, `uploaded`, `succeeded`), resumed parts included. Default none. */
+  onImport?: (event: ImportEvent) => void;
+}
+
+/** Counters of an {@link importFile} run. `bytes` counts bytes uploaded by this run. */
+export interface ImportFileStats extends BaseStats {
+  phase: 'uploading' | 'polling' | 'done';
+  /** Objects in the parts checked or resumed so far. */
+  objects: number;
+  /** Size of the file. */
+  fileBytes: number;
+  /** Parts known so far (recorded or started). */
+  parts: number;
+  /** Parts whose upload is done (by this run or an earlier one). */
+  partsUploaded: number;
+  /** Parts uploaded by an earlier run and not sent again. */
+  partsSkipped: number;
+  partsSucceeded: number;
+  /** Status checks made. */
+  polls: number;
+}
+
+/** What an {@link importFile} run did. Totals cover the whole file, earlier (resumed) runs included. */
+export interface ImportFileSummary extends ImportWriterSummary {
+  /** True when an earlier run's state was found and resumed. */
+  resumed: boolean;
+  /** Parts an earlier run had uploaded: not sent again. */
+  partsSkipped: number;
+  /** The state file (kept after the import, so that running it again sends nothing twice). */
+  stateFile: string;
+}
+
+/** Import the JSONL file `file` into `namespace`, resumably; resolves once every part is uploaded (and, with `wait`, succeeded). */
+export async function importFile(options: ImportFileOptions): Promise<ImportFileSummary> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object with at least namespace and file');
+  const file = stringOption('file', options.file, true);
+  const config = resolveSafetykit(options);
+  for (const name of ['onProgress', 'onImport'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new ConfigError(name, 'must be a function', options[name]);
+  }
+  const settings: RunSettings = {
+    file,
+    poll: resolvePoll(options),
+    wait: booleanOption('wait', options.wait, true),
+    partBytes: integerOption('partBytes', options.partBytes, GiB, 1, 5 * 1024 * GiB),
+    maxLineBytes: integerOption('maxLineBytes', options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 1, GiB),
+    uploadTimeoutMs: integerOption('uploadTimeoutMs', options.uploadTimeoutMs, 3_600_000, 1, 7 * 86_400_000),
+    source: stringOption('source', options.source) ?? file,
+    onProgress: options.onProgress,
+    onImport: options.onImport,
+  };
+  const stateFile = new ImportStateFile(stringOption('stateFile', options.stateFile) ?? `${file}.import-state.json`);
+  const spoolDir = stringOption('spoolDir', options.spoolDir) ?? tmpdir();
+
+  const identity = await fileIdentity(file);
+  if (!identity.isFile) throw new ConfigError('file', 'must be a regular file (stream anything else through importWriter())', file);
+  await removeStaleSpools(spoolDir);
+  const { state, resumed } = await stateFile.open(file, identity, config.namespace);
+  return new FileImportRun(config, settings, stateFile, state, resumed).run();
+}
+
+interface RunSettings {
+  file: string;
+  poll: ResolvedPoll;
+  wait: boolean;
+  partBytes: number;
+  maxLineBytes: number;
+  uploadTimeoutMs: number;
+  source: string;
+  onProgress: ((stats: ImportFileStats) => void) | undefined;
+  onImport: ((event: ImportEvent) => void) | undefined;
+}
+
+class FileImportRun {
+  private readonly stats: ImportFileStats;
+  private readonly controller = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly checkLine: CheckLine;
+  private readonly started = Date.now();
+  private readonly polls: Array<Promise<void>> = [];
+  private uploadedBytes = 0;
+  private lastProgress = 0;
+  private failure: Error | undefined;
+  /** Saves are chained: the state object changes while one is under way. */
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly config: SafetykitConfig,
+    private readonly settings: RunSettings,
+    private readonly stateFile: ImportStateFile,
+    private readonly state: ImportState,
+    private readonly resumed: boolean,
+  ) {
+    this.stats = { ...baseStats(), phase: 'uploading', objects: 0, fileBytes: state.size, parts: 0, partsUploaded: 0, partsSkipped: 0, partsSucceeded: 0, polls: 0 };
+    setMaxListeners(0, this.controller.signal);
+    this.signal = config.signal ? AbortSignal.any([config.signal, this.controller.signal]) : this.controller.signal;
+    setMaxListeners(0, this.signal);
+    this.checkLine = objectLineCheck(settings.maxLineBytes, settings.source);
+  }
+
+  async run(): Promise<ImportFileSummary> {
+    try {
+      const { parts } = this.state;
+      let offset = parts.length > 0 ? parts.at(-1)!.end : await this.firstByte();
+      for (let index = 0; index < parts.length || offset < this.state.size; index++) {
+        if (this.failure) throw this.failure;
+        let part = parts[index];
+        if (part === undefined) {
+          const previous = parts[index - 1];
+          const firstLine = previous ? previous.firstLine + (await this.linesOf(previous)) : 1;
+          part = { start: offset, end: await this.partEnd(offset), firstLine, uploaded: false };
+          offset = part.end;
+        }
+        this.stats.parts = Math.max(this.stats.parts, index + 1);
+        await this.runPart(part, index);
+      }
+      await Promise.all(this.polls);
+      if (this.failure) throw this.failure;
+      await this.saving;
+      this.stats.phase = 'done';
+      this.progress(true);
+      return this.summary();
+    } catch (error) {
+      this.controller.abort();
+      await Promise.allSettled([...this.polls, this.saving]);
+      throw this.failure ?? error;
+    }
+  }
+
+  /** One part: skip it (uploaded earlier), finish an upload an earlier run began, or upload it; then poll in the background. */
+  private async runPart(part: ImportPartState, index: number): Promise<void> {
+    const earlier = part.uploaded && part.status !== 'failed';
+    if (!earlier) {
+      if (!this.state.parts.includes(part)) this.state.parts.push(part);
+      await this.upload(part, index);
+    } else {
+      this.stats.partsSkipped++;
+    }
+    this.stats.partsUploaded++;
+    this.stats.objects += part.objects ?? 0;
+    this.emit({ stage: 'uploaded', part: index, requestId: part.requestId!, objects: part.objects ?? 0, bytes: part.end - part.start, ...(earlier ? { resumed: true } : {}) });
+    if (part.status === 'succeeded') {
+      this.stats.partsSucceeded++;
+      this.emit({ stage: 'succeeded', part: index, requestId: part.requestId!, objects: part.objects ?? 0, bytes: part.end - part.start, resumed: true });
+      return;
+    }
+    if (!this.settings.wait) return;
+    const polling = this.pollPart(part, index).catch((error: Error) => {
+      this.failure ??= error;
+      // Stop the upload under way: the run has failed.
+      this.controller.abort();
+    });
+    this.polls.push(polling);
+  }
+
+  private async upload(part: ImportPartState, index: number): Promise<void> {
+    if (part.requestId !== undefined && part.status !== 'failed') {
+      // An earlier run asked for this part's import and may have sent it: ask where it is.
+      const status = await fetchRequestStatus(this.config, part.requestId, this.extras());
+      this.stats.requests++;
+      if (!NOT_UPLOADED.has(status.status) && status.status !== 'failed') {
+        await this.confirmUploaded(part, status.status);
+        return;
+      }
+      // Not arrived: the same bytes again to the same URL (a PUT overwrites), so this stays one import.
+      if (status.status !== 'failed' && part.uploadUrl && !urlExpired(part.uploadExpiresAt)) {
+        const sent = await this.put(part, part.uploadUrl).catch((error: unknown) => {
+          if (isExpiredUpload(error, part.uploadExpiresAt)) return false;
+          throw error;
+        });
+        if (sent) return;
+      }
+    }
+    for (let renewal = 0; ; renewal++) {
+      const ticket = await createImport(this.config, this.extras());
+      this.stats.requests++;
+      Object.assign(part, { requestId: ticket.requestId, uploadUrl: ticket.upload_url, uploadExpiresAt: ticket.expires_at, uploaded: false, status: undefined });
+      // Durable before the first byte leaves: a killed run must find this request again.
+      await this.save();
+      this.emit({ stage: 'requested', part: index, requestId: ticket.requestId, objects: part.objects ?? 0, bytes: part.end - part.start });
+      try {
+        await this.put(part, ticket.upload_url);
+        return;
+      } catch (error) {
+        if (renewal < MAX_URL_RENEWALS && isExpiredUpload(error, ticket.expires_at)) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** PUT the part's bytes, checking its lines on the way (once: a retry after a complete check sends the file as it is). */
+  private async put(part: ImportPartState, uploadUrl: string): Promise<true> {
+    const size = part.end - part.start;
+    let scan: LineScan | undefined;
+    const onRetry = () => void (this.stats.retries++, this.stats.requests++);
+    this.stats.phase = 'uploading';
+    this.stats.requests++;
+    await uploadBody(
+      uploadUrl,
+      size,
+      () => {
+        // A retry after a complete check (the store failed after the last byte) sends the file as it is.
+        if (scan?.done) Object.assign(part, { lines: scan.lines, objects: scan.objects });
+        scan?.close();
+        scan = part.lines === undefined ? new LineScan(part.firstLine, this.checkLine, this.settings.maxLineBytes, this.settings.source) : undefined;
+        return fileRangeBody(this.settings.file, part.start, part.end, scan, (sent) => {
+          this.stats.bytes = this.uploadedBytes + sent;
+          this.progress();
+        });
+      },
+      { timeoutMs: this.settings.uploadTimeoutMs, retry: this.config.retry, signal: this.signal, onRetry },
+    );
+    // The PUT succeeded only after the last chunk, which waits for the whole check.
+    if (scan?.done) Object.assign(part, { lines: scan.lines, objects: scan.objects });
+    this.uploadedBytes += size;
+    this.stats.bytes = this.uploadedBytes;
+    await this.confirmUploaded(part, undefined);
+    return true;
+  }
+
+  private async confirmUploaded(part: ImportPartState, status: string | undefined): Promise<void> {
+    if (part.lines === undefined) await this.linesOf(part);
+    part.uploaded = true;
+    part.status = status;
+    delete part.uploadUrl;
+    delete part.uploadExpiresAt;
+    await this.save();
+  }
+
+  private async pollPart(part: ImportPartState, index: number): Promise<void> {
+    const status = await pollUntilFinal(this.config, part.requestId!, this.settings.poll, {
+      signal: this.signal,
+      onPoll: () => {
+        this.stats.polls++;
+        this.stats.requests++;
+        if (this.stats.phase !== 'uploading') this.stats.phase = 'polling';
+        this.progress();
+      },
+    }).catch(async (error: unknown) => {
+      if (error instanceof ImportFailedError) {
+        part.status = 'failed';
+        await this.save();
+      }
+      throw error;
+    });
+    part.status = status.status;
+    this.stats.partsSucceeded++;
+    await this.save();
+    this.emit({ stage: 'succeeded', part: index, requestId: part.requestId!, objects: part.objects ?? 0, bytes: part.end - part.start, status });
+  }
+
+  /**
+   * The part's line count; a part whose upload an earlier run finished without recording it
+   * (killed in between) is read once to count them (its lines were checked by that run).
+   */
+  private async linesOf(part: ImportPartState): Promise<number> {
+    if (part.lines === undefined) {
+      const scan = new LineScan(part.firstLine, this.checkLine, this.settings.maxLineBytes, this.settings.source);
+      const handle = await open(this.settings.file, 'r');
+      try {
+        for await (const chunk of handle.createReadStream({ start: part.start, end: part.end - 1, autoClose: false })) await scan.feed(chunk as Buffer);
+        await scan.finish();
+      } finally {
+        scan.close();
+        await handle.close();
+      }
+      Object.assign(part, { lines: scan.lines, objects: scan.objects });
+    }
+    return part.lines!;
+  }
+
+  /** Where the first part starts: after a UTF-8 byte order mark, which the service would not parse. */
+  private async firstByte(): Promise<number> {
+    const head = await this.read(0, 3);
+    return head.length === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  }
+
+  /**
+   * End of the part that starts at `start`: just after the last newline within `partBytes`, found
+   * by reading backwards from there (no pass over the file). A line longer than `partBytes` makes
+   * a part of its own.
+   */
+  private async partEnd(start: number): Promise<number> {
+    const { size } = this.state;
+    const limit = start + this.settings.partBytes;
+    if (limit >= size) return size;
+    const window = 64 * 1024;
+    for (let to = limit; to > start; to -= window) {
+      const from = Math.max(start, to - window);
+      const bytes = await this.read(from, to - from);
+      const newline = bytes.lastIndexOf(10);
+      if (newline >= 0) return from + newline + 1;
+    }
+    // One line longer than partBytes: it ends at the next newline (the check stops one longer than maxLineBytes).
+    const stop = Math.min(size, limit + this.settings.maxLineBytes + 2);
+    for (let from = limit; from < stop; from += window) {
+      const bytes = await this.read(from, Math.min(window, stop - from));
+      const newline = bytes.indexOf(10);
+      if (newline >= 0) return from + newline + 1;
+    }
+    return stop;
+  }
+
+  private async read(position: number, length: number): Promise<Buffer> {
+    const handle = await open(this.settings.file, 'r');
+    try {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, position);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private save(): Promise<void> {
+    this.saving = this.saving.then(() => this.stateFile.save(this.state));
+    return this.saving;
+  }
+
+  private extras() {
+    return { signal: this.signal, onRetry: () => void (this.stats.retries++, this.stats.requests++) };
+  }
+
+  private emit(event: ImportEvent): void {
+    this.settings.onImport?.(event);
+    this.progress();
+  }
+
+  private progress(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastProgress < 100) return;
+    this.lastProgress = now;
+    this.stats.elapsedMs = now - this.started;
+    this.settings.onProgress?.({ ...this.stats });
+  }
+
+  private summary(): ImportFileSummary {
+    const statuses: Record<string, number> = {};
+    for (const part of this.state.parts) {
+      const status = part.status ?? 'uploaded';
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+    return {
+      requestIds: this.state.parts.map((part) => part.requestId!),
+      objects: this.state.parts.reduce((sum, part) => sum + (part.objects ?? 0), 0),
+      bytes: this.uploadedBytes,
+      statuses,
+      retries: this.stats.retries,
+      elapsedMs: Date.now() - this.started,
+      resumed: this.resumed,
+      partsSkipped: this.stats.partsSkipped,
+      stateFile: this.stateFile.path,
+    };
+  }
+}
+
+function urlExpired(expiresAt: string | undefined): boolean {
+  const expiry = expiresAt ? Date.parse(expiresAt) : NaN;
+  return !Number.isNaN(expiry) && expiry <= Date.now() + 60_000;
+}

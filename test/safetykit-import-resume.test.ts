@@ -1,0 +1,178 @@
+/**
+ * A killed and re-run `import` sends every object exactly once: the built CLI (dist/cli/main.js)
+ * is SIGKILLed at random moments — after some part uploads, in the middle of one, while polling —
+ * and run again each time, against the emulator over loopback.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { tempDir } from './helpers/temp-dir.js';
+
+const KEY = 'sk-test-resume-0123456789';
+let emulator: Emulator;
+const dir = tempDir('sk-import-resume-');
+
+beforeAll(async () => {
+  emulator = await startEmulator({ safetykit: { queuedMs: 20, ingestingMs: 60 } });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+
+function writeJsonl(path: string, count: number, prefix: string): void {
+  let text = '';
+  for (let i = 0; i < count; i++) text += `${JSON.stringify({ id: `${prefix}-${i}`, title: `Listing ${i}`, body: 'lorem ipsum dolor '.repeat(6) })}\n`;
+  writeFileSync(path, text);
+}
+
+/** Spawn `import` of the built CLI; resolves its exit code/signal and output. */
+function spawnImport(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'import', '--no-progress', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SAFETYKIT_API_KEY: KEY, SAFETYKIT_BASE_URL: emulator.url, TMPDIR: join(dir(), 'tmp'), ...env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stderr.on('data', (chunk) => (err += chunk));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  return { child, exited, out: () => out, err: () => err };
+}
+
+/** Parts of at most `partBytes` bytes of whole lines (how the import splits the file). */
+function partCount(file: string, partBytes: number): number {
+  let parts = 0;
+  let size = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n').slice(0, -1)) {
+    const bytes = Buffer.byteLength(line) + 1;
+    if (parts === 0 || size + bytes > partBytes) {
+      parts++;
+      size = 0;
+    }
+    size += bytes;
+  }
+  return parts;
+}
+
+/** Parts the state file records as uploaded (0 while it does not exist, or is being replaced). */
+function uploadedParts(file: string): number {
+  try {
+    return (JSON.parse(readFileSync(`${file}.import-state.json`, 'utf8')) as { parts: Array<{ uploaded: boolean }> }).parts.filter((part) => part.uploaded).length;
+  } catch {
+    return 0;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const storedUploads = () => emulator.safetykit.uploads().filter((upload) => upload.status === 200).length;
+
+describe('import: killed and run again', () => {
+  it('sends every object exactly once after SIGKILLs at random moments (after k uploads, mid-upload, while polling)', async () => {
+    mkdirSync(join(dir(), 'tmp'), { recursive: true });
+    const file = join(dir(), 'big.jsonl');
+    const count = 12_000;
+    writeJsonl(file, count, 'kill');
+    const parts = partCount(file, 60_000);
+    expect(parts).toBeGreaterThan(20);
+    const args = ['--namespace', 'resume', '--in', file, '--part-bytes', '60000', '--wait', '--poll-interval-ms', '5', '--json'];
+    // Deterministic variety from a seed, so a failure can be replayed.
+    let seed = 20_261_124;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+
+    const kills: string[] = [];
+    for (const moment of ['after-uploads', 'timer', 'after-uploads', 'polling', 'timer'] as const) {
+      const before = storedUploads();
+      const run = spawnImport(args);
+      let exited = false;
+      void run.exited.then(() => (exited = true));
+      if (moment === 'after-uploads') {
+        const k = 1 + Math.floor(random() * 4);
+        while (!exited && storedUploads() < before + k) await sleep(1);
+      } else if (moment === 'timer') {
+        await sleep(150 + random() * 500);
+      } else {
+        // Every part has arrived: the CLI is only polling (the service takes its time now).
+        emulator.safetykit.setDelays({ queuedMs: 400 });
+        while (!exited && uploadedParts(file) < parts) await sleep(2);
+        await sleep(random() * 100);
+      }
+      if (exited) break;
+      run.child.kill('SIGKILL');
+      const [, signal] = await run.exited;
+      expect(signal).toBe('SIGKILL');
+      emulator.safetykit.setDelays({ queuedMs: 20 });
+      kills.push(moment);
+    }
+    expect(kills.length).toBeGreaterThanOrEqual(3);
+
+    const last = spawnImport(args);
+    const [code] = await last.exited;
+    expect(code, last.err()).toBe(0);
+    const summary = JSON.parse(last.out());
+    expect(summary).toMatchObject({ command: 'import', objects: count, resumed: true });
+    expect(summary.partsSkipped).toBeGreaterThan(0);
+    expect(summary.statuses).toEqual({ succeeded: summary.requestIds.length });
+
+    const received = await emulator.safetykit.importedIds('resume');
+    expect(received.size).toBe(count);
+    const twice = [...received].filter(([, times]) => times !== 1);
+    expect(twice).toEqual([]);
+    for (const requestId of summary.requestIds) expect(emulator.safetykit.request(requestId)?.state).toBe('succeeded');
+
+    // Once more, after it finished: nothing is uploaded again, the same requests are reported.
+    const uploadsBefore = emulator.safetykit.uploads().length;
+    const again = spawnImport(args);
+    expect((await again.exited)[0]).toBe(0);
+    expect(JSON.parse(again.out())).toMatchObject({ requestIds: summary.requestIds, objects: count, bytes: 0, partsSkipped: summary.requestIds.length });
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
+  }, 120_000);
+
+  it('refuses a re-run on a changed file, naming the state file and how to start over', async () => {
+    const file = join(dir(), 'changed.jsonl');
+    writeJsonl(file, 3000, 'changed');
+    const args = ['--namespace', 'changed', '--in', file, '--part-bytes', '50000'];
+    const run = spawnImport(args);
+    while (storedUploads() === 0 || !existsSync(`${file}.import-state.json`)) await sleep(1);
+    run.child.kill('SIGKILL');
+    await run.exited;
+
+    writeJsonl(file, 3001, 'changed');
+    const uploadsBefore = emulator.safetykit.uploads().length;
+    const refused = spawnImport(args);
+    const [code] = await refused.exited;
+    expect(code).toBe(1);
+    expect(refused.err()).toContain(`${file} changed since the import recorded in ${file}.import-state.json`);
+    expect(refused.err()).toContain(`delete ${file}.import-state.json`);
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
+
+    // Same size, other modification time: refused too.
+    writeJsonl(file, 3000, 'changed');
+    utimesSync(file, new Date(), new Date(Date.now() - 3600_000));
+    const [touched] = await spawnImport(args).exited;
+    expect(touched).toBe(1);
+  }, 60_000);
+
+  it('removes the spool directories that killed runs left behind, and leaves a running one alone', async () => {
+    const tmp = join(dir(), 'spools');
+    mkdirSync(tmp, { recursive: true });
+    // A dead process's spool (pid 2^22 + 1 is above Linux's pid_max default), a live one (ours), and a kept one.
+    const dead = join(tmp, 'inference-streams-import-4194305-abc123');
+    const alive = join(tmp, `inference-streams-import-${process.pid}-def456`);
+    const kept = join(tmp, 'inference-streams-import-kept-4194305-ghi789');
+    for (const path of [dead, alive, kept]) {
+      mkdirSync(path);
+      writeFileSync(join(path, 'part-0001.jsonl'), '{"id":"x"}\n');
+    }
+    const stdinRun = spawn(process.execPath, ['dist/cli/main.js', 'import', '--no-progress', '--namespace', 'spools', '--in', '-', '--spool-dir', tmp], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, SAFETYKIT_API_KEY: KEY, SAFETYKIT_BASE_URL: emulator.url },
+    });
+    stdinRun.stdin.end('{"id":"s1"}\n{"id":"s2"}\n');
+    const [code] = (await once(stdinRun, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(readdirSync(tmp).sort()).toEqual([alive, kept].map((path) => path.slice(tmp.length + 1)).sort());
+  }, 30_000);
+});
