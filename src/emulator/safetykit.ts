@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BodyTooLargeError, bearerToken, hash32, json } from './http-util.js';
 import { RESULTS_BUCKET, UPLOAD_BUCKET, UrlSigner, resultsStream, s3Error, storeUpload } from './safetykit-objects.js';
-import { failureOf, objectCount, resultItem, stateOf, type RequestState, type StateDelays, type StoredRequest } from './safetykit-store.js';
+import { failureOf, objectCount, resultItem, stateOf, uploadedLines, type RequestState, type StateDelays, type StoredRequest } from './safetykit-store.js';
 import type { EmulatorContext, EmulatorRequest, EmulatorResponse, Route } from './types.js';
 
 export interface SafetykitEmulatorOptions {
@@ -55,6 +55,12 @@ export interface SafetykitControl {
   settings(namespace: string): Record<string, unknown> | undefined;
   /** A request's current state, kind and object count (undefined when unknown). */
   request(requestId: string): { state: RequestState; kind: 'add' | 'import'; objects: number } | undefined;
+  /**
+   * How many times each object id reached `namespace` through imports: the ids in every stored
+   * upload (one per import request; a second PUT to the same request replaces its file). Lets a
+   * test prove an import sent each object exactly once.
+   */
+  importedIds(namespace: string): Promise<Map<string, number>>;
 }
 
 const MiB = 1024 * 1024;
@@ -293,6 +299,18 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
     request: (requestId) => {
       const stored = requests.get(requestId);
       return stored && { state: stateOf(stored, delays), kind: stored.kind, objects: objectCount(stored) };
+    },
+    importedIds: async (namespace) => {
+      const counts = new Map<string, number>();
+      for (const stored of requests.values()) {
+        if (stored.kind !== 'import' || stored.namespace !== namespace || !stored.filePath) continue;
+        for await (const line of uploadedLines(stored.filePath)) {
+          if (line.trim().length === 0) continue;
+          const id = String((JSON.parse(line) as { id?: unknown }).id);
+          counts.set(id, (counts.get(id) ?? 0) + 1);
+        }
+      }
+      return counts;
     },
   };
   return { routes, control };
