@@ -27,6 +27,13 @@ export interface CliCommand {
   /** The whole `--help` text: usage, options with defaults and env vars, examples. */
   help: string;
   options: OptionSpec;
+  /**
+   * Library option → CLI flag (without `--`) where the names differ, e.g. `{ startTime: 'since' }`:
+   * a `ConfigError` about `startTime` is then reported as `--since` (or the env var it came from).
+   * Default: the option in kebab case (`batchSize` → `batch-size`), then a few shared names
+   * (`startTime` → `since`, `endTime` → `until`, `labels` → `label`, `file` → `out`, `stateFile` → `state`).
+   */
+  flagOf?: Record<string, string>;
   /** Returns the exit code. Throw `UsageError` for bad arguments (exit 2). */
   run(values: OptionValues, positionals: string[], io: CliIO): Promise<number>;
 }

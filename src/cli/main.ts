@@ -6,9 +6,12 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AbortError, ConfigError, redact } from '../core/errors.js';
 import { closeAgents } from '../core/http.js';
-import { COMMON_OPTIONS, EXIT, InterruptedError, UsageError, interruptedExitCode, isReported, type CliCommand, type StopSignal, type CliIO, type OptionSpec, type OptionValues } from './command.js';
+import { COMMON_OPTIONS, EXIT, InterruptedError, UsageError, type CliCommand, type CliIO, type OptionSpec, type OptionValues, type StopSignal } from './command.js';
+import { closest } from './did-you-mean.js';
+import { envNameOf, reportError } from './report-error.js';
+
+export { envNameOf, reportError } from './report-error.js';
 
 /** Sub-commands, loaded only when used so `--help` stays fast. */
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
@@ -41,47 +44,94 @@ Streams for the Innerworks, SafetyKit and Reinfer APIs, and a local emulator of 
 Commands:
 ${lines.join('\n')}
 
-Run 'inference-streams <command> --help' for a command's options and examples.
+Run 'inference-streams help <command>' (or '<command> --help') for a command's options and examples.
 Add --emulator to any command to try it against a local emulator, with no account.
+'inference-streams version' (or --version, -V, -v) prints the version.
 
 Exit codes: 0 ok, 1 API or I/O error, 2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 `;
 }
 
+/**
+ * Short flags, the same for every command that has the long one (so `-o` is always `--out`).
+ * Commands declare long flags; these are added here, and to their `--help`.
+ */
+export const SHORT_FLAGS: Readonly<Record<string, string>> = { help: 'h', in: 'i', out: 'o' };
+
+/** A command's options with the shared short flags added. */
+export function optionsOf(command: CliCommand): OptionSpec {
+  const options: OptionSpec = {};
+  for (const [flag, spec] of Object.entries({ ...COMMON_OPTIONS, ...command.options })) {
+    const short = spec.short ?? SHORT_FLAGS[flag];
+    options[flag] = short === undefined ? spec : { ...spec, short };
+  }
+  return options;
+}
+
+/** A command's `--help`, with every short flag shown beside its long one (`  -o, --out FILE`). */
+export function commandHelp(command: CliCommand): string {
+  let help = command.help.endsWith('\n') ? command.help : `${command.help}\n`;
+  for (const [flag, spec] of Object.entries(optionsOf(command))) {
+    if (spec.short === undefined) continue;
+    // "  --out FILE|-            text" → "  -o, --out FILE|-        text": the description keeps its column.
+    const line = new RegExp(`^  --${flag}(?=[ =]|$)([^\\n]*)$`, 'm');
+    help = help.replace(line, (_whole, rest: string) => `  -${spec.short}, --${flag}${rest.replace(/ {6,}/, (gap) => gap.slice(4))}`);
+  }
+  return help;
+}
+
+async function printVersion(io: CliIO): Promise<number> {
+  const { VERSION } = await import('../core/version.js');
+  io.stdout.write(`${VERSION}\n`);
+  return EXIT.ok;
+}
+
+function unknownCommand(name: string, io: CliIO): number {
+  const guess = closest(name, Object.keys(COMMANDS));
+  io.stderr.write(`inference-streams: unknown command "${name}"${guess ? `; did you mean "${guess}"?` : ''}\n\n${mainHelp()}`);
+  return EXIT.usage;
+}
+
 /** Run the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(mainHelp());
-    return name === undefined ? EXIT.usage : EXIT.ok;
+  if (name === undefined) {
+    // Not asked for: usage is a complaint here, so it goes to stderr (stdout may be a pipe).
+    io.stderr.write(mainHelp());
+    return EXIT.usage;
   }
-  if (name === '--version' || name === '-v') {
-    const { VERSION } = await import('../core/version.js');
-    io.stdout.write(`${VERSION}\n`);
+  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
+    io.stdout.write(mainHelp());
+    return EXIT.ok;
+  }
+  if (name === 'version' || name === '--version' || name === '-V' || name === '-v') return printVersion(io);
+  if (name === 'help') {
+    const load = COMMANDS[rest[0]];
+    if (!load) return unknownCommand(rest[0], io);
+    io.stdout.write(commandHelp((await load()).command));
     return EXIT.ok;
   }
   const load = COMMANDS[name];
-  if (!load) {
-    io.stderr.write(`inference-streams: unknown command "${name}"\n\n${mainHelp()}`);
-    return EXIT.usage;
-  }
+  if (!load) return unknownCommand(name, io);
   const { command } = await load();
+  const options = optionsOf(command);
   let values: OptionValues;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: rest, options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({ args: rest, options, allowPositionals: true, strict: true }));
   } catch (error) {
-    io.stderr.write(`inference-streams ${name}: ${(error as Error).message}\nRun 'inference-streams ${name} --help' for usage.\n`);
+    io.stderr.write(`inference-streams ${name}: ${parseErrorMessage(error as Error & { code?: string }, options)}\nRun 'inference-streams ${name} --help' for usage.\n`);
     return EXIT.usage;
   }
+  const fromCommandLine = new Set(Object.keys(values));
   try {
-    values = { ...optionsFromEnv({ ...COMMON_OPTIONS, ...command.options }, io.env), ...values };
+    values = { ...optionsFromEnv(options, io.env), ...values };
   } catch (error) {
     io.stderr.write(`inference-streams ${name}: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
   if (values.help) {
-    io.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
+    io.stdout.write(commandHelp(command));
     return EXIT.ok;
   }
   const commandIO: CliIO = { ...io, verbose: io.verbose || values.verbose === true, progress: io.progress && values['no-progress'] !== true };
@@ -96,10 +146,23 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     return await command.run(values, positionals, commandIO);
   } catch (error) {
-    return reportError(name, error, commandIO);
+    return reportError(name, error, commandIO, { command, values, fromCommandLine });
   } finally {
     await stopEmulator?.();
   }
+}
+
+/** parseArgs' errors, in our words: `unknown option --batchsize; did you mean --batch-size?`. */
+function parseErrorMessage(error: Error & { code?: string }, options: OptionSpec): string {
+  if (error.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return error.message;
+  const typed = /Unknown option '([^']+)'/.exec(error.message)?.[1];
+  if (typed === undefined) return error.message;
+  if (!typed.startsWith('--')) {
+    const shorts = Object.entries(options).filter(([, spec]) => spec.short !== undefined).map(([flag, spec]) => `-${spec.short} (--${flag})`);
+    return `unknown option ${typed}; short flags here: ${shorts.join(', ')}`;
+  }
+  const guess = closest(typed.slice(2).split('=')[0], Object.keys(options));
+  return `unknown option ${typed}${guess ? `; did you mean --${guess}?` : ''}`;
 }
 
 /**
@@ -120,30 +183,6 @@ export function optionsFromEnv(options: OptionSpec, env: NodeJS.ProcessEnv): Opt
     }
   }
   return values;
-}
-
-/** `batch-size` → `INFERENCE_STREAMS_BATCH_SIZE`. */
-export function envNameOf(flag: string): string {
-  return `INFERENCE_STREAMS_${flag.toUpperCase().replace(/-/g, '_')}`;
-}
-
-/** Print one clear line for an error (the stack with --verbose) and choose the exit code. */
-export function reportError(commandName: string, error: unknown, io: CliIO): number {
-  // A command that printed its own line (e.g. "interrupted after N records; to continue …") marks the error.
-  const quiet = isReported(error);
-  if (error instanceof UsageError || error instanceof ConfigError) {
-    if (!quiet) io.stderr.write(`inference-streams ${commandName}: ${redact(error.message)}\nRun 'inference-streams ${commandName} --help' for usage.\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof AbortError || io.signal.aborted) {
-    if (!quiet) io.stderr.write(`inference-streams ${commandName}: interrupted\n`);
-    return interruptedExitCode(io);
-  }
-  if (quiet) return EXIT.failure;
-  const err = error instanceof Error ? error : new Error(String(error));
-  io.stderr.write(`inference-streams ${commandName}: ${redact(err.message)}\n`);
-  if (io.verbose && err.stack) io.stderr.write(`${redact(err.stack)}\n`);
-  return EXIT.failure;
 }
 
 /** The real process: stdio, env, and Ctrl-C as an AbortSignal (a second Ctrl-C exits at once). */
