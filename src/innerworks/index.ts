@@ -1,5 +1,5 @@
 // Public surface of the Innerworks pieces (DESIGN.md's public API table).
-export { inferenceResults, InferenceResultsStream, type InferenceResultsStats } from './results-stream.js';
+export { inferenceResults, InferenceResultsStream, type InferenceResultsStats, type PageBoundary } from './results-stream.js';
 export { exportInferenceResults, type ExportInferenceResultsOptions, type ExportSummary } from './export.js';
 export type { InferenceResultsOptions } from './options.js';
 export type { InferenceResult, InferenceBatch, Fingerprinting, Geolocation } from './types.js';

@@ -17,8 +17,22 @@ export interface InferenceResultsStats extends BaseStats {
   pages: number;
 }
 
+/** The `'page'` event's argument: where a page ends, in records read, and the position after it. */
+export interface PageBoundary {
+  /** Records the stream has emitted once this page's last record is read (a running total). */
+  records: number;
+  /**
+   * The checkpoint after this page: once the consumer has handled `records` records, a new
+   * `inferenceResults({checkpoint})` yields exactly the rest. Undefined for a page cut at
+   * `endTime` (the stream ends after it) and with `partitions` > 1.
+   */
+  checkpoint: string | undefined;
+}
+
 /**
  * The Readable returned by {@link inferenceResults}. Events besides the usual ones:
+ * `'page' (boundary)` when a page's records are pushed (see {@link PageBoundary}: a consumer
+ * that writes records elsewhere knows which checkpoint matches what it has written),
  * `'checkpoint' (checkpoint, recordsSoFar)` once every record of a page has been read by the
  * consumer, and `'progress' (stats)` after each page.
  */
@@ -60,6 +74,25 @@ export class InferenceResultsStream extends Readable {
     } else {
       this.cursors = [new PageCursor({ ...cursorOptions, startTime: options.startTime, endTime: options.endTime, checkpoint: options.checkpoint })];
     }
+  }
+
+  // Typed events: the stream's own, and 'data' with its record type; other events as on any Readable.
+  override on(event: 'page', listener: (boundary: PageBoundary) => void): this;
+  override on(event: 'checkpoint', listener: (checkpoint: string, records: number) => void): this;
+  override on(event: 'progress', listener: (stats: InferenceResultsStats) => void): this;
+  override on(event: 'data', listener: (result: InferenceResult) => void): this;
+  override on(event: string | symbol, listener: (...args: never[]) => void): this;
+  override on(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  override once(event: 'page', listener: (boundary: PageBoundary) => void): this;
+  override once(event: 'checkpoint', listener: (checkpoint: string, records: number) => void): this;
+  override once(event: 'progress', listener: (stats: InferenceResultsStats) => void): this;
+  override once(event: 'data', listener: (result: InferenceResult) => void): this;
+  override once(event: string | symbol, listener: (...args: never[]) => void): this;
+  override once(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.once(event, listener as (...args: unknown[]) => void);
   }
 
   /** Typed iteration: `for await (const result of stream)` yields {@link InferenceResult}s. */
@@ -111,6 +144,7 @@ export class InferenceResultsStream extends Readable {
       this.pending = { checkpoint: page.checkpoint };
       this.stats.pages++;
       this.stats.records += page.records.length;
+      this.emit('page', { records: this.stats.records, checkpoint: this.cursors.length > 1 ? undefined : page.checkpoint } satisfies PageBoundary);
       for (const record of page.records) this.push(record);
       this.emit('progress', this.stats);
       return;

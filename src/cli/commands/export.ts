@@ -1,10 +1,9 @@
 /** `inference-streams export`: Innerworks inference results to a JSONL file (resumable) or stdout. */
 import { access } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import { AbortError } from '../../core/errors.js';
-import { stringifyJsonl } from '../../core/jsonl.js';
-import { exportInferenceResults, inferenceResults, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
-import { COMMON_HELP, EXIT, UsageError, optionOrEnv, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { exportInferenceResults, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
+import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { exportToStdout } from './export-stdout.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
 
 export const command: CliCommand = {
@@ -20,6 +19,8 @@ or kill), and once finished picks up only newer results.
 Options:
   --out FILE|-            JSONL file to write, or - for stdout (required)
   --since ISO|MS          first result time, ISO 8601 or epoch ms (default: the beginning)
+  --checkpoint CP         start after this checkpoint (printed by an interrupted --out - export);
+                          wins over --since. A FILE export's saved state wins over it
   --until ISO|MS          stop before this time (default: the end of the data;
                           with --partitions, now)
   --batch-size N          results per request, 1..5000 (default 1000)
@@ -40,11 +41,13 @@ Examples:
   inference-streams export --out results.jsonl --since 2024-01-01
   inference-streams export --out results.jsonl --since 2024-01-01 --until 2024-02-01 --partitions 4
   inference-streams export --out - --batch-size 5000 | jq .result.geolocation.vpnIsEnabled
+  inference-streams export --out - --checkpoint 'eyJ2ZXJzaW9uIjoxfQ==' >> results.jsonl
   inference-streams export --emulator --out demo.jsonl --json
 `,
   options: {
     out: { type: 'string', short: 'o' },
     since: { type: 'string' },
+    checkpoint: { type: 'string' },
     until: { type: 'string' },
     'batch-size': { type: 'string' },
     partitions: { type: 'string' },
@@ -68,6 +71,7 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
     apiKey,
     baseUrl: optionOrEnv(values, 'base-url', io.env, 'INNERWORKS_BASE_URL'),
     startTime: parseTimeFlag('since', values.since as string | undefined),
+    checkpoint: typeof values.checkpoint === 'string' ? values.checkpoint : undefined,
     endTime: parseTimeFlag('until', values.until as string | undefined),
     batchSize: parseIntegerFlag('batch-size', values['batch-size'] as string | undefined, 1, 5000),
     partitions,
@@ -76,32 +80,24 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
     signal: io.signal,
   };
   if (values.split === true && !(partitions && partitions > 1)) throw new UsageError('--split needs --partitions K (K > 1)');
+  if (values.checkpoint !== undefined && partitions !== undefined && partitions > 1) throw new UsageError('--checkpoint cannot be combined with --partitions (a checkpoint is one position)');
   if (out === '-') {
-    if (values.state !== undefined || values.split === true) throw new UsageError('--state and --split need --out FILE (stdout cannot be resumed)');
-    return toStdout(options, io);
+    if (values.state !== undefined || values.split === true) throw new UsageError('--state and --split need --out FILE (stdout keeps no state file: resume it with the printed --checkpoint)');
+    let stats: InferenceResultsStats | undefined;
+    const progress = progressLine(io, () => stats);
+    const summary = await exportToStdout(options, io, {
+      resumeCommand: (checkpoint) => resumeCommand(values, checkpoint),
+      onProgress: (latest) => {
+        stats = latest;
+        progress.update();
+      },
+      beforeMessage: () => progress.clear(),
+    });
+    progress.done();
+    io.stderr.write(`Exported ${formatCount(summary.records)} records (${formatCount(summary.pages)} pages, ${formatBytes(summary.bytes)} received) to stdout in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    return EXIT.ok;
   }
   return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, options, io);
-}
-
-async function toStdout(options: InferenceResultsOptions, io: CliIO): Promise<number> {
-  const stream = inferenceResults(options);
-  const progress = progressLine(io, () => stream.stats);
-  stream.on('progress', () => progress.update());
-  try {
-    // end: false: stdout belongs to the process (and to the caller in tests), not to us.
-    await pipeline(stream, stringifyJsonl(), io.stdout, { end: false });
-  } catch (error) {
-    progress.clear();
-    if (io.signal.aborted) {
-      io.stderr.write(`inference-streams export: interrupted after ${formatCount(stream.stats.records)} records${stream.checkpoint ? `; to continue, use inferenceResults({checkpoint: '${stream.checkpoint}'})` : ''}\n`);
-      throw new AbortError('interrupted', { cause: error });
-    }
-    throw error;
-  }
-  progress.done();
-  const stats = stream.stats;
-  io.stderr.write(`Exported ${formatCount(stats.records)} records (${formatCount(stats.pages)} pages, ${formatBytes(stats.bytes)} received) to stdout in ${seconds(stats.elapsedMs)}${retries(stats.retries)}\n`);
-  return EXIT.ok;
 }
 
 async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: InferenceResultsOptions, io: CliIO): Promise<number> {
@@ -129,6 +125,7 @@ async function toFile(file: string, stateFile: string | undefined, split: boolea
     progress.clear();
     if (error instanceof AbortError || io.signal.aborted) {
       io.stderr.write(`inference-streams export: interrupted; progress is saved in ${statePath}. Run the same command again to resume.\n`);
+      throw markReported(error instanceof Error ? error : new AbortError('interrupted'));
     }
     throw error;
   }
@@ -142,6 +139,28 @@ async function toFile(file: string, stateFile: string | undefined, split: boolea
   }
   return EXIT.ok;
 }
+
+/**
+ * The command that continues a stdout export after `checkpoint`: the same flags, less those the
+ * checkpoint replaces (`--since`), each value shell-quoted so it can be pasted as it is.
+ */
+function resumeCommand(values: OptionValues, checkpoint: string): string {
+  // The checkpoint is always quoted (base64 is safe either way; a quoted value is easy to find).
+  const words = ['inference-streams', 'export', '--out', '-', '--checkpoint', singleQuote(checkpoint)];
+  for (const flag of ['until', 'batch-size', 'base-url', 'poll-interval-ms'] as const) {
+    const value = values[flag];
+    if (typeof value === 'string') words.push(`--${flag}`, shellQuote(value));
+  }
+  for (const flag of ['follow', 'emulator'] as const) if (values[flag] === true) words.push(`--${flag}`);
+  return words.join(' ');
+}
+
+/** Quote for a POSIX shell: plain words stay as they are, anything else goes in single quotes. */
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : singleQuote(value);
+}
+
+const singleQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
 function progressLine(io: CliIO, stats: () => InferenceResultsStats | undefined): ProgressLine {
   return new ProgressLine(io.stderr, io.progress, () => {
