@@ -1,0 +1,116 @@
+/**
+ * Where a PostgreSQL destination connects, by libpq's conventions: a `postgres://` (or
+ * `postgresql://`) URL, else `DATABASE_URL`; whatever the URL leaves out comes from the `PG*`
+ * variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`), then from
+ * libpq's defaults. The password is registered for redaction at once and kept out of every
+ * description: errors and progress name `postgres://user@host:port/database` only.
+ */
+import { userInfo } from 'node:os';
+import { ConfigError, registerSecret } from '../core/errors.js';
+
+/** libpq's `sslmode` values. */
+export type PostgresSslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+const SSL_MODES: readonly PostgresSslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+/** A resolved connection: what `pg` needs, plus a password-free description. */
+export interface PostgresConnection {
+  /** Host name, IP address, or a unix socket directory (starts with `/`). */
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  /** Undefined: `pg` then tries `~/.pgpass` (libpq's password file). */
+  password: string | undefined;
+  sslMode: PostgresSslMode;
+  /** `connect_timeout` in seconds (0: none). */
+  connectTimeoutS: number;
+  applicationName: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Resolve `url` (or `DATABASE_URL`) and the `PG*` variables of `env` into a connection. Throws
+ * `ConfigError` naming `option` for a URL that is not a PostgreSQL URL; the message never
+ * includes the password.
+ */
+export function resolvePostgresConnection(url: string | undefined, env: Env = process.env, option = 'connectionString'): PostgresConnection {
+  const raw = url ?? (env.DATABASE_URL || undefined);
+  const params = new Map<string, string>();
+  if (raw !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError(option, 'must be a postgres://USER@HOST:PORT/DATABASE URL', withoutPassword(raw));
+    }
+    if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+      throw new ConfigError(option, 'must be a postgres://USER@HOST:PORT/DATABASE URL', withoutPassword(raw));
+    }
+    // Query parameters first, so that the URL's own parts win over them as in libpq.
+    for (const [key, value] of parsed.searchParams) params.set(key === 'dbname' ? 'database' : key, value);
+    const host = decodeURIComponent(parsed.hostname.replace(/^\[(.*)\]$/, '$1'));
+    if (host) params.set('host', host);
+    if (parsed.port) params.set('port', parsed.port);
+    if (parsed.username) params.set('user', decodeURIComponent(parsed.username));
+    if (parsed.password) params.set('password', decodeURIComponent(parsed.password));
+    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+    if (database) params.set('database', database);
+  }
+  const pick = (name: string, envName: string) => params.get(name) ?? (env[envName] || undefined);
+  const user = pick('user', 'PGUSER') ?? osUser();
+  const portText = pick('port', 'PGPORT') ?? '5432';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(option, 'has a port that is not 1..65535', portText);
+  const sslMode = (pick('sslmode', 'PGSSLMODE') ?? 'prefer') as PostgresSslMode;
+  if (!SSL_MODES.includes(sslMode)) throw new ConfigError(option, `sslmode must be one of ${SSL_MODES.join(', ')}`, sslMode);
+  const timeoutText = pick('connect_timeout', 'PGCONNECT_TIMEOUT') ?? '10';
+  const connectTimeoutS = Number(timeoutText);
+  if (!Number.isInteger(connectTimeoutS) || connectTimeoutS < 0) throw new ConfigError(option, 'connect_timeout must be a whole number of seconds', timeoutText);
+  const password = pick('password', 'PGPASSWORD');
+  registerSecret(password);
+  return {
+    host: pick('host', 'PGHOST') ?? 'localhost',
+    port,
+    user,
+    database: pick('database', 'PGDATABASE') ?? user,
+    password,
+    sslMode,
+    connectTimeoutS,
+    applicationName: pick('application_name', 'PGAPPNAME') ?? 'inference-streams',
+  };
+}
+
+/** `postgres://user@host:port/database`: where a connection goes, never its password. */
+export function describePostgres(connection: Pick<PostgresConnection, 'host' | 'port' | 'user' | 'database'>): string {
+  const host = connection.host.startsWith('/') ? encodeURIComponent(connection.host) : connection.host.includes(':') ? `[${connection.host}]` : connection.host;
+  return `postgres://${encodeURIComponent(connection.user)}@${host}:${connection.port}/${encodeURIComponent(connection.database)}`;
+}
+
+/** The `pg` client config of a connection (TLS per libpq's sslmode: require encrypts, verify-* also checks the certificate). */
+export function pgClientConfig(connection: PostgresConnection): Record<string, unknown> {
+  const ssl = connection.sslMode === 'require' ? { rejectUnauthorized: false } : connection.sslMode === 'verify-ca' || connection.sslMode === 'verify-full' ? { rejectUnauthorized: true } : false;
+  return {
+    host: connection.host,
+    port: connection.port,
+    user: connection.user,
+    database: connection.database,
+    password: connection.password,
+    ssl,
+    connectionTimeoutMillis: connection.connectTimeoutS * 1000,
+    application_name: connection.applicationName,
+  };
+}
+
+/** A URL with its password replaced, for messages about a URL that did not parse. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:[REDACTED]@').replace(/([?&]password=)[^&#]*/gi, '$1[REDACTED]');
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'postgres';
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * PostgreSQL destination: each page goes in with `COPY … FROM STDIN` and the partition's
+ * position is upserted into the checkpoints table in the SAME transaction, so the table holds
+ * exactly the records before the saved position whatever happens. No state file: a resume
+ * reads the positions from the database, which is what lets partitions of one export run on
+ * many machines against one database (issue 12).
+ *
+ * The checkpoints table (`inference_streams_checkpoints`, in the target's schema) is keyed by
+ * (export_id, partition). Each position update is guarded by the position the writer last saw,
+ * so a second writer of the same partition (a worker presumed dead that was not) fails instead
+ * of writing its page twice.
+ *
+ * `pg` and `pg-copy-streams` are optional peer dependencies, imported on first use.
+ */
+import type { Client, ClientConfig } from 'pg';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
+import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, missingDriver, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
+import { TableWriter, resolveTableWriter, type TableSink, type TableWriterOptions } from './db-writer.js';
+import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import { describePostgres, pgClientConfig, resolvePostgresConnection, type PostgresConnection } from './pg-url.js';
+
+/** Where a PostgreSQL destination writes. */
+export interface PostgresTargetOptions {
+  /**
+   * `postgres://USER[:PASSWORD]@HOST:PORT/DATABASE[?sslmode=…]` (libpq conventions). Default
+   * `DATABASE_URL`; parts it leaves out come from `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
+   * `PGDATABASE`, `PGSSLMODE`, then `~/.pgpass`. The password never appears in messages.
+   */
+  connectionString?: string;
+  /** Target table, `name` or `schema.name` (letters, digits, `_`); created when missing. Required. */
+  table: string;
+}
+
+/** Options of {@link createPostgresDestination}. */
+export type PostgresDestinationOptions = PostgresTargetOptions;
+
+const PG_TYPES: Record<ColumnType, readonly [ddl: string, udt: string]> = {
+  string: ['text', 'text'],
+  boolean: ['boolean', 'bool'],
+  timestamp: ['timestamptz', 'timestamptz'],
+  integer: ['bigint', 'int8'],
+  double: ['double precision', 'float8'],
+  json: ['jsonb', 'jsonb'],
+};
+
+interface PgDriver {
+  Client: new (config: ClientConfig) => Client;
+  copyFrom: (sql: string) => NodeJS.WritableStream & { rowCount: number };
+}
+
+/** Load `pg` and `pg-copy-streams` (optional peers) once. */
+let driver: Promise<PgDriver> | undefined;
+function loadDriver(target: string): Promise<PgDriver> {
+  driver ??= (async () => {
+    const pg = await import('pg');
+    const copy = await import('pg-copy-streams');
+    const Client = (pg.default ?? pg).Client;
+    const from = (copy.default ?? copy).from as unknown as PgDriver['copyFrom'];
+    return { Client, copyFrom: from };
+  })();
+  return driver.catch((error: unknown) => {
+    driver = undefined;
+    throw missingDriver(target, 'pg pg-copy-streams', error);
+  });
+}
+
+/**
+ * One connection to one table: connect with a clear error, create or check the table, COPY
+ * rows. Shared by the export destination and the Writable.
+ */
+class PostgresTable {
+  readonly target: string;
+  readonly table: TableName;
+  readonly #connection: PostgresConnection;
+  #client: Client | undefined;
+  #driver: PgDriver | undefined;
+  /** An error the connection reported while idle (the server went away). */
+  #broken: Error | undefined;
+  #columns: readonly { name: string; type: ColumnType }[] = [];
+  #copySql = '';
+
+  constructor(options: PostgresTargetOptions) {
+    this.table = parseTableName(options.table);
+    this.#connection = resolvePostgresConnection(options.connectionString);
+    this.target = describePostgres(this.#connection);
+  }
+
+  get description(): string {
+    return `postgres table ${this.table.schema ? `${this.table.schema}.` : ''}${this.table.name} on ${this.target}`;
+  }
+
+  async connect(): Promise<void> {
+    this.#driver = await loadDriver(this.target);
+    const client = new this.#driver.Client(pgClientConfig(this.#connection) as ClientConfig);
+    client.on('error', (error: Error) => {
+      this.#broken = error;
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw connectError(this.target, error);
+    }
+    this.#client = client;
+  }
+
+  /** Run `sql` with `values`, turning a driver error into a DatabaseError naming the target. */
+  async query(sql: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }> {
+    if (this.#broken) throw new DatabaseError(this.target, `the connection was lost: ${this.#broken.message}`, { cause: this.#broken });
+    try {
+      return await this.#client!.query(sql, values);
+    } catch (error) {
+      throw queryError(this.target, this.description, error);
+    }
+  }
+
+  /** Create the table for `mapping` when missing; refuse an existing table of other columns. Call inside a transaction. */
+  async prepare(mapping: ColumnMapping): Promise<void> {
+    this.#columns = mapping.columns.map((column) => ({ name: column.name, type: column.type }));
+    this.#copySql = `COPY ${qualified(this.table)} (${this.#columns.map((c) => quoteIdentifier(c.name)).join(', ')}) FROM STDIN`;
+    // Serializes table creation between writers starting at once (many workers of one export).
+    await this.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`inference-streams:${this.table.schema ?? ''}.${this.table.name}`]);
+    const existing = await this.query(
+      `SELECT column_name, udt_name FROM information_schema.columns
+        WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position`,
+      [this.table.schema ?? null, this.table.name],
+    );
+    const expected = this.#columns.map((c) => [c.name, PG_TYPES[c.type][1]] as const);
+    if (existing.rows.length === 0) {
+      await this.query(`CREATE TABLE ${qualified(this.table)} (${this.#columns.map((c) => `${quoteIdentifier(c.name)} ${PG_TYPES[c.type][0]}`).join(', ')})`);
+      return;
+    }
+    const differences = columnDifferences(
+      expected,
+      existing.rows.map((row) => [String(row.column_name), String(row.udt_name)] as const),
+    );
+    if (differences) {
+      throw new DatabaseError(this.target, `table ${this.table.name} exists with other columns (${differences}); nothing was written. Choose another table or drop this one`, { code: 'TABLE_MISMATCH' });
+    }
+  }
+
+  /** COPY `rows` into the table (inside the caller's transaction when there is one). */
+  async copy(rows: readonly CellValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.#broken) throw new DatabaseError(this.target, `the connection was lost: ${this.#broken.message}`, { cause: this.#broken });
+    const stream = this.#client!.query(this.#driver!.copyFrom(this.#copySql) as never) as unknown as NodeJS.WritableStream;
+    try {
+      await pipeline(Readable.from(copyChunks(rows, this.#columns)), stream);
+    } catch (error) {
+      throw queryError(this.target, this.description, error);
+    }
+  }
+
+  /** Roll back (ignoring a dead connection) and rethrow `error`. */
+  async rollback(): Promise<void> {
+    await this.#client?.query('ROLLBACK').catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}
+
+/** The PostgreSQL destination of `exportInferenceResults` (see destination.ts for the contract). */
+export function createPostgresDestination(options: PostgresDestinationOptions, context: DestinationContext): Destination {
+  return new PostgresDestination(new PostgresTable(options), context);
+}
+
+class PostgresDestination implements Destination {
+  readonly #table: PostgresTable;
+  readonly #mapping: ColumnMapping;
+  readonly #checkpoints: string;
+  #exportId = '';
+  /** The position each partition was last saved at: the guard of the next update. */
+  #saved: PartitionPosition[] = [];
+  /** Partitions share the connection: their transactions take turns. */
+  #turn: Promise<unknown> = Promise.resolve();
+
+  constructor(table: PostgresTable, context: DestinationContext) {
+    this.#table = table;
+    this.#mapping = context.mapping;
+    this.#checkpoints = qualified(table.table, CHECKPOINTS_TABLE);
+  }
+
+  get description(): string {
+    return this.#table.description;
+  }
+
+  async open(request: OpenRequest): Promise<OpenedExport> {
+    this.#exportId = request.exportId;
+    await this.#table.connect();
+    try {
+      await this.#table.query('BEGIN');
+      await this.#table.prepare(this.#mapping);
+      await this.#table.query(`CREATE TABLE IF NOT EXISTS ${this.#checkpoints} (
+        export_id text NOT NULL,
+        partition integer NOT NULL,
+        target_table text NOT NULL,
+        start_time bigint,
+        end_time bigint,
+        checkpoint text,
+        records bigint NOT NULL,
+        pages bigint NOT NULL,
+        done boolean NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (export_id, partition))`);
+      let positions = await this.#load();
+      const resumed = positions.length > 0;
+      if (!resumed) {
+        for (const [partition, position] of request.initial.entries()) {
+          await this.#table.query(
+            `INSERT INTO ${this.#checkpoints} (export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (export_id, partition) DO NOTHING`,
+            [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done],
+          );
+        }
+        positions = await this.#load();
+      }
+      await this.#table.query('COMMIT');
+      this.#saved = positions.map((position) => ({ ...position }));
+      return { positions, resumed };
+    } catch (error) {
+      await this.#table.rollback();
+      throw error;
+    }
+  }
+
+  write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
+    const work = this.#turn.then(() => this.#write(partition, records, position));
+    this.#turn = work.catch(() => undefined);
+    return work;
+  }
+
+  async #write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
+    const previous = this.#saved[partition];
+    const rows = records.map((record) => this.#mapping.row(record));
+    try {
+      await this.#table.query('BEGIN');
+      await this.#table.copy(rows);
+      const updated = await this.#table.query(
+        `INSERT INTO ${this.#checkpoints} AS saved (export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (export_id, partition) DO UPDATE SET
+           start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, checkpoint = EXCLUDED.checkpoint,
+           records = EXCLUDED.records, pages = EXCLUDED.pages, done = EXCLUDED.done, updated_at = now()
+         WHERE saved.records = $10 AND saved.checkpoint IS NOT DISTINCT FROM $11`,
+        [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done, previous?.records ?? 0, previous?.checkpoint ?? null],
+      );
+      if (updated.rowCount !== 1) {
+        throw new DatabaseError(
+          this.#table.target,
+          `partition ${partition} of export ${this.#exportId} was moved on by another writer since this one read it; this page was not written. Run the export again to resume from the saved position`,
+          { code: 'CHECKPOINT_CONFLICT' },
+        );
+      }
+      await this.#table.query('COMMIT');
+      this.#saved[partition] = { ...position };
+    } catch (error) {
+      await this.#table.rollback();
+      throw error;
+    }
+  }
+
+  async close(): Promise<ClosedDestination> {
+    await this.#turn;
+    await this.#table.close();
+    return { files: [], bytes: 0 };
+  }
+
+  async #load(): Promise<PartitionPosition[]> {
+    const { rows } = await this.#table.query(
+      `SELECT start_time, end_time, checkpoint, records, pages, done FROM ${this.#checkpoints} WHERE export_id = $1 ORDER BY partition`,
+      [this.#exportId],
+    );
+    return rows.map((row) => {
+      const position: PartitionPosition = { records: Number(row.records), pages: Number(row.pages), done: row.done === true };
+      if (row.start_time !== null) position.startTime = Number(row.start_time);
+      if (row.end_time !== null) position.endTime = Number(row.end_time);
+      if (row.checkpoint !== null) position.checkpoint = String(row.checkpoint);
+      return position;
+    });
+  }
+}
+
+/** Options of {@link postgresWriter}. */
+export interface PostgresWriterOptions extends PostgresTargetOptions, TableWriterOptions {}
+
+/**
+ * A Writable of objects into a PostgreSQL table (created when missing): `batchSize` objects per
+ * `COPY … FROM STDIN`, each batch one transaction. Columns from `columns` or the first object.
+ */
+export function postgresWriter(options: PostgresWriterOptions): TableWriter {
+  if (typeof options !== 'object' || options === null) throw new DatabaseError('postgres', 'postgresWriter(options) needs an options object');
+  const resolved = resolveTableWriter(options);
+  const table = new PostgresTable(options);
+  let closed = false;
+  const sink: TableSink = {
+    async open(mapping) {
+      await table.connect();
+      try {
+        await table.query('BEGIN');
+        await table.prepare(mapping);
+        await table.query('COMMIT');
+      } catch (error) {
+        await table.rollback();
+        throw error;
+      }
+    },
+    write: (rows) => table.copy(rows),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await table.close();
+    },
+  };
+  return new TableWriter(sink, resolved, options.signal, 'postgresWriter');
+}
+
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const COPY_SPECIAL = /[\\\n\r\t]/g;
+
+/** One value in COPY's text format: `\N` for null, backslash escapes, ISO times, t/f. */
+function copyValue(value: CellValue, type: ColumnType): string {
+  if (value === null) return '\\N';
+  if (type === 'timestamp') return new Date(value as number).toISOString();
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (typeof value === 'number') return String(value);
+  COPY_SPECIAL.lastIndex = 0;
+  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]) : value;
+}
+
+/** The rows as COPY text, in chunks of about 256 KiB (one page is a few MB). */
+function* copyChunks(rows: readonly CellValue[][], columns: readonly { type: ColumnType }[]): Generator<string> {
+  let text = '';
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) text += (i === 0 ? '' : '\t') + copyValue(row[i], columns[i].type);
+    text += '\n';
+    if (text.length >= 262_144) {
+      yield text;
+      text = '';
+    }
+  }
+  if (text) yield text;
+}
+
+/** A failed connect, as a DatabaseError that says what to check (never the password). */
+function connectError(target: string, error: unknown): DatabaseError {
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message ?? String(error);
+  const hint =
+    code === '28P01' || code === '28000'
+      ? ' (check the user and password: the URL, PGPASSWORD or ~/.pgpass)'
+      : code === '3D000'
+        ? ' (create the database first)'
+        : code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || /timeout/i.test(message)
+          ? ' (is the server running and reachable there?)'
+          : '';
+  return new DatabaseError(target, `cannot connect to PostgreSQL: ${message}${hint}`, { cause: error, code });
+}
+
+/** A failed statement, naming the table. */
+function queryError(target: string, description: string, error: unknown): DatabaseError {
+  if (error instanceof DatabaseError) return error;
+  const code = (error as { code?: string }).code;
+  return new DatabaseError(target, `writing to ${description.replace(/ on .*$/, '')} failed: ${(error as Error).message ?? String(error)}`, { cause: error, code });
+}
