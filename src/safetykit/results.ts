@@ -1,12 +1,17 @@
 /**
  * `importResults()`: the outputs of a finished add or import as a Readable of objects. Add
  * requests answer inline; imports (and adds too large to answer inline) are downloaded from a
- * pre-signed JSONL URL and parsed line by line, never held whole in memory.
+ * pre-signed URL and parsed one record at a time, never held whole in memory. The download may
+ * be JSONL, one JSON array, or `{"data": [...]}` (the add output's shape), told apart by its
+ * first bytes (see core/json-input.ts). Every record must be an object with a string `id`:
+ * anything else (`null` included, which would end a Node stream) is a `ProtocolError` naming
+ * where it is, raised before it is emitted.
  */
 import { Readable, pipeline } from 'node:stream';
-import { InferenceStreamsError, ProtocolError, describeUrl } from '../core/errors.js';
+import { InferenceStreamsError, JsonlError, ProtocolError, describeUrl } from '../core/errors.js';
 import { streamSignal } from '../core/abort.js';
-import { DEFAULT_MAX_LINE_BYTES, parseJsonl } from '../core/jsonl.js';
+import { parseJsonItems, sniffJsonInput } from '../core/json-input.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { fetchDownloadUrl, fetchRequestStatus, openDownload } from './client.js';
@@ -20,7 +25,7 @@ export interface ImportResultsOptions extends SafetykitOptions, PollOptions {
   requestId: string;
   /** Wait (polling) until the request is final. Default true; false fails at once if it is not `succeeded`. */
   wait?: boolean;
-  /** Longest JSONL line accepted from the download, in bytes. Default 16 MiB. */
+  /** Longest record accepted from the download (a JSONL line or a JSON array element), in bytes. Default 16 MiB. */
   maxLineBytes?: number;
 }
 
@@ -115,6 +120,12 @@ export class ImportResultsStream extends Readable {
       ? await pollUntilFinal(this.#config, this.requestId, this.poll, { ...extras, onPoll: () => void (this.stats.polls++, this.stats.requests++) })
       : await this.currentStatus(extras);
     if (status.dataUrl === undefined && status.data !== undefined && (status.data.length > 0 || !status.dataCount)) {
+      // Checked whole before the first is emitted: the answer is already in memory (≤ 5 MiB).
+      const endpoint = 'GET /v1/data/{namespace}/requests/{requestId}';
+      status.data.forEach((output, index) => {
+        const problem = outputProblem(output);
+        if (problem !== undefined) throw new ProtocolError(endpoint, `data[${index}] of request ${this.requestId}: ${problem}`);
+      });
       yield* status.data;
     } else {
       yield* this.download(status, extras);
@@ -139,14 +150,25 @@ export class ImportResultsStream extends Readable {
     }
     const body = await openDownload(url, this.#config, extras);
     this.stats.requests++;
-    body.on('data', (chunk: Buffer) => (this.stats.bytes += chunk.length));
-    const lines = pipeline(body, parseJsonl({ maxLineBytes: this.maxLineBytes, source: describeUrl(url) }), () => undefined);
-    const endpoint = `GET ${describeUrl(url)}`;
-    for await (const value of lines as AsyncIterable<unknown>) {
-      if (typeof value !== 'object' || value === null || typeof (value as { id?: unknown }).id !== 'string') {
-        throw new ProtocolError(endpoint, 'a results line is not an object with an "id"');
-      }
-      yield value as OutputObject;
+    const source = describeUrl(url);
+    const { shape, bytes } = await sniffJsonInput(body);
+    bytes.on('data', (chunk: Buffer) => (this.stats.bytes += chunk.length));
+    const records = pipeline(bytes, parseJsonItems(shape, { source, maxItemBytes: this.maxLineBytes, validate: outputProblem }), () => undefined);
+    try {
+      for await (const value of records as AsyncIterable<OutputObject>) yield value;
+    } catch (error) {
+      // Bad records come from the server, not from the caller: a protocol fault, with its position.
+      if (error instanceof JsonlError) throw new ProtocolError(`GET ${source}`, `the results download (${SHAPE_NAMES[shape]}) is not usable: ${error.message}`, { cause: error });
+      throw error;
     }
   }
+}
+
+const SHAPE_NAMES = { jsonl: 'JSONL', array: 'a JSON array', 'data-array': '{"data": [...]}' } as const;
+
+/** Why a record is not an output object, or undefined when it is one. */
+function outputProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `it is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not an output object`;
+  if (typeof (value as { id?: unknown }).id !== 'string') return 'it is not an output object (no string "id")';
+  return undefined;
 }
