@@ -153,9 +153,9 @@ describe('reinfer emulator: predict', () => {
     const cases: Array<[unknown, number, RegExp]> = [
       [{ documents: Array.from({ length: 4097 }, () => good) }, 400, /4097/],
       [{ documents: [good, { timestamp: '2020-01-01T00:00:00Z' }] }, 400, /documents\[1\]\.messages is required/],
-      [{ documents: [good, good, { messages: [{ body: { text: 'x'.repeat(65_537) } }] }] }, 400, /documents\[2\]\.messages\[0\]\.body\.text is longer than 65536/],
-      [{ documents: [{ messages: Array.from({ length: 2049 }, () => ({ body: { text: 'a' } })) }] }, 400, /documents\[0\]\.messages: at most 2048/],
-      [{ documents: [{ ...good, user_properties: { City: 'London' } }] }, 422, /documents\[0\]\.user_properties: key "City"/],
+      [{ documents: [good, good, { messages: [{ body: { text: 'x'.repeat(65_537) } }] }] }, 400, /documents\[2\]\.messages\[0\]\.body\.text: must be at most 65536 characters \(got 65537\)/],
+      [{ documents: [{ messages: Array.from({ length: 2049 }, () => ({ body: { text: 'a' } })) }] }, 400, /documents\[0\]\.messages: must hold 1\.\.2048 items \(got 2049\)/],
+      [{ documents: [{ ...good, user_properties: { City: 'London' } }] }, 400, /documents\[0\]\.user_properties\.City: the key must start with "string:" or "number:"/],
       [{ documents: [good, { ...good, timestamp: 'yesterday' }] }, 422, /documents\[1\]\.timestamp/],
       [{ documents: [good], threshold: 2 }, 400, /threshold/],
       [{ documents: [good], labels: [{ name: 'Order' }] }, 400, /labels\[0\]\.name/],

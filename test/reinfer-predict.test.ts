@@ -145,7 +145,7 @@ describe('predictDocuments', () => {
     const out = await run<PredictionResult<unknown>>(predictDocuments({ ...conn(emulator), onError: 'emit' }), inputs);
     expect(out.map((o) => ('error' in o ? `bad ${o.index}` : 'ok'))).toEqual(['ok', 'bad 1', 'ok', 'bad 3', 'bad 4', 'ok']);
     expect((out[1] as { error: Error }).error.message).toMatch(/input 1: messages is required/);
-    expect((out[3] as { error: Error }).error.message).toMatch(/longer than 65536/);
+    expect((out[3] as { error: Error }).error.message).toMatch(/messages\[0\]\.body\.text: must be at most 65536 characters \(got 65537\)/);
     expect(emulator.reinfer.requests().at(-1)!.count).toBe(3);
   });
 

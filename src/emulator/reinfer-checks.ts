@@ -1,13 +1,13 @@
 /**
- * The request checks of the emulated Reinfer API: the limits of API-NOTES, each answered with
- * `{status: "error", message}` naming the offending document index.
+ * The request checks of the emulated Reinfer API: the vendor's published limits (the table in
+ * core/published-limits.ts, the one the client checks its documents with), each answered with
+ * `{status: "error", message}` naming the field, e.g. `documents[3].messages[0].from: …`.
  */
+import { checkIncludeComments, checkLabels, checkPredictDocument, checkRawEmailDocument, checkTransformTag, MAX_DOCUMENTS, MAX_LABELS } from '../core/published-limits.js';
+import { describeProblem, type ShapeCheck } from '../core/shape.js';
 import type { LabelOptions, RequestedLabel, WireMessage } from './reinfer-model.js';
 
-export const MAX_DOCUMENTS = 4096;
-export const MAX_MESSAGES = 2048;
-export const MAX_TEXT_CHARS = 65_536;
-export const MAX_LABELS = 4096;
+export { MAX_DOCUMENTS, MAX_LABELS };
 
 /** A refused request: status and message. */
 export interface Refusal {
@@ -32,19 +32,9 @@ export function readLabelOptions(body: Record<string, unknown>): LabelOptions | 
     else return refusal(400, 'threshold must be a number between 0.0 and 1.0, or "auto"');
   }
   if (body.labels === undefined) return { threshold };
-  if (!Array.isArray(body.labels)) return refusal(400, 'labels must be an array of {name, threshold?}');
-  if (body.labels.length > MAX_LABELS) return refusal(400, `labels: at most ${MAX_LABELS} labels may be requested`);
-  const labels: RequestedLabel[] = [];
-  for (const [i, label] of (body.labels as unknown[]).entries()) {
-    const l = label as { name?: unknown; threshold?: unknown } | null;
-    if (!l || !Array.isArray(l.name) || l.name.length === 0 || !l.name.every((p) => typeof p === 'string' && p.length > 0)) {
-      return refusal(400, `labels[${i}].name must be a non-empty array of strings, e.g. ["Parent Label", "Child Label"]`);
-    }
-    if (l.threshold !== undefined && !(typeof l.threshold === 'number' && l.threshold >= 0 && l.threshold <= 1)) {
-      return refusal(400, `labels[${i}].threshold must be a number between 0.0 and 1.0`);
-    }
-    labels.push({ name: l.name as string[], threshold: l.threshold as number | undefined });
-  }
+  const problem = checkLabels(body.labels);
+  if (problem !== undefined) return refusal(400, describeProblem(problem, 'labels'));
+  const labels: RequestedLabel[] = (body.labels as Array<{ name: string[]; threshold?: number }>).map((l) => ({ name: l.name, threshold: l.threshold }));
   return { threshold, labels };
 }
 
@@ -57,45 +47,32 @@ export function readDocumentList(body: Record<string, unknown>): unknown[] | Ref
   return body.documents;
 }
 
-/** One `/predict` document: messages (required, ≤ 2048), texts ≤ 65 536 chars, timestamp, user properties. */
+/** One `/predict` document against the published limits; then its timestamp must parse (422). */
 export function checkDocument(doc: unknown, index: number): Refusal | undefined {
-  const where = `documents[${index}]`;
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return refusal(400, `${where}: must be an object with "messages"`);
-  const { messages, timestamp, user_properties: userProperties } = doc as Record<string, unknown>;
-  if (!Array.isArray(messages) || messages.length === 0) return refusal(400, `${where}.messages is required (a non-empty array)`);
-  if (messages.length > MAX_MESSAGES) return refusal(400, `${where}.messages: at most ${MAX_MESSAGES} messages (got ${messages.length})`);
-  for (const [m, message] of messages.entries()) {
-    if (!message || typeof message !== 'object') return refusal(400, `${where}.messages[${m}]: must be an object`);
-    for (const part of ['body', 'subject', 'signature'] as const) {
-      const value = (message as Record<string, unknown>)[part];
-      if (value === undefined) continue;
-      const text = (value as { text?: unknown } | null)?.text;
-      if (typeof text !== 'string') return refusal(400, `${where}.messages[${m}].${part}.text must be a string`);
-      if (text.length > MAX_TEXT_CHARS) return refusal(400, `${where}.messages[${m}].${part}.text is longer than ${MAX_TEXT_CHARS} characters`);
-    }
-  }
-  if (timestamp !== undefined && (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp)))) {
-    return refusal(422, `${where}.timestamp must be an ISO 8601 date-time`);
-  }
-  return checkUserProperties(userProperties, where);
+  const refused = checkShape(checkPredictDocument, doc, index);
+  if (refused !== undefined) return refused;
+  const { timestamp } = doc as { timestamp?: string };
+  if (timestamp !== undefined && Number.isNaN(Date.parse(timestamp))) return refusal(422, `documents[${index}].timestamp must be an ISO 8601 date-time`);
+  return undefined;
 }
 
-/** `string:` keys hold strings, `number:` keys hold numbers; no other prefix. */
-export function checkUserProperties(userProperties: unknown, where: string): Refusal | undefined {
-  if (userProperties === undefined) return undefined;
-  if (!userProperties || typeof userProperties !== 'object' || Array.isArray(userProperties)) {
-    return refusal(400, `${where}.user_properties must be an object`);
-  }
-  for (const [key, value] of Object.entries(userProperties)) {
-    if (key.startsWith('string:') && key.length > 7) {
-      if (typeof value !== 'string') return refusal(422, `${where}.user_properties["${key}"] must be a string`);
-    } else if (key.startsWith('number:') && key.length > 7) {
-      if (typeof value !== 'number' || !Number.isFinite(value)) return refusal(422, `${where}.user_properties["${key}"] must be a number`);
-    } else {
-      return refusal(422, `${where}.user_properties: key "${key}" must start with "string:" or "number:"`);
-    }
-  }
-  return undefined;
+/** One `/predict-raw-emails` document against the published limits. */
+export function checkRawEmail(doc: unknown, index: number): Refusal | undefined {
+  return checkShape(checkRawEmailDocument, doc, index);
+}
+
+/** `transform_tag` (required) and `include_comments` of a `/predict-raw-emails` body. */
+export function checkRawEmailFields(body: Record<string, unknown>): Refusal | undefined {
+  if (body.transform_tag === undefined) return refusal(400, 'transform_tag is required (a string such as "generic.0.CONVKER5")');
+  const tag = checkTransformTag(body.transform_tag);
+  if (tag !== undefined) return refusal(400, describeProblem(tag, 'transform_tag'));
+  const comments = body.include_comments === undefined ? undefined : checkIncludeComments(body.include_comments);
+  return comments === undefined ? undefined : refusal(400, describeProblem(comments, 'include_comments'));
+}
+
+function checkShape(check: ShapeCheck, doc: unknown, index: number): Refusal | undefined {
+  const problem = check(doc);
+  return problem === undefined ? undefined : refusal(400, describeProblem(problem, `documents[${index}]`));
 }
 
 /** The messages of a checked document. */

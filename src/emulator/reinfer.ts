@@ -5,7 +5,7 @@
  * (429 + Retry-After above it) so that client concurrency tuning is real.
  */
 import { bearerToken, hash32, json, pause, seededRandom } from './http-util.js';
-import { checkDocument, checkUserProperties, isRefusal, messagesOf, readDocumentList, readLabelOptions, refusal, MAX_DOCUMENTS, type Refusal } from './reinfer-checks.js';
+import { checkDocument, checkRawEmail, checkRawEmailFields, isRefusal, messagesOf, readDocumentList, readLabelOptions, refusal, MAX_DOCUMENTS, type Refusal } from './reinfer-checks.js';
 import { commentUid, sourceIds, storedComment, validationFor } from './reinfer-data.js';
 import { parseRawEmail } from './reinfer-email.js';
 import { commentText, findEntities, labelProperties, predictLabels, sentimentOf, type LabelOptions, type WireMessage } from './reinfer-model.js';
@@ -171,10 +171,8 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
   }
 
   async function predictRawEmailsBody(body: Record<string, unknown>, version: number): Promise<EmulatorResponse> {
-    if (typeof body.transform_tag !== 'string' || body.transform_tag.length === 0) {
-      return error(refusal(400, 'transform_tag is required (a string such as "generic.0.CONVKER5")'));
-    }
-    if (body.include_comments !== undefined && typeof body.include_comments !== 'boolean') return error(refusal(400, 'include_comments must be a boolean'));
+    const fields = checkRawEmailFields(body);
+    if (fields) return error(fields);
     const documents = readDocumentList(body);
     if (isRefusal(documents)) return error(documents);
     const labelOptions = readLabelOptions(body);
@@ -182,12 +180,11 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
     const comments = [];
     for (const [i, doc] of documents.entries()) {
       const where = `documents[${i}]`;
-      if (!doc || typeof doc !== 'object') return error(refusal(400, `${where}: must be an object with "raw_email"`));
+      const problem = checkRawEmail(doc, i);
+      if (problem) return error(problem);
       const parsed = parseRawEmail((doc as { raw_email?: unknown }).raw_email);
       if (typeof parsed === 'string') return error(refusal(400, `${where}.${parsed}`));
       const uploaded = (doc as { user_properties?: unknown }).user_properties;
-      const problem = checkUserProperties(uploaded, where);
-      if (problem) return error(problem);
       for (const [key, value] of Object.entries((uploaded ?? {}) as Record<string, unknown>)) {
         if (key in parsed.user_properties && parsed.user_properties[key] !== value) {
           return error(refusal(422, `${where}.user_properties["${key}"] conflicts with the value generated from the email (${JSON.stringify(parsed.user_properties[key])})`));

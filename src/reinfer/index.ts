@@ -14,8 +14,10 @@ export type { ReinferConnectionOptions } from './options.js';
 export type {
   ModelVersion,
   ReinferMessage,
+  MessageText,
   ReinferDocument,
   RawEmail,
+  RawEmailAttachment,
   RawEmailDocument,
   CommentInput,
   UserProperties,

@@ -3,6 +3,8 @@
  * request, and a bad value throws `ConfigError` naming the option.
  */
 import { ConfigError } from '../core/errors.js';
+import { checkLabels } from '../core/published-limits.js';
+import { formatPath } from '../core/shape.js';
 import { resolveBaseUrl, resolveCommon, resolveSecret, stringOption, type CommonOptions, type ResolvedCommon } from '../core/options.js';
 import type { LabelRequest, ModelVersion } from './types.js';
 
@@ -73,22 +75,28 @@ export function resolveThreshold(value: unknown): number | 'auto' | undefined {
   return value;
 }
 
-/** Wire form of `labels`: names as arrays (`'A > B'` is split), thresholds checked. At most 4096. */
+/**
+ * Wire form of `labels`: names as arrays (`'A > B'` is split), then checked against the
+ * published limits (at most 4096 labels; a name of 1..64 parts of 1..64 characters; thresholds
+ * 0..1). A breach is a `ConfigError` naming the entry, e.g. `labels[2].name[0]`.
+ */
 export function resolveLabels(value: unknown): Array<{ name: string[]; threshold?: number }> | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) throw new ConfigError('labels', "must be an array of {name: string[] | 'Parent > Child', threshold?}", value);
-  if (value.length > 4096) throw new ConfigError('labels', 'must hold at most 4096 labels', value.length);
-  return value.map((label: LabelRequest, i) => {
-    const raw = label?.name;
-    const name = typeof raw === 'string' ? splitLabelName(raw) : raw;
-    if (!Array.isArray(name) || name.length === 0 || !name.every((p) => typeof p === 'string' && p.length > 0)) {
+  const wire = value.map((label: LabelRequest | null, i) => {
+    if (typeof label !== 'object' || label === null || Array.isArray(label)) {
+      throw new ConfigError(`labels[${i}]`, "must be an object {name: string[] | 'Parent > Child', threshold?}", label);
+    }
+    const raw = label.name;
+    if (typeof raw !== 'string' && !Array.isArray(raw)) {
       throw new ConfigError(`labels[${i}].name`, "must be a non-empty array of strings or a 'Parent > Child' string", raw);
     }
-    if (label.threshold !== undefined && !(typeof label.threshold === 'number' && label.threshold >= 0 && label.threshold <= 1)) {
-      throw new ConfigError(`labels[${i}].threshold`, 'must be a number from 0 to 1', label.threshold);
-    }
+    const name = typeof raw === 'string' ? splitLabelName(raw) : raw;
     return label.threshold === undefined ? { name } : { name, threshold: label.threshold };
   });
+  const found = checkLabels(wire);
+  if (found !== undefined) throw new ConfigError(formatPath(found.path, 'labels'), found.message);
+  return wire;
 }
 
 /** `'Parent > Child'` → `['Parent', 'Child']`. */

@@ -5,7 +5,7 @@
  * input order unless `ordered: false`; isolates refused documents by bisection. What differs
  * between the three endpoints lives in a {@link PredictAdapter}. No HTTP code here.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Batcher, IdleTimer } from '../core/batch.js';
 import { streamSignal } from '../core/abort.js';
 import { ConfigError, RateLimitError } from '../core/errors.js';
@@ -112,7 +112,43 @@ export interface PredictAdapter {
   send(items: readonly Item[], hooks: CallHooks): Promise<{ outputs: Prediction<unknown>[]; bytes: number }>;
 }
 
-export class PredictStream<Input> extends Transform {
+/**
+ * The typed surface of a predict stream, merged into the class below (no runtime code): what
+ * `write()` takes, what `for await` and `'data'` give, and the `'progress'` event.
+ *
+ * Why the iterator has two signatures: Node's `pipeline()` types a middle stage as
+ * `NodeJS.ReadWriteStream`, whose iterator yields `string | Buffer`; an object-mode stream with
+ * only a typed iterator would no longer fit there. The first signature keeps that fit, the
+ * last one is what `pipeline()` infers the next stage's input from. TypeScript intersects
+ * both for `for await`, so an output reads as `Output & (string | Buffer)`: every field of the
+ * output is typed, and it is assignable to `Output`. Likewise `write(never)` keeps `write()`
+ * compatible with Node's interfaces while only `Input` can actually be passed.
+ */
+export interface PredictStream<Input, Output = Prediction<Input>> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer>;
+  [Symbol.asyncIterator](): AsyncIterableIterator<Output>;
+  write(chunk: Input, callback?: (error: Error | null | undefined) => void): boolean;
+  write(chunk: Input, encoding: BufferEncoding, callback?: (error: Error | null | undefined) => void): boolean;
+  write(chunk: never, encoding?: never, callback?: never): boolean;
+  on(event: 'progress', listener: (stats: ReinferStats) => void): this;
+  on(event: 'data', listener: (output: Output) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: 'close' | 'drain' | 'end' | 'finish' | 'pause' | 'readable' | 'resume', listener: () => void): this;
+  on(event: 'pipe' | 'unpipe', listener: (source: Readable) => void): this;
+  on(event: string | symbol, listener: (...args: never[]) => void): this;
+  once(event: 'progress', listener: (stats: ReinferStats) => void): this;
+  once(event: 'data', listener: (output: Output) => void): this;
+  once(event: 'error', listener: (error: Error) => void): this;
+  once(event: 'close' | 'drain' | 'end' | 'finish' | 'pause' | 'readable' | 'resume', listener: () => void): this;
+  once(event: 'pipe' | 'unpipe', listener: (source: Readable) => void): this;
+  once(event: string | symbol, listener: (...args: never[]) => void): this;
+}
+
+/**
+ * `Input` is what is written (a document, a raw email, a uid); `Output` what comes out: a
+ * {@link Prediction}, or with `onError: 'emit'` a {@link PredictionResult} (a prediction or a failure).
+ */
+export class PredictStream<Input, Output = Prediction<Input>> extends Transform {
   /** Live counters; also passed with every `'progress'` event. */
   readonly stats: ReinferStats;
   private readonly batcher: Batcher<Item>;

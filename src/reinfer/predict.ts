@@ -9,7 +9,7 @@ import { endpointLabel, predict, predictComments as postPredictComments, predict
 import { resolveConnection, resolveLabels, resolveThreshold, resolveVersion, type ReinferConnection } from './options.js';
 import { toCommentPrediction, toPrediction } from './outputs.js';
 import { PredictStream, resolveStreamOptions, type Item, type PredictAdapter, type PredictStreamOptions } from './predict-stream.js';
-import type { CommentInput, LabelRequest, ModelVersion, Prediction, PredictCommentsResponse, PredictResponse, RawEmailDocument, ReinferDocument, WireEntity, WireLabelProperty } from './types.js';
+import type { CommentInput, LabelRequest, ModelVersion, Prediction, PredictionResult, PredictCommentsResponse, PredictResponse, RawEmailDocument, ReinferDocument, WireEntity, WireLabelProperty } from './types.js';
 import { checkDocument, checkRawEmail, commentUid } from './validate-documents.js';
 
 /** Options of {@link predictDocuments} (and the base of the other two). */
@@ -102,14 +102,15 @@ function joinWires(items: readonly Item[]): string {
   return wires.join(',');
 }
 
-/** The wire form of a document: only `messages`, `timestamp` and `user_properties` are sent. */
+/** The wire form of a document: only `messages`, `timestamp`, `user_properties` and `text_format` are sent. */
 function documentWire(doc: ReinferDocument): string {
   let onlySent = true;
-  for (const key in doc) if (key !== 'messages' && key !== 'timestamp' && key !== 'user_properties') onlySent = false;
+  for (const key in doc) if (key !== 'messages' && key !== 'timestamp' && key !== 'user_properties' && key !== 'text_format') onlySent = false;
   if (onlySent) return JSON.stringify(doc); // nothing to leave out: no copy
   const wire: Record<string, unknown> = { messages: doc.messages };
   if (doc.timestamp !== undefined) wire.timestamp = doc.timestamp;
   if (doc.user_properties !== undefined) wire.user_properties = doc.user_properties;
+  if (doc.text_format !== undefined) wire.text_format = doc.text_format;
   return JSON.stringify(wire);
 }
 
@@ -118,7 +119,10 @@ function documentWire(doc: ReinferDocument): string {
  * kept on the output) to predictions `{input, labels, entities, labelProperties, sentiment, model}`,
  * batched (`batchSize`), `concurrency` requests in flight, in input order.
  */
-export function predictDocuments(options: PredictOptions): PredictStream<ReinferDocument> {
+export function predictDocuments<D extends ReinferDocument = ReinferDocument>(options: PredictOptions & { onError: 'emit' }): PredictStream<D, PredictionResult<D>>;
+export function predictDocuments<D extends ReinferDocument = ReinferDocument>(options: PredictOptions & { onError?: 'throw' }): PredictStream<D>;
+export function predictDocuments<D extends ReinferDocument = ReinferDocument>(options: PredictOptions): PredictStream<D, PredictionResult<D>>;
+export function predictDocuments(options: PredictOptions): PredictStream<ReinferDocument, PredictionResult<ReinferDocument>> {
   const { connection, extra, stream } = resolvePredict(options);
   const adapter: PredictAdapter = {
     prepare(item) {
@@ -131,14 +135,17 @@ export function predictDocuments(options: PredictOptions): PredictStream<Reinfer
       return { outputs: documentOutputs(response, items, false), bytes: result.bytes };
     },
   };
-  return new PredictStream<ReinferDocument>(connection, stream, adapter);
+  return new PredictStream<ReinferDocument, PredictionResult<ReinferDocument>>(connection, stream, adapter);
 }
 
 /**
  * A Transform from raw emails (`{raw_email: {headers, body}, user_properties?}`) to predictions;
  * with `includeComments` each output also carries the parsed `comment`.
  */
-export function predictRawEmails(options: PredictRawEmailsOptions): PredictStream<RawEmailDocument> {
+export function predictRawEmails<D extends RawEmailDocument = RawEmailDocument>(options: PredictRawEmailsOptions & { onError: 'emit' }): PredictStream<D, PredictionResult<D>>;
+export function predictRawEmails<D extends RawEmailDocument = RawEmailDocument>(options: PredictRawEmailsOptions & { onError?: 'throw' }): PredictStream<D>;
+export function predictRawEmails<D extends RawEmailDocument = RawEmailDocument>(options: PredictRawEmailsOptions): PredictStream<D, PredictionResult<D>>;
+export function predictRawEmails(options: PredictRawEmailsOptions): PredictStream<RawEmailDocument, PredictionResult<RawEmailDocument>> {
   const { connection, extra, stream } = resolvePredict(options);
   const transformTag = stringOption('transformTag', options.transformTag, true);
   const includeComments = booleanOption('includeComments', options.includeComments, false);
@@ -156,14 +163,17 @@ export function predictRawEmails(options: PredictRawEmailsOptions): PredictStrea
       return { outputs: documentOutputs(response, items, includeComments), bytes: result.bytes };
     },
   };
-  return new PredictStream<RawEmailDocument>(connection, stream, adapter);
+  return new PredictStream<RawEmailDocument, PredictionResult<RawEmailDocument>>(connection, stream, adapter);
 }
 
 /**
  * A Transform from comment uids (`'source_id.comment_id'` strings, or objects with a `uid`) to
  * predictions of comments already stored on the platform.
  */
-export function predictComments(options: PredictCommentsOptions): PredictStream<CommentInput> {
+export function predictComments<C extends CommentInput = CommentInput>(options: PredictCommentsOptions & { onError: 'emit' }): PredictStream<C, PredictionResult<C>>;
+export function predictComments<C extends CommentInput = CommentInput>(options: PredictCommentsOptions & { onError?: 'throw' }): PredictStream<C>;
+export function predictComments<C extends CommentInput = CommentInput>(options: PredictCommentsOptions): PredictStream<C, PredictionResult<C>>;
+export function predictComments(options: PredictCommentsOptions): PredictStream<CommentInput, PredictionResult<CommentInput>> {
   const { connection, extra, stream } = resolvePredict(options);
   const adapter: PredictAdapter = {
     prepare(item) {
@@ -179,7 +189,7 @@ export function predictComments(options: PredictCommentsOptions): PredictStream<
       return { outputs: commentOutputs(result.data, items), bytes: result.bytes };
     },
   };
-  return new PredictStream<CommentInput>(connection, stream, adapter);
+  return new PredictStream<CommentInput, PredictionResult<CommentInput>>(connection, stream, adapter);
 }
 
 /** Match `/predict-comments` answers to the uids asked for (by uid, not by position). */

@@ -6,18 +6,31 @@
 /** A model version: an integer, `live` or `staging` (`latest` too for validation). */
 export type ModelVersion = number | 'live' | 'staging';
 
-/** One message of a comment (Comment Reference). */
+/** Text of a message part (`body`, `subject`, `signature`): at most 65,536 characters each. */
+export interface MessageText {
+  text: string;
+  /** The original text when `text` is a translation. */
+  translated_from?: string;
+}
+
+/**
+ * One message of a comment (Comment Reference). No other keys are allowed; the limits are the
+ * vendor's published ones (see the README's table), checked before anything is sent.
+ */
 export interface ReinferMessage {
-  body?: { text: string };
-  subject?: { text: string };
-  signature?: { text: string };
+  /** Required. */
+  body: MessageText;
+  subject?: MessageText;
+  signature?: MessageText;
+  /** 1..512 characters. */
   from?: string;
+  /** At most 2048 addresses of 1..512 characters (so are `cc` and `bcc`). */
   to?: string[];
   cc?: string[];
   bcc?: string[];
   sent_at?: string;
+  /** 1..8 characters, e.g. `'en'`. */
   language?: string;
-  [field: string]: unknown;
 }
 
 /** User properties: keys start with `string:` (string values) or `number:` (number values). */
@@ -25,16 +38,32 @@ export type UserProperties = Record<string, string | number>;
 
 /** A `/predict` document. Extra fields (an `id`, say) stay on the output and are not sent. */
 export interface ReinferDocument {
+  /** 1..2048 messages. */
   messages: ReinferMessage[];
   timestamp?: string;
   user_properties?: UserProperties;
+  /** How the texts are written. Default the server's. */
+  text_format?: 'markdown' | 'plain';
   [field: string]: unknown;
+}
+
+/** An attachment of a raw email (at most 128). */
+export interface RawEmailAttachment {
+  /** At most 256 characters. */
+  name: string;
+  /** Bytes, an integer ≥ 0. */
+  size: number;
+  /** At most 256 characters, e.g. `'application/pdf'`. */
+  content_type: string;
 }
 
 /** A raw email as `/predict-raw-emails` takes it. */
 export interface RawEmail {
+  /** `plain` (at most 65,536 characters) or `html` (at most 33,554,432), or both. */
   body: { plain?: string; html?: string };
+  /** `raw` (the header block, at most 65,536 characters) or `parsed` (name → value). */
   headers: { raw?: string; parsed?: Record<string, string | string[]> };
+  attachments?: RawEmailAttachment[];
 }
 
 /** A `/predict-raw-emails` document. Extra fields stay on the output and are not sent. */

@@ -1,13 +1,14 @@
 /**
- * Checks of each input before it is sent, against the limits of API-NOTES, so that one bad
- * document costs no request; and the error that names the bad inputs by their stream index.
+ * Checks of each input before it is sent, against the vendor's published limits (the table in
+ * core/published-limits.ts, which the emulator enforces too), so that one bad document costs no
+ * request; and the error that names the bad inputs by their stream index.
  */
 import { InferenceStreamsError } from '../core/errors.js';
+import { checkPredictDocument, checkRawEmailDocument, MAX_DOCUMENTS } from '../core/published-limits.js';
+import { describeProblem } from '../core/shape.js';
 import type { CommentInput } from './types.js';
 
-export const MAX_BATCH_DOCUMENTS = 4096;
-export const MAX_MESSAGES = 2048;
-export const MAX_TEXT_CHARS = 65_536;
+export const MAX_BATCH_DOCUMENTS = MAX_DOCUMENTS;
 
 /**
  * Inputs that cannot be predicted: refused by our checks before sending (`cause` undefined), or
@@ -32,39 +33,18 @@ export class InvalidDocumentError extends InferenceStreamsError {
   }
 }
 
-/** A `/predict` document: the problem, or undefined when it may be sent. */
+/** A `/predict` document: the problem (naming the field), or undefined when it may be sent. */
 export function checkDocument(input: unknown): string | undefined {
   if (!isObject(input)) return 'a document must be an object with "messages"';
-  const messages = input.messages;
-  if (!Array.isArray(messages) || messages.length === 0) return 'messages is required (a non-empty array)';
-  if (messages.length > MAX_MESSAGES) return `at most ${MAX_MESSAGES} messages (got ${messages.length})`;
-  for (let m = 0; m < messages.length; m++) {
-    const message: unknown = messages[m];
-    if (!isObject(message)) return `messages[${m}] must be an object`;
-    for (const part of ['body', 'subject', 'signature'] as const) {
-      const value = message[part];
-      if (value === undefined) continue;
-      const text = isObject(value) ? value.text : undefined;
-      if (typeof text !== 'string') return `messages[${m}].${part}.text must be a string`;
-      if (text.length > MAX_TEXT_CHARS) return `messages[${m}].${part}.text is longer than ${MAX_TEXT_CHARS} characters (${text.length})`;
-    }
-  }
-  if (input.timestamp !== undefined && typeof input.timestamp !== 'string') return 'timestamp must be an ISO 8601 string';
-  return checkUserProperties(input.user_properties);
+  const found = checkPredictDocument(input);
+  return found === undefined ? undefined : describeProblem(found);
 }
 
 /** A `/predict-raw-emails` document. */
 export function checkRawEmail(input: unknown): string | undefined {
   if (!isObject(input)) return 'a document must be an object with "raw_email"';
-  const email = input.raw_email;
-  if (!isObject(email)) return 'raw_email is required (an object with headers and body)';
-  if (!isObject(email.headers) || (typeof email.headers.raw !== 'string' && !isObject(email.headers.parsed))) {
-    return 'raw_email.headers needs "raw" (a string) or "parsed" (an object)';
-  }
-  if (!isObject(email.body) || (typeof email.body.plain !== 'string' && typeof email.body.html !== 'string')) {
-    return 'raw_email.body needs "plain" or "html" text';
-  }
-  return checkUserProperties(input.user_properties);
+  const found = checkRawEmailDocument(input);
+  return found === undefined ? undefined : describeProblem(found);
 }
 
 /** `source_id.comment_id`. */
@@ -77,21 +57,6 @@ export function commentUid(input: CommentInput | unknown): { uid: string } | { p
     return { problem: 'a comment uid must be a "source_id.comment_id" string (or an object with such a "uid")' };
   }
   return { uid };
-}
-
-function checkUserProperties(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (!isObject(value)) return 'user_properties must be an object';
-  for (const [key, v] of Object.entries(value)) {
-    if (key.startsWith('string:') && key.length > 7) {
-      if (typeof v !== 'string') return `user_properties["${key}"] must be a string`;
-    } else if (key.startsWith('number:') && key.length > 7) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) return `user_properties["${key}"] must be a finite number`;
-    } else {
-      return `user_properties key "${key}" must start with "string:" or "number:"`;
-    }
-  }
-  return undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
