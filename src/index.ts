@@ -25,6 +25,7 @@ export {
   ProtocolError,
   JsonlError,
   ImportFailedError,
+  DiskFullError,
   redact,
   type ApiErrorDetails,
 } from './core/errors.js';

@@ -5,6 +5,7 @@
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { DiskFullError } from './errors.js';
 
 export class CheckpointFile<State> {
   readonly path: string;
@@ -37,14 +38,20 @@ export class CheckpointFile<State> {
   async save(state: State): Promise<void> {
     const text = JSON.stringify(state);
     const temp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`);
-    const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(temp, 'w');
+      try {
+        await handle.writeFile(text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, this.path);
+    } catch (error) {
+      // The old state is intact; a half-written temp file would only be litter (0 bytes on a full disk).
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw DiskFullError.matches(error) ? new DiskFullError(this.path, error) : error;
     }
-    await rename(temp, this.path);
     await syncDirectory(dirname(this.path));
   }
 

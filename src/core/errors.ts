@@ -259,6 +259,26 @@ export class JsonArrayError extends JsonlError {
   }
 }
 
+/**
+ * The disk filled up (ENOSPC, or a quota: EDQUOT) while writing `path`. What was saved before is
+ * intact, so the message says how to go on; `code` stays the system's.
+ */
+export class DiskFullError extends InferenceStreamsError {
+  readonly code: string;
+  readonly path: string;
+  constructor(path: string, cause: NodeJS.ErrnoException) {
+    super(`No space left on the device while writing ${path} (${cause.code}): free space and run the same command again to resume`, { cause });
+    this.code = cause.code ?? 'ENOSPC';
+    this.path = path;
+  }
+
+  /** True for a write error that means the disk (or the user's quota) is full. */
+  static matches(error: unknown): error is NodeJS.ErrnoException {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    return code === 'ENOSPC' || code === 'EDQUOT';
+  }
+}
+
 /** A SafetyKit request (import or add) ended in `failed`. */
 export class ImportFailedError extends InferenceStreamsError {
   readonly requestId: string;

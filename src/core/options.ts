@@ -91,6 +91,12 @@ export function resolveSecret(name: string, value: unknown, envName: string): st
   if (raw === undefined) throw new ConfigError(name, `is required: pass it or set ${envName}`);
   if (typeof raw !== 'string' || raw.trim().length === 0) throw new ConfigError(name, `must be a non-empty string (or set ${envName})`, typeof raw);
   if (/[\r\n]/.test(raw)) throw new ConfigError(name, 'must not contain line breaks');
+  // It travels in an HTTP header, where only Latin-1 text is allowed: say so here, naming the
+  // option, rather than let undici fail every request. The value itself is never shown.
+  const bad = /[^\t\x20-\x7e\x80-\xff]/.exec(raw);
+  if (bad) {
+    throw new ConfigError(name, `must contain only printable Latin-1 characters, as an HTTP header value does; character ${bad.index + 1} is U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} (a stray character from copy and paste?) (or set ${envName})`);
+  }
   registerSecret(raw);
   return raw;
 }
