@@ -83,7 +83,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       INNERWORKS_BASE_URL: server.url,
       SAFETYKIT_BASE_URL: server.url,
       REINFER_ENDPOINT: server.url,
-      ...EMULATOR_CREDENTIALS,
+      // When the credentials are restricted, the env names one that is accepted.
+      INNERWORKS_API_KEY: options.innerworks?.apiKeys?.[0] ?? EMULATOR_CREDENTIALS.INNERWORKS_API_KEY,
+      SAFETYKIT_API_KEY: options.safetykit?.apiKeys?.[0] ?? EMULATOR_CREDENTIALS.SAFETYKIT_API_KEY,
+      REINFER_TOKEN: options.reinfer?.tokens?.[0] ?? EMULATOR_CREDENTIALS.REINFER_TOKEN,
     },
     stats: server.stats,
     resetStats: server.resetStats,

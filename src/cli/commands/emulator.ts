@@ -1,5 +1,5 @@
 /** `inference-streams emulator`: run the local emulator until Ctrl-C. */
-import { parseFaultSpec, startEmulator } from '../../emulator/index.js';
+import { parseFaultSpec, startEmulator, type Emulator } from '../../emulator/index.js';
 import { COMMON_HELP, UsageError, interruptedExitCode, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliCommand } from '../command.js';
 
 export const command: CliCommand = {
@@ -19,11 +19,16 @@ Options:
   --latency-ms MS        added to every answer (default 0)
   --faults SPEC          random faults, e.g. rate=0.1,kinds=429,503,reset
                          kinds: 429 500 502 503 reset truncate slow-headers slow-body
+  --api-key KEY          accept only this Innerworks and SafetyKit API key; others get the
+                         vendor's 401 (default: any non-empty key)
+  --safetykit-key KEY    accept only this SafetyKit key (default: --api-key, or any)
+  --token TOKEN          accept only this Reinfer token (default: any non-empty token)
 ${COMMON_HELP}
 
 Examples:
   inference-streams emulator --records 1000000
   inference-streams emulator --port 0 --latency-ms 50 --faults rate=0.2,kinds=429,503,reset
+  inference-streams emulator --api-key test-key --token test-token   # a wrong credential gets 401
 `,
   options: {
     port: { type: 'string' },
@@ -33,6 +38,9 @@ Examples:
     seed: { type: 'string' },
     'latency-ms': { type: 'string' },
     faults: { type: 'string' },
+    'api-key': { type: 'string' },
+    'safetykit-key': { type: 'string' },
+    token: { type: 'string' },
   },
   async run(values, _positionals, io) {
     const started = Date.now();
@@ -42,17 +50,31 @@ Examples:
     } catch (error) {
       throw new UsageError(`--faults: ${(error as Error).message}`);
     }
-    const emulator = await startEmulator({
-      port: parseIntegerFlag('port', values.port as string | undefined, 0, 65535) ?? 8787,
-      host: (values.host as string | undefined) ?? '127.0.0.1',
-      seed: parseIntegerFlag('seed', values.seed as string | undefined, 0, 2 ** 32 - 1),
-      latencyMs: parseIntegerFlag('latency-ms', values['latency-ms'] as string | undefined, 0, 600_000),
-      faults,
-      innerworks: {
-        records: parseIntegerFlag('records', values.records as string | undefined, 0, 1e12),
-        growPerSecond: parseNumberFlag('grow-per-second', values['grow-per-second'] as string | undefined, 0, 1e7),
-      },
-    });
+    const port = parseIntegerFlag('port', values.port as string | undefined, 0, 65535) ?? 8787;
+    const host = (values.host as string | undefined) ?? '127.0.0.1';
+    const apiKey = credentialFlag('api-key', values['api-key']);
+    const safetykitKey = credentialFlag('safetykit-key', values['safetykit-key']) ?? apiKey;
+    const token = credentialFlag('token', values.token);
+    let emulator: Emulator;
+    try {
+      emulator = await startEmulator({
+        port,
+        host,
+        seed: parseIntegerFlag('seed', values.seed as string | undefined, 0, 2 ** 32 - 1),
+        latencyMs: parseIntegerFlag('latency-ms', values['latency-ms'] as string | undefined, 0, 600_000),
+        faults,
+        innerworks: {
+          records: parseIntegerFlag('records', values.records as string | undefined, 0, 1e12),
+          growPerSecond: parseNumberFlag('grow-per-second', values['grow-per-second'] as string | undefined, 0, 1e7),
+          apiKeys: apiKey === undefined ? undefined : [apiKey],
+        },
+        safetykit: { apiKeys: safetykitKey === undefined ? undefined : [safetykitKey] },
+        reinfer: { tokens: token === undefined ? undefined : [token] },
+      });
+    } catch (error) {
+      throw listenError(error as NodeJS.ErrnoException, host, port);
+    }
+    // Ready to paste: with --api-key/--token these are the credentials just given (test ones, for a local server).
     const exports = Object.entries(emulator.env).map(([key, value]) => `export ${key}=${value}`);
     // Written once listening (elapsedMs is the start-up time), so a script can read the URL.
     if (values.json === true) writeJsonSummary(io, 'emulator', { url: emulator.url, port: emulator.port, env: emulator.env, elapsedMs: Date.now() - started });
@@ -67,3 +89,18 @@ Examples:
     return interruptedExitCode(io);
   },
 };
+
+/** A credential flag's value: non-empty, printable, no spaces (a Bearer header could not carry it). */
+function credentialFlag(flag: string, value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new UsageError(`--${flag} must be non-empty printable ASCII without spaces`);
+  return value;
+}
+
+/** A port that cannot be listened on, said plainly with what to do about it. */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (error.code === 'EADDRINUSE') return new Error(`port ${port} on ${host} is already in use (another emulator?); choose another with --port N, or --port 0 for a free one`);
+  if (error.code === 'EACCES') return new Error(`not allowed to listen on port ${port} on ${host}; use a port above 1023, or --port 0 for a free one`);
+  if (error.code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${host}: no such local address; try --host 127.0.0.1`);
+  return error;
+}
