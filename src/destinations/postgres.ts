@@ -14,6 +14,7 @@
  */
 import type { Client, ClientConfig } from 'pg';
 import { Readable } from 'node:stream';
+import { ConfigError } from '../core/errors.js';
 import { pipeline } from 'node:stream/promises';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
 import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, missingDriver, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
@@ -294,7 +295,7 @@ export interface PostgresWriterOptions extends PostgresTargetOptions, TableWrite
  * `COPY … FROM STDIN`, each batch one transaction. Columns from `columns` or the first object.
  */
 export function postgresWriter(options: PostgresWriterOptions): TableWriter {
-  if (typeof options !== 'object' || options === null) throw new DatabaseError('postgres', 'postgresWriter(options) needs an options object');
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
   const resolved = resolveTableWriter(options);
   const table = new PostgresTable(options);
   let closed = false;

@@ -1,0 +1,315 @@
+/**
+ * DuckDB destination: each page's rows go in through DuckDB's appender and the partition's
+ * position is upserted into a checkpoints table of the same database file, in ONE transaction.
+ * No state file: a resume reads the positions from the database. DuckDB runs in-process and a
+ * database file has one writing process at a time (DuckDB locks it), so this destination is
+ * for one machine; PostgreSQL is the one to share.
+ *
+ * `@duckdb/node-api` is an optional peer dependency, imported on first use.
+ */
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
+import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, missingDriver, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
+import { TableWriter, resolveTableWriter, type TableSink, type TableWriterOptions } from './db-writer.js';
+import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import { ConfigError } from '../core/errors.js';
+
+/** Where a DuckDB destination writes. */
+export interface DuckdbTargetOptions {
+  /** The database file (created when missing), or `:memory:`. Required. */
+  database: string;
+  /** Target table, `name` or `schema.name` (letters, digits, `_`); created when missing. Required. */
+  table: string;
+}
+
+/** Options of {@link createDuckdbDestination}. */
+export type DuckdbDestinationOptions = DuckdbTargetOptions;
+
+/** DuckDB's type for each column type, as CREATE TABLE takes it and information_schema shows it. */
+const DUCKDB_TYPES: Record<ColumnType, readonly [ddl: string, shown: string]> = {
+  string: ['VARCHAR', 'VARCHAR'],
+  boolean: ['BOOLEAN', 'BOOLEAN'],
+  timestamp: ['TIMESTAMPTZ', 'TIMESTAMP WITH TIME ZONE'],
+  integer: ['BIGINT', 'BIGINT'],
+  double: ['DOUBLE', 'DOUBLE'],
+  json: ['JSON', 'JSON'],
+};
+
+type DuckdbModule = typeof import('@duckdb/node-api');
+
+let driver: Promise<DuckdbModule> | undefined;
+function loadDriver(target: string): Promise<DuckdbModule> {
+  driver ??= import('@duckdb/node-api');
+  return driver.catch((error: unknown) => {
+    driver = undefined;
+    throw missingDriver(target, '@duckdb/node-api', error);
+  });
+}
+
+/** One database file, one connection, one table. Shared by the export destination and the Writable. */
+class DuckdbTable {
+  readonly target: string;
+  readonly table: TableName;
+  readonly #path: string;
+  #duckdb: DuckdbModule | undefined;
+  #instance: DuckDBInstance | undefined;
+  #connection: DuckDBConnection | undefined;
+  #types: readonly ColumnType[] = [];
+
+  constructor(options: DuckdbTargetOptions) {
+    if (typeof options.database !== 'string' || options.database.length === 0) throw new ConfigError('database', 'is required: a DuckDB file path (or :memory:)', options.database);
+    this.#path = options.database;
+    this.table = parseTableName(options.table);
+    this.target = `duckdb:${options.database}`;
+  }
+
+  get description(): string {
+    return `duckdb table ${this.table.schema ? `${this.table.schema}.` : ''}${this.table.name} in ${this.#path}`;
+  }
+
+  async connect(): Promise<void> {
+    this.#duckdb = await loadDriver(this.target);
+    try {
+      this.#instance = await this.#duckdb.DuckDBInstance.create(this.#path);
+      this.#connection = await this.#instance.connect();
+    } catch (error) {
+      this.close();
+      const locked = /lock/i.test((error as Error).message ?? '');
+      throw new DatabaseError(this.target, `cannot open the DuckDB database: ${(error as Error).message}${locked ? ' (another process has it open for writing; DuckDB allows one)' : ''}`, { cause: error });
+    }
+  }
+
+  async run(sql: string, values?: (string | number | boolean | null)[]): Promise<number> {
+    try {
+      const result = await this.#connection!.run(sql, values);
+      return result.rowsChanged;
+    } catch (error) {
+      throw this.error(error);
+    }
+  }
+
+  async rows(sql: string, values?: (string | number | boolean | null)[]): Promise<Record<string, unknown>[]> {
+    try {
+      return (await this.#connection!.runAndReadAll(sql, values)).getRowObjects() as Record<string, unknown>[];
+    } catch (error) {
+      throw this.error(error);
+    }
+  }
+
+  /** Create the table for `mapping` when missing; refuse an existing table of other columns. */
+  async prepare(mapping: ColumnMapping): Promise<void> {
+    this.#types = mapping.columns.map((column) => column.type);
+    const existing = await this.rows(
+      `SELECT column_name, data_type FROM information_schema.columns
+        WHERE table_catalog = current_database() AND table_schema = COALESCE($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position`,
+      [this.table.schema ?? null, this.table.name],
+    );
+    if (existing.length === 0) {
+      await this.run(`CREATE TABLE IF NOT EXISTS ${qualified(this.table)} (${mapping.columns.map((c) => `${quoteIdentifier(c.name)} ${DUCKDB_TYPES[c.type][0]}`).join(', ')})`);
+      return;
+    }
+    const differences = columnDifferences(
+      mapping.columns.map((c) => [c.name, DUCKDB_TYPES[c.type][1]] as const),
+      existing.map((row) => [String(row.column_name), String(row.data_type)] as const),
+    );
+    // Appended rows go by position, so the order must match too.
+    const order = existing.map((row) => String(row.column_name)).join(',') === mapping.columns.map((c) => c.name).join(',');
+    if (differences || !order) {
+      throw new DatabaseError(this.target, `table ${this.table.name} exists with other columns (${differences ?? 'another column order'}); nothing was written. Choose another table or drop this one`, { code: 'TABLE_MISMATCH' });
+    }
+  }
+
+  /** Append `rows` (inside the caller's transaction when there is one). */
+  async append(rows: readonly CellValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    let appender: DuckDBAppender | undefined;
+    try {
+      appender = await this.#connection!.createAppender(this.table.name, this.table.schema ?? null);
+      const { DuckDBTimestampTZValue } = this.#duckdb!;
+      const types = this.#types;
+      for (const row of rows) {
+        for (let i = 0; i < row.length; i++) {
+          const value = row[i];
+          if (value === null) appender.appendNull();
+          else if (types[i] === 'boolean') appender.appendBoolean(value as boolean);
+          else if (types[i] === 'timestamp') appender.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(value as number) * 1000n));
+          else if (types[i] === 'integer') appender.appendBigInt(BigInt(value as number));
+          else if (types[i] === 'double') appender.appendDouble(value as number);
+          else appender.appendVarchar(value as string);
+        }
+        appender.endRow();
+      }
+      appender.flushSync();
+    } catch (error) {
+      throw this.error(error);
+    } finally {
+      try {
+        appender?.closeSync();
+      } catch {
+        // A failed flush already threw; closing only releases the appender.
+      }
+    }
+  }
+
+  async rollback(): Promise<void> {
+    await this.#connection?.run('ROLLBACK').catch(() => undefined);
+  }
+
+  close(): void {
+    this.#connection?.closeSync();
+    this.#instance?.closeSync();
+    this.#connection = undefined;
+    this.#instance = undefined;
+  }
+
+  error(error: unknown): DatabaseError {
+    if (error instanceof DatabaseError) return error;
+    return new DatabaseError(this.target, `writing to ${this.description.replace(/ in .*$/, '')} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+}
+
+/** The DuckDB destination of `exportInferenceResults` (see destination.ts for the contract). */
+export function createDuckdbDestination(options: DuckdbDestinationOptions, context: DestinationContext): Destination {
+  return new DuckdbDestination(new DuckdbTable(options), context);
+}
+
+class DuckdbDestination implements Destination {
+  readonly #table: DuckdbTable;
+  readonly #mapping: ColumnMapping;
+  readonly #checkpoints: string;
+  #exportId = '';
+  #saved: PartitionPosition[] = [];
+  /** One connection: partitions' transactions take turns. */
+  #turn: Promise<unknown> = Promise.resolve();
+
+  constructor(table: DuckdbTable, context: DestinationContext) {
+    this.#table = table;
+    this.#mapping = context.mapping;
+    this.#checkpoints = qualified(table.table, CHECKPOINTS_TABLE);
+  }
+
+  get description(): string {
+    return this.#table.description;
+  }
+
+  async open(request: OpenRequest): Promise<OpenedExport> {
+    this.#exportId = request.exportId;
+    await this.#table.connect();
+    try {
+      await this.#table.run('BEGIN TRANSACTION');
+      await this.#table.prepare(this.#mapping);
+      await this.#table.run(`CREATE TABLE IF NOT EXISTS ${this.#checkpoints} (
+        export_id VARCHAR NOT NULL,
+        partition INTEGER NOT NULL,
+        target_table VARCHAR NOT NULL,
+        start_time BIGINT,
+        end_time BIGINT,
+        checkpoint VARCHAR,
+        records BIGINT NOT NULL,
+        pages BIGINT NOT NULL,
+        done BOOLEAN NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
+        PRIMARY KEY (export_id, partition))`);
+      let positions = await this.#load();
+      const resumed = positions.length > 0;
+      if (!resumed) {
+        for (const [partition, position] of request.initial.entries()) {
+          await this.#table.run(
+            `INSERT INTO ${this.#checkpoints} (export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+            [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done],
+          );
+        }
+        positions = await this.#load();
+      }
+      await this.#table.run('COMMIT');
+      this.#saved = positions.map((position) => ({ ...position }));
+      return { positions, resumed };
+    } catch (error) {
+      await this.#table.rollback();
+      throw error;
+    }
+  }
+
+  write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
+    const work = this.#turn.then(() => this.#write(partition, records, position));
+    this.#turn = work.catch(() => undefined);
+    return work;
+  }
+
+  async #write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
+    const previous = this.#saved[partition];
+    const rows = records.map((record) => this.#mapping.row(record));
+    try {
+      await this.#table.run('BEGIN TRANSACTION');
+      await this.#table.append(rows);
+      const changed = await this.#table.run(
+        `INSERT INTO ${this.#checkpoints} AS saved (export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (export_id, partition) DO UPDATE SET
+           start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, checkpoint = EXCLUDED.checkpoint,
+           records = EXCLUDED.records, pages = EXCLUDED.pages, done = EXCLUDED.done, updated_at = now()
+         WHERE saved.records = $10 AND saved.checkpoint IS NOT DISTINCT FROM $11`,
+        [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done, previous?.records ?? 0, previous?.checkpoint ?? null],
+      );
+      if (changed !== 1) {
+        throw new DatabaseError(this.#table.target, `partition ${partition} of export ${this.#exportId} was moved on by another writer; this page was not written. Run the export again to resume`, { code: 'CHECKPOINT_CONFLICT' });
+      }
+      await this.#table.run('COMMIT');
+      this.#saved[partition] = { ...position };
+    } catch (error) {
+      await this.#table.rollback();
+      throw error;
+    }
+  }
+
+  async close(): Promise<ClosedDestination> {
+    await this.#turn;
+    this.#table.close();
+    return { files: [], bytes: 0 };
+  }
+
+  async #load(): Promise<PartitionPosition[]> {
+    const rows = await this.#table.rows(`SELECT start_time, end_time, checkpoint, records, pages, done FROM ${this.#checkpoints} WHERE export_id = $1 ORDER BY partition`, [this.#exportId]);
+    return rows.map((row) => {
+      const position: PartitionPosition = { records: Number(row.records), pages: Number(row.pages), done: row.done === true };
+      if (row.start_time !== null) position.startTime = Number(row.start_time);
+      if (row.end_time !== null) position.endTime = Number(row.end_time);
+      if (row.checkpoint !== null) position.checkpoint = String(row.checkpoint);
+      return position;
+    });
+  }
+}
+
+/** Options of {@link duckdbWriter}. */
+export interface DuckdbWriterOptions extends DuckdbTargetOptions, TableWriterOptions {}
+
+/**
+ * A Writable of objects into a DuckDB table (created when missing): `batchSize` objects per
+ * appender flush, each batch one transaction. Columns from `columns` or the first object.
+ */
+export function duckdbWriter(options: DuckdbWriterOptions): TableWriter {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
+  const resolved = resolveTableWriter(options);
+  const table = new DuckdbTable(options);
+  const sink: TableSink = {
+    async open(mapping) {
+      await table.connect();
+      await table.prepare(mapping);
+    },
+    async write(rows) {
+      try {
+        await table.run('BEGIN TRANSACTION');
+        await table.append(rows);
+        await table.run('COMMIT');
+      } catch (error) {
+        await table.rollback();
+        throw error;
+      }
+    },
+    async close() {
+      table.close();
+    },
+  };
+  return new TableWriter(sink, resolved, options.signal, 'duckdbWriter');
+}
