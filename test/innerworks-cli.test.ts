@@ -50,9 +50,15 @@ describe('inference-streams export', () => {
   it('writes JSONL to stdout with --out - and the summary on stderr', async () => {
     await start({ records: 23 });
     const run = cli();
-    expect(await run.run('--out', '-', '--batch-size', '5', '--json')).toBe(EXIT.ok);
+    expect(await run.run('--out', '-', '--batch-size', '5')).toBe(EXIT.ok);
     expect(run.out()).toBe(expectedJsonl(0, 23));
     expect(run.err()).toMatch(/Exported 23 records \(5 pages/);
+    // A JSON summary would be mixed into the data: refused before any request.
+    const mixed = cli();
+    const requests = emulator!.stats()['innerworks.batch']?.requests;
+    expect(await mixed.run('--out', '-', '--json')).toBe(EXIT.usage);
+    expect(mixed.err()).toContain('--json cannot be used when data goes to stdout');
+    expect(emulator!.stats()['innerworks.batch']?.requests).toBe(requests);
   });
 
   it('exports time partitions with --since/--until/--partitions', async () => {

@@ -2,7 +2,7 @@
 import { access } from 'node:fs/promises';
 import { AbortError } from '../../core/errors.js';
 import { exportInferenceResults, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
-import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { exportToStdout } from './export-stdout.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
 
@@ -81,6 +81,7 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
   };
   if (values.split === true && !(partitions && partitions > 1)) throw new UsageError('--split needs --partitions K (K > 1)');
   if (values.checkpoint !== undefined && partitions !== undefined && partitions > 1) throw new UsageError('--checkpoint cannot be combined with --partitions (a checkpoint is one position)');
+  refuseJsonWithStdout(values, out === '-');
   if (out === '-') {
     if (values.state !== undefined || values.split === true) throw new UsageError('--state and --split need --out FILE (stdout keeps no state file: resume it with the printed --checkpoint)');
     let stats: InferenceResultsStats | undefined;
@@ -131,7 +132,7 @@ async function toFile(file: string, stateFile: string | undefined, split: boolea
   }
   progress.done();
   if (json) {
-    io.stdout.write(`${JSON.stringify(summary)}\n`);
+    writeJsonSummary(io, 'export', { ...summary });
   } else {
     const where = summary.files.length === 1 ? summary.files[0] : `${summary.files.length} part files (${summary.files[0]} …)`;
     const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
