@@ -1,0 +1,89 @@
+// Where exports land: one file per destination (see destination.ts for the contract), and the
+// choice of one from `exportInferenceResults`' options.
+import { ConfigError } from '../core/errors.js';
+import { booleanOption, integerOption, stringOption } from '../core/options.js';
+import { innerworksMapping } from './columns.js';
+import { createCsvDestination } from './csv.js';
+import type { Destination } from './destination.js';
+import { createDuckdbDestination } from './duckdb.js';
+import { createJsonlDestination } from './jsonl.js';
+import { createParquetDestination } from './parquet.js';
+import { createPostgresDestination } from './postgres.js';
+
+export { csvWriter, type CsvWriterOptions } from './csv.js';
+export { parquetWriter, type ParquetWriterOptions } from './parquet.js';
+export { duckdbWriter, type DuckdbWriterOptions } from './duckdb.js';
+export { postgresWriter, type PostgresWriterOptions } from './postgres.js';
+export type { ColumnSpec, ColumnType, MappingOptions } from './columns.js';
+
+/** The file formats of `exportInferenceResults`. */
+export type ExportFormat = 'jsonl' | 'csv' | 'parquet';
+
+/** The options of `exportInferenceResults` that say where the records land. */
+export interface DestinationOptions {
+  /**
+   * The output file: `x.jsonl`, `x.csv`, `x.parquet`, or `DIR/` for a Parquet dataset directory.
+   * Required unless `to` is given.
+   */
+  file?: string;
+  /** The file format. Default: from `file`'s extension (`.csv`, `.parquet`, a trailing `/` is Parquet), else `jsonl`. */
+  format?: ExportFormat;
+  /** A database instead of a file: `postgres://USER@HOST:PORT/DB` (libpq conventions) or `duckdb:PATH`. Needs `table`. Default none. */
+  to?: string;
+  /** The table of `to` (created when missing). */
+  table?: string;
+  /** Key of this export's positions in a database's checkpoints table (with the partition). Default: the table name. */
+  exportId?: string;
+  /** Where a file export saves its resume state. Default `file + '.state.json'` (a Parquet directory: `DIR/.state.json`). */
+  stateFile?: string;
+  /** With `partitions` > 1 (JSONL, CSV): keep the K part files (`file.part-1-of-K` …) instead of joining them into `file`. Default false. */
+  split?: boolean;
+  /** CSV, Parquet and databases: also keep each whole record as JSON text in a `record` column. Default false (the columns and `extras` already hold every field). */
+  keepRecord?: boolean;
+  /** Parquet: rows per part file (a part is durable, and counted, once complete). Default 100 000. */
+  rowsPerPart?: number;
+}
+
+/** The destination the options name, and the export id its positions are saved under. */
+export function chooseDestination(options: DestinationOptions, signal?: AbortSignal): { destination: Destination; exportId: string } {
+  const file = stringOption('file', options.file);
+  const to = stringOption('to', options.to);
+  const table = stringOption('table', options.table);
+  const exportId = stringOption('exportId', options.exportId);
+  const split = booleanOption('split', options.split, false);
+  const keepRecord = booleanOption('keepRecord', options.keepRecord, false);
+  const rowsPerPart = integerOption('rowsPerPart', options.rowsPerPart, 100_000, 1, 100_000_000);
+  const stateFile = stringOption('stateFile', options.stateFile);
+  const context = { mapping: innerworksMapping({ keepRecord }), signal };
+  if (to !== undefined) {
+    if (file !== undefined) throw new ConfigError('to', 'cannot be combined with file (one destination per export)', to);
+    if (options.format !== undefined) throw new ConfigError('format', 'is for files; a database is chosen by to', options.format);
+    if (table === undefined) throw new ConfigError('table', `is required with to (${to.startsWith('duckdb:') ? 'duckdb' : 'postgres'})`);
+    if (split) throw new ConfigError('split', 'is for JSONL and CSV files only');
+    if (to.startsWith('duckdb:')) {
+      const database = to.slice('duckdb:'.length);
+      if (database === '') throw new ConfigError('to', 'must be duckdb:PATH (a database file)', to);
+      return { destination: createDuckdbDestination({ database, table }, context), exportId: exportId ?? table };
+    }
+    if (/^postgres(ql)?:\/\//.test(to)) return { destination: createPostgresDestination({ connectionString: to, table }, context), exportId: exportId ?? table };
+    throw new ConfigError('to', 'must be postgres://USER@HOST:PORT/DB or duckdb:PATH', to.replace(/\/\/[^@/]*@/, '//…@'));
+  }
+  if (file === undefined) throw new ConfigError('file', 'is required (or to, for a database)');
+  if (table !== undefined) throw new ConfigError('table', 'is for databases (to); a file has no table', table);
+  const format = options.format ?? formatOf(file);
+  if (!['jsonl', 'csv', 'parquet'].includes(format)) throw new ConfigError('format', 'must be jsonl, csv or parquet', format);
+  if (format === 'parquet' && split) throw new ConfigError('split', 'is for JSONL and CSV; a Parquet export to DIR/ keeps its parts', split);
+  if (format !== 'parquet' && /[/\\]$/.test(file)) throw new ConfigError('file', `must be a file for ${format} (a trailing / means a Parquet dataset directory)`, file);
+  if (format === 'jsonl' && keepRecord) throw new ConfigError('keepRecord', 'is for tabular destinations; JSONL is the whole record already', keepRecord);
+  const id = exportId ?? 'file';
+  if (format === 'csv') return { destination: createCsvDestination({ file, stateFile, split }, context), exportId: id };
+  if (format === 'parquet') return { destination: createParquetDestination({ file, stateFile, rowsPerPart }, context), exportId: id };
+  return { destination: createJsonlDestination({ file, stateFile, split }), exportId: id };
+}
+
+/** The format a file name implies. */
+export function formatOf(file: string): ExportFormat {
+  if (/[/\\]$/.test(file) || /\.parquet$/i.test(file)) return 'parquet';
+  if (/\.csv$/i.test(file)) return 'csv';
+  return 'jsonl';
+}

@@ -1,0 +1,21 @@
+/**
+ * The JSONL destination: one `JSON.stringify(record)` per line, appended page by page with the
+ * state after it (see `./appending-file.ts`). The export's default, byte-identical to the export
+ * before destinations existed.
+ */
+import { AppendingFileDestination, type AppendingFileOptions, type Encoder } from './appending-file.js';
+import type { Destination } from './destination.js';
+
+/** Records as JSONL bytes, one `JSON.stringify` per line. */
+export const jsonlEncoder: Encoder = {
+  encode(records: readonly object[]): Buffer {
+    let text = '';
+    for (const record of records) text += `${JSON.stringify(record)}\n`;
+    return Buffer.from(text);
+  },
+};
+
+/** A JSONL file destination for `exportInferenceResults`. */
+export function createJsonlDestination(options: AppendingFileOptions): Destination {
+  return new AppendingFileDestination('JSONL', jsonlEncoder, options);
+}
