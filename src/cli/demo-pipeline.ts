@@ -38,8 +38,11 @@ export interface DemoOutcome {
   results: ImportResultsStats;
 }
 
+/** A Reinfer document carrying the Innerworks result's id through the prediction. */
+export type DemoDocument = ReinferDocument & { id: string };
+
 /** A document for the model: the sign-in described in words, keyed by the Innerworks requestId. */
-export function toDocument(result: InferenceResult): ReinferDocument & { id: string } {
+export function toDocument(result: InferenceResult): DemoDocument {
   const device = result.result.fingerprinting ?? {};
   const geo = result.result.geolocation ?? {};
   const vpn = geo.vpnIsEnabled ? ` through ${geo.vpnProvider ?? 'a'} VPN appearing in ${geo.vpnLocationCode ?? 'another country'}` : '';
@@ -58,7 +61,7 @@ export function toDocument(result: InferenceResult): ReinferDocument & { id: str
 }
 
 /** A SafetyKit object: the prediction, keyed by the same id. */
-export function toSafetykitObject(prediction: Prediction<ReinferDocument & { id: string }>) {
+export function toSafetykitObject(prediction: Prediction<DemoDocument>) {
   return {
     id: prediction.input.id,
     country: prediction.input.user_properties?.['string:Country'],
@@ -87,7 +90,7 @@ export async function runDemoPipeline(
   });
 
   // 2. A slice of the results → Reinfer predictions → a SafetyKit import, in one pipeline.
-  const predict = predictDocuments({ ...endpoints.reinfer, project: 'demo', dataset: 'sign-ins', version: 'live', concurrency: 4, signal });
+  const predict = predictDocuments<DemoDocument>({ ...endpoints.reinfer, project: 'demo', dataset: 'sign-ins', version: 'live', concurrency: 4, signal });
   const importer = importWriter({ ...endpoints.safetykit, namespace: 'sign-in-reviews', signal, pollIntervalMs: 100 });
   const predictions = createWriteStream(files.predictions);
   const report = () => progress.predicting?.(predict.stats, importer.stats);
@@ -103,7 +106,7 @@ export async function runDemoPipeline(
       }
     },
     predict,
-    async function* keepAndConvert(outputs: AsyncIterable<Prediction<ReinferDocument & { id: string }>>) {
+    async function* keepAndConvert(outputs: AsyncIterable<Prediction<DemoDocument>>) {
       for await (const prediction of outputs) {
         // Keep the predictions on disk too, for a look after the demo.
         if (!predictions.write(`${JSON.stringify(prediction)}\n`)) await once(predictions, 'drain');
