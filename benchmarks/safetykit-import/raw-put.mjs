@@ -15,4 +15,5 @@ const res = await request(ticket.upload_url, {
 await res.body.text();
 if (res.statusCode !== 200) throw new Error(`PUT answered ${res.statusCode}`);
 const seconds = (performance.now() - started) / 1000;
-report({ seconds, mbps: size / 1e6 / seconds });
+const cpu = process.cpuUsage();
+report({ seconds, cpuS: (cpu.user + cpu.system) / 1e6, mbps: size / 1e6 / seconds });
