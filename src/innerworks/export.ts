@@ -14,8 +14,9 @@ import { AbortError, ConfigError } from '../core/errors.js';
 import { baseStats } from '../core/stats.js';
 import type { ClosedDestination, Destination, PartitionPosition } from '../destinations/destination.js';
 import { chooseDestination, type DestinationOptions } from '../destinations/index.js';
-import { PageCursor } from './cursor.js';
-import { partitionBounds, resolveInnerworksOptions, type InferenceResultsOptions, type ResolvedInnerworksOptions } from './options.js';
+import { writePartition } from './export-partition.js';
+import { resolveInnerworksOptions, type InferenceResultsOptions, type ResolvedInnerworksOptions } from './options.js';
+import { planPartitions } from './partition-plan.js';
 import type { InferenceResultsStats } from './results-stream.js';
 
 /** Options of {@link exportInferenceResults}: those of `inferenceResults()` plus where the records land. */
@@ -75,9 +76,7 @@ class ExportRun {
     const { startTime, endTime, checkpoint, partitions } = this.options;
     const initial: PartitionPosition[] =
       partitions > 1
-        ? partitionBounds(startTime!, endTime!, partitions)
-            .slice(1)
-            .map((end, i, ends) => ({ startTime: i === 0 ? startTime! : ends[i - 1], endTime: end, records: 0, pages: 0, done: false }))
+        ? planPartitions({ startTime: startTime!, endTime: endTime!, partitions }).map((range) => ({ ...range, records: 0, pages: 0, done: false }))
         : [{ startTime, endTime, checkpoint, records: 0, pages: 0, done: false }];
     let positions: PartitionPosition[] = [];
     let resumed = false;
@@ -135,46 +134,28 @@ class ExportRun {
 
   /** Run one partition's cursor until its end (or abort), handing every page to the destination. */
   private async runPartition(partition: number, position: PartitionPosition, follow: boolean): Promise<void> {
-    if (position.done) return;
-    const cursor = new PageCursor({
+    const cursor = {
       client: this.options.client,
       batchSize: this.options.batchSize,
-      startTime: position.startTime,
-      endTime: position.endTime,
-      checkpoint: position.checkpoint,
       prefetch: Math.max(1, this.options.prefetch),
       follow,
       pollIntervalMs: this.options.pollIntervalMs,
       signal: this.controller.signal,
       stats: this.stats,
+    };
+    await writePartition(cursor, {
+      destination: this.destination,
+      partition,
+      position,
+      onPage: (count) => {
+        if (count > 0) {
+          this.stats.records += count;
+          this.stats.pages++;
+        }
+        this.stats.elapsedMs = Date.now() - this.startedAt;
+        this.onProgress?.(this.stats);
+      },
     });
-    for (;;) {
-      const page = await cursor.next();
-      if (!page) break;
-      const { checkpoint, records } = page;
-      // Drop the parsed page from the cursor before the awaits below: the next page is parsed
-      // meanwhile, and this one should not survive into the old generation (GC time).
-      page.records = [];
-      const count = records.length;
-      if (count > 0) {
-        position.records += count;
-        position.pages++;
-      }
-      // A page cut at endTime has no checkpoint to resume from: the range is then complete.
-      if (checkpoint === undefined) position.done = true;
-      else position.checkpoint = checkpoint;
-      await this.destination.write(partition, records, { ...position });
-      if (count > 0) {
-        this.stats.records += count;
-        this.stats.pages++;
-      }
-      this.stats.elapsedMs = Date.now() - this.startedAt;
-      this.onProgress?.(this.stats);
-    }
-    if (position.endTime !== undefined && !position.done) {
-      position.done = true;
-      await this.destination.write(partition, [], { ...position });
-    }
   }
 
   /** Abort the run's requests when the caller's signal fires, and fail with AbortError. */

@@ -1,0 +1,145 @@
+/**
+ * One partition of an export, into a destination, resuming from the position the destination
+ * saved. Engine-neutral: `exportInferenceResults` runs its partitions with it in one process, and
+ * the BullMQ adapter (src/queue/) runs each as a job on whichever machine takes it. Nothing here
+ * knows about queues.
+ */
+import { setMaxListeners } from 'node:events';
+import { AbortError, ConfigError } from '../core/errors.js';
+import { integerOption, stringOption } from '../core/options.js';
+import { baseStats } from '../core/stats.js';
+import type { Destination, PartitionPosition } from '../destinations/destination.js';
+import { chooseDestination, type DestinationOptions } from '../destinations/index.js';
+import { PageCursor, type CursorOptions } from './cursor.js';
+import { resolveInnerworksOptions, type InferenceResultsOptions } from './options.js';
+import type { PartitionRange } from './partition-plan.js';
+import type { InferenceResultsStats } from './results-stream.js';
+
+/** What {@link writePartition} needs besides the cursor's settings. */
+export interface PartitionWrite {
+  destination: Destination;
+  partition: number;
+  /** Where the partition stands; advanced in place as pages are written. */
+  position: PartitionPosition;
+  /** Called after each page is durable in the destination. */
+  onPage?: (records: number) => void | Promise<void>;
+}
+
+/**
+ * Read a partition's pages from its saved position to its end and hand each, with the position
+ * after it, to the destination. When the cursor's signal aborts, the page being written is
+ * finished first (a write is never cut short), then the AbortError comes through.
+ */
+export async function writePartition(cursorOptions: Omit<CursorOptions, 'startTime' | 'endTime' | 'checkpoint'>, work: PartitionWrite): Promise<void> {
+  const { destination, partition, position } = work;
+  if (position.done) return;
+  const cursor = new PageCursor({ ...cursorOptions, startTime: position.startTime, endTime: position.endTime, checkpoint: position.checkpoint });
+  for (;;) {
+    const page = await cursor.next();
+    if (!page) break;
+    const { checkpoint, records } = page;
+    // Drop the parsed page from the cursor before the awaits below: the next page is parsed
+    // meanwhile, and this one should not survive into the old generation (GC time).
+    page.records = [];
+    const count = records.length;
+    if (count > 0) {
+      position.records += count;
+      position.pages++;
+    }
+    // A page cut at endTime has no checkpoint to resume from: the range is then complete.
+    if (checkpoint === undefined) position.done = true;
+    else position.checkpoint = checkpoint;
+    await destination.write(partition, records, { ...position });
+    await work.onPage?.(count);
+  }
+  if (position.endTime !== undefined && !position.done) {
+    position.done = true;
+    await destination.write(partition, [], { ...position });
+    await work.onPage?.(0);
+  }
+}
+
+/** Options of {@link exportPartition}. */
+export interface ExportPartitionOptions extends Pick<InferenceResultsOptions, 'apiKey' | 'baseUrl' | 'batchSize' | 'prefetch' | 'retry' | 'timeoutMs'>, Pick<DestinationOptions, 'to' | 'table' | 'file' | 'format' | 'stateFile' | 'keepRecord' | 'rowsPerPart'> {
+  /** The export this partition belongs to: the key of its positions in the destination. Required. */
+  exportId: string;
+  /** Every partition of the export (from `planPartitions`): the destination saves them all on first open. Required. */
+  plan: readonly PartitionRange[];
+  /** Which of them to run, 0-based. Required. */
+  partition: number;
+  /**
+   * Stops the partition: the request in flight is dropped, a page being written is finished and
+   * committed first, and the result says `stopped`. Default none.
+   */
+  signal?: AbortSignal;
+  /** Called after each committed page with the partition's position (totals over all runs). Default none. */
+  onPage?: (position: Readonly<PartitionPosition>, stats: InferenceResultsStats) => void | Promise<void>;
+}
+
+/** How a partition run ended. */
+export interface PartitionOutcome {
+  /** The partition's position now (records and pages over all runs; `done` once complete). */
+  position: PartitionPosition;
+  /** True when `signal` stopped it before the end; run it again to go on. */
+  stopped: boolean;
+  /** This run's counters. */
+  stats: InferenceResultsStats;
+}
+
+/**
+ * Export one partition of a planned export into its destination, exactly once: the destination
+ * keeps the partition's position with its rows, so a run after a crash (on any machine, for a
+ * database) resumes after the last committed page.
+ */
+export async function exportPartition(options: ExportPartitionOptions): Promise<PartitionOutcome> {
+  const exportId = stringOption('exportId', options.exportId, true)!;
+  if (!Array.isArray(options.plan) || options.plan.length === 0) throw new ConfigError('plan', 'must be a non-empty array of {startTime, endTime} (see planPartitions)');
+  const partition = integerOption('partition', options.partition, 0, 0, options.plan.length - 1);
+  const resolved = resolveInnerworksOptions({ apiKey: options.apiKey, baseUrl: options.baseUrl, batchSize: options.batchSize, prefetch: options.prefetch, retry: options.retry, timeoutMs: options.timeoutMs });
+  const { destination } = chooseDestination({ ...options, exportId }, undefined);
+  const stats: InferenceResultsStats = { ...baseStats(), records: 0, pages: 0 };
+  const startedAt = Date.now();
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const onStop = () => controller.abort();
+  options.signal?.addEventListener('abort', onStop, { once: true });
+  let position: PartitionPosition | undefined;
+  try {
+    const initial = options.plan.map((range) => ({ startTime: range.startTime, endTime: range.endTime, records: 0, pages: 0, done: false }));
+    const opened = await destination.open({ exportId, initial });
+    position = opened.positions[partition];
+    const saved = opened.positions;
+    if (saved.length !== initial.length || saved.some((p, i) => p.startTime !== initial[i].startTime || p.endTime !== initial[i].endTime)) {
+      throw new ConfigError('plan', `differs from the plan saved for export ${exportId} in ${destination.description}; use the same plan or another exportId`);
+    }
+    if (options.signal?.aborted) controller.abort();
+    const current = position;
+    await writePartition(
+      { client: resolved.client, batchSize: resolved.batchSize, prefetch: Math.max(1, resolved.prefetch), follow: false, pollIntervalMs: resolved.pollIntervalMs, signal: controller.signal, stats },
+      {
+        destination,
+        partition,
+        position: current,
+        onPage: async (count) => {
+          if (count > 0) {
+            stats.records += count;
+            stats.pages++;
+          }
+          stats.elapsedMs = Date.now() - startedAt;
+          await options.onPage?.({ ...current }, stats);
+        },
+      },
+    );
+    stats.elapsedMs = Date.now() - startedAt;
+    return { position: current, stopped: false, stats };
+  } catch (error) {
+    if (options.signal?.aborted && position && (error instanceof AbortError || controller.signal.aborted)) {
+      stats.elapsedMs = Date.now() - startedAt;
+      return { position, stopped: true, stats };
+    }
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', onStop);
+    await destination.close(false).catch(() => undefined);
+  }
+}
