@@ -26,6 +26,8 @@ import { removeStaleSpools } from './spool.js';
 const GiB = 1024 * 1024 * 1024;
 /** An expired upload URL is replaced by a new import request at most this many times per part. */
 const MAX_URL_RENEWALS = 3;
+/** Parts up to this size are checked before their import is requested (bigger ones while they upload). */
+const PRECHECK_BYTES = 1024 * 1024;
 /** Statuses of a request whose file has not arrived (GET says `uploading`; the POST said `pending_upload`). */
 const NOT_UPLOADED = new Set(['uploading', 'pending_upload']);
 
@@ -222,6 +224,8 @@ class FileImportRun {
         if (sent) return;
       }
     }
+    // A small part is checked whole before anything is asked for: a bad line then costs no request.
+    if (part.lines === undefined && part.end - part.start <= PRECHECK_BYTES) await this.linesOf(part);
     for (let renewal = 0; ; renewal++) {
       const ticket = await createImport(this.config, this.extras());
       this.stats.requests++;
@@ -301,8 +305,8 @@ class FileImportRun {
   }
 
   /**
-   * The part's line count; a part whose upload an earlier run finished without recording it
-   * (killed in between) is read once to count them (its lines were checked by that run).
+   * The part's line count, reading (and checking) the part once when it is not known yet: a small
+   * part before its upload, or one whose upload an earlier run finished without recording it.
    */
   private async linesOf(part: ImportPartState): Promise<number> {
     if (part.lines === undefined) {
