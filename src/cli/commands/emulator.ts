@@ -78,7 +78,13 @@ Examples:
     const exports = Object.entries(emulator.env).map(([key, value]) => `export ${key}=${value}`);
     // Written once listening (elapsedMs is the start-up time), so a script can read the URL.
     if (values.json === true) writeJsonSummary(io, 'emulator', { url: emulator.url, port: emulator.port, env: emulator.env, elapsedMs: Date.now() - started });
-    else io.stdout.write(`Emulator listening on ${emulator.url}\n\n${exports.join('\n')}\n\nPress Ctrl-C to stop.\n`);
+    else {
+      // What a first try needs and cannot guess: which model versions exist and some comment uids.
+      const uids = emulator.reinfer.commentUids(3).join(', ');
+      const { live, staging, latest } = emulator.reinfer.versions;
+      const reinfer = `Reinfer model versions 1..${latest} (live = ${live}, staging = ${staging}); comment uids for --uids: ${uids}, …`;
+      io.stdout.write(`Emulator listening on ${emulator.url}\n\n${exports.join('\n')}\n\n${reinfer}\nPress Ctrl-C to stop.\n`);
+    }
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) return resolve();
       io.signal.addEventListener('abort', () => resolve(), { once: true });

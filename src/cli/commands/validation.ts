@@ -14,7 +14,8 @@ and quality, balance, coverage, label warnings, and the taxonomy.
 Options:
   --project P             project name (required)
   --dataset D             dataset name (required)
-  --version V             an integer, live, staging or latest (default latest)
+  --version V             an integer, live, staging or latest (default latest; the emulator
+                          knows 1..6, live = 5, staging = latest = 6)
   --timeout-ms MS         whole-request timeout (default 240000)
   --endpoint URL          tenant API endpoint (env REINFER_ENDPOINT); --base-url is the same
 
@@ -26,7 +27,7 @@ ${COMMON_HELP}
 
 Examples:
   inference-streams validation --project acme --dataset emails
-  inference-streams validation --project acme --dataset emails --version 12 --json | jq .dataset_score
+  inference-streams validation --project acme --dataset emails --version 5 --json | jq .dataset_score
 `,
   options: {
     project: { type: 'string' },
