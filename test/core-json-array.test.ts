@@ -122,6 +122,28 @@ describe('parseJsonArray', () => {
     expect(items).toEqual([{ id: 'a' }]);
   });
 
+  it('delivers every element before a bad one, even from the same chunk, then the error', async () => {
+    const good = Array.from({ length: 3000 }, (_, i) => ({ id: `obj-${i}` }));
+    const document = `[${good.map((o) => JSON.stringify(o)).join(',')},null,{"id":"after"}]`;
+    for (const consume of ['for await', 'pipe'] as const) {
+      const items: unknown[] = [];
+      let error: JsonArrayError | undefined;
+      const parser = parseJsonArray();
+      Readable.from([Buffer.from(document)], { objectMode: false }).pipe(parser);
+      try {
+        if (consume === 'for await') {
+          for await (const item of parser) items.push(item);
+        } else {
+          await pipeline(parser, new Writable({ objectMode: true, highWaterMark: 1, write: (item, _e, cb) => (items.push(item), setImmediate(cb)) }));
+        }
+      } catch (caught) {
+        error = caught as JsonArrayError;
+      }
+      expect(error?.index, consume).toBe(3000);
+      expect(items, consume).toEqual(good);
+    }
+  });
+
   it('runs a validate check on each element, naming it', async () => {
     const { items, error } = await run(['[{"id":"a"},{"name":"no id"}]'], { validate: (v) => (typeof (v as { id?: unknown }).id === 'string' ? undefined : 'it needs a string "id"') });
     expect(items).toEqual([{ id: 'a' }]);
@@ -198,6 +220,16 @@ describe('parseJsonArray', () => {
 });
 
 describe('parseJsonl and null', () => {
+  it('delivers every line before a bad one, then the error', async () => {
+    const good = Array.from({ length: 3000 }, (_, i) => ({ id: `obj-${i}` }));
+    const items: unknown[] = [];
+    const parser = parseJsonl();
+    Readable.from([`${good.map((o) => JSON.stringify(o)).join('\n')}\n{bad\n{"id":"after"}\n`]).pipe(parser);
+    const error = await rejection<JsonlError>((async () => { for await (const item of parser) items.push(item); })());
+    expect(error.line).toBe(3001);
+    expect(items).toEqual(good);
+  });
+
   it('fails on a null line instead of ending the stream there', async () => {
     const items: unknown[] = [];
     const error = await rejection<JsonlError>(

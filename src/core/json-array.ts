@@ -14,6 +14,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { ConfigError, JsonArrayError } from './errors.js';
 import { DEFAULT_MAX_LINE_BYTES } from './jsonl.js';
 import { booleanOption, integerOption, stringOption } from './options.js';
+import { orderErrors } from './ordered-errors.js';
 
 /** Options of {@link parseJsonArray}. */
 export interface ParseJsonArrayOptions {
@@ -92,10 +93,11 @@ function describeType(value: unknown): string {
  * A leading UTF-8 BOM is accepted. An element that is not valid JSON, larger than
  * `maxElementBytes`, not an object (unless `objectsOnly: false`), `null`, or refused by
  * `validate` fails the stream with a `JsonArrayError` naming its 0-based index and the line it
- * starts on, before that element is emitted; so does a malformed or unterminated array.
+ * starts on, before that element is emitted and after every element before it has been read;
+ * so does a malformed or unterminated array.
  */
 export function parseJsonArray(options: ParseJsonArrayOptions = {}): Transform {
-  return new JsonArrayParser(options);
+  return orderErrors(new JsonArrayParser(options));
 }
 
 class JsonArrayParser extends Transform {

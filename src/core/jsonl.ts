@@ -7,6 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import split2 from 'split2';
 import { ConfigError, JsonlError } from './errors.js';
 import { integerOption, stringOption } from './options.js';
+import { orderErrors } from './ordered-errors.js';
 
 /** Options of {@link parseJsonl}. */
 export interface ParseJsonlOptions {
@@ -24,7 +25,8 @@ export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
  * A Transform from JSONL text (Buffers or strings) to parsed values (objectMode). Blank lines
  * are skipped; CRLF line ends and a leading UTF-8 BOM are accepted; a line that is not JSON, or
  * longer than `maxLineBytes`, or `null` (pushing `null` would end a Node stream, silently
- * dropping every later line), fails the stream with a `JsonlError` naming its 1-based line.
+ * dropping every later line), fails the stream with a `JsonlError` naming its 1-based line,
+ * after every value before it has been read.
  */
 export function parseJsonl(options: ParseJsonlOptions = {}): Transform {
   const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 1, 2 ** 30);
@@ -63,7 +65,7 @@ export function parseJsonl(options: ParseJsonlOptions = {}): Transform {
     }
     destroyOriginal(error, callback);
   };
-  return splitter;
+  return orderErrors(splitter);
 }
 
 /** A Transform from values (objectMode) to JSONL text: `JSON.stringify(value) + '\n'`. */

@@ -1,21 +1,24 @@
 /** `inference-streams predict`: JSONL documents, raw emails or comment uids through a Reinfer model, JSONL predictions out. */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbortError } from '../../core/errors.js';
-import { parseJsonl, stringifyJsonl } from '../../core/jsonl.js';
+import { stringifyJsonl } from '../../core/jsonl.js';
 import { predictComments, predictDocuments, predictRawEmails, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
-import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { INPUT_FORMAT_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
 
 export const command: CliCommand = {
   name: 'predict',
-  summary: 'Run JSONL documents, raw emails or comment uids through a Reinfer model',
+  summary: 'Run documents, raw emails or comment uids (JSONL or a JSON array) through a Reinfer model',
   help: `Usage: inference-streams predict --project P --dataset D [options]
 
-Reads JSONL (one input per line), sends it in batches to a pinned Reinfer model with several
-requests in flight, and writes one JSON prediction per input, in input order:
+Reads JSONL (one input per line) or one JSON array (one input per element), sends it in
+batches to a pinned Reinfer model with several requests in flight, and writes one JSON
+prediction per input, in input order:
 {"input": ..., "labels": [{"name": ["A","B"], "fullName": "A > B", "probability": 0.9}, ...],
  "entities": [...], "labelProperties": [...], "sentiment": 0.5, "model": {"version": 5, ...}}
 
@@ -29,7 +32,8 @@ Options:
   --project P             project name (required)
   --dataset D             dataset name (required)
   --version V             model version: an integer, live or staging (default live)
-  --in FILE|-             JSONL input (default -: stdin)
+  --in FILE|-             input, JSONL or a JSON array (default -: stdin)
+${inputFormatHelp(26)}
   --out FILE|-            JSONL output (default -: stdout)
   --transform-tag T       with --raw-emails: how emails are parsed (required), e.g. generic.0.CONVKER5
   --include-comments      with --raw-emails: add the parsed comment to each output
@@ -62,6 +66,7 @@ Examples:
     dataset: { type: 'string' },
     version: { type: 'string' },
     in: { type: 'string', short: 'i' },
+    ...INPUT_FORMAT_OPTION,
     out: { type: 'string', short: 'o' },
     'raw-emails': { type: 'boolean' },
     'transform-tag': { type: 'string' },
@@ -106,13 +111,16 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
 
   const inPath = typeof values.in === 'string' ? values.in : '-';
   const outPath = typeof values.out === 'string' ? values.out : '-';
-  const input: Readable = inPath === '-' ? io.stdin : createReadStream(inPath);
-  const output: Writable = outPath === '-' ? io.stdout : createWriteStream(outPath);
+  const format = parseInputFormat(values['input-format']);
+  // Inputs that are not objects (uids are strings) are checked by the predict stream itself,
+  // which --skip-invalid turns into error lines, the same for JSONL and JSON.
+  const input = await openCliInput({ path: inPath, stdin: io.stdin, format, objectsOnly: false });
+  const output: Writable = outPath === '-' ? io.stdout : await openOutput(outPath, input.items);
   const progress = new ProgressLine(io.stderr, io.progress, () => render(stream.stats));
   stream.on('progress', () => progress.update());
   try {
     // end: false for stdout: it belongs to the process (and to the caller in tests), not to us.
-    await pipeline(input, parseJsonl({ source: inPath === '-' ? 'stdin' : inPath }), stream, serializeFailures(), stringifyJsonl(), output, { end: outPath !== '-' });
+    await pipeline(input.items, stream, serializeFailures(), stringifyJsonl(), output, { end: outPath !== '-' });
   } catch (error) {
     progress.clear();
     if (io.signal.aborted) {
@@ -124,7 +132,7 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   progress.done();
   const stats = stream.stats;
   if (values.json === true) {
-    io.stdout.write(`${JSON.stringify({ ...stats, out: outPath })}\n`);
+    writeJsonSummary(io, 'predict', { ...stats, format: input.format, out: outPath });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
     const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
@@ -156,6 +164,18 @@ function predictOptions(values: OptionValues, io: CliIO): PredictOptions {
     timeoutMs: parseIntegerFlag('timeout-ms', values['timeout-ms'] as string | undefined, 1, 86_400_000),
     signal: io.signal,
   };
+}
+
+/** Open `--out` before anything is sent, so a missing directory fails first; `input` is closed if it fails. */
+async function openOutput(path: string, input: { destroy(): void }): Promise<Writable> {
+  const output = createWriteStream(path);
+  try {
+    await once(output, 'open');
+  } catch (error) {
+    input.destroy();
+    throw error;
+  }
+  return output;
 }
 
 /** `--label 'A > B=0.4'` → `{name: 'A > B', threshold: 0.4}`. */

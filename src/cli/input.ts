@@ -1,0 +1,78 @@
+/**
+ * Opening a command's `--in FILE|-` input: JSONL, one JSON array, or `{"data": [...]}`, decided
+ * from the first bytes (core/json-input.ts) unless `--input-format json|jsonl` says, and parsed
+ * one item at a time with the same checks for every format. Errors name the item's place:
+ * `file:LINE` for JSONL, `file:LINE element [INDEX]` for JSON.
+ */
+import { createReadStream } from 'node:fs';
+import { pipeline, type Readable } from 'node:stream';
+import { parseJsonItems, sniffJsonInput, type JsonInputShape } from '../core/json-input.js';
+import { UsageError, type OptionSpec } from './command.js';
+
+/** Values of `--input-format`. */
+export type InputFormat = 'json' | 'jsonl';
+
+/** The `--input-format` flag, for a command's `options`. */
+export const INPUT_FORMAT_OPTION: OptionSpec = { 'input-format': { type: 'string' } };
+
+/** Its lines in a command's `--help`, with descriptions starting at `column` like the other options there. */
+export function inputFormatHelp(column: number): string {
+  const indent = ' '.repeat(column);
+  return `${'  --input-format F'.padEnd(column)}json or jsonl (default: json when the input starts with "[" or
+${indent}{"data": [, else jsonl); a JSON array is read one element at a time`;
+}
+
+/** Options of {@link openCliInput}. */
+export interface CliInputOptions {
+  /** The `--in` value: a file path, or `-` for stdin. */
+  path: string;
+  /** The command's stdin (`io.stdin`). */
+  stdin: Readable;
+  /** The `--input-format` value as parsed (checked here); undefined decides from the first bytes. */
+  format?: unknown;
+  /** Refuse items that are not JSON objects. Default true (`null` is refused either way). */
+  objectsOnly?: boolean;
+  /** Extra per-item check: returns why an item cannot be used, or undefined; the error names the item's line/element. */
+  validate?: (value: unknown) => string | undefined;
+  /** Largest item (JSONL line or JSON element), in bytes. Default 16 MiB. */
+  maxItemBytes?: number;
+}
+
+/** An opened input. */
+export interface CliInput {
+  /** The parsed items (objectMode). Fails with a `JsonlError` (a `JsonArrayError` for JSON) naming the bad item's place. */
+  items: Readable;
+  /** The format used. */
+  format: InputFormat;
+  /** What the input was found to hold (`data-array` is `{"data": [...]}`). */
+  shape: JsonInputShape;
+  /** The input's name in errors: the path, or `stdin`. */
+  source: string;
+  /** How errors name an item's place, e.g. for a hint: `line N` or `element [INDEX] (0-based) and its line`. */
+  positions: string;
+}
+
+/** Check an `--input-format` value. */
+export function parseInputFormat(value: unknown): InputFormat | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'json' || value === 'jsonl') return value;
+  throw new UsageError(`--input-format must be json or jsonl (got ${JSON.stringify(value)})`);
+}
+
+/**
+ * Open `--in` and start parsing it. Resolves once the format is known, so a missing file or a
+ * bad `--input-format` fails here, before the command sends anything.
+ */
+export async function openCliInput(options: CliInputOptions): Promise<CliInput> {
+  const forced = parseInputFormat(options.format);
+  const stdin = options.path === '-';
+  const source = stdin ? 'stdin' : options.path;
+  const raw = stdin ? options.stdin : createReadStream(options.path, { highWaterMark: 1 << 20 });
+  const { shape: found, bytes } = await sniffJsonInput(raw);
+  // A forced format wins; json still reads {"data": [...]} when that is what the input holds.
+  const shape: JsonInputShape = forced === 'jsonl' ? 'jsonl' : forced === 'json' && found === 'jsonl' ? 'array' : found;
+  const parser = parseJsonItems(shape, { source, maxItemBytes: options.maxItemBytes, objectsOnly: options.objectsOnly, validate: options.validate });
+  const items = pipeline(bytes, parser, () => undefined);
+  const format: InputFormat = shape === 'jsonl' ? 'jsonl' : 'json';
+  return { items, format, shape, source, positions: format === 'jsonl' ? `line numbers of ${source}` : `element indexes (0-based) and line numbers of ${source}` };
+}
