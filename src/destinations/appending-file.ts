@@ -9,7 +9,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, DiskFullError } from '../core/errors.js';
 import { StateSaver } from './state-saver.js';
 import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 
@@ -99,8 +99,13 @@ export class AppendingFileDestination implements Destination {
     if (records.length > 0) {
       const bytes = this.encoder.encode(records);
       const handle = this.handles[partition]!;
-      await handle.write(bytes, 0, bytes.length, part.bytes);
-      await handle.datasync();
+      try {
+        await handle.write(bytes, 0, bytes.length, part.bytes);
+        await handle.datasync();
+      } catch (error) {
+        // The state still counts only what was there before: resumable once there is space.
+        throw diskFull(this.paths[partition], error);
+      }
       part.bytes += bytes.length;
     }
     Object.assign(part, position);
@@ -142,8 +147,13 @@ export class AppendingFileDestination implements Destination {
       const handle = await open(path, 'w');
       const header = this.encoder.header;
       if (header) {
-        await handle.write(header, 0, header.length, 0);
-        await handle.datasync();
+        try {
+          await handle.write(header, 0, header.length, 0);
+          await handle.datasync();
+        } catch (error) {
+          await handle.close();
+          throw diskFull(path, error);
+        }
         part.bytes = header.length;
       }
       return handle;
@@ -160,6 +170,18 @@ export class AppendingFileDestination implements Destination {
     await handle.truncate(bytes);
     return handle;
   }
+}
+
+/**
+ * A DiskFullError (which says how to go on) for a full disk or quota, else `error` as it is.
+ * DuckDB reports a full disk in its message only.
+ */
+export function diskFull(path: string, error: unknown): unknown {
+  if (DiskFullError.matches(error)) return new DiskFullError(path, error);
+  if (error instanceof Error && /No space left on device|ENOSPC/.test(error.message)) {
+    return new DiskFullError(path, Object.assign(new Error(error.message), { code: 'ENOSPC' }));
+  }
+  return error;
 }
 
 /** `file.part-2-of-4`. */

@@ -28,6 +28,7 @@ import { syncDirectory } from '../core/checkpoint.js';
 import { ConfigError } from '../core/errors.js';
 import { integerOption, stringOption } from '../core/options.js';
 import { objectMapping, type Column, type ColumnMapping, type ColumnSpec, type MappingOptions } from './columns.js';
+import { diskFull } from './appending-file.js';
 import { csvRows } from './csv.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { importOptional } from './optional.js';
@@ -107,8 +108,14 @@ class DuckCopier {
 
   private copy(select: string, target: string): Promise<void> {
     const run = this.queue.then(async () => {
-      await this.connection!.run(`COPY (${select}) TO ${sqlString(target)} (FORMAT parquet)`);
-      await fsyncFile(target);
+      try {
+        await this.connection!.run(`COPY (${select}) TO ${sqlString(target)} (FORMAT parquet)`);
+        await fsyncFile(target);
+      } catch (error) {
+        // A half-written file is never counted; drop it so a full disk gets its space back.
+        await rm(target, { force: true }).catch(() => undefined);
+        throw diskFull(target, error);
+      }
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -182,7 +189,9 @@ class ParquetDestination implements Destination {
         stage.handle = await open(stage.path, 'w');
         stage.since = Date.now();
       }
-      await stage.handle.write(csvRows(this.mapping, records));
+      await stage.handle.write(csvRows(this.mapping, records)).catch((error: unknown) => {
+        throw diskFull(stage.path, error);
+      });
       stage.rows += records.length;
     }
     stage.position = position;
