@@ -139,6 +139,26 @@ describe('inference-streams import --in FILE', () => {
     expect(emulator.stats()['safetykit.import']).toBeUndefined();
   });
 
+  it('imports a file holding one JSON array (or {"data": [...]}) as JSONL lines, and names a bad element', async () => {
+    const objects = Array.from({ length: 500 }, (_, i) => ({ id: `arr-${i}`, n: i }));
+    const array = write('array.json', JSON.stringify(objects, null, 2));
+    const plain = await run(['--namespace', 'arr', '--in', array, '--wait', '--poll-interval-ms', '5', '--json']);
+    expect(plain.code, plain.err).toBe(0);
+    expect(JSON.parse(plain.out)).toMatchObject({ objects: 500, statuses: { succeeded: 1 } });
+    const wrapped = write('wrapped.json', JSON.stringify({ data: objects.map((o) => ({ ...o, id: `wrapped-${o.n}` })) }));
+    expect((await run(['--namespace', 'arr', '--in', wrapped, '--wait', '--poll-interval-ms', '5'])).code).toBe(0);
+    const received = await emulator.safetykit.importedIds('arr');
+    expect(received.size).toBe(1000);
+    expect([...received.values()].every((times) => times === 1)).toBe(true);
+
+    const uploadsBefore = emulator.safetykit.uploads().length;
+    const bad = write('bad-array.json', JSON.stringify([{ id: 'ok' }, { name: 'no id' }]));
+    const refused = await run(['--namespace', 'arr', '--in', bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/bad-array\.json.*\[1\]|\[1\].*bad-array\.json/);
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
+  });
+
   it('interrupted while waiting: prints the requestIds and objects already uploaded, and how to resume', async () => {
     const file = write('waitstop.jsonl', `${lines(3000, 'int').join('\n')}\n`);
     emulator.safetykit.setDelays({ queuedMs: 60_000 });

@@ -1,12 +1,15 @@
 /** `inference-streams import`: a JSONL file of any size into SafetyKit through the pre-signed upload. */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { decideShape, parseJsonItems, sniffJsonInput, type JsonInputShape } from '../../core/json-input.js';
 import { stringifyJsonl } from '../../core/jsonl.js';
+import { objectProblem } from '../../safetykit/errors.js';
 import { importFile, importResults, importWriter, type ImportEvent, type ImportFileStats, type ImportWriter, type ImportWriterSummary } from '../../safetykit/index.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
+import { INPUT_FORMAT_OPTION, inputFormatHelp, parseInputFormat, type InputFormat } from '../input.js';
 import { ProgressLine, formatBytes, formatCount } from '../progress.js';
 
 export const command: CliCommand = {
@@ -14,14 +17,15 @@ export const command: CliCommand = {
   summary: 'Import a JSONL file of any size into SafetyKit via a pre-signed upload',
   help: `Usage: inference-streams import --namespace NS --in FILE|- [options]
 
-Imports a JSONL file (each line an object with a string "id") through SafetyKit's pre-signed
-upload: asks for an upload URL (POST /v1/data/{namespace}/import), PUTs the file there (no
+Imports a JSONL file (each line an object with a string "id"), or one JSON array of such
+objects, through SafetyKit's pre-signed upload: asks for an upload URL (POST /v1/data/{namespace}/import), PUTs the file there (no
 credentials go to that host) and prints the import's requestId. With --wait it polls until the
 import succeeds.
 
 A file is streamed into the upload as it is (no copy) while its lines are checked; a bad line
 stops the upload before it completes, so nothing of it is imported, and names the line.
-stdin is checked and spooled to a temp file first (the upload needs its size up front).
+stdin, and a JSON array (converted to JSONL lines), are checked and spooled to a temp file
+first (the upload needs its size up front).
 
 Re-running: the progress of a file import is kept in FILE.import-state.json (or --state). Run
 the same command again after a crash or Ctrl-C and it sends no part twice: parts uploaded before
@@ -30,7 +34,8 @@ changed since, the run is refused; delete the state file to import it again from
 
 Options:
   --namespace NS         the namespace (required)
-  --in FILE|-            JSONL input (required; - reads stdin)
+  --in FILE|-            input file (required; - reads stdin)
+${inputFormatHelp(25)}
   --wait                 poll until the import succeeds (a failed import exits 1 with its reason)
   --results-out FILE|-   write the import's outputs as JSONL (implies --wait; - is stdout)
   --part-bytes N         start a separate import every N bytes (default 1073741824, 1 GiB)
@@ -53,6 +58,7 @@ Examples:
   options: {
     namespace: { type: 'string' },
     in: { type: 'string' },
+    ...INPUT_FORMAT_OPTION,
     wait: { type: 'boolean' },
     'results-out': { type: 'string' },
     'part-bytes': { type: 'string' },
@@ -71,6 +77,7 @@ Examples:
     if (!apiKey) throw new UsageError('set SAFETYKIT_API_KEY (or add --emulator to try a local emulator)');
     const resultsOut = typeof values['results-out'] === 'string' ? values['results-out'] : undefined;
     refuseJsonWithStdout(values, resultsOut === '-', '--results-out -');
+    const format = parseInputFormat(values['input-format']);
     const statePath = typeof values.state === 'string' ? values.state : undefined;
     const spoolDir = typeof values['spool-dir'] === 'string' ? values['spool-dir'] : undefined;
     const connection = {
@@ -84,8 +91,10 @@ Examples:
     const partBytes = parseIntegerFlag('part-bytes', values['part-bytes'] as string | undefined, 1);
 
     // Every path is checked before anything is uploaded: a typo must not cost a 50 GB upload.
-    const isFile = inPath !== '-' && (await inputIsFile(inPath));
-    if (statePath !== undefined && !isFile) throw new UsageError('--state needs --in FILE (a regular file): stdin cannot be read again to resume');
+    const isFile = inPath !== '-' && (await inputIsFile(inPath)) && (await fileShape(inPath, format)) === 'jsonl';
+    if (statePath !== undefined && !isFile) {
+      throw new UsageError('--state needs --in FILE, a JSONL file: stdin cannot be read again to resume, and a JSON array goes through a spool');
+    }
     if (resultsOut !== undefined && resultsOut !== '-') await checkOutputPath('results-out', resultsOut);
     if (isFile) await checkOutputPath('state', statePath ?? `${inPath}.import-state.json`);
     if (spoolDir !== undefined) await checkDirectory('spool-dir', spoolDir);
@@ -95,7 +104,7 @@ Examples:
     try {
       summary = isFile
         ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir }, namespace, sent, io)
-        : await importFromStream(inPath, { ...connection, wait, partBytes, spoolDir, keepSpool: values['keep-spool'] === true }, namespace, sent, io);
+        : await importFromStream(inPath, format, { ...connection, wait, partBytes, spoolDir, keepSpool: values['keep-spool'] === true }, namespace, sent, io);
     } catch (error) {
       throw sent.report(error, io, isFile ? (statePath ?? `${inPath}.import-state.json`) : undefined);
     }
@@ -152,15 +161,24 @@ async function importFromFile(inPath: string, options: Connection & { stateFile:
   return summary;
 }
 
-/** stdin (or a pipe): checked and spooled, then uploaded. */
-async function importFromStream(inPath: string, options: Connection & { keepSpool: boolean }, namespace: string, sent: SentParts, io: CliIO) {
-  const writer = importWriter({ ...options, source: inPath === '-' ? 'stdin' : inPath });
+/** stdin, a pipe, or a JSON array (whose elements become JSONL lines): checked and spooled, then uploaded. */
+async function importFromStream(inPath: string, format: InputFormat | undefined, options: Connection & { keepSpool: boolean }, namespace: string, sent: SentParts, io: CliIO) {
+  const source = inPath === '-' ? 'stdin' : inPath;
+  const writer = importWriter({ ...options, source });
   writer.on('import', (event: ImportEvent) => sent.note(event));
   const progress = new ProgressLine(io.stderr, io.progress, () => describeProgress(namespace, writer));
   writer.on('progress', () => progress.update());
-  const input = inPath === '-' ? io.stdin : createReadStream(inPath, { highWaterMark: 1 << 20 });
+  const raw = inPath === '-' ? io.stdin : createReadStream(inPath, { highWaterMark: 1 << 20 });
+  const input = format === 'jsonl' ? { shape: 'jsonl' as const, bytes: raw } : await sniffJsonInput(raw);
+  const shape = format === 'json' && input.shape === 'jsonl' ? 'array' : input.shape;
   try {
-    await pipeline(input, writer, { signal: io.signal });
+    if (shape === 'jsonl') {
+      // JSONL text goes to the spool as it is (checked there, not parsed twice).
+      await pipeline(input.bytes, writer, { signal: io.signal });
+    } else {
+      const items = parseJsonItems(shape, { source, objectsOnly: true, validate: objectProblem });
+      await pipeline(input.bytes, items, writer, { signal: io.signal });
+    }
   } finally {
     progress.clear();
   }
@@ -191,6 +209,20 @@ class SentParts {
         `${next}\n`,
     );
     return markReported(error);
+  }
+}
+
+/** What a file holds, from its first bytes (or `--input-format`): only JSONL is uploaded in place. */
+async function fileShape(path: string, format: InputFormat | undefined): Promise<JsonInputShape> {
+  if (format === 'jsonl') return 'jsonl';
+  if (format === 'json') return 'array';
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return decideShape(head.subarray(0, bytesRead), true) ?? 'jsonl';
+  } finally {
+    await handle.close();
   }
 }
 
