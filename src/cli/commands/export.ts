@@ -1,7 +1,7 @@
 /** `inference-streams export`: Innerworks inference results to a JSONL file (resumable) or stdout. */
 import { access } from 'node:fs/promises';
 import { AbortError } from '../../core/errors.js';
-import { exportInferenceResults, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
+import { exportInferenceResults, type ExportInferenceResultsOptions, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { exportToStdout } from './export-stdout.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
@@ -29,6 +29,10 @@ Options:
   --follow                after the end, keep polling for new results until Ctrl-C
   --poll-interval-ms MS   wait between polls with --follow (default 5000)
   --state FILE            resume state file (default: the --out file + .state.json)
+  --format F              jsonl, csv or parquet (default: from the --out extension, .csv or
+                          .parquet; a trailing / is a Parquet dataset directory; else jsonl)
+  --keep-record           csv/parquet: also keep each whole record as JSON in a record column
+  --rows-per-part N       parquet: rows per part file, each durable once complete (default 100000)
   --base-url URL          API base URL (env INNERWORKS_BASE_URL; default https://api.prod.innerworks.me)
 
 Environment:
@@ -55,6 +59,9 @@ Examples:
     follow: { type: 'boolean' },
     'poll-interval-ms': { type: 'string' },
     state: { type: 'string' },
+    format: { type: 'string' },
+    'keep-record': { type: 'boolean' },
+    'rows-per-part': { type: 'string' },
     'base-url': { type: 'string' },
   },
   run: runExport,
@@ -82,6 +89,7 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
   if (values.split === true && !(partitions && partitions > 1)) throw new UsageError('--split needs --partitions K (K > 1)');
   if (values.checkpoint !== undefined && partitions !== undefined && partitions > 1) throw new UsageError('--checkpoint cannot be combined with --partitions (a checkpoint is one position)');
   refuseJsonWithStdout(values, out === '-');
+  const format = fileFormat(values, out);
   if (out === '-') {
     if (values.state !== undefined || values.split === true) throw new UsageError('--state and --split need --out FILE (stdout keeps no state file: resume it with the printed --checkpoint)');
     let stats: InferenceResultsStats | undefined;
@@ -98,10 +106,19 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
     io.stderr.write(`Exported ${formatCount(summary.records)} records (${formatCount(summary.pages)} pages, ${formatBytes(summary.bytes)} received) to stdout in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
     return EXIT.ok;
   }
-  return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, options, io);
+  return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, { ...options, ...format }, io);
 }
 
-async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: InferenceResultsOptions, io: CliIO): Promise<number> {
+/** `--format` (checked) and `--keep-record`: where a FILE export's rows go. */
+function fileFormat(values: OptionValues, out: string): Pick<ExportInferenceResultsOptions, 'format' | 'keepRecord' | 'rowsPerPart'> {
+  const format = values.format;
+  if (format !== undefined && format !== 'jsonl' && format !== 'csv' && format !== 'parquet') throw new UsageError(`--format must be jsonl, csv or parquet (got "${String(format)}")`);
+  if (out === '-' && format !== undefined && format !== 'jsonl') throw new UsageError('--out - writes JSONL; --format csv/parquet needs --out FILE');
+  const rowsPerPart = parseIntegerFlag('rows-per-part', values['rows-per-part'] as string | undefined, 1, 100_000_000);
+  return { format, keepRecord: values['keep-record'] === true || undefined, rowsPerPart };
+}
+
+async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: Omit<ExportInferenceResultsOptions, 'file'>, io: CliIO): Promise<number> {
   const statePath = stateFile ?? `${file}.state.json`;
   const resuming = await access(statePath).then(
     () => true,
