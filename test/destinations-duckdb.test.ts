@@ -18,12 +18,12 @@ const dir = tempDir('duckdb-dest-');
 /** Read with a fresh instance (the writer has closed the file), as another program would. */
 async function read(database: string, sql: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create(database);
+  const connection = await instance.connect();
   try {
-    const connection = await instance.connect();
-    const rows = (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-    connection.closeSync();
-    return rows;
+    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
   } finally {
+    // Both, or the file stays locked for the next writer.
+    connection.closeSync();
     instance.closeSync();
   }
 }

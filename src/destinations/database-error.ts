@@ -18,14 +18,6 @@ export class DatabaseError extends InferenceStreamsError {
   }
 }
 
-/** The optional driver is not installed: say which `npm install` adds it. */
-export function missingDriver(target: string, packages: string, cause: unknown): DatabaseError {
-  return new DatabaseError(target, `this destination needs the optional package${packages.includes(' ') ? 's' : ''} ${packages}: run \`npm install ${packages}\``, {
-    cause,
-    code: 'ERR_MODULE_NOT_FOUND',
-  });
-}
-
 /** A plain SQL identifier: letters, digits, `_` and `$`, not starting with a digit, at most 63 bytes (PostgreSQL's limit). */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 

@@ -8,11 +8,12 @@
  * `@duckdb/node-api` is an optional peer dependency, imported on first use.
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { ConfigError } from '../core/errors.js';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
-import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, missingDriver, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
+import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
 import { TableWriter, resolveTableWriter, type TableSink, type TableWriterOptions } from './db-writer.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
-import { ConfigError } from '../core/errors.js';
+import { importOptional } from './optional.js';
 
 /** Where a DuckDB destination writes. */
 export interface DuckdbTargetOptions {
@@ -39,10 +40,10 @@ type DuckdbModule = typeof import('@duckdb/node-api');
 
 let driver: Promise<DuckdbModule> | undefined;
 function loadDriver(target: string): Promise<DuckdbModule> {
-  driver ??= import('@duckdb/node-api');
+  driver ??= importOptional('@duckdb/node-api', 'to', `the DuckDB destination (${target})`, () => import('@duckdb/node-api'));
   return driver.catch((error: unknown) => {
     driver = undefined;
-    throw missingDriver(target, '@duckdb/node-api', error);
+    throw error;
   });
 }
 

@@ -102,6 +102,17 @@ export function pgClientConfig(connection: PostgresConnection): Record<string, u
   };
 }
 
+/**
+ * The connection as one `postgres://` URL, password included (for handing on to the library,
+ * e.g. from the CLI whose environment is not `process.env`); never print it.
+ */
+export function postgresUrl(connection: PostgresConnection): string {
+  const host = connection.host.startsWith('/') ? encodeURIComponent(connection.host) : connection.host.includes(':') ? `[${connection.host}]` : connection.host;
+  const auth = encodeURIComponent(connection.user) + (connection.password === undefined ? '' : `:${encodeURIComponent(connection.password)}`);
+  const query = new URLSearchParams({ sslmode: connection.sslMode, connect_timeout: String(connection.connectTimeoutS), application_name: connection.applicationName });
+  return `postgres://${auth}@${host}:${connection.port}/${encodeURIComponent(connection.database)}?${query}`;
+}
+
 /** A URL with its password replaced, for messages about a URL that did not parse. */
 export function withoutPassword(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:[REDACTED]@').replace(/([?&]password=)[^&#]*/gi, '$1[REDACTED]');

@@ -17,9 +17,10 @@ import { Readable } from 'node:stream';
 import { ConfigError } from '../core/errors.js';
 import { pipeline } from 'node:stream/promises';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
-import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, missingDriver, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
+import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
 import { TableWriter, resolveTableWriter, type TableSink, type TableWriterOptions } from './db-writer.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import { importOptional } from './optional.js';
 import { describePostgres, pgClientConfig, resolvePostgresConnection, type PostgresConnection } from './pg-url.js';
 
 /** Where a PostgreSQL destination writes. */
@@ -54,16 +55,16 @@ interface PgDriver {
 /** Load `pg` and `pg-copy-streams` (optional peers) once. */
 let driver: Promise<PgDriver> | undefined;
 function loadDriver(target: string): Promise<PgDriver> {
-  driver ??= (async () => {
+  driver ??= importOptional('pg pg-copy-streams', 'to', `the PostgreSQL destination (${target})`, async () => {
     const pg = await import('pg');
     const copy = await import('pg-copy-streams');
     const Client = (pg.default ?? pg).Client;
     const from = (copy.default ?? copy).from as unknown as PgDriver['copyFrom'];
     return { Client, copyFrom: from };
-  })();
+  });
   return driver.catch((error: unknown) => {
     driver = undefined;
-    throw missingDriver(target, 'pg pg-copy-streams', error);
+    throw error;
   });
 }
 

@@ -1,0 +1,75 @@
+/**
+ * `inference-streams export --to postgres://…|duckdb:PATH --table NAME`: the export into a
+ * database table. The positions live in the database (no state file), so running the same
+ * command again resumes. PostgreSQL follows libpq's conventions: what the URL leaves out comes
+ * from `DATABASE_URL` and the `PG*` variables of the command's environment; the password is
+ * never printed.
+ */
+import { AbortError } from '../../core/errors.js';
+import { describePostgres, postgresUrl, resolvePostgresConnection } from '../../destinations/pg-url.js';
+import { exportInferenceResults, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
+import { EXIT, UsageError, markReported, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
+import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
+
+/** A bare scheme: take the whole connection from DATABASE_URL / PG* variables. */
+const BARE_POSTGRES = /^postgres(ql)?:?(\/\/)?$/i;
+
+/** Where `--to` (or DATABASE_URL with only `--table`) points: what the library gets, and what may be shown. */
+function databaseTarget(to: string | undefined, io: CliIO): { to: string; shown: string } {
+  if (to === undefined) {
+    if (!io.env.DATABASE_URL) throw new UsageError('--table needs --to postgres://USER@HOST:PORT/DB or --to duckdb:PATH (or DATABASE_URL set)');
+    to = 'postgres';
+  }
+  if (/^duckdb:/i.test(to)) {
+    if (to.length === 'duckdb:'.length) throw new UsageError('--to duckdb:PATH needs the database file path');
+    return { to: `duckdb:${to.slice('duckdb:'.length)}`, shown: to };
+  }
+  if (BARE_POSTGRES.test(to) || /^postgres(ql)?:\/\//i.test(to)) {
+    const connection = resolvePostgresConnection(BARE_POSTGRES.test(to) ? undefined : to, io.env, 'to');
+    return { to: postgresUrl(connection), shown: describePostgres(connection) };
+  }
+  throw new UsageError('--to must be postgres://USER@HOST:PORT/DB (libpq conventions) or duckdb:PATH');
+}
+
+/** Run the export into the table `--table` of `--to`. */
+export async function exportToDatabase(values: OptionValues, options: InferenceResultsOptions, io: CliIO): Promise<number> {
+  const table = values.table;
+  if (typeof table !== 'string' || table.length === 0) throw new UsageError('--to needs --table NAME (created when missing)');
+  for (const flag of ['out', 'state', 'split', 'format']) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} is for files; with --to the records go to a database table`);
+  }
+  const target = databaseTarget(typeof values.to === 'string' ? values.to : undefined, io);
+  let latest: InferenceResultsStats | undefined;
+  const progress = new ProgressLine(io.stderr, io.progress, () =>
+    latest ? `export: ${formatCount(latest.records)} records, ${formatCount(ratePerSecond(latest.records, latest.elapsedMs))}/s, ${formatCount(latest.pages)} pages, ${formatCount(latest.retries)} retries` : 'export: starting…',
+  );
+  let summary: ExportSummary;
+  try {
+    summary = await exportInferenceResults({
+      ...options,
+      to: target.to,
+      table,
+      keepRecord: values['keep-record'] === true || undefined,
+      onProgress: (stats) => {
+        latest = stats;
+        progress.update();
+      },
+    });
+  } catch (error) {
+    progress.clear();
+    if (error instanceof AbortError || io.signal.aborted) {
+      io.stderr.write(`inference-streams export: interrupted; progress is saved in ${target.shown} (table inference_streams_checkpoints). Run the same command again to resume.\n`);
+      throw markReported(error instanceof Error ? error : new AbortError('interrupted'));
+    }
+    throw error;
+  }
+  progress.done();
+  if (values.json === true) {
+    writeJsonSummary(io, 'export', { ...summary, to: target.shown, table });
+  } else {
+    const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
+    const retries = summary.retries > 0 ? `, ${summary.retries} ${summary.retries === 1 ? 'retry' : 'retries'}` : '';
+    io.stderr.write(`Exported ${formatCount(summary.records)} records${thisRun} (${formatCount(summary.pages)} pages) to table ${table} of ${target.shown} in ${(summary.elapsedMs / 1000).toFixed(1)} s${retries}\n`);
+  }
+  return EXIT.ok;
+}
