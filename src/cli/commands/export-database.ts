@@ -35,7 +35,7 @@ function databaseTarget(to: string | undefined, io: CliIO): { to: string; shown:
 export async function exportToDatabase(values: OptionValues, options: InferenceResultsOptions, io: CliIO): Promise<number> {
   const table = values.table;
   if (typeof table !== 'string' || table.length === 0) throw new UsageError('--to needs --table NAME (created when missing)');
-  for (const flag of ['out', 'state', 'split', 'format']) {
+  for (const flag of ['out', 'state', 'split', 'format', 'rows-per-part']) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is for files; with --to the records go to a database table`);
   }
   const target = databaseTarget(typeof values.to === 'string' ? values.to : undefined, io);

@@ -3,6 +3,7 @@ import { access } from 'node:fs/promises';
 import { AbortError } from '../../core/errors.js';
 import { exportInferenceResults, type ExportInferenceResultsOptions, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { exportToDatabase } from './export-database.js';
 import { exportToStdout } from './export-stdout.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
 
@@ -34,6 +35,11 @@ Options:
   --keep-record           csv/parquet: also keep each whole record as JSON in a record column
   --rows-per-part N       parquet: rows per part file, each durable once complete (default 100000)
   --base-url URL          API base URL (env INNERWORKS_BASE_URL; default https://api.prod.innerworks.me)
+  --to postgres://USER@HOST:PORT/DB | duckdb:PATH
+                          a database instead of --out: COPY/appender of each page and its
+                          position in one transaction (no state file; PGPASSWORD, PG* and
+                          DATABASE_URL work as in libpq; the password is never printed)
+  --table NAME            the table of --to (created when missing; name or schema.name)
 
 Environment:
   INNERWORKS_API_KEY      API key sent as x-api-key (required)
@@ -47,6 +53,8 @@ Examples:
   inference-streams export --out - --batch-size 5000 | jq .result.geolocation.vpnIsEnabled
   inference-streams export --out - --checkpoint 'eyJ2ZXJzaW9uIjoxfQ==' >> results.jsonl
   inference-streams export --emulator --out demo.jsonl --json
+  inference-streams export --to postgres://me@db.internal:5432/warehouse --table inference_results
+  inference-streams export --to duckdb:results.duckdb --table results --since 2024-01-01
 `,
   options: {
     out: { type: 'string', short: 'o' },
@@ -63,14 +71,17 @@ Examples:
     'keep-record': { type: 'boolean' },
     'rows-per-part': { type: 'string' },
     'base-url': { type: 'string' },
+    to: { type: 'string' },
+    table: { type: 'string' },
   },
   run: runExport,
 };
 
 async function runExport(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const out = values.out;
-  if (typeof out !== 'string' || out.length === 0) throw new UsageError('--out FILE (or --out - for stdout) is required');
+  const out = typeof values.out === 'string' ? values.out : '';
+  const database = values.to !== undefined || values.table !== undefined;
+  if (!database && out.length === 0) throw new UsageError('--out FILE (or --out - for stdout, or --to DATABASE --table NAME) is required');
   const apiKey = io.env.INNERWORKS_API_KEY;
   if (!apiKey) throw new UsageError('set INNERWORKS_API_KEY to your API key (or add --emulator to try a local emulator)');
   const partitions = parseIntegerFlag('partitions', values.partitions as string | undefined, 1, 64);
@@ -86,6 +97,7 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
     pollIntervalMs: parseIntegerFlag('poll-interval-ms', values['poll-interval-ms'] as string | undefined, 1, 86_400_000),
     signal: io.signal,
   };
+  if (database) return exportToDatabase(values, options, io);
   if (values.split === true && !(partitions && partitions > 1)) throw new UsageError('--split needs --partitions K (K > 1)');
   if (values.checkpoint !== undefined && partitions !== undefined && partitions > 1) throw new UsageError('--checkpoint cannot be combined with --partitions (a checkpoint is one position)');
   refuseJsonWithStdout(values, out === '-');
