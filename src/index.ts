@@ -8,6 +8,10 @@ export * from './reinfer/index.js';
 export { parseJsonl, stringifyJsonl, type ParseJsonlOptions } from './core/jsonl.js';
 export { parseJsonArray, type ParseJsonArrayOptions } from './core/json-array.js';
 export { JsonArrayError } from './core/errors.js';
+export { duckdbWriter, type DuckdbWriterOptions, type DuckdbTargetOptions } from './destinations/duckdb.js';
+export { postgresWriter, type PostgresWriterOptions, type PostgresTargetOptions } from './destinations/postgres.js';
+export { DatabaseError } from './destinations/database-error.js';
+export type { TableWriter, TableWriterOptions, TableWriterStats } from './destinations/db-writer.js';
 export {
   InferenceStreamsError,
   ConfigError,
