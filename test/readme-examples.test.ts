@@ -3,11 +3,12 @@
  * Blocks import the package by name ('inference-streams', 'inference-streams/emulator'); vitest
  * resolves those to src/ (see vitest.config.ts). A block starts and closes its own emulator.
  */
-import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../src/emulator/index.js';
 
 const root = join(import.meta.dirname, '..');
 const scratch = join(root, 'test', '.readme-examples');
@@ -70,4 +71,62 @@ describe('README examples', () => {
       }
     });
   });
+});
+
+/**
+ * Every CLI line of the README's ```sh blocks that mention `inference-streams`, run with bash in
+ * one scratch directory against one emulator, in order (a line may use a file an earlier one wrote).
+ * Skipped: `export VAR=…` (the emulator's env is used instead), `npm …`, and lines that need `jq`
+ * when it is not installed. Needs dist/ (built by `npm test`).
+ */
+const shellLines = [...readme.matchAll(/^ *```sh\n([\s\S]*?)^ *```/gm)]
+  .map((match) => match[1])
+  .filter((block) => block.includes('inference-streams'))
+  .flatMap((block) => block.replace(/\\\n\s*/g, ' ').split('\n'))
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('export ') && !line.startsWith('npm '));
+const hasJq = (() => {
+  try {
+    execFileSync('jq', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('README CLI examples (sh blocks) against the emulator', () => {
+  const dir = join(scratch, 'sh');
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    await mkdir(join(dir, 'bin'), { recursive: true });
+    const shim = join(dir, 'bin', 'inference-streams');
+    await writeFile(shim, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'dist', 'cli', 'main.js')}" "$@"\n`);
+    await chmod(shim, 0o755);
+    // The inputs the examples name, in the shapes the README gives.
+    const jsonl = (items: unknown[]) => items.map((item) => JSON.stringify(item)).join('\n') + '\n';
+    const objects = jsonl(Array.from({ length: 50 }, (_, i) => ({ id: `item-${i}`, title: `Listing ${i}` })));
+    for (const name of ['listings.jsonl', 'users.jsonl', 'big.jsonl', 'items.jsonl']) await writeFile(join(dir, name), objects);
+    await writeFile(join(dir, 'docs.jsonl'), jsonl(Array.from({ length: 20 }, (_, i) => ({ id: `d${i}`, messages: [{ body: { text: `Order ${i} is missing` } }] }))));
+    const email = (i: number) => ({ raw_email: { headers: { raw: `From: a@example.com\r\nSubject: Order ${i}\r\n` }, body: { plain: 'Where is it?' } } });
+    await writeFile(join(dir, 'emails.jsonl'), jsonl([email(1), email(2)]));
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+
+  it('finds the examples', () => {
+    expect(shellLines.length).toBeGreaterThan(10);
+  });
+
+  for (const line of shellLines) {
+    it.skipIf(line.includes('| jq') && !hasJq)(`runs: ${line.length > 100 ? `${line.slice(0, 97)}...` : line}`, { timeout: 120_000 }, async () => {
+      const env = { ...process.env, ...emulator.env, PATH: `${join(dir, 'bin')}${delimiter}${process.env.PATH}`, INFERENCE_STREAMS_NO_PROGRESS: '1' };
+      const result = await promisify(execFile)('bash', ['-o', 'pipefail', '-c', line], { cwd: dir, env, maxBuffer: 256 * 1024 * 1024 }).then(
+        () => '',
+        (error: { code?: number; stderr?: string }) => `exit ${error.code}: ${error.stderr ?? ''}`,
+      );
+      expect(result).toBe('');
+    });
+  }
 });
