@@ -41,7 +41,7 @@ Examples:
 `,
   options: {
     namespace: { type: 'string' },
-    in: { type: 'string', short: 'i' },
+    in: { type: 'string' },
     ...INPUT_FORMAT_OPTION,
     wait: { type: 'boolean' },
     'batch-size': { type: 'string' },
