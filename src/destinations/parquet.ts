@@ -237,9 +237,10 @@ class ParquetDestination implements Destination {
       await syncDirectory(this.partsDir);
       this.current.parts.push(name);
       this.current.parts.sort();
-      await stage.handle!.truncate(0);
+      // Start the next stage afresh ('w' truncates; the old handle's offset would leave a hole).
+      await stage.handle!.close();
+      stage.handle = undefined;
       stage.rows = 0;
-      stage.since = Date.now();
     }
     this.current.partitions[partition] = position;
     await this.state.save(this.current);
