@@ -325,10 +325,20 @@ export function postgresWriter(options: PostgresWriterOptions): TableWriter {
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 const COPY_SPECIAL = /[\\\n\r\t]/g;
 
+/** The last timestamp formatted: results come in time order, often several per millisecond. */
+let lastMs = Number.NaN;
+let lastIso = '';
+
 /** One value in COPY's text format: `\N` for null, backslash escapes, ISO times, t/f. */
 function copyValue(value: CellValue, type: ColumnType): string {
   if (value === null) return '\\N';
-  if (type === 'timestamp') return new Date(value as number).toISOString();
+  if (type === 'timestamp') {
+    if (value !== lastMs) {
+      lastMs = value as number;
+      lastIso = new Date(lastMs).toISOString();
+    }
+    return lastIso;
+  }
   if (typeof value === 'boolean') return value ? 't' : 'f';
   if (typeof value === 'number') return String(value);
   COPY_SPECIAL.lastIndex = 0;
