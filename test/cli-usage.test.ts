@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, type CliCommand } from '../src/cli/command.js';
@@ -138,6 +137,29 @@ describe('errors name CLI flags and env vars', () => {
     expect(flag.err()).toMatch(/--batch-size must be an integer/);
   });
 
+  it("a command's flagOf maps options to flags (with or without --) or to env vars", async () => {
+    const command: CliCommand = {
+      name: 'fake',
+      summary: '',
+      help: '',
+      options: { queue: { type: 'string' }, 'lock-ms': { type: 'string' } },
+      flagOf: { queueName: '--queue', lockDuration: 'lock-ms', redisUrl: 'REDIS_URL' },
+      run: async () => EXIT.ok,
+    };
+    const cases: Array<[string, string]> = [
+      ['queueName', 'Invalid --queue: '],
+      ['lockDuration', 'Invalid --lock-ms: '],
+      ['redisUrl', 'Invalid REDIS_URL: '],
+      ['unknownThing', 'Invalid option "unknownThing": '],
+    ];
+    for (const [option, expected] of cases) {
+      const run = captureCli();
+      reportError('fake', new ConfigError(option, 'is wrong'), run.io, { command, fromCommandLine: new Set(['queue', 'lock-ms']) });
+      await flush();
+      expect(run.err()).toContain(expected);
+    }
+  });
+
   it('a credential ConfigError names the vendor variable', async () => {
     const run = captureCli();
     expect(reportError('ingest', new ConfigError('apiKey', 'must contain only Latin-1 characters'), run.io)).toBe(EXIT.usage);
@@ -165,11 +187,9 @@ describe('a refused connection', () => {
   });
 
   it('end to end: validation against a closed port (spawned CLI)', { timeout: 60_000 }, async () => {
-    // A port that was just free: nothing listens there.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as { port: number };
-    await new Promise((resolve) => probe.close(resolve));
+    // Port 1: nothing listens there, and no test server can be given it (they listen on port 0;
+    // a port freed by a probe could be handed to a parallel test's server during the retries).
+    const port = 1;
     const child = spawn(process.execPath, ['dist/cli/main.js', 'validation', '--project', 'p', '--dataset', 'd'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, REINFER_TOKEN: 'test-token-123', REINFER_ENDPOINT: `http://127.0.0.1:${port}` },

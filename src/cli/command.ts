@@ -28,8 +28,9 @@ export interface CliCommand {
   help: string;
   options: OptionSpec;
   /**
-   * Library option → CLI flag (without `--`) where the names differ, e.g. `{ startTime: 'since' }`:
-   * a `ConfigError` about `startTime` is then reported as `--since` (or the env var it came from).
+   * Library option → CLI flag where the names differ, e.g. `{ startTime: 'since' }` (a leading
+   * `--` is allowed), or → an environment variable (`{ apiKey: 'INNERWORKS_API_KEY' }`): a
+   * `ConfigError` about `startTime` is then reported as `--since` (or the env var it came from).
    * Default: the option in kebab case (`batchSize` → `batch-size`), then a few shared names
    * (`startTime` → `since`, `endTime` → `until`, `labels` → `label`, `file` → `out`, `stateFile` → `state`).
    */

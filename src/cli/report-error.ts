@@ -23,6 +23,7 @@ export const SERVICES: Readonly<Record<string, ServiceSettings>> = {
   import: { urlFlag: 'base-url', urlEnv: 'SAFETYKIT_BASE_URL', credentialEnv: 'SAFETYKIT_API_KEY' },
   predict: { urlFlag: 'endpoint', urlEnv: 'REINFER_ENDPOINT', credentialEnv: 'REINFER_TOKEN' },
   validation: { urlFlag: 'endpoint', urlEnv: 'REINFER_ENDPOINT', credentialEnv: 'REINFER_TOKEN' },
+  worker: { urlFlag: 'base-url', urlEnv: 'INNERWORKS_BASE_URL', credentialEnv: 'INNERWORKS_API_KEY' },
 };
 
 /** Library option names whose flag is not their kebab case. */
@@ -98,7 +99,10 @@ function nameOfOption(commandName: string, option: string, io: CliIO, context: E
   const service = SERVICES[commandName];
   if (service && (base === 'apiKey' || base === 'token')) return service.credentialEnv;
   const flagOf = context.command?.flagOf ?? {};
-  const flag = flagOf[option] ?? flagOf[base] ?? SHARED_FLAG_OF[base] ?? base.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const mapped = flagOf[option] ?? flagOf[base];
+  // A command may map an option straight to an environment variable (`apiKey: 'INNERWORKS_API_KEY'`).
+  if (mapped !== undefined && /^[A-Z][A-Z0-9_]*$/.test(mapped)) return mapped;
+  const flag = (mapped ?? SHARED_FLAG_OF[base] ?? base.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).replace(/^--/, '');
   const known = context.command ? flag in context.command.options || flag in COMMON_OPTIONS : true;
   return known ? settingName(commandName, flag, io, context) : undefined;
 }
@@ -122,7 +126,8 @@ function connectionHint(commandName: string, error: Error, io: CliIO, context: E
   const values = context.values ?? {};
   const url = [values[service.urlFlag], values['base-url'], io.env[service.urlEnv]].find((v): v is string => typeof v === 'string' && v !== '');
   const at = url ? ` at ${describeUrl(url).replace(/\/$/, '')}` : '';
-  const set = `set --${service.urlFlag} or ${service.urlEnv}`;
+  const hasFlag = context.command === undefined || service.urlFlag in context.command.options;
+  const set = hasFlag ? `set --${service.urlFlag} or ${service.urlEnv}` : `set ${service.urlEnv}`;
   if (connection.code === 'ECONNREFUSED') return `; is the server running${at}? ${set}`;
   if (connection.code === 'ENOTFOUND' || connection.code === 'EAI_AGAIN') return `; is the host name right${at}? ${set}`;
   return '';
