@@ -5,6 +5,7 @@
 export * from './innerworks/index.js';
 export * from './safetykit/index.js';
 export * from './reinfer/index.js';
+export * from './queue/index.js';
 export { parseJsonl, stringifyJsonl, type ParseJsonlOptions } from './core/jsonl.js';
 export { parseJsonArray, type ParseJsonArrayOptions } from './core/json-array.js';
 export { JsonArrayError } from './core/errors.js';

@@ -21,6 +21,8 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   predict: () => import('./commands/predict.js'),
   validation: () => import('./commands/validation.js'),
   emulator: () => import('./commands/emulator.js'),
+  worker: () => import('./commands/worker.js'),
+  status: () => import('./commands/status.js'),
   demo: () => import('./commands/demo.js'),
 };
 
@@ -31,6 +33,8 @@ const SUMMARIES: Record<string, string> = {
   predict: 'Run JSONL documents, raw emails or comment uids through a Reinfer model',
   validation: "Show a Reinfer model's validation statistics",
   emulator: 'Run a local emulator of all three APIs, with fault injection',
+  worker: 'Run partition jobs of queued exports (BullMQ on Redis) until stopped',
+  status: 'Show the state of a queued export, partition by partition',
   demo: 'Run the end-to-end demo against an embedded emulator',
 };
 

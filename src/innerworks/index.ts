@@ -4,3 +4,6 @@ export { exportInferenceResults, type ExportInferenceResultsOptions, type Export
 export type { InferenceResultsOptions } from './options.js';
 export type { InferenceResult, InferenceBatch, Fingerprinting, Geolocation } from './types.js';
 export { getInferenceBatch, INNERWORKS_DEFAULT_BASE_URL, type BatchQuery, type BatchResult, type InnerworksClientConfig } from './client.js';
+export { planPartitions, MAX_PARTITIONS, type PartitionRange, type PlanOptions } from './partition-plan.js';
+export { exportPartition, type ExportPartitionOptions, type PartitionOutcome } from './export-partition.js';
+export type { PartitionPosition } from '../destinations/destination.js';

@@ -4,6 +4,7 @@ import { AbortError } from '../../core/errors.js';
 import { exportInferenceResults, type ExportInferenceResultsOptions, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { exportToDatabase } from './export-database.js';
+import { QUEUE_HELP, QUEUE_OPTIONS, enqueueFromFlags } from './export-queue.js';
 import { exportToStdout } from './export-stdout.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
 
@@ -41,6 +42,8 @@ Options:
                           DATABASE_URL work as in libpq; the password is never printed)
   --table NAME            the table of --to (created when missing; name or schema.name)
 
+${QUEUE_HELP}
+
 Environment:
   INNERWORKS_API_KEY      API key sent as x-api-key (required)
   INNERWORKS_BASE_URL     API base URL
@@ -55,6 +58,8 @@ Examples:
   inference-streams export --emulator --out demo.jsonl --json
   inference-streams export --to postgres://me@db.internal:5432/warehouse --table inference_results
   inference-streams export --to duckdb:results.duckdb --table results --since 2024-01-01
+  inference-streams export --queue redis://127.0.0.1:6379 --partitions 32 --since 2024-01-01 --until 2025-01-01 \\
+    --to postgres://me@db.internal:5432/warehouse --table inference_results
 `,
   options: {
     out: { type: 'string', short: 'o' },
@@ -73,12 +78,14 @@ Examples:
     'base-url': { type: 'string' },
     to: { type: 'string' },
     table: { type: 'string' },
+    ...QUEUE_OPTIONS,
   },
   run: runExport,
 };
 
 async function runExport(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values.queue !== undefined) return enqueueFromFlags(values, io);
   const out = typeof values.out === 'string' ? values.out : '';
   const database = values.to !== undefined || values.table !== undefined;
   if (!database && out.length === 0) throw new UsageError('--out FILE (or --out - for stdout, or --to DATABASE --table NAME) is required');

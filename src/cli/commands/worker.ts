@@ -1,0 +1,88 @@
+/** `inference-streams worker`: run partition jobs of queued exports until SIGTERM or Ctrl-C. */
+import { exportWorker, type WorkerEvent } from '../../queue/index.js';
+import { COMMON_HELP, UsageError, interruptedExitCode, optionOrEnv, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { formatCount } from '../progress.js';
+
+export const command: CliCommand = {
+  name: 'worker',
+  summary: 'Run partition jobs of queued exports (BullMQ on Redis) until stopped',
+  help: `Usage: inference-streams worker --queue redis://HOST:PORT [options]
+
+Takes partition jobs of exports enqueued with 'export --queue' and exports each time range into
+the export's PostgreSQL table, saving the position with every page. Run one or more on each
+machine. On SIGTERM or Ctrl-C a worker finishes the page in hand, commits it, hands its jobs back
+to the queue and exits. A worker that dies (kill -9, a lost machine) stops renewing its jobs'
+locks: after --lock-duration another worker takes them over and resumes from the saved position.
+
+Options:
+  --queue URL             Redis, redis://[:PASSWORD@]HOST:PORT[/DB] (required; Redis >= 6.2)
+  --concurrency N         partition jobs run at once by this worker, 1..64 (default 1)
+  --stalled-interval MS   how often to look for jobs of dead workers (default 30000)
+  --lock-duration MS      how long a job's lock lasts unless renewed: a dead worker's job waits
+                          this long before another takes it (default 30000)
+  --base-url URL          Innerworks base URL when the export names none (env INNERWORKS_BASE_URL)
+
+Environment (credentials are never stored in Redis; each worker reads its own):
+  INNERWORKS_API_KEY      API key sent as x-api-key (required)
+  PGPASSWORD, PGPASSFILE  the database password (or ~/.pgpass), as in libpq
+
+${COMMON_HELP}
+
+Examples:
+  INNERWORKS_API_KEY=... PGPASSWORD=... inference-streams worker --queue redis://queue.internal:6379 --concurrency 2
+  inference-streams worker --queue redis://127.0.0.1:6379 --stalled-interval 1000 --lock-duration 5000
+`,
+  options: {
+    queue: { type: 'string' },
+    concurrency: { type: 'string' },
+    'stalled-interval': { type: 'string' },
+    'lock-duration': { type: 'string' },
+    'base-url': { type: 'string' },
+  },
+  flagOf: { queue: '--queue', concurrency: '--concurrency', stalledInterval: '--stalled-interval', lockDuration: '--lock-duration', apiKey: 'INNERWORKS_API_KEY' },
+  run: runWorker,
+};
+
+async function runWorker(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (typeof values.queue !== 'string') throw new UsageError('--queue redis://HOST:PORT is required');
+  const apiKey = io.env.INNERWORKS_API_KEY;
+  if (!apiKey) throw new UsageError('set INNERWORKS_API_KEY to your API key (workers read it from their own environment, never from Redis)');
+  const worker = await exportWorker({
+    queue: values.queue,
+    apiKey,
+    baseUrl: optionOrEnv(values, 'base-url', io.env, 'INNERWORKS_BASE_URL'),
+    concurrency: parseIntegerFlag('concurrency', values.concurrency as string | undefined, 1, 64),
+    stalledInterval: parseIntegerFlag('stalled-interval', values['stalled-interval'] as string | undefined, 100, 3_600_000),
+    lockDuration: parseIntegerFlag('lock-duration', values['lock-duration'] as string | undefined, 100, 3_600_000),
+    onEvent: (event) => log(io, event),
+  });
+  io.stderr.write(`inference-streams worker: waiting for jobs (pid ${process.pid}); SIGTERM or Ctrl-C stops after the page in hand\n`);
+  await new Promise<void>((resolve) => {
+    if (io.signal.aborted) return resolve();
+    io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  io.stderr.write('inference-streams worker: stopping: finishing the pages in hand…\n');
+  await worker.close();
+  io.stderr.write('inference-streams worker: stopped\n');
+  // Stopped by a signal, as a server is: 130 after Ctrl-C, 143 after SIGTERM.
+  return interruptedExitCode(io);
+}
+
+function log(io: CliIO, event: WorkerEvent): void {
+  const which = 'partition' in event ? `${event.exportId} partition ${event.partition}` : event.exportId;
+  switch (event.type) {
+    case 'started':
+      return void io.stderr.write(`${which}: started (attempt ${event.attempt})\n`);
+    case 'completed':
+      return void io.stderr.write(`${which}: completed, ${formatCount(event.progress.records)} records in ${formatCount(event.progress.pages)} pages\n`);
+    case 'stopped':
+      return void io.stderr.write(`${which}: handed back to the queue after ${formatCount(event.progress.records)} records\n`);
+    case 'failed':
+      return void io.stderr.write(`${which}: failed: ${event.error.message}\n`);
+    case 'finished':
+      return void io.stderr.write(`${which}: export finished, ${formatCount(event.records)} records\n`);
+    case 'page':
+      if (io.verbose) io.stderr.write(`${which}: ${formatCount(event.progress.records)} records\n`);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * `enqueueExport()`: plan a partitioned export and put it on Redis as one BullMQ flow: a parent
+ * job that finishes the export once its K partition jobs (the children) are done. Job ids come
+ * from the export's parameters, so enqueueing the same export again adds nothing; it only sends
+ * failed partitions back to work (they resume from the position saved in the database).
+ */
+import { ConfigError } from '../core/errors.js';
+import { integerOption, stringOption } from '../core/options.js';
+import { describePostgres, resolvePostgresConnection } from '../destinations/pg-url.js';
+import { planPartitions, type PlanOptions } from '../innerworks/partition-plan.js';
+import { checkRedisUrl, connect, loadQueueLibraries } from './bullmq.js';
+import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, deriveExportId, partitionJobId, type ExportJobData, type PartitionJobData } from './jobs.js';
+
+/** Options of {@link enqueueExport}. */
+export interface EnqueueExportOptions {
+  /** Redis, `redis://[:PASSWORD@]HOST:PORT[/DB]` (Redis ≥ 6.2). Required. */
+  queue: string;
+  /** Start of the export (inclusive), epoch ms or a Date. Required. */
+  startTime: number | Date;
+  /** End of the export (exclusive), epoch ms or a Date. Required: an export id must not depend on the clock. */
+  endTime: number | Date;
+  /** Partitions (jobs), 1..4096. Default 8. */
+  partitions?: number;
+  /** With `totalRecords`: cut into more partitions of about this many records each (see `planPartitions`). Default none. */
+  recordsPerPartition?: number;
+  /** Records in the range, when known. Default unknown. */
+  totalRecords?: number;
+  /**
+   * The database: `postgres://USER[:PASSWORD]@HOST:PORT/DATABASE` (libpq conventions; default
+   * `DATABASE_URL` and `PG*`). Only PostgreSQL is shared by many machines; DuckDB and files are
+   * refused. The password is not stored in Redis: workers take it from their own `PGPASSWORD`,
+   * `DATABASE_URL` or `~/.pgpass`.
+   */
+  to?: string;
+  /** Target table (created when missing). Required. */
+  table: string;
+  /** Also keep each whole record as JSON in a `record` column. Default false. */
+  keepRecord?: boolean;
+  /** Innerworks base URL the workers use. Default: each worker's `INNERWORKS_BASE_URL` (or production). */
+  baseUrl?: string;
+  /** Results per request, 1..5000. Default 1000. */
+  batchSize?: number;
+  /** Attempts per partition job before it fails (BullMQ `attempts`), 1..100. Default 3. */
+  attempts?: number;
+  /** First wait before a failed partition is tried again, ms, doubled each time (BullMQ exponential backoff). Default 5000. */
+  backoffMs?: number;
+}
+
+/** What {@link enqueueExport} did. */
+export interface EnqueuedExport {
+  exportId: string;
+  partitions: number;
+  /** False when the export was already enqueued (nothing was added). */
+  added: boolean;
+  /** Failed partition jobs sent back to work. */
+  retried: number;
+}
+
+export async function enqueueExport(options: EnqueueExportOptions): Promise<EnqueuedExport> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
+  const queue = checkRedisUrl(options.queue);
+  const startTime = timeOf('startTime', options.startTime);
+  const endTime = timeOf('endTime', options.endTime);
+  const plan: PlanOptions = {
+    startTime,
+    endTime,
+    partitions: integerOption('partitions', options.partitions, 8, 1, 4096),
+    recordsPerPartition: options.recordsPerPartition,
+    totalRecords: options.totalRecords,
+  };
+  const ranges = planPartitions(plan);
+  const table = stringOption('table', options.table, true)!;
+  const to = stringOption('to', options.to);
+  if (to !== undefined && !/^postgres(ql)?:\/\//.test(to)) {
+    throw new ConfigError('to', 'must be a postgres:// URL: a queued export runs on many machines, and only a shared PostgreSQL is reachable from all of them (DuckDB files and local files are not)', to.replace(/\/\/[^@/]*@/, '//…@'));
+  }
+  const data: Omit<ExportJobData, 'exportId' | 'partitions'> = {
+    plan,
+    target: { to: describePostgres(resolvePostgresConnection(to, process.env, 'to')), table, ...(options.keepRecord ? { keepRecord: true } : {}) },
+    ...(options.baseUrl !== undefined ? { baseUrl: stringOption('baseUrl', options.baseUrl) } : {}),
+    ...(options.batchSize !== undefined ? { batchSize: integerOption('batchSize', options.batchSize, 1000, 1, 5000) } : {}),
+  };
+  const attempts = integerOption('attempts', options.attempts, 3, 1, 100);
+  const backoffMs = integerOption('backoffMs', options.backoffMs, 5000, 0, 86_400_000);
+  const exportId = deriveExportId(data);
+  const parentData: ExportJobData = { ...data, exportId, partitions: ranges.length };
+
+  const libraries = await loadQueueLibraries();
+  const { FlowProducer, Job, Queue } = libraries.bullmq;
+  const producer = new FlowProducer({ connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
+  const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
+  const exportsQueue = new Queue(EXPORTS_QUEUE, { connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
+  try {
+    const existing = await Job.fromId(exportsQueue, exportId);
+    if (existing) {
+      // Already enqueued: send failed partitions back to work; they resume from their saved positions.
+      let retried = 0;
+      for (let partition = 0; partition < ranges.length; partition++) {
+        const job = await Job.fromId(partitionsQueue, partitionJobId(exportId, partition));
+        if (job && (await job.getState()) === 'failed') {
+          await job.retry('failed');
+          retried++;
+        }
+      }
+      return { exportId, partitions: ranges.length, added: false, retried };
+    }
+    await producer.add({
+      name: 'finish-export',
+      queueName: EXPORTS_QUEUE,
+      data: parentData,
+      opts: { jobId: exportId },
+      children: ranges.map((_, partition) => ({
+        name: 'export-partition',
+        queueName: PARTITIONS_QUEUE,
+        data: { ...parentData, partition } satisfies PartitionJobData,
+        opts: { jobId: partitionJobId(exportId, partition), attempts, backoff: { type: 'exponential', delay: backoffMs } },
+      })),
+    });
+    return { exportId, partitions: ranges.length, added: true, retried: 0 };
+  } finally {
+    await Promise.allSettled([producer.close(), partitionsQueue.close(), exportsQueue.close()]);
+  }
+}
+
+function timeOf(name: string, value: unknown): number {
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 0) throw new ConfigError(name, 'is required: epoch milliseconds or a Date', value instanceof Date ? 'Invalid Date' : value);
+  return ms;
+}

@@ -1,0 +1,5 @@
+// Scale-out on BullMQ (an optional peer dependency): enqueue an export's partitions, run workers, read the status.
+export { enqueueExport, type EnqueueExportOptions, type EnqueuedExport } from './enqueue.js';
+export { exportWorker, type ExportWorker, type ExportWorkerOptions, type WorkerEvent } from './worker.js';
+export { exportStatus, type ExportState, type ExportStatus, type ExportStatusOptions, type PartitionStatus } from './status.js';
+export type { PartitionProgress } from './jobs.js';

@@ -1,0 +1,99 @@
+/** `exportStatus()`: where a queued export stands, partition by partition, read from Redis. */
+import { ConfigError } from '../core/errors.js';
+import { stringOption } from '../core/options.js';
+import { planPartitions } from '../innerworks/partition-plan.js';
+import { checkRedisUrl, connect, loadQueueLibraries, withoutPassword } from './bullmq.js';
+import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, partitionJobId, type ExportJobData, type PartitionProgress } from './jobs.js';
+
+/** The state of an export, or of one partition. */
+export type ExportState = 'waiting' | 'active' | 'completed' | 'failed';
+
+export interface PartitionStatus {
+  partition: number;
+  /** Time range, epoch ms [startTime, endTime). */
+  startTime: number;
+  endTime: number;
+  state: ExportState;
+  /** Records and pages written so far (all attempts together), from the last committed page. */
+  records: number;
+  pages: number;
+  /** Attempts that failed so far. */
+  attemptsMade: number;
+  /** Why the last attempt failed (while it is retried, or for good when `state` is `failed`). */
+  failedReason?: string;
+}
+
+export interface ExportStatus {
+  exportId: string;
+  /**
+   * `completed` once every partition is and the export was finished; `failed` when a partition
+   * failed for good (enqueue the same export again to retry those); `active` while any partition
+   * is being worked on or some are done; else `waiting`.
+   */
+  state: ExportState;
+  records: number;
+  pages: number;
+  partitions: PartitionStatus[];
+}
+
+export interface ExportStatusOptions {
+  /** Redis, `redis://HOST:PORT`. Required. */
+  queue: string;
+  /** The id `enqueueExport` returned. Required. */
+  exportId: string;
+}
+
+export async function exportStatus(options: ExportStatusOptions): Promise<ExportStatus> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
+  const queue = checkRedisUrl(options.queue);
+  const exportId = stringOption('exportId', options.exportId, true)!;
+  const libraries = await loadQueueLibraries();
+  const { Job, Queue } = libraries.bullmq;
+  const exportsQueue = new Queue(EXPORTS_QUEUE, { connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
+  const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
+  try {
+    const parent = await Job.fromId<ExportJobData>(exportsQueue, exportId);
+    if (!parent) throw new ConfigError('exportId', `no export with this id in the queue at ${withoutPassword(queue)}`, exportId);
+    const ranges = planPartitions(parent.data.plan);
+    const partitions = await Promise.all(
+      ranges.map(async (range, partition): Promise<PartitionStatus> => {
+        const job = await Job.fromId<unknown, PartitionProgress>(partitionsQueue, partitionJobId(exportId, partition));
+        const state = job ? toState(await job.getState()) : 'waiting';
+        const progress = (job?.returnvalue ?? job?.progress) as Partial<PartitionProgress> | undefined;
+        return {
+          partition,
+          ...range,
+          state,
+          records: typeof progress?.records === 'number' ? progress.records : 0,
+          pages: typeof progress?.pages === 'number' ? progress.pages : 0,
+          attemptsMade: job?.attemptsMade ?? 0,
+          ...(job?.failedReason ? { failedReason: job.failedReason } : {}),
+        };
+      }),
+    );
+    const parentState = toState(await parent.getState());
+    const state: ExportState =
+      parentState === 'completed'
+        ? 'completed'
+        : partitions.some((p) => p.state === 'failed')
+          ? 'failed'
+          : partitions.some((p) => p.state === 'active' || p.state === 'completed')
+            ? 'active'
+            : 'waiting';
+    return {
+      exportId,
+      state,
+      records: partitions.reduce((sum, p) => sum + p.records, 0),
+      pages: partitions.reduce((sum, p) => sum + p.pages, 0),
+      partitions,
+    };
+  } finally {
+    await Promise.allSettled([exportsQueue.close(), partitionsQueue.close()]);
+  }
+}
+
+/** BullMQ's many job states in the four an export reports. */
+function toState(state: string): ExportState {
+  if (state === 'completed' || state === 'failed' || state === 'active') return state;
+  return 'waiting';
+}

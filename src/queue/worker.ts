@@ -1,0 +1,140 @@
+/**
+ * `exportWorker()`: runs partition jobs (and the jobs that finish an export) until closed. Each
+ * partition job exports its time range into the destination with `exportPartition`, which keeps
+ * the position with the rows; after every committed page the job's progress is updated. A worker
+ * that dies mid-partition stops renewing its job's lock, BullMQ's stalled-job check hands the job
+ * to another worker, and that one resumes from the saved position: every record once.
+ */
+import type { Job } from 'bullmq';
+import { AuthenticationError, ConfigError, InvalidRequestError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
+import { integerOption } from '../core/options.js';
+import { exportPartition } from '../innerworks/export-partition.js';
+import { planPartitions } from '../innerworks/partition-plan.js';
+import { checkRedisUrl, connect, loadQueueLibraries } from './bullmq.js';
+import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PartitionJobData, type PartitionProgress } from './jobs.js';
+
+/** Options of {@link exportWorker}. */
+export interface ExportWorkerOptions {
+  /** Redis, `redis://[:PASSWORD@]HOST:PORT[/DB]`. Required. */
+  queue: string;
+  /** Innerworks API key. Default `INNERWORKS_API_KEY` (never read from Redis). */
+  apiKey?: string;
+  /** Innerworks base URL when the export does not name one. Default `INNERWORKS_BASE_URL`, else production. */
+  baseUrl?: string;
+  /** Partition jobs run at once by this worker, 1..64. Default 1. */
+  concurrency?: number;
+  /** How often BullMQ looks for jobs whose worker died, ms. Default 30 000 (BullMQ's). */
+  stalledInterval?: number;
+  /** How long a job's lock lasts without renewal, ms (a dead worker's job is free after this). Default 30 000 (BullMQ's). */
+  lockDuration?: number;
+  /** Times a job may be found stalled (its worker died) before it fails, 1..1000. Default 100: a kill is not the job's fault. */
+  maxStalledCount?: number;
+  /** Told about each job's start, pages and end (for logs). Default none. */
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+/** What a worker tells `onEvent`. */
+export type WorkerEvent =
+  | { type: 'started'; exportId: string; partition: number; attempt: number }
+  | { type: 'page'; exportId: string; partition: number; progress: PartitionProgress }
+  | { type: 'completed'; exportId: string; partition: number; progress: PartitionProgress }
+  | { type: 'stopped'; exportId: string; partition: number; progress: PartitionProgress }
+  | { type: 'failed'; exportId: string; partition: number; error: Error }
+  | { type: 'finished'; exportId: string; records: number };
+
+/** A running worker. */
+export interface ExportWorker {
+  /**
+   * Stop taking jobs; partitions in hand finish the page being written, commit it and go back to
+   * the queue for the next worker. Resolves once the worker has let go of Redis.
+   */
+  close(): Promise<void>;
+}
+
+export async function exportWorker(options: ExportWorkerOptions): Promise<ExportWorker> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
+  const queue = checkRedisUrl(options.queue);
+  const concurrency = integerOption('concurrency', options.concurrency, 1, 1, 64);
+  const stalledInterval = integerOption('stalledInterval', options.stalledInterval, 30_000, 100, 3_600_000);
+  const lockDuration = integerOption('lockDuration', options.lockDuration, 30_000, 100, 3_600_000);
+  const maxStalledCount = integerOption('maxStalledCount', options.maxStalledCount, 100, 1, 1000);
+  const apiKey = options.apiKey ?? process.env.INNERWORKS_API_KEY;
+  if (!apiKey) throw new ConfigError('apiKey', 'is required: pass it or set INNERWORKS_API_KEY (workers never read it from Redis)');
+  const defaultBaseUrl = options.baseUrl ?? (process.env.INNERWORKS_BASE_URL || undefined);
+  const emit = options.onEvent ?? (() => undefined);
+  const libraries = await loadQueueLibraries();
+  const { Worker, WaitingError, UnrecoverableError } = libraries.bullmq;
+  // Aborted by close(): partitions in hand stop after their current page.
+  const stopping = new AbortController();
+
+  const runPartition = async (job: Job<PartitionJobData, PartitionProgress>, token?: string): Promise<PartitionProgress> => {
+    const { exportId, partition, target } = job.data;
+    emit({ type: 'started', exportId, partition, attempt: job.attemptsMade + 1 });
+    let outcome;
+    try {
+      outcome = await exportPartition({
+        apiKey,
+        baseUrl: job.data.baseUrl ?? defaultBaseUrl,
+        batchSize: job.data.batchSize,
+        to: target.to,
+        table: target.table,
+        keepRecord: target.keepRecord,
+        exportId,
+        plan: planPartitions(job.data.plan),
+        partition,
+        signal: stopping.signal,
+        onPage: async (position) => {
+          const progress = { records: position.records, pages: position.pages, done: position.done };
+          await job.updateProgress(progress);
+          emit({ type: 'page', exportId, partition, progress });
+        },
+      });
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      emit({ type: 'failed', exportId, partition, error: err });
+      // Retrying cannot fix a bad option or a refused credential: fail the job at once, with the reason.
+      if (err instanceof ConfigError || err instanceof AuthenticationError || err instanceof PermissionDeniedError || err instanceof InvalidRequestError || err instanceof NotFoundError) {
+        throw new UnrecoverableError(err.message);
+      }
+      throw err;
+    }
+    const progress = { records: outcome.position.records, pages: outcome.position.pages, done: outcome.position.done };
+    if (outcome.stopped) {
+      // Hand the job back at once (not after the lock expires): the next worker resumes it.
+      emit({ type: 'stopped', exportId, partition, progress });
+      await job.updateProgress(progress);
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    emit({ type: 'completed', exportId, partition, progress });
+    return progress;
+  };
+
+  const finishExport = async (job: Job<ExportJobData>): Promise<{ records: number; pages: number; partitions: number }> => {
+    const values = Object.values(await job.getChildrenValues<PartitionProgress>());
+    const records = values.reduce((sum, value) => sum + value.records, 0);
+    const pages = values.reduce((sum, value) => sum + value.pages, 0);
+    emit({ type: 'finished', exportId: job.data.exportId, records });
+    return { records, pages, partitions: values.length };
+  };
+
+  const common = { prefix: QUEUE_PREFIX, stalledInterval, lockDuration, maxStalledCount };
+  const partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connect(libraries, queue), concurrency });
+  const finishers = new Worker<ExportJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connect(libraries, queue), concurrency: 1 });
+  // Job failures are reported through onEvent; Redis trouble is retried by ioredis. Without these
+  // listeners a worker's 'error' event would be unhandled and end the process.
+  partitions.on('error', () => undefined);
+  finishers.on('error', () => undefined);
+  await Promise.all([partitions.waitUntilReady(), finishers.waitUntilReady()]);
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        stopping.abort();
+        await Promise.allSettled([partitions.close(), finishers.close()]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * Scale-out on BullMQ with real servers: a redis-server and a PostgreSQL cluster started here,
+ * the emulator with faults, and worker PROCESSES (the built CLI) — SIGKILLed mid-partition,
+ * stopped with SIGTERM, starting with a wrong key — while `status` watches. The table must end
+ * with every record exactly once, and no credential may reach Redis.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../src/cli/command.js';
+import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { enqueueExport, exportStatus, type ExportStatus } from '../src/queue/index.js';
+import { captureCli } from './helpers/cli.js';
+import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
+import { startRedis, type RedisServer } from './helpers/redis.js';
+
+const RECORDS = 12_000;
+const API_KEY = 'queue-test-api-key-8841';
+let emulator: Emulator;
+let postgres: PostgresCluster;
+let redis: RedisServer;
+const workers: Array<ReturnType<typeof spawnWorker>> = [];
+
+beforeAll(async () => {
+  [emulator, postgres, redis] = await Promise.all([
+    // Slow pages and 10 % faults: partitions take long enough to be killed in the middle.
+    startEmulator({ records: RECORDS, latencyMs: 40, innerworks: { apiKeys: [API_KEY] }, faults: { rate: 0.1, seed: 3, kinds: ['500', '503', 'reset', 'truncate'] } }),
+    startPostgres(),
+    startRedis(),
+  ]);
+});
+// Each test starts with no worker: one left running would take the next test's jobs.
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.kill('SIGKILL')));
+});
+afterAll(async () => {
+  await Promise.allSettled([emulator?.close(), postgres?.stop(), redis?.stop()]);
+});
+
+const since = () => emulator.innerworks.timestampOf(0);
+const until = () => emulator.innerworks.timestampOf(RECORDS - 1) + 1;
+/** The database URL as an enqueuer gives it: with the password, which must not reach Redis. */
+const databaseUrl = () => postgres.url;
+
+function spawnWorker(env: NodeJS.ProcessEnv = {}, queue = redis.url) {
+  const child: ChildProcess = spawn(process.execPath, ['dist/cli/main.js', 'worker', '--queue', queue, '--stalled-interval', '500', '--lock-duration', '1500', '--no-progress'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, INNERWORKS_API_KEY: API_KEY, INNERWORKS_BASE_URL: emulator.url, PGPASSWORD: postgres.password, ...env },
+  });
+  let err = '';
+  child.stderr!.on('data', (chunk) => (err += chunk));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  return {
+    child,
+    exited,
+    err: () => err,
+    kill: async (signal: NodeJS.Signals) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+async function enqueueCli(table: string, extra: string[] = []): Promise<{ exportId: string; added: boolean; retried: number }> {
+  const cli = captureCli({ env: {} });
+  const args = ['export', '--queue', redis.url, '--since', String(since()), '--until', String(until()), '--partitions', '4', '--batch-size', '250', '--to', databaseUrl(), '--table', table, '--base-url', emulator.url, '--backoff-ms', '100', '--json', ...extra];
+  expect(await cli.run(...args), cli.err()).toBe(EXIT.ok);
+  expect(cli.err() + cli.out()).not.toContain(postgres.password);
+  return JSON.parse(cli.out());
+}
+
+async function statusOf(exportId: string): Promise<ExportStatus> {
+  return exportStatus({ queue: redis.url, exportId });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function tableCounts(table: string): Promise<{ rows: number; distinct: number }> {
+  const [rows, distinct] = (await postgres.psql(`SELECT count(*), count(DISTINCT request_id) FROM ${table}`)).split('|').map(Number);
+  return { rows, distinct };
+}
+
+/** Every value stored in Redis, as text (hashes, lists, sets, sorted sets, streams and strings). */
+async function everythingInRedis(): Promise<string> {
+  const client = new Redis(redis.url);
+  try {
+    const keys = await client.keys('*');
+    const values: unknown[] = [];
+    for (const key of keys) {
+      const type = await client.type(key);
+      if (type === 'string') values.push(await client.get(key));
+      else if (type === 'hash') values.push(await client.hgetall(key));
+      else if (type === 'list') values.push(await client.lrange(key, 0, -1));
+      else if (type === 'set') values.push(await client.smembers(key));
+      else if (type === 'zset') values.push(await client.zrange(key, 0, -1));
+      else if (type === 'stream') values.push(await client.xrange(key, '-', '+'));
+    }
+    return `${keys.join('\n')}\n${JSON.stringify(values)}`;
+  } finally {
+    client.disconnect();
+  }
+}
+
+describe('a queued export on worker processes', () => {
+  it('survives SIGKILLed workers: every record exactly once, status completed, no credential in Redis', async () => {
+    const first = await enqueueCli('results_killed');
+    expect(first).toMatchObject({ command: 'export', added: true, partitions: 4 });
+    // Enqueueing the same export again adds nothing and prints the same id.
+    const again = await enqueueCli('results_killed');
+    expect(again).toMatchObject({ exportId: first.exportId, added: false, retried: 0 });
+
+    workers.push(spawnWorker(), spawnWorker());
+    let kills = 0;
+    while (kills < 3) {
+      // Kill a worker that is inside a partition with pages committed, then replace it.
+      await waitFor('a partition with committed pages', async () => (await statusOf(first.exportId)).partitions.some((p) => p.state === 'active' && p.records > 0));
+      const status = await statusOf(first.exportId);
+      if (status.state === 'completed') break;
+      const victim = workers.find((worker) => worker.child.exitCode === null && /started/.test(worker.err()));
+      if (!victim) continue;
+      await victim.kill('SIGKILL');
+      workers.splice(workers.indexOf(victim), 1);
+      kills++;
+      workers.push(spawnWorker());
+      await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
+    }
+    expect(kills).toBe(3);
+    await waitFor('the export to complete', async () => (await statusOf(first.exportId)).state === 'completed');
+
+    expect(await tableCounts('results_killed')).toEqual({ rows: RECORDS, distinct: RECORDS });
+    const status = captureCli({ env: {} });
+    expect(await status.run('status', '--queue', redis.url, '--export', first.exportId, '--json')).toBe(EXIT.ok);
+    const reported = JSON.parse(status.out());
+    expect(reported).toMatchObject({ command: 'status', exportId: first.exportId, state: 'completed', records: RECORDS });
+    expect(reported.partitions).toHaveLength(4);
+    const stored = await everythingInRedis();
+    expect(stored).toContain(first.exportId);
+    expect(stored).not.toContain(API_KEY);
+    expect(stored).not.toContain(postgres.password);
+  });
+
+  it('SIGTERM: a worker finishes the page in hand, hands its job back and exits 143 within seconds', async () => {
+    const { exportId } = await enqueueExport({ queue: redis.url, startTime: since(), endTime: until(), partitions: 2, to: databaseUrl(), table: 'results_sigterm', baseUrl: emulator.url, batchSize: 100 });
+    const worker = spawnWorker();
+    workers.push(worker);
+    await waitFor('committed pages', async () => /started/.test(worker.err()) && (await statusOf(exportId)).records > 0);
+    const stoppedAt = Date.now();
+    worker.child.kill('SIGTERM');
+    const [code] = await worker.exited;
+    expect(code).toBe(EXIT.terminated);
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+    expect(worker.err()).toContain('handed back to the queue');
+    // Handed back, not waiting for its lock to expire: the next worker takes it over at once.
+    expect((await statusOf(exportId)).partitions.some((p) => p.state === 'active')).toBe(false);
+    workers.push(spawnWorker());
+    await waitFor('the export to complete', async () => (await statusOf(exportId)).state === 'completed');
+    expect(await tableCounts('results_sigterm')).toEqual({ rows: RECORDS, distinct: RECORDS });
+  });
+
+  it('a partition failing for good fails its job with the reason; enqueueing again resumes only the failed ones', async () => {
+    const { exportId } = await enqueueExport({ queue: redis.url, startTime: since(), endTime: until(), partitions: 3, to: databaseUrl(), table: 'results_failing', baseUrl: emulator.url, batchSize: 1000, attempts: 2, backoffMs: 50 });
+    const wrongKey = spawnWorker({ INNERWORKS_API_KEY: 'a-wrong-key-1234' });
+    workers.push(wrongKey);
+    await waitFor('every partition to fail', async () => (await statusOf(exportId)).partitions.every((p) => p.state === 'failed'));
+    const failed = await statusOf(exportId);
+    expect(failed.state).toBe('failed');
+    expect(failed.partitions[0].failedReason).toMatch(/401/);
+    expect(failed.partitions[0].failedReason).not.toContain('a-wrong-key-1234');
+    await wrongKey.kill('SIGTERM');
+
+    const cli = captureCli({ env: {} });
+    expect(await cli.run('status', '--queue', redis.url, '--export', exportId)).toBe(EXIT.ok);
+    expect(cli.out()).toMatch(/failed/);
+
+    const again = await enqueueExport({ queue: redis.url, startTime: since(), endTime: until(), partitions: 3, to: databaseUrl(), table: 'results_failing', baseUrl: emulator.url, batchSize: 1000, attempts: 2, backoffMs: 50 });
+    expect(again).toMatchObject({ exportId, added: false, retried: 3 });
+    workers.push(spawnWorker());
+    await waitFor('the export to complete', async () => (await statusOf(exportId)).state === 'completed');
+    expect(await tableCounts('results_failing')).toEqual({ rows: RECORDS, distinct: RECORDS });
+  });
+
+  it('refuses single-machine destinations and a missing --until before touching Redis', async () => {
+    for (const [args, message] of [
+      [['--to', 'duckdb:x.duckdb', '--table', 't', '--until', String(until())], /postgres/],
+      [['--out', 'x.jsonl', '--table', 't', '--until', String(until())], /--out cannot be used with --queue/],
+      [['--to', databaseUrl(), '--table', 't'], /--until/],
+    ] as const) {
+      const cli = captureCli({ env: {} });
+      expect(await cli.run('export', '--queue', 'redis://127.0.0.1:1', '--since', String(since()), ...args)).toBe(EXIT.usage);
+      expect(cli.err()).toMatch(message);
+      expect(cli.err()).not.toContain(postgres.password);
+    }
+  });
+});
+
+describe('Redis restarted mid-run', () => {
+  it('workers reconnect and the export still completes exactly once', async () => {
+    const persistent = await startRedis({ persist: true });
+    try {
+      const { exportId } = await enqueueExport({ queue: persistent.url, startTime: since(), endTime: until(), partitions: 3, to: databaseUrl(), table: 'results_restart', baseUrl: emulator.url, batchSize: 200 });
+      workers.push(spawnWorker({}, persistent.url), spawnWorker({}, persistent.url));
+      const status = () => exportStatus({ queue: persistent.url, exportId });
+      await waitFor('committed pages', async () => (await status()).records > 0);
+      await persistent.restart(700);
+      await waitFor('the export to complete', async () => (await status()).state === 'completed', 120_000);
+      expect(await tableCounts('results_restart')).toEqual({ rows: RECORDS, distinct: RECORDS });
+    } finally {
+      await Promise.all(workers.splice(0).map((worker) => worker.kill('SIGKILL')));
+      await persistent.stop();
+    }
+  });
+});
