@@ -5,6 +5,8 @@ import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbortError } from '../../core/errors.js';
 import { stringifyJsonl } from '../../core/jsonl.js';
+import { csvWriter } from '../../destinations/csv.js';
+import { parquetWriter } from '../../destinations/parquet.js';
 import { predictComments, predictDocuments, predictRawEmails, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
@@ -34,7 +36,8 @@ Options:
   --version V             model version: an integer, live or staging (default live)
   --in FILE|-             input, JSONL or a JSON array (default -: stdin)
 ${inputFormatHelp(26)}
-  --out FILE|-            JSONL output (default -: stdout)
+  --out FILE|-            JSONL output (default -: stdout); FILE.csv or FILE.parquet writes a
+                          table instead: a column per top-level field, nested ones as JSON
   --transform-tag T       with --raw-emails: how emails are parsed (required), e.g. generic.0.CONVKER5
   --include-comments      with --raw-emails: add the parsed comment to each output
   --threshold X|auto      confidence threshold 0..1, or auto (default: the server's, 0.25)
@@ -115,12 +118,14 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   // Inputs that are not objects (uids are strings) are checked by the predict stream itself,
   // which --skip-invalid turns into error lines, the same for JSONL and JSON.
   const input = await openCliInput({ path: inPath, stdin: io.stdin, format, objectsOnly: false });
-  const output: Writable = outPath === '-' ? io.stdout : await openOutput(outPath, input.items);
+  const table = /\.csv$/i.test(outPath) ? csvWriter({ file: outPath }) : /\.parquet$/i.test(outPath) ? parquetWriter({ file: outPath }) : undefined;
+  const output: Writable = outPath === '-' ? io.stdout : (table ?? (await openOutput(outPath, input.items)));
   const progress = new ProgressLine(io.stderr, io.progress, () => render(stream.stats));
   stream.on('progress', () => progress.update());
   try {
     // end: false for stdout: it belongs to the process (and to the caller in tests), not to us.
-    await pipeline(input.items, stream, serializeFailures(), stringifyJsonl(), output, { end: outPath !== '-' });
+    if (table) await pipeline(input.items, stream, serializeFailures(), table);
+    else await pipeline(input.items, stream, serializeFailures(), stringifyJsonl(), output, { end: outPath !== '-' });
   } catch (error) {
     progress.clear();
     if (io.signal.aborted) {
