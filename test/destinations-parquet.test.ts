@@ -3,16 +3,19 @@
 // and resumed; after every kill the state counts only complete part files, and in the end DuckDB
 // reads exactly N rows, each request id once, equal to a one-shot export. Typed columns;
 // parquetWriter() round-trips awkward text.
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { EXIT } from '../src/cli/command.js';
 import { innerworksMapping } from '../src/destinations/columns.js';
 import { parquetWriter } from '../src/destinations/index.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { exportInferenceResults } from '../src/innerworks/index.js';
 import { AWKWARD_TEXT, FAULTS, duckdbRows, libraryOptions, oneShot, sqlString } from './helpers/file-exports.js';
+import { captureCli } from './helpers/cli.js';
 import { killLoop, privateBuild } from './helpers/kill-loop.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -122,5 +125,24 @@ describe('Parquet destination', () => {
     expect(rows[3].slice(2, 4)).toEqual([BigInt(Date.UTC(2024, 0, 1, 0, 0, 3)), false]);
     expect(JSON.parse(rows[5][4] as string)).toEqual(JSON.parse(JSON.stringify(objects[5])));
     expect((await readdir(dir())).filter((name) => name.includes('writer.parquet.'))).toEqual([]);
+  });
+
+  it('predict --out x.parquet / x.csv: one row per prediction, the same values as the JSONL output', async () => {
+    emulator = await startEmulator({});
+    const input = join(dir(), 'docs.jsonl');
+    await writeFile(input, ['Hello "there", café', 'refund please', 'line\nbreak'].map((text, i) => JSON.stringify({ id: `d${i}`, messages: [{ body: { text } }] })).join('\n'));
+    const outputs: Record<string, string> = {};
+    for (const ext of ['jsonl', 'csv', 'parquet']) {
+      outputs[ext] = join(dir(), `predictions.${ext}`);
+      const cli = captureCli({ env: { ...emulator.env } });
+      expect(await cli.run('predict', '--project', 'acme', '--dataset', 'emails', '--in', input, '--out', outputs[ext])).toBe(EXIT.ok);
+    }
+    const lines = (await readFile(outputs.jsonl, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const asColumns = (prediction: Record<string, unknown>) => Object.values(prediction).map((value) => (typeof value === 'object' ? JSON.stringify(value) : value));
+    const fromParquet = await duckdbRows(`SELECT * EXCLUDE (extras) FROM read_parquet(${sqlString(outputs.parquet)})`);
+    expect(fromParquet).toEqual(lines.map(asColumns));
+    const fromCsv = parse(await readFile(outputs.csv), { columns: true }) as Record<string, string>[];
+    expect(fromCsv.map((row) => JSON.parse(row.input) as unknown)).toEqual(lines.map((line) => line.input));
+    expect(Object.keys(fromCsv[0])).toEqual([...Object.keys(lines[0]), 'extras']);
   });
 });
