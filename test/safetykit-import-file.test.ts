@@ -3,7 +3,7 @@
  * (no spool copy) while its lines are checked; a bad line cuts the PUT short; output paths are
  * checked before anything is uploaded; an interrupted --wait says what was already sent.
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JsonlError } from '../src/core/errors.js';
@@ -109,6 +109,47 @@ describe('importFile', () => {
       expect(emulator.safetykit.request(tickets[0])?.state).toBe('uploading');
     });
   }
+});
+
+describe('importFile: resuming a part whose upload was under way', () => {
+  it('sends the same bytes to the same upload URL when the PUT never arrived (still one import)', async () => {
+    const file = write('inflight.jsonl', `${lines(20_000, 'inflight').join('\n')}\n`);
+    const controller = new AbortController();
+    const tickets: string[] = [];
+    const first = await rejection<Error>(
+      importFile({ ...conn('inflight'), file, signal: controller.signal, onImport: (event) => event.stage === 'requested' && (tickets.push(event.requestId), controller.abort()) }),
+    );
+    expect(first.name).toBe('AbortError');
+    const saved = JSON.parse(readFileSync(`${file}.import-state.json`, 'utf8'));
+    expect(saved.parts).toEqual([expect.objectContaining({ requestId: tickets[0], uploaded: false, uploadUrl: expect.any(String) })]);
+
+    const importsBefore = emulator.stats()['safetykit.import']?.requests ?? 0;
+    const summary = await importFile({ ...conn('inflight'), file });
+    expect(summary).toMatchObject({ requestIds: tickets, objects: 20_000, resumed: true, partsSkipped: 0 });
+    expect(emulator.stats()['safetykit.import']?.requests ?? 0).toBe(importsBefore);
+    const received = await emulator.safetykit.importedIds('inflight');
+    expect(received.size).toBe(20_000);
+    expect([...received.values()].every((times) => times === 1)).toBe(true);
+    // Once confirmed, the upload URL is no longer kept.
+    expect(JSON.parse(readFileSync(`${file}.import-state.json`, 'utf8')).parts[0].uploadUrl).toBeUndefined();
+  });
+
+  it('counts a part as uploaded when the service has its file though the run died before recording it', async () => {
+    const file = write('landed.jsonl', `${lines(3000, 'landed').join('\n')}\n`);
+    const done = await importFile({ ...conn('landed'), file, partBytes: 100_000 });
+    // As if killed between the store's answer and the state save: the last part looks unconfirmed.
+    const state = JSON.parse(readFileSync(`${file}.import-state.json`, 'utf8'));
+    const last = state.parts.at(-1);
+    Object.assign(last, { uploaded: false, uploadUrl: 'http://127.0.0.1:9/never-used', uploadExpiresAt: new Date(Date.now() + 3600_000).toISOString() });
+    delete last.status;
+    delete last.lines;
+    delete last.objects;
+    writeFileSync(`${file}.import-state.json`, JSON.stringify(state));
+    const uploadsBefore = emulator.safetykit.uploads().length;
+    const again = await importFile({ ...conn('landed'), file, partBytes: 100_000 });
+    expect(again).toMatchObject({ requestIds: done.requestIds, objects: 3000, bytes: 0, statuses: { succeeded: done.requestIds.length } });
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
+  });
 });
 
 describe('inference-streams import --in FILE', () => {
