@@ -98,9 +98,9 @@ async function everythingInRedis(): Promise<string> {
       const type = await client.type(key);
       if (type === 'string') values.push(await client.get(key));
       else if (type === 'hash') values.push(await client.hgetall(key));
-      else if (type === 'list') values.push(await client.lrange(key, 0, -1));
+      else if (type === 'list') values.push(await client.lrange(key, '0', '-1'));
       else if (type === 'set') values.push(await client.smembers(key));
-      else if (type === 'zset') values.push(await client.zrange(key, 0, -1));
+      else if (type === 'zset') values.push(await client.zrange(key, '0', '-1'));
       else if (type === 'stream') values.push(await client.xrange(key, '-', '+'));
     }
     return `${keys.join('\n')}\n${JSON.stringify(values)}`;
