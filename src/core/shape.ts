@@ -5,9 +5,10 @@
  * the emulator checks requests with the same table, so the two cannot drift apart.
  *
  * Why not ajv or typebox: the tables are a few dozen lines using a handful of JSON Schema
- * keywords, a closure per node costs about a microsecond per document
- * (`benchmarks/reinfer-predict/validate.mjs`), and the errors read as this library's do, without
- * a dependency or a code generator. The error names the field path, e.g.
+ * keywords. The checker costs under a microsecond per benchmark document, about as much as the
+ * hand-written checks it replaced and a tenth of serializing the document
+ * (`benchmarks/reinfer-predict/validate.mjs`). Its errors read as this library's do, and it
+ * needs no dependency. The error names the field path, e.g.
  * `messages[0].from: must be 1..512 characters (got 600)`.
  *
  * Lengths are counted in Unicode code points, as JSON Schema's `maxLength` does; the exact
