@@ -143,13 +143,17 @@ class PostgresTable {
     }
   }
 
-  /** COPY `rows` into the table (inside the caller's transaction when there is one). */
-  async copy(rows: readonly CellValue[][]): Promise<void> {
-    if (rows.length === 0) return;
+  /**
+   * COPY `items` into the table (inside the caller's transaction when there is one), each made a
+   * row by `toRow` as the text is generated: PostgreSQL parses the first chunk while the rest is
+   * still being mapped.
+   */
+  async copy<T>(items: readonly T[], toRow: (item: T) => CellValue[]): Promise<void> {
+    if (items.length === 0) return;
     if (this.#broken) throw new DatabaseError(this.target, `the connection was lost: ${this.#broken.message}`, { cause: this.#broken });
     const stream = this.#client!.query(this.#driver!.copyFrom(this.#copySql) as never) as unknown as NodeJS.WritableStream;
     try {
-      await pipeline(Readable.from(copyChunks(rows, this.#columns)), stream);
+      await pipeline(Readable.from(copyChunks(items, toRow, this.#columns)), stream);
     } catch (error) {
       throw queryError(this.target, this.description, error);
     }
@@ -239,10 +243,9 @@ class PostgresDestination implements Destination {
 
   async #write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
     const previous = this.#saved[partition];
-    const rows = records.map((record) => this.#mapping.row(record));
     try {
       await this.#table.query('BEGIN');
-      await this.#table.copy(rows);
+      await this.#table.copy(records, (record) => this.#mapping.row(record));
       const updated = await this.#table.query(
         `INSERT INTO ${this.#checkpoints} AS saved (export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -312,7 +315,7 @@ export function postgresWriter(options: PostgresWriterOptions): TableWriter {
         throw error;
       }
     },
-    write: (rows) => table.copy(rows),
+    write: (rows) => table.copy(rows, (row) => row),
     async close() {
       if (closed) return;
       closed = true;
@@ -345,13 +348,14 @@ function copyValue(value: CellValue, type: ColumnType): string {
   return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]) : value;
 }
 
-/** The rows as COPY text, in chunks of about 256 KiB (one page is a few MB). */
-function* copyChunks(rows: readonly CellValue[][], columns: readonly { type: ColumnType }[]): Generator<string> {
+/** The rows as COPY text, in chunks of about 64 KiB (one page is a few MB). */
+function* copyChunks<T>(items: readonly T[], toRow: (item: T) => CellValue[], columns: readonly { type: ColumnType }[]): Generator<string> {
   let text = '';
-  for (const row of rows) {
+  for (const item of items) {
+    const row = toRow(item);
     for (let i = 0; i < row.length; i++) text += (i === 0 ? '' : '\t') + copyValue(row[i], columns[i].type);
     text += '\n';
-    if (text.length >= 262_144) {
+    if (text.length >= 65_536) {
       yield text;
       text = '';
     }
