@@ -4,12 +4,15 @@
 // Prints {"url", "env"} as its first line (lib.mjs startServerProcess), stops and removes the
 // cluster on SIGTERM.
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const bin = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const pgRoot = '/usr/lib/postgresql';
+const bin =
+  process.env.PG_BIN ??
+  join(pgRoot, existsSync(join(pgRoot, '15')) ? '15' : (readdirSync(pgRoot).sort((a, b) => Number(b) - Number(a))[0] ?? '15'), 'bin');
 const root = process.getuid?.() === 0;
 const prefix = root ? ['runuser', '-u', 'postgres', '--'] : [];
 const run = (file, args) => execFileSync(prefix[0] ?? file, [...prefix.slice(1), ...(prefix.length ? [file] : []), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -8,6 +8,7 @@
  * real; the unix socket trusts the superuser for setup.
  */
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,8 +17,18 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Where Debian's postgresql-15 puts its binaries (.ci/run installs it when missing). */
-export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/**
+ * Where Debian's postgresql puts its binaries (.ci/run installs it when missing): version 15 on
+ * these machines, else the newest installed version.
+ */
+export const PG_BIN = process.env.PG_BIN ?? findPgBin();
+
+function findPgBin(): string {
+  const root = '/usr/lib/postgresql';
+  if (existsSync(join(root, '15', 'bin', 'initdb'))) return join(root, '15', 'bin');
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
+  return join(root, versions[0] ?? '15', 'bin');
+}
 
 export interface PostgresCluster {
   /** 127.0.0.1 */
