@@ -7,7 +7,7 @@
  *
  * `@duckdb/node-api` is an optional peer dependency, imported on first use.
  */
-import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from '@duckdb/node-api';
 import { ConfigError } from '../core/errors.js';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
 import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
@@ -59,6 +59,7 @@ class DuckdbTable {
   #instance: DuckDBInstance | undefined;
   #connection: DuckDBConnection | undefined;
   #types: readonly ColumnType[] = [];
+  #chunk: DuckDBDataChunk | undefined;
 
   constructor(options: DuckdbTargetOptions) {
     if (typeof options.database !== 'string' || options.database.length === 0) throw new ConfigError('database', 'is required: a DuckDB file path (or :memory:)', options.database);
@@ -136,12 +137,16 @@ class DuckdbTable {
     try {
       appender = await this.#connection!.createAppender(this.table.name, this.table.schema ?? null);
       const { DuckDBDataChunk, DuckDBTimestampTZValue } = this.#duckdb!;
-      // The table's own types (JSON is VARCHAR with an alias): a chunk must match them exactly.
-      const vectorTypes = Array.from({ length: appender.columnCount }, (_, i) => appender!.columnType(i));
+      // One chunk for every page, reset between uses (a chunk's memory is DuckDB's, freed only
+      // when V8 collects its wrapper). The table's own types (JSON is VARCHAR with an alias): a
+      // chunk must match them exactly.
+      this.#chunk ??= DuckDBDataChunk.create(Array.from({ length: appender.columnCount }, (_, i) => appender!.columnType(i)));
+      const chunk = this.#chunk;
       const types = this.#types;
       for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
         const count = Math.min(CHUNK_ROWS, rows.length - offset);
-        const chunk = DuckDBDataChunk.create(vectorTypes, count);
+        chunk.reset();
+        chunk.rowCount = count;
         for (let column = 0; column < types.length; column++) {
           const vector = chunk.getColumnVector(column);
           const type = types[column];
