@@ -95,6 +95,30 @@ describe('export to PostgreSQL', () => {
     expect(await query('SELECT count(*)::int AS rows, count(DISTINCT request_id)::int AS ids FROM parts')).toEqual([{ rows: 900, ids: 900 }]);
   });
 
+  it('CLI: Ctrl-C saves the position in the database and says how to resume; the rerun completes the table', async () => {
+    emulator = await startEmulator({ records: 3000, latencyMs: 10 });
+    const controller = new AbortController();
+    const run = captureCli({ env: { ...emulator.env }, signal: controller.signal });
+    const done = run.run('export', '--to', cluster.url, '--table', 'interrupted', '--batch-size', '20');
+    for (let i = 0; i < 500; i++) {
+      const [{ saved }] = await query<{ saved: number | null }>("SELECT (SELECT sum(records) FROM inference_streams_checkpoints WHERE export_id = 'interrupted')::int AS saved").catch(() => [{ saved: null }]);
+      if ((saved ?? 0) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    controller.abort();
+    expect(await done).toBe(EXIT.interrupted);
+    expect(run.err()).toContain(`progress is saved in postgres://${cluster.user}@127.0.0.1:${cluster.port}/${cluster.database}`);
+    expect(run.err()).toContain('Run the same command again to resume');
+    expect(run.err()).not.toContain(cluster.password);
+    const [{ rows }] = await query<{ rows: number }>('SELECT count(*)::int AS rows FROM interrupted');
+    expect(rows).toBeGreaterThan(0);
+    expect(rows).toBeLessThan(3000);
+    const rerun = captureCli({ env: { ...emulator.env } });
+    expect(await rerun.run('export', '--to', cluster.url, '--table', 'interrupted', '--batch-size', '500')).toBe(EXIT.ok);
+    expect(rerun.err()).toMatch(/Exported 3,000 records, \d[\d,]* new .* to table interrupted of postgres:\/\//);
+    expect(await query('SELECT count(*)::int AS rows, count(DISTINCT request_id)::int AS ids FROM interrupted')).toEqual([{ rows: 3000, ids: 3000 }]);
+  });
+
   it('CLI: a wrong password or an unreachable server names host and database, never the password, and moves no position', async () => {
     emulator = await startEmulator({ records: 50 });
     const ok = captureCli({ env: { ...emulator.env } });
