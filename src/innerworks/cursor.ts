@@ -227,7 +227,9 @@ export class PageCursor {
 
   /** Note a checkpoint handed out in this run; the oldest are forgotten past a bound, so memory stays flat. */
   private remember(checkpoint: string): void {
-    this.seen.add(checkpoint);
+    // A copy, not the string itself: one cut from a page's body by a regex or JSON.parse may be
+    // a slice that keeps the whole body (megabytes) alive for as long as it is remembered.
+    this.seen.add(Buffer.from(checkpoint, 'utf8').toString('utf8'));
     if (this.seen.size > SEEN_CHECKPOINTS) this.seen.delete(this.seen.values().next().value!);
   }
 
