@@ -144,6 +144,31 @@ describe('parseJsonArray', () => {
     }
   });
 
+  it('holds backpressure inside a chunk: one 1 MiB chunk of thousands of elements is not buffered whole', async () => {
+    const elements = Array.from({ length: 20_000 }, (_, i) => ({ id: `obj-${i}`, text: 'x'.repeat(30) }));
+    const parser = parseJsonArray();
+    let most = 0;
+    let count = 0;
+    await pipeline(
+      Readable.from([Buffer.from(JSON.stringify(elements))], { objectMode: false }),
+      parser,
+      new Writable({ objectMode: true, highWaterMark: 1, write: (_item, _e, cb) => ((most = Math.max(most, parser.readableLength)), count++, setImmediate(cb)) }),
+    );
+    expect(count).toBe(20_000);
+    expect(most).toBeLessThanOrEqual(parser.readableHighWaterMark);
+  });
+
+  it('keeps going across many chunks with a consumer that waits now and then (no stall when a chunk ends while paused)', async () => {
+    const elements = Array.from({ length: 30_000 }, (_, i) => ({ id: `obj-${i}`, text: 'y'.repeat(i % 97) }));
+    let count = 0;
+    await pipeline(
+      Readable.from(splitEvery(JSON.stringify(elements), 65_536), { objectMode: false }),
+      parseJsonArray(),
+      new Writable({ objectMode: true, highWaterMark: 16, write: (_item, _e, cb) => (++count % 500 === 0 ? setTimeout(cb, 1) : cb()) }),
+    );
+    expect(count).toBe(30_000);
+  });
+
   it('runs a validate check on each element, naming it', async () => {
     const { items, error } = await run(['[{"id":"a"},{"name":"no id"}]'], { validate: (v) => (typeof (v as { id?: unknown }).id === 'string' ? undefined : 'it needs a string "id"') });
     expect(items).toEqual([{ id: 'a' }]);

@@ -115,6 +115,12 @@ class JsonArrayParser extends Transform {
   /** Bytes of a leading UTF-8 BOM matched so far (3 once past it, or once the input does not start with one). */
   private bomMatched = 0;
   private pathSeen = false;
+  /** The chunk being scanned, where the scan is in it, and its callback (held while the readable side is full). */
+  private chunk: Buffer | undefined;
+  private position = 0;
+  private chunkDone: TransformCallback | undefined;
+  /** The last push found the readable side full. */
+  private full = false;
   /** The key just read, while its value is pending. */
   private key: string | undefined;
 
@@ -142,13 +148,43 @@ class JsonArrayParser extends Transform {
   }
 
   override _transform(chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback): void {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
-    try {
-      this.scan(buffer);
-    } catch (error) {
-      return callback(error as Error);
+    this.chunk = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
+    this.position = 0;
+    this.chunkDone = callback;
+    this.continueChunk();
+  }
+
+  /**
+   * Backpressure inside a chunk: a 1 MiB chunk holds thousands of elements, and pushing them all
+   * at once would buffer them all. The scan stops when the readable side is full and goes on
+   * from here when it is read again.
+   */
+  override _read(size: number): void {
+    if (this.chunk !== undefined && this.full) {
+      this.full = false;
+      this.continueChunk();
+      if (this.chunk !== undefined) return;
+      // The chunk is done; Transform may have parked its write callback for a _read that will
+      // not come (this is it), so let Transform's own _read release it.
     }
-    callback();
+    super._read(size);
+  }
+
+  private continueChunk(): void {
+    let finished: boolean;
+    try {
+      finished = this.scan(this.chunk!);
+    } catch (error) {
+      return this.finishChunk(error as Error);
+    }
+    if (finished) this.finishChunk();
+  }
+
+  private finishChunk(error?: Error): void {
+    const done = this.chunkDone!;
+    this.chunk = undefined;
+    this.chunkDone = undefined;
+    done(error);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -162,8 +198,9 @@ class JsonArrayParser extends Transform {
     return new JsonArrayError({ line, index }, problem, text, { source: this.source, cause });
   }
 
-  private scan(buffer: Buffer): void {
-    let i = 0;
+  /** Scan `buffer` from `this.position`; false when it stopped early because the readable side is full. */
+  private scan(buffer: Buffer): boolean {
+    let i = this.position;
     const length = buffer.length;
     // The BOM may arrive split across chunks.
     while (this.bomMatched < 3 && i < length) {
@@ -177,6 +214,10 @@ class JsonArrayParser extends Transform {
     while (i < length) {
       if (this.state === State.Value) {
         i = this.scanValue(buffer, i);
+        if (this.full) {
+          this.position = i;
+          return false;
+        }
         continue;
       }
       const byte = buffer[i];
@@ -251,6 +292,7 @@ class JsonArrayParser extends Transform {
       }
     }
     if (this.state === State.Value) this.keepPart(buffer.subarray(this.valueStart, length));
+    return true;
   }
 
   private endObject(): void {
@@ -385,7 +427,7 @@ class JsonArrayParser extends Transform {
     if (problem !== undefined) throw this.fail(problem, text.slice(0, 200), index, this.valueLine);
     this.index++;
     this.state = State.ArrayAfter;
-    this.push(value);
+    if (!this.push(value)) this.full = true;
     return end;
   }
 
