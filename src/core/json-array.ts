@@ -2,9 +2,9 @@
  * `parseJsonArray`: one JSON array (or the array under one key of a top-level object, such as
  * `{"data": [...]}`) in, its elements out one at a time, never holding the document.
  *
- * Why not stream-json's token parser: measured on this project's machine it reads 3–7 MB/s
- * (`packValues` on, `streamValues` off is its fastest), while this scanner reads 50+ MB/s on the
- * same data (benchmarks/json-array). The scanner only finds where each element starts and ends
+ * Why not stream-json's token parser: on this project's machine it reads 4–9 MB/s (`packValues`
+ * on, `streamValues` off is its fastest), 5× slower than this scanner on the same data, which
+ * keeps up with parseJsonl (benchmarks/json-array). The scanner only finds where each element starts and ends
  * (tracking strings, escapes and bracket depth, byte by byte; string bodies are skipped with
  * `indexOf`) and hands each element's text to `JSON.parse`, which checks it fully. Together the
  * two accept exactly the JSON arrays: the scanner checks the skeleton (`[`, commas, `]`, nothing
