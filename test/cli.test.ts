@@ -61,7 +61,7 @@ describe('cli', () => {
   it('refuses --json when the data also goes to stdout', async () => {
     const run = io();
     expect(await main(['predict', '--project', 'p', '--dataset', 'd', '--json'], run.io)).toBe(EXIT.usage);
-    expect(run.err()).toMatch(/--json and predictions on stdout/);
+    expect(run.err()).toMatch(/--json cannot be used when data goes to stdout \(predictions on stdout: add --out FILE\)/);
     expect(run.out()).toBe('');
   });
 

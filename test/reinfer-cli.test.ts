@@ -85,7 +85,7 @@ describe('inference-streams predict', () => {
     expect(await cli('').run('predict', '--project', 'p', '--dataset', 'd', '--label', '=0.3')).toBe(EXIT.usage);
     const badVersion = cli(jsonl([doc(0)]));
     expect(await badVersion.run('predict', '--project', 'p', '--dataset', 'd', '--version', 'newest')).toBe(EXIT.usage);
-    expect(badVersion.err()).toMatch(/"version"/);
+    expect(badVersion.err()).toMatch(/--version/);
     const noToken = cli('', { REINFER_TOKEN: '' });
     expect(await noToken.run('predict', '--project', 'p', '--dataset', 'd')).toBe(EXIT.usage);
     expect(noToken.err()).toMatch(/REINFER_TOKEN/);

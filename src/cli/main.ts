@@ -28,9 +28,9 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
 
 const SUMMARIES: Record<string, string> = {
   export: 'Export Innerworks inference results to JSONL (resumable, exactly once)',
-  ingest: 'Add JSONL objects to a SafetyKit namespace in batches',
-  import: 'Import a JSONL file of any size into SafetyKit via a pre-signed upload',
-  predict: 'Run JSONL documents, raw emails or comment uids through a Reinfer model',
+  ingest: 'Add objects (JSONL or a JSON array) to a SafetyKit namespace in batches',
+  import: 'Import a file of any size (JSONL or a JSON array) into SafetyKit via a pre-signed upload',
+  predict: 'Run documents, raw emails or comment uids (JSONL or a JSON array) through a Reinfer model',
   validation: "Show a Reinfer model's validation statistics",
   emulator: 'Run a local emulator of all three APIs, with fault injection',
   worker: 'Run partition jobs of queued exports (BullMQ on Redis) until stopped',

@@ -8,7 +8,7 @@ import { stringifyJsonl } from '../../core/jsonl.js';
 import { csvWriter } from '../../destinations/csv.js';
 import { parquetWriter } from '../../destinations/parquet.js';
 import { predictComments, predictDocuments, predictRawEmails, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
-import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
@@ -59,7 +59,7 @@ ${COMMON_HELP}
 
 Examples:
   inference-streams predict --project acme --dataset emails --in docs.jsonl --out predictions.jsonl
-  inference-streams predict --project acme --dataset emails --version 12 --threshold auto < docs.jsonl
+  inference-streams predict --project acme --dataset emails --version 5 --threshold auto < docs.jsonl
   inference-streams predict --project acme --dataset emails --label 'Order > Missing=0.4' --label Billing
   inference-streams predict --project acme --dataset emails --raw-emails --transform-tag generic.0.CONVKER5 --in emails.jsonl
   inference-streams predict --project acme --dataset emails --uids --concurrency auto --in uids.jsonl
@@ -91,9 +91,7 @@ Examples:
 
 async function runPredict(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  if (values.json === true && (values.out === undefined || values.out === '-')) {
-    throw new UsageError('--json and predictions on stdout both want stdout; add --out FILE');
-  }
+  refuseJsonWithStdout(values, values.out === undefined || values.out === '-', 'predictions on stdout: add --out FILE');
   const options = predictOptions(values, io);
   const rawEmails = values['raw-emails'] === true;
   const uids = values.uids === true;
