@@ -1,7 +1,8 @@
 /**
- * PostgreSQL destination: each page goes in with `COPY … FROM STDIN` and the partition's
- * position is upserted into the checkpoints table in the SAME transaction, so the table holds
- * exactly the records before the saved position whatever happens. No state file: a resume
+ * PostgreSQL destination: each page goes in with `COPY … FROM STDIN` (binary format, see
+ * pg-copy-binary.ts) and the partition's position is upserted into the checkpoints table in the
+ * SAME transaction, so the table holds exactly the records before the saved position whatever
+ * happens. No state file: a resume
  * reads the positions from the database, which is what lets partitions of one export run on
  * many machines against one database (issue 12).
  *
@@ -21,6 +22,7 @@ import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, parseTableName, qu
 import { TableWriter, resolveTableWriter, type TableSink, type TableWriterOptions } from './db-writer.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { importOptional } from './optional.js';
+import { binaryCopyChunks } from './pg-copy-binary.js';
 import { describePostgres, pgClientConfig, resolvePostgresConnection, type PostgresConnection } from './pg-url.js';
 
 /** Where a PostgreSQL destination writes. */
@@ -81,6 +83,7 @@ class PostgresTable {
   /** An error the connection reported while idle (the server went away). */
   #broken: Error | undefined;
   #columns: readonly { name: string; type: ColumnType }[] = [];
+  #types: readonly ColumnType[] = [];
   #copySql = '';
 
   constructor(options: PostgresTargetOptions) {
@@ -121,7 +124,8 @@ class PostgresTable {
   /** Create the table for `mapping` when missing; refuse an existing table of other columns. Call inside a transaction. */
   async prepare(mapping: ColumnMapping): Promise<void> {
     this.#columns = mapping.columns.map((column) => ({ name: column.name, type: column.type }));
-    this.#copySql = `COPY ${qualified(this.table)} (${this.#columns.map((c) => quoteIdentifier(c.name)).join(', ')}) FROM STDIN`;
+    this.#types = this.#columns.map((column) => column.type);
+    this.#copySql = `COPY ${qualified(this.table)} (${this.#columns.map((c) => quoteIdentifier(c.name)).join(', ')}) FROM STDIN (FORMAT binary)`;
     // Serializes table creation between writers starting at once (many workers of one export).
     await this.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`inference-streams:${this.table.schema ?? ''}.${this.table.name}`]);
     const existing = await this.query(
@@ -153,7 +157,7 @@ class PostgresTable {
     if (this.#broken) throw new DatabaseError(this.target, `the connection was lost: ${this.#broken.message}`, { cause: this.#broken });
     const stream = this.#client!.query(this.#driver!.copyFrom(this.#copySql) as never) as unknown as NodeJS.WritableStream;
     try {
-      await pipeline(Readable.from(copyChunks(items, toRow, this.#columns)), stream);
+      await pipeline(Readable.from(binaryCopyChunks(items, toRow, this.#types)), stream);
     } catch (error) {
       throw queryError(this.target, this.description, error);
     }
@@ -323,44 +327,6 @@ export function postgresWriter(options: PostgresWriterOptions): TableWriter {
     },
   };
   return new TableWriter(sink, resolved, options.signal, 'postgresWriter');
-}
-
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-const COPY_SPECIAL = /[\\\n\r\t]/g;
-
-/** The last timestamp formatted: results come in time order, often several per millisecond. */
-let lastMs = Number.NaN;
-let lastIso = '';
-
-/** One value in COPY's text format: `\N` for null, backslash escapes, ISO times, t/f. */
-function copyValue(value: CellValue, type: ColumnType): string {
-  if (value === null) return '\\N';
-  if (type === 'timestamp') {
-    if (value !== lastMs) {
-      lastMs = value as number;
-      lastIso = new Date(lastMs).toISOString();
-    }
-    return lastIso;
-  }
-  if (typeof value === 'boolean') return value ? 't' : 'f';
-  if (typeof value === 'number') return String(value);
-  COPY_SPECIAL.lastIndex = 0;
-  return COPY_SPECIAL.test(value) ? value.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]) : value;
-}
-
-/** The rows as COPY text, in chunks of about 64 KiB (one page is a few MB). */
-function* copyChunks<T>(items: readonly T[], toRow: (item: T) => CellValue[], columns: readonly { type: ColumnType }[]): Generator<string> {
-  let text = '';
-  for (const item of items) {
-    const row = toRow(item);
-    for (let i = 0; i < row.length; i++) text += (i === 0 ? '' : '\t') + copyValue(row[i], columns[i].type);
-    text += '\n';
-    if (text.length >= 65_536) {
-      yield text;
-      text = '';
-    }
-  }
-  if (text) yield text;
 }
 
 /** A failed connect, as a DatabaseError that says what to check (never the password). */
