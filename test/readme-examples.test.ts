@@ -107,6 +107,7 @@ describe('README CLI examples (sh blocks) against the emulator', () => {
     const jsonl = (items: unknown[]) => items.map((item) => JSON.stringify(item)).join('\n') + '\n';
     const objects = jsonl(Array.from({ length: 50 }, (_, i) => ({ id: `item-${i}`, title: `Listing ${i}` })));
     for (const name of ['listings.jsonl', 'users.jsonl', 'big.jsonl', 'items.jsonl']) await writeFile(join(dir, name), objects);
+    await writeFile(join(dir, 'listings.json'), JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ id: `item-${i}`, title: `Listing ${i}` })), null, 2));
     await writeFile(join(dir, 'docs.jsonl'), jsonl(Array.from({ length: 20 }, (_, i) => ({ id: `d${i}`, messages: [{ body: { text: `Order ${i} is missing` } }] }))));
     const email = (i: number) => ({ raw_email: { headers: { raw: `From: a@example.com\r\nSubject: Order ${i}\r\n` }, body: { plain: 'Where is it?' } } });
     await writeFile(join(dir, 'emails.jsonl'), jsonl([email(1), email(2)]));
