@@ -74,6 +74,11 @@ interface Stage {
   position: PartitionPosition | undefined;
 }
 
+/** Rows per Parquet row group: small enough that DuckDB's writer buffers little (flat RSS). */
+const ROW_GROUP_ROWS = 20_000;
+/** DuckDB's CSV read buffer (its default, 32 MB, alone exceeds the memory limit). */
+const CSV_BUFFER_BYTES = 8 * 1024 * 1024;
+
 const PART_NAME = /^part-p(\d+)-(\d+)\.parquet$/;
 
 /** Loads DuckDB and runs the COPY statements, one at a time. */
@@ -86,14 +91,16 @@ class DuckCopier {
 
   async start(option: string): Promise<void> {
     const duckdb: DuckDB = await importOptional('@duckdb/node-api', option, 'Parquet output', () => import('@duckdb/node-api'));
-    this.instance = await duckdb.DuckDBInstance.create(':memory:', { memory_limit: '512MB' });
+    // One thread and a memory limit: the COPY runs beside the export's own work, and peak RSS
+    // must stay flat (measured: 48 MB is too little for a part's COPY, 64 MB enough).
+    this.instance = await duckdb.DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '64MB' });
     this.connection = await this.instance.connect();
   }
 
   /** Staged CSV rows (RFC 4180, no header) into a Parquet file at `target`, fsynced. */
   csvToParquet(stage: string, target: string): Promise<void> {
     const types = `{${this.columns.map((column) => `${sqlString(column.name)}: '${duckType(column)}'`).join(', ')}}`;
-    const source = `read_csv(${sqlString(stage)}, header = false, auto_detect = false, columns = ${types}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, parallel = false)`;
+    const source = `read_csv(${sqlString(stage)}, header = false, auto_detect = false, columns = ${types}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, parallel = false, buffer_size = ${CSV_BUFFER_BYTES})`;
     return this.copy(`SELECT * FROM ${source}`, target);
   }
 
@@ -109,7 +116,7 @@ class DuckCopier {
   private copy(select: string, target: string): Promise<void> {
     const run = this.queue.then(async () => {
       try {
-        await this.connection!.run(`COPY (${select}) TO ${sqlString(target)} (FORMAT parquet)`);
+        await this.connection!.run(`COPY (${select}) TO ${sqlString(target)} (FORMAT parquet, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
         await fsyncFile(target);
       } catch (error) {
         // A half-written file is never counted; drop it so a full disk gets its space back.
