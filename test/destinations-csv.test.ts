@@ -118,6 +118,7 @@ describe('CSV destination', () => {
     expect(() => csvWriter({ file: '' })).toThrow(ConfigError);
     expect(() => csvWriter({ file: 'x.csv', columns: [{ name: 'a', type: 'date' as 'string' }] })).toThrow(/columns\[0\]\.type/);
     await expect(exportInferenceResults({ apiKey: 'k', file: join(dir(), 'x.csv'), keepRecord: 'yes' as unknown as boolean })).rejects.toThrow(/keepRecord/);
+    await expect(pipeline(Readable.from(['not an object']), csvWriter({ file: join(dir(), 'strings.csv') }))).rejects.toThrow(/writes objects, one row each; got string/);
   });
 
   // Needs root to mount a tiny tmpfs (as CI runs); skipped elsewhere.

@@ -87,6 +87,8 @@ export function csvWriter(options: CsvWriterOptions): Writable {
     highWaterMark: 1000,
     writev(chunks, callback) {
       const records = chunks.map(({ chunk }) => chunk as object);
+      const bad = records.find((record) => typeof record !== 'object' || Array.isArray(record));
+      if (bad !== undefined) return callback(new TypeError(`csvWriter() writes objects, one row each; got ${Array.isArray(bad) ? 'an array' : typeof bad}`));
       (async () => {
         if (!mapping) await start(records[0]);
         await handle!.write(csvRows(mapping!, records));

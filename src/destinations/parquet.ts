@@ -341,6 +341,8 @@ export function parquetWriter(options: ParquetWriterOptions): Writable {
     highWaterMark: 1000,
     writev(chunks, callback) {
       const records = chunks.map(({ chunk }) => chunk as object);
+      const bad = records.find((record) => typeof record !== 'object' || Array.isArray(record));
+      if (bad !== undefined) return callback(new TypeError(`parquetWriter() writes objects, one row each; got ${Array.isArray(bad) ? 'an array' : typeof bad}`));
       (async () => {
         if (!mapping) await start(records[0]);
         await stage!.write(csvRows(mapping!, records));
