@@ -79,8 +79,8 @@ printBenchmark({
   checks: [
     { claim: 'DuckDB export >= 0.5 x JSONL export records/s', value: ratio(duck.recordsPerSec, jsonl.recordsPerSec), target: 0.5, pass: duck.recordsPerSec >= 0.5 * jsonl.recordsPerSec },
     { claim: 'PostgreSQL COPY >= 5 x 1000-row multi-row INSERT loop', value: ratio(copy.recordsPerSec, insert.recordsPerSec), target: 5, pass: copy.recordsPerSec >= 5 * insert.recordsPerSec },
-    { claim: `DuckDB export peak RSS < 250 MB at ${BIG.toLocaleString('en-US')}`, value: duck.peakRssMb, target: 250, pass: duck.peakRssMb < 250 },
-    { claim: `PostgreSQL export peak RSS < 250 MB at ${BIG.toLocaleString('en-US')}`, value: pg.peakRssMb, target: 250, pass: pg.peakRssMb < 250 },
+    { claim: `DuckDB export peak RSS < 250 MB at ${BIG.toLocaleString('en-US')}`, value: Number(duck.peakRssMb.toFixed(1)), target: 250, pass: duck.peakRssMb < 250 },
+    { claim: `PostgreSQL export peak RSS < 250 MB at ${BIG.toLocaleString('en-US')}`, value: Number(pg.peakRssMb.toFixed(1)), target: 250, pass: pg.peakRssMb < 250 },
     { claim: `DuckDB export peak RSS within 20 % from ${SMALL.toLocaleString('en-US')} to ${BIG.toLocaleString('en-US')}`, value: spread('DuckDB export (appender)'), target: 20, pass: spread('DuckDB export (appender)') <= 20 },
     { claim: `PostgreSQL export peak RSS within 20 % from ${SMALL.toLocaleString('en-US')} to ${BIG.toLocaleString('en-US')}`, value: spread('PostgreSQL export (COPY)'), target: 20, pass: spread('PostgreSQL export (COPY)') <= 20 },
   ],
