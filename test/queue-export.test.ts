@@ -201,6 +201,28 @@ describe('a queued export on worker processes', () => {
   });
 });
 
+describe('the library lets go of Redis', () => {
+  it('a script that enqueues, reads the status and closes a worker exits on its own', async () => {
+    const script = `
+      const { enqueueExport, exportStatus, exportWorker } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+      const queue = ${JSON.stringify(redis.url)};
+      const { exportId } = await enqueueExport({ queue, startTime: 0, endTime: 1000, partitions: 2, to: 'postgres://nobody@127.0.0.1:1/none', table: 'never_written' });
+      await exportStatus({ queue, exportId });
+      const worker = await exportWorker({ queue, apiKey: 'unused-key-1234' });
+      await worker.close();
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (chunk) => (err += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    clearTimeout(timer);
+    // Killed by the timer means an open connection kept the process alive.
+    expect(signal, err).toBeNull();
+    expect(code, err).toBe(0);
+  });
+});
+
 describe('Redis restarted mid-run', () => {
   it('workers reconnect and the export still completes exactly once', async () => {
     const persistent = await startRedis({ persist: true });

@@ -48,7 +48,11 @@ export function withoutPassword(url: string): string {
   return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:…@');
 }
 
-/** A new connection to `url`, for one Queue, Worker or FlowProducer. */
+/**
+ * A new connection to `url`, for Queues, Workers and FlowProducers. BullMQ does not close a
+ * connection it was given: the caller must `disconnect()` it after closing them, or a library
+ * user's process would keep a socket open for every call.
+ */
 export function connect(libraries: QueueLibraries, url: string): Redis {
   const connection = new libraries.Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
   // A connection problem is reported by the command waiting on Redis; without a listener ioredis

@@ -87,9 +87,10 @@ export async function enqueueExport(options: EnqueueExportOptions): Promise<Enqu
 
   const libraries = await loadQueueLibraries();
   const { FlowProducer, Job, Queue } = libraries.bullmq;
-  const producer = new FlowProducer({ connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
-  const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
-  const exportsQueue = new Queue(EXPORTS_QUEUE, { connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
+  const connection = connect(libraries, queue);
+  const producer = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
+  const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection, prefix: QUEUE_PREFIX });
+  const exportsQueue = new Queue(EXPORTS_QUEUE, { connection, prefix: QUEUE_PREFIX });
   try {
     const existing = await Job.fromId(exportsQueue, exportId);
     if (existing) {
@@ -119,6 +120,7 @@ export async function enqueueExport(options: EnqueueExportOptions): Promise<Enqu
     return { exportId, partitions: ranges.length, added: true, retried: 0 };
   } finally {
     await Promise.allSettled([producer.close(), partitionsQueue.close(), exportsQueue.close()]);
+    connection.disconnect();
   }
 }
 

@@ -49,8 +49,9 @@ export async function exportStatus(options: ExportStatusOptions): Promise<Export
   const exportId = stringOption('exportId', options.exportId, true)!;
   const libraries = await loadQueueLibraries();
   const { Job, Queue } = libraries.bullmq;
-  const exportsQueue = new Queue(EXPORTS_QUEUE, { connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
-  const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection: connect(libraries, queue), prefix: QUEUE_PREFIX });
+  const connection = connect(libraries, queue);
+  const exportsQueue = new Queue(EXPORTS_QUEUE, { connection, prefix: QUEUE_PREFIX });
+  const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection, prefix: QUEUE_PREFIX });
   try {
     const parent = await Job.fromId<ExportJobData>(exportsQueue, exportId);
     if (!parent) throw new ConfigError('exportId', `no export with this id in the queue at ${withoutPassword(queue)}`, exportId);
@@ -89,6 +90,7 @@ export async function exportStatus(options: ExportStatusOptions): Promise<Export
     };
   } finally {
     await Promise.allSettled([exportsQueue.close(), partitionsQueue.close()]);
+    connection.disconnect();
   }
 }
 

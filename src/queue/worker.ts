@@ -119,8 +119,9 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   };
 
   const common = { prefix: QUEUE_PREFIX, stalledInterval, lockDuration, maxStalledCount };
-  const partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connect(libraries, queue), concurrency });
-  const finishers = new Worker<ExportJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connect(libraries, queue), concurrency: 1 });
+  const connections = [connect(libraries, queue), connect(libraries, queue)];
+  const partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
+  const finishers = new Worker<ExportJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connections[1], concurrency: 1 });
   // Job failures are reported through onEvent; Redis trouble is retried by ioredis. Without these
   // listeners a worker's 'error' event would be unhandled and end the process.
   partitions.on('error', () => undefined);
@@ -133,6 +134,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       closing ??= (async () => {
         stopping.abort();
         await Promise.allSettled([partitions.close(), finishers.close()]);
+        for (const connection of connections) connection.disconnect();
       })();
       return closing;
     },
