@@ -15,7 +15,7 @@ const RECORDS = quick ? 100_000 : 400_000;
 const BATCH = 5000;
 const LATENCY_MS = 200;
 const PARTITIONS = 8;
-const RUNS = quick ? 1 : 2;
+const RUNS = quick ? 1 : 3;
 const { enqueueExport, exportStatus } = await import(join(ROOT, 'dist', 'index.js'));
 
 const freePort = () =>
