@@ -5,11 +5,11 @@
  * from `DATABASE_URL` and the `PG*` variables of the command's environment; the password is
  * never printed.
  */
-import { AbortError } from '../../core/errors.js';
 import { describePostgres, postgresUrl, resolvePostgresConnection } from '../../destinations/pg-url.js';
-import { exportInferenceResults, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
-import { EXIT, UsageError, markReported, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
-import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
+import type { InferenceResultsOptions } from '../../innerworks/index.js';
+import { EXIT, UsageError, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
+import { formatCount } from '../progress.js';
+import { retries, runResumableExport, seconds } from './export-run.js';
 
 /** A bare scheme: take the whole connection from DATABASE_URL / PG* variables. */
 const BARE_POSTGRES = /^postgres(ql)?:?(\/\/)?$/i;
@@ -39,37 +39,12 @@ export async function exportToDatabase(values: OptionValues, options: InferenceR
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is for files; with --to the records go to a database table`);
   }
   const target = databaseTarget(typeof values.to === 'string' ? values.to : undefined, io);
-  let latest: InferenceResultsStats | undefined;
-  const progress = new ProgressLine(io.stderr, io.progress, () =>
-    latest ? `export: ${formatCount(latest.records)} records, ${formatCount(ratePerSecond(latest.records, latest.elapsedMs))}/s, ${formatCount(latest.pages)} pages, ${formatCount(latest.retries)} retries` : 'export: starting…',
-  );
-  let summary: ExportSummary;
-  try {
-    summary = await exportInferenceResults({
-      ...options,
-      to: target.to,
-      table,
-      keepRecord: values['keep-record'] === true || undefined,
-      onProgress: (stats) => {
-        latest = stats;
-        progress.update();
-      },
-    });
-  } catch (error) {
-    progress.clear();
-    if (error instanceof AbortError || io.signal.aborted) {
-      io.stderr.write(`inference-streams export: interrupted; progress is saved in ${target.shown} (table inference_streams_checkpoints). Run the same command again to resume.\n`);
-      throw markReported(error instanceof Error ? error : new AbortError('interrupted'));
-    }
-    throw error;
-  }
-  progress.done();
+  const summary = await runResumableExport(io, { ...options, to: target.to, table, keepRecord: values['keep-record'] === true || undefined }, `${target.shown} (table inference_streams_checkpoints)`);
   if (values.json === true) {
     writeJsonSummary(io, 'export', { ...summary, to: target.shown, table });
   } else {
     const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
-    const retries = summary.retries > 0 ? `, ${summary.retries} ${summary.retries === 1 ? 'retry' : 'retries'}` : '';
-    io.stderr.write(`Exported ${formatCount(summary.records)} records${thisRun} (${formatCount(summary.pages)} pages) to table ${table} of ${target.shown} in ${(summary.elapsedMs / 1000).toFixed(1)} s${retries}\n`);
+    io.stderr.write(`Exported ${formatCount(summary.records)} records${thisRun} (${formatCount(summary.pages)} pages) to table ${table} of ${target.shown} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
   }
   return EXIT.ok;
 }

@@ -1,12 +1,12 @@
 /** `inference-streams export`: Innerworks inference results to a JSONL file (resumable) or stdout. */
 import { access } from 'node:fs/promises';
-import { AbortError } from '../../core/errors.js';
-import { exportInferenceResults, type ExportInferenceResultsOptions, type ExportSummary, type InferenceResultsOptions, type InferenceResultsStats } from '../../innerworks/index.js';
-import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
+import type { ExportInferenceResultsOptions, InferenceResultsOptions, InferenceResultsStats } from '../../innerworks/index.js';
+import { COMMON_HELP, EXIT, UsageError, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { exportToDatabase } from './export-database.js';
+import { exportProgressLine, retries, runResumableExport, seconds } from './export-run.js';
 import { QUEUE_HELP, QUEUE_OPTIONS, enqueueFromFlags } from './export-queue.js';
 import { exportToStdout } from './export-stdout.js';
-import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
+import { formatBytes, formatCount } from '../progress.js';
 
 export const command: CliCommand = {
   name: 'export',
@@ -112,7 +112,7 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
   if (out === '-') {
     if (values.state !== undefined || values.split === true) throw new UsageError('--state and --split need --out FILE (stdout keeps no state file: resume it with the printed --checkpoint)');
     let stats: InferenceResultsStats | undefined;
-    const progress = progressLine(io, () => stats);
+    const progress = exportProgressLine(io, () => stats);
     const summary = await exportToStdout(options, io, {
       resumeCommand: (checkpoint) => resumeCommand(values, checkpoint),
       onProgress: (latest) => {
@@ -144,29 +144,7 @@ async function toFile(file: string, stateFile: string | undefined, split: boolea
     () => false,
   );
   if (resuming) io.stderr.write(`Resuming from ${statePath} (delete it to start over)\n`);
-  let latest: InferenceResultsStats | undefined;
-  const progress = progressLine(io, () => latest);
-  let summary: ExportSummary;
-  try {
-    summary = await exportInferenceResults({
-      ...options,
-      file,
-      stateFile,
-      split: split || undefined,
-      onProgress: (stats) => {
-        latest = stats;
-        progress.update();
-      },
-    });
-  } catch (error) {
-    progress.clear();
-    if (error instanceof AbortError || io.signal.aborted) {
-      io.stderr.write(`inference-streams export: interrupted; progress is saved in ${statePath}. Run the same command again to resume.\n`);
-      throw markReported(error instanceof Error ? error : new AbortError('interrupted'));
-    }
-    throw error;
-  }
-  progress.done();
+  const summary = await runResumableExport(io, { ...options, file, stateFile, split: split || undefined }, statePath);
   if (json) {
     writeJsonSummary(io, 'export', { ...summary });
   } else {
@@ -199,13 +177,3 @@ function shellQuote(value: string): string {
 
 const singleQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
-function progressLine(io: CliIO, stats: () => InferenceResultsStats | undefined): ProgressLine {
-  return new ProgressLine(io.stderr, io.progress, () => {
-    const s = stats();
-    if (!s) return 'export: starting…';
-    return `export: ${formatCount(s.records)} records, ${formatCount(ratePerSecond(s.records, s.elapsedMs))}/s, ${formatCount(s.pages)} pages, ${formatCount(s.retries)} retries`;
-  });
-}
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const retries = (count: number) => (count > 0 ? `, ${count} ${count === 1 ? 'retry' : 'retries'}` : '');
