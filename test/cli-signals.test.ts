@@ -1,23 +1,11 @@
 /** SIGINT exits 130 and SIGTERM 143, with one "interrupted" line (spawns the built CLI: dist/cli/main.js). */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT, InterruptedError, interruptedExitCode, markReported } from '../src/cli/command.js';
 import { reportError } from '../src/cli/main.js';
 import { AbortError } from '../src/core/errors.js';
 import { captureCli } from './helpers/cli.js';
+import { spawnCli } from './helpers/spawn-cli.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-
-/** Spawn the CLI; `ready` resolves once stdout or the server shows it is running. */
-function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['dist/cli/main.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk) => (out += chunk));
-  child.stderr.on('data', (chunk) => (err += chunk));
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  return { child, exited, out: () => out, err: () => err };
-}
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));

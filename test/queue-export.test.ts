@@ -4,7 +4,7 @@
  * stopped with SIGTERM, starting with a wrong key — while `status` watches. The table must end
  * with every record exactly once, and no credential may reach Redis.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { enqueueExport, exportStatus, type ExportStatus } from '../src/queue/ind
 import { captureCli } from './helpers/cli.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
+import { spawnCli } from './helpers/spawn-cli.js';
 
 const RECORDS = 12_000;
 const API_KEY = 'queue-test-api-key-8841';
@@ -44,23 +45,12 @@ const until = () => emulator.innerworks.timestampOf(RECORDS - 1) + 1;
 const databaseUrl = () => postgres.url;
 
 function spawnWorker(env: NodeJS.ProcessEnv = {}, queue = redis.url) {
-  const child: ChildProcess = spawn(process.execPath, ['dist/cli/main.js', 'worker', '--queue', queue, '--stalled-interval', '500', '--lock-duration', '1500', '--no-progress'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, INNERWORKS_API_KEY: API_KEY, INNERWORKS_BASE_URL: emulator.url, PGPASSWORD: postgres.password, ...env },
+  return spawnCli(['worker', '--queue', queue, '--stalled-interval', '500', '--lock-duration', '1500', '--no-progress'], {
+    INNERWORKS_API_KEY: API_KEY,
+    INNERWORKS_BASE_URL: emulator.url,
+    PGPASSWORD: postgres.password,
+    ...env,
   });
-  let err = '';
-  child.stderr!.on('data', (chunk) => (err += chunk));
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  return {
-    child,
-    exited,
-    err: () => err,
-    kill: async (signal: NodeJS.Signals) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      await exited;
-    },
-  };
 }
 
 async function enqueueCli(table: string, extra: string[] = []): Promise<{ exportId: string; added: boolean; retried: number }> {

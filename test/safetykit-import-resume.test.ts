@@ -3,12 +3,11 @@
  * is SIGKILLed at random moments — after some part uploads, in the middle of one, while polling —
  * and run again each time, against the emulator over loopback.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { spawnCli } from './helpers/spawn-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const KEY = 'sk-test-resume-0123456789';
@@ -30,16 +29,7 @@ function writeJsonl(path: string, count: number, prefix: string): void {
 
 /** Spawn `import` of the built CLI; resolves its exit code/signal and output. */
 function spawnImport(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'import', '--no-progress', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SAFETYKIT_API_KEY: KEY, SAFETYKIT_BASE_URL: emulator.url, TMPDIR: join(dir(), 'tmp'), ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk) => (out += chunk));
-  child.stderr.on('data', (chunk) => (err += chunk));
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  return { child, exited, out: () => out, err: () => err };
+  return spawnCli(['import', '--no-progress', ...args], { SAFETYKIT_API_KEY: KEY, SAFETYKIT_BASE_URL: emulator.url, TMPDIR: join(dir(), 'tmp'), ...env });
 }
 
 /** Parts of at most `partBytes` bytes of whole lines (how the import splits the file). */
@@ -166,12 +156,8 @@ describe('import: killed and run again', () => {
       mkdirSync(path);
       writeFileSync(join(path, 'part-0001.jsonl'), '{"id":"x"}\n');
     }
-    const stdinRun = spawn(process.execPath, ['dist/cli/main.js', 'import', '--no-progress', '--namespace', 'spools', '--in', '-', '--spool-dir', tmp], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, SAFETYKIT_API_KEY: KEY, SAFETYKIT_BASE_URL: emulator.url },
-    });
-    stdinRun.stdin.end('{"id":"s1"}\n{"id":"s2"}\n');
-    const [code] = (await once(stdinRun, 'exit')) as [number];
+    const stdinRun = spawnCli(['import', '--no-progress', '--namespace', 'spools', '--in', '-', '--spool-dir', tmp], { SAFETYKIT_API_KEY: KEY, SAFETYKIT_BASE_URL: emulator.url }, '{"id":"s1"}\n{"id":"s2"}\n');
+    const [code] = await stdinRun.exited;
     expect(code).toBe(0);
     expect(readdirSync(tmp).sort()).toEqual([alive, kept].map((path) => path.slice(tmp.length + 1)).sort());
   }, 30_000);
