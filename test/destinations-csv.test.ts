@@ -5,13 +5,13 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, DiskFullError } from '../src/core/errors.js';
+import { AbortError, ConfigError, DiskFullError } from '../src/core/errors.js';
 import { innerworksMapping } from '../src/destinations/columns.js';
 import { csvWriter } from '../src/destinations/index.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
@@ -112,6 +112,48 @@ describe('CSV destination', () => {
     // DuckDB tells null ("" unquoted) from the empty string (quoted "").
     const read = await duckdbRows(`SELECT text, text IS NULL FROM read_csv(${sqlString(file)}, allow_quoted_nulls = false) ORDER BY id`);
     expect(read.map(([text]) => text)).toEqual([...AWKWARD_TEXT, null]);
+  });
+
+  it('refuses to resume with another keepRecord (another column layout) before writing anything, single or partitioned', async () => {
+    emulator = await startEmulator({ records: 120 });
+    const startTime = emulator.innerworks.timestampOf(0);
+    const endTime = emulator.innerworks.timestampOf(100);
+    for (const [name, extra] of [
+      ['single.csv', {}],
+      ['partitioned.csv', { startTime, endTime, partitions: 2 }],
+    ] as const) {
+      for (const [first, second] of [
+        [false, true],
+        [true, false],
+      ]) {
+        const file = join(dir(), `${first ? 'kept' : 'plain'}-${name}`);
+        const stateFile = `${file}.state.json`;
+        // Stopped part-way, so the rerun would append to the same file.
+        const controller = new AbortController();
+        const stopped = await exportInferenceResults(
+          libraryOptions(emulator, { file, keepRecord: first, batchSize: 10, signal: controller.signal, onProgress: (progress) => progress.pages >= 2 && controller.abort(), ...extra }),
+        ).catch((error: unknown) => error);
+        expect(stopped, name).toBeInstanceOf(AbortError);
+        // The file, or the part files of a partitioned export, and the state.
+        const written = async () => {
+          const names = (await readdir(dir())).filter((entry) => entry.startsWith(basename(file))).sort();
+          return Promise.all(names.map(async (entry) => [entry, await readFile(join(dir(), entry))] as const));
+        };
+        const before = await written();
+        expect(before.map(([entry]) => entry)).toContain(basename(stateFile));
+        const error = await exportInferenceResults(libraryOptions(emulator, { file, keepRecord: second, batchSize: 10, ...extra })).catch((caught: unknown) => caught);
+        expect(error, name).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).option).toBe('keepRecord');
+        expect((error as Error).message).toContain(`was written ${first ? 'with' : 'without'} keepRecord (--keep-record`);
+        expect(await written(), name).toEqual(before);
+        // The same setting resumes and finishes with one layout throughout.
+        const summary = await exportInferenceResults(libraryOptions(emulator, { file, keepRecord: first, batchSize: 10, ...extra }));
+        expect(summary.resumed).toBe(true);
+        const rows = await rowsOf(file);
+        expect(rows).toHaveLength(summary.records);
+        expect(rows.every((row) => (first ? typeof row.record === 'string' && row.record.length > 0 : !('record' in row)))).toBe(true);
+      }
+    }
   });
 
   it('refuses bad options before writing anything', async () => {

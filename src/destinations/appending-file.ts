@@ -10,6 +10,7 @@
 import { createReadStream } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { ConfigError, DiskFullError } from '../core/errors.js';
+import { refuseOtherColumns, type ColumnMapping } from './columns.js';
 import { StateSaver } from './state-saver.js';
 import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 
@@ -17,6 +18,11 @@ import type { ClosedDestination, Destination, OpenedExport, OpenRequest, Partiti
 export interface Encoder {
   /** Written once at the start of each file (e.g. a CSV header row). */
   readonly header?: Buffer;
+  /**
+   * The columns of a tabular format (CSV). Their names are saved in the state, so a resume with
+   * other columns (e.g. another `keepRecord`) is refused instead of mixing two layouts in one file.
+   */
+  readonly mapping?: ColumnMapping;
   encode(records: readonly object[]): Buffer;
 }
 
@@ -35,11 +41,16 @@ interface PartState extends PartitionPosition {
   bytes: number;
 }
 
-interface SingleState extends PartState {
+/** Column names of a tabular file, saved so a resume with other columns is refused. */
+interface Layout {
+  columns?: string[];
+}
+
+interface SingleState extends PartState, Layout {
   version: 1;
 }
 
-interface PartitionedState {
+interface PartitionedState extends Layout {
   version: 1;
   startTime: number;
   endTime: number;
@@ -77,6 +88,8 @@ export class AppendingFileDestination implements Destination {
         const was = 'partitions' in saved ? `a partitioned export (${saved.partitions.length} partitions)` : 'a single-cursor export';
         throw new ConfigError('partitions', `the state file ${this.state.file.path} is of ${was}; pass the same partitions or delete it`, partitions);
       }
+      // Checked before any file is opened (opening truncates to the saved bytes).
+      if (this.encoder.mapping) refuseOtherColumns(saved.columns, this.encoder.mapping, this.state.file.path);
       state = saved;
     } else if (partitions === 1) {
       state = { ...request.initial[0], bytes: 0, version: 1 };
@@ -84,6 +97,8 @@ export class AppendingFileDestination implements Destination {
       const parts = request.initial.map((position) => ({ ...position, bytes: 0 }));
       state = { version: 1, startTime: parts[0].startTime!, endTime: parts.at(-1)!.endTime!, split: this.options.split === true, joined: false, partitions: parts };
     }
+    // Also when resuming a state saved without them: from now on it says what the file holds.
+    if (this.encoder.mapping) state.columns = this.encoder.mapping.columns.map((column) => column.name);
     this.current = state;
     this.parts = 'partitions' in state ? state.partitions : [state];
     this.parts.forEach((part) => checkedPart(part, this.state.file.path));

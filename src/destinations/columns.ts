@@ -84,6 +84,24 @@ export const INNERWORKS_COLUMNS: readonly ColumnSpec[] = [
   { name: 'request_ip_address', path: 'result.geolocation.requestIpAddress', type: 'string' },
 ];
 
+/**
+ * Refuse to resume a file export whose state was saved with other columns than `mapping`'s: the
+ * file (or dataset) would mix two row layouts. Exports change their columns only by `keepRecord`
+ * (`--keep-record`), so the error names that option. A state saved without columns (`saved`
+ * undefined, written before they were saved) cannot be checked and is accepted.
+ */
+export function refuseOtherColumns(saved: readonly string[] | undefined, mapping: ColumnMapping, stateFile: string): void {
+  if (saved === undefined) return;
+  const columns = mapping.columns.map((column) => column.name);
+  if (saved.join() === columns.join()) return;
+  const keptRecord = saved.includes(RECORD_COLUMN);
+  const hint =
+    keptRecord !== columns.includes(RECORD_COLUMN)
+      ? `was written ${keptRecord ? 'with' : 'without'} keepRecord (--keep-record, the ${RECORD_COLUMN} column); pass the same`
+      : `has the columns ${saved.join(', ')}, not ${columns.join(', ')}; pass the same options`;
+  throw new ConfigError('keepRecord', `the export being resumed (${stateFile}) ${hint} or delete the state file to start over`);
+}
+
 /** The mapping of Innerworks results used by `exportInferenceResults`. */
 export function innerworksMapping(options: MappingOptions = {}): ColumnMapping {
   return new PathMapping(INNERWORKS_COLUMNS as Required<ColumnSpec>[], options);

@@ -27,7 +27,7 @@ import { Writable } from 'node:stream';
 import { syncDirectory } from '../core/checkpoint.js';
 import { ConfigError } from '../core/errors.js';
 import { integerOption, stringOption } from '../core/options.js';
-import { objectMapping, type Column, type ColumnMapping, type ColumnSpec, type MappingOptions } from './columns.js';
+import { objectMapping, refuseOtherColumns, type Column, type ColumnMapping, type ColumnSpec, type MappingOptions } from './columns.js';
 import { diskFull } from './appending-file.js';
 import { csvRows } from './csv.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
@@ -170,15 +170,13 @@ class ParquetDestination implements Destination {
     const columns = this.mapping.columns.map((column) => column.name);
     const saved = await this.state.file.load();
     if (saved) {
-      if (saved.format !== 'parquet' || !Array.isArray(saved.parts) || !Array.isArray(saved.partitions)) {
+      if (saved.format !== 'parquet' || !Array.isArray(saved.columns) || !Array.isArray(saved.parts) || !Array.isArray(saved.partitions)) {
         throw new Error(`The state file ${this.state.file.path} is not a Parquet export state; delete it to start over`);
       }
       if (saved.partitions.length !== request.initial.length) {
         throw new ConfigError('partitions', `the state file ${this.state.file.path} was written with ${saved.partitions.length} partition(s); pass the same number or delete it`, request.initial.length);
       }
-      if (saved.columns.join() !== columns.join()) {
-        throw new ConfigError('keepRecord', `the export being resumed (${this.state.file.path}) has the columns ${saved.columns.join(', ')}; pass the same options or delete the state file to start over`);
-      }
+      refuseOtherColumns(saved.columns, this.mapping, this.state.file.path);
     }
     this.current = saved ?? { version: 1, format: 'parquet', columns, partitions: request.initial.map((position) => ({ ...position })), parts: [], merged: false };
     await mkdir(this.partsDir, { recursive: true });
