@@ -1,7 +1,8 @@
 /**
  * DuckDB destination: each page's rows go in through DuckDB's appender and the partition's
- * position is upserted into a checkpoints table of the same database file, in ONE transaction.
- * No state file: a resume reads the positions from the database. DuckDB runs in-process and a
+ * position is upserted into a checkpoints table of the same database file, in ONE transaction
+ * (checkpointed-table.ts, shared with PostgreSQL). No state file: a resume reads the positions
+ * from the database. DuckDB runs in-process and a
  * database file has one writing process at a time (DuckDB locks it), so this destination is
  * for one machine; PostgreSQL is the one to share.
  *
@@ -10,9 +11,10 @@
 import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from '@duckdb/node-api';
 import { ConfigError } from '../core/errors.js';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
-import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
+import { CheckpointedTableDestination, type SqlTable, type SqlValue } from './checkpointed-table.js';
+import { DatabaseError, columnDifferences, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
 import { TableWriter, resolveTableWriter, type TableSink, type TableWriterOptions } from './db-writer.js';
-import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import type { Destination, DestinationContext } from './destination.js';
 import { importOptional } from './optional.js';
 
 /** Where a DuckDB destination writes. */
@@ -51,7 +53,7 @@ function loadDriver(target: string): Promise<DuckdbModule> {
 }
 
 /** One database file, one connection, one table. Shared by the export destination and the Writable. */
-class DuckdbTable {
+class DuckdbTable implements SqlTable {
   readonly target: string;
   readonly table: TableName;
   readonly #path: string;
@@ -86,7 +88,7 @@ class DuckdbTable {
     }
   }
 
-  async run(sql: string, values?: (string | number | boolean | null)[]): Promise<number> {
+  async run(sql: string, values?: SqlValue[]): Promise<number> {
     try {
       const result = await this.#connection!.run(sql, values);
       return result.rowsChanged;
@@ -95,7 +97,7 @@ class DuckdbTable {
     }
   }
 
-  async rows(sql: string, values?: (string | number | boolean | null)[]): Promise<Record<string, unknown>[]> {
+  async rows(sql: string, values?: SqlValue[]): Promise<Record<string, unknown>[]> {
     try {
       return (await this.#connection!.runAndReadAll(sql, values)).getRowObjects() as Record<string, unknown>[];
     } catch (error) {
@@ -173,6 +175,10 @@ class DuckdbTable {
     }
   }
 
+  insert(records: readonly object[], mapping: ColumnMapping): Promise<void> {
+    return this.append(records.map((record) => mapping.row(record)));
+  }
+
   async rollback(): Promise<void> {
     await this.#connection?.run('ROLLBACK').catch(() => undefined);
   }
@@ -192,115 +198,7 @@ class DuckdbTable {
 
 /** The DuckDB destination of `exportInferenceResults` (see destination.ts for the contract). */
 export function createDuckdbDestination(options: DuckdbDestinationOptions, context: DestinationContext): Destination {
-  return new DuckdbDestination(new DuckdbTable(options), context);
-}
-
-class DuckdbDestination implements Destination {
-  readonly #table: DuckdbTable;
-  readonly #mapping: ColumnMapping;
-  readonly #checkpoints: string;
-  #exportId = '';
-  #saved: PartitionPosition[] = [];
-  /** One connection: partitions' transactions take turns. */
-  #turn: Promise<unknown> = Promise.resolve();
-
-  constructor(table: DuckdbTable, context: DestinationContext) {
-    this.#table = table;
-    this.#mapping = context.mapping;
-    this.#checkpoints = qualified(table.table, CHECKPOINTS_TABLE);
-  }
-
-  get description(): string {
-    return this.#table.description;
-  }
-
-  async open(request: OpenRequest): Promise<OpenedExport> {
-    this.#exportId = request.exportId;
-    await this.#table.connect();
-    try {
-      await this.#table.run('BEGIN TRANSACTION');
-      await this.#table.prepare(this.#mapping);
-      await this.#table.run(`CREATE TABLE IF NOT EXISTS ${this.#checkpoints} (
-        export_id VARCHAR NOT NULL,
-        partition INTEGER NOT NULL,
-        target_table VARCHAR NOT NULL,
-        start_time BIGINT,
-        end_time BIGINT,
-        checkpoint VARCHAR,
-        records BIGINT NOT NULL,
-        pages BIGINT NOT NULL,
-        done BOOLEAN NOT NULL,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
-        PRIMARY KEY (export_id, partition))`);
-      let positions = await this.#load();
-      const resumed = positions.length > 0;
-      if (!resumed) {
-        for (const [partition, position] of request.initial.entries()) {
-          await this.#table.run(
-            `INSERT INTO ${this.#checkpoints} (export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-            [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done],
-          );
-        }
-        positions = await this.#load();
-      }
-      await this.#table.run('COMMIT');
-      this.#saved = positions.map((position) => ({ ...position }));
-      return { positions, resumed };
-    } catch (error) {
-      await this.#table.rollback();
-      throw error;
-    }
-  }
-
-  write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
-    const work = this.#turn.then(() => this.#write(partition, records, position));
-    this.#turn = work.catch(() => undefined);
-    return work;
-  }
-
-  async #write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
-    const previous = this.#saved[partition];
-    const rows = records.map((record) => this.#mapping.row(record));
-    try {
-      await this.#table.run('BEGIN TRANSACTION');
-      await this.#table.append(rows);
-      const changed = await this.#table.run(
-        `INSERT INTO ${this.#checkpoints} AS saved (export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (export_id, partition) DO UPDATE SET
-           start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, checkpoint = EXCLUDED.checkpoint,
-           records = EXCLUDED.records, pages = EXCLUDED.pages, done = EXCLUDED.done, updated_at = now()
-         WHERE saved.records = $10 AND saved.checkpoint IS NOT DISTINCT FROM $11`,
-        [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done, previous?.records ?? 0, previous?.checkpoint ?? null],
-      );
-      if (changed !== 1) {
-        throw new DatabaseError(this.#table.target, `partition ${partition} of export ${this.#exportId} was moved on by another writer; this page was not written. Run the export again to resume`, { code: 'CHECKPOINT_CONFLICT' });
-      }
-      await this.#table.run('COMMIT');
-      this.#saved[partition] = { ...position };
-    } catch (error) {
-      await this.#table.rollback();
-      throw error;
-    }
-  }
-
-  async close(): Promise<ClosedDestination> {
-    await this.#turn;
-    this.#table.close();
-    return { files: [], bytes: 0 };
-  }
-
-  async #load(): Promise<PartitionPosition[]> {
-    const rows = await this.#table.rows(`SELECT start_time, end_time, checkpoint, records, pages, done FROM ${this.#checkpoints} WHERE export_id = $1 ORDER BY partition`, [this.#exportId]);
-    return rows.map((row) => {
-      const position: PartitionPosition = { records: Number(row.records), pages: Number(row.pages), done: row.done === true };
-      if (row.start_time !== null) position.startTime = Number(row.start_time);
-      if (row.end_time !== null) position.endTime = Number(row.end_time);
-      if (row.checkpoint !== null) position.checkpoint = String(row.checkpoint);
-      return position;
-    });
-  }
+  return new CheckpointedTableDestination(new DuckdbTable(options), context.mapping);
 }
 
 /** Options of {@link duckdbWriter}. */

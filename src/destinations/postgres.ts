@@ -1,15 +1,11 @@
 /**
  * PostgreSQL destination: each page goes in with `COPY … FROM STDIN` (binary format, see
  * pg-copy-binary.ts) and the partition's position is upserted into the checkpoints table in the
- * SAME transaction, so the table holds exactly the records before the saved position whatever
- * happens. No state file: a resume
- * reads the positions from the database, which is what lets partitions of one export run on
- * many machines against one database (issue 12).
- *
- * The checkpoints table (`inference_streams_checkpoints`, in the target's schema) is keyed by
- * (export_id, partition). Each position update is guarded by the position the writer last saw,
- * so a second writer of the same partition (a worker presumed dead that was not) fails instead
- * of writing its page twice.
+ * SAME transaction (checkpointed-table.ts, shared with DuckDB), so the table holds exactly the
+ * records before the saved position whatever happens. No state file: a resume reads the
+ * positions from the database, which is what lets partitions of one export run on many machines
+ * against one database (issue 12); the guarded position update makes a second writer of the
+ * same partition fail instead of writing its page twice.
  *
  * `pg` and `pg-copy-streams` are optional peer dependencies, imported on first use.
  */
@@ -18,9 +14,10 @@ import { Readable } from 'node:stream';
 import { ConfigError } from '../core/errors.js';
 import { pipeline } from 'node:stream/promises';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
-import { CHECKPOINTS_TABLE, DatabaseError, columnDifferences, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
+import { CheckpointedTableDestination, type SqlTable, type SqlValue } from './checkpointed-table.js';
+import { DatabaseError, columnDifferences, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
 import { TableWriter, resolveTableWriter, type TableSink, type TableWriterOptions } from './db-writer.js';
-import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import type { Destination, DestinationContext } from './destination.js';
 import { importOptional } from './optional.js';
 import { binaryCopyChunks } from './pg-copy-binary.js';
 import { describePostgres, pgClientConfig, resolvePostgresConnection, type PostgresConnection } from './pg-url.js';
@@ -74,7 +71,7 @@ function loadDriver(target: string): Promise<PgDriver> {
  * One connection to one table: connect with a clear error, create or check the table, COPY
  * rows. Shared by the export destination and the Writable.
  */
-class PostgresTable {
+class PostgresTable implements SqlTable {
   readonly target: string;
   readonly table: TableName;
   readonly #connection: PostgresConnection;
@@ -121,6 +118,14 @@ class PostgresTable {
     }
   }
 
+  async rows(sql: string, values?: SqlValue[]): Promise<Record<string, unknown>[]> {
+    return (await this.query(sql, values)).rows;
+  }
+
+  async run(sql: string, values?: SqlValue[]): Promise<number> {
+    return (await this.query(sql, values)).rowCount ?? 0;
+  }
+
   /** Create the table for `mapping` when missing; refuse an existing table of other columns. Call inside a transaction. */
   async prepare(mapping: ColumnMapping): Promise<void> {
     this.#columns = mapping.columns.map((column) => ({ name: column.name, type: column.type }));
@@ -163,7 +168,11 @@ class PostgresTable {
     }
   }
 
-  /** Roll back (ignoring a dead connection) and rethrow `error`. */
+  insert(records: readonly object[], mapping: ColumnMapping): Promise<void> {
+    return this.copy(records, (record) => mapping.row(record));
+  }
+
+  /** Roll back, ignoring a dead connection. */
   async rollback(): Promise<void> {
     await this.#client?.query('ROLLBACK').catch(() => undefined);
   }
@@ -177,122 +186,7 @@ class PostgresTable {
 
 /** The PostgreSQL destination of `exportInferenceResults` (see destination.ts for the contract). */
 export function createPostgresDestination(options: PostgresDestinationOptions, context: DestinationContext): Destination {
-  return new PostgresDestination(new PostgresTable(options), context);
-}
-
-class PostgresDestination implements Destination {
-  readonly #table: PostgresTable;
-  readonly #mapping: ColumnMapping;
-  readonly #checkpoints: string;
-  #exportId = '';
-  /** The position each partition was last saved at: the guard of the next update. */
-  #saved: PartitionPosition[] = [];
-  /** Partitions share the connection: their transactions take turns. */
-  #turn: Promise<unknown> = Promise.resolve();
-
-  constructor(table: PostgresTable, context: DestinationContext) {
-    this.#table = table;
-    this.#mapping = context.mapping;
-    this.#checkpoints = qualified(table.table, CHECKPOINTS_TABLE);
-  }
-
-  get description(): string {
-    return this.#table.description;
-  }
-
-  async open(request: OpenRequest): Promise<OpenedExport> {
-    this.#exportId = request.exportId;
-    await this.#table.connect();
-    try {
-      await this.#table.query('BEGIN');
-      await this.#table.prepare(this.#mapping);
-      await this.#table.query(`CREATE TABLE IF NOT EXISTS ${this.#checkpoints} (
-        export_id text NOT NULL,
-        partition integer NOT NULL,
-        target_table text NOT NULL,
-        start_time bigint,
-        end_time bigint,
-        checkpoint text,
-        records bigint NOT NULL,
-        pages bigint NOT NULL,
-        done boolean NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (export_id, partition))`);
-      let positions = await this.#load();
-      const resumed = positions.length > 0;
-      if (!resumed) {
-        for (const [partition, position] of request.initial.entries()) {
-          await this.#table.query(
-            `INSERT INTO ${this.#checkpoints} (export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (export_id, partition) DO NOTHING`,
-            [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done],
-          );
-        }
-        positions = await this.#load();
-      }
-      await this.#table.query('COMMIT');
-      this.#saved = positions.map((position) => ({ ...position }));
-      return { positions, resumed };
-    } catch (error) {
-      await this.#table.rollback();
-      throw error;
-    }
-  }
-
-  write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
-    const work = this.#turn.then(() => this.#write(partition, records, position));
-    this.#turn = work.catch(() => undefined);
-    return work;
-  }
-
-  async #write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
-    const previous = this.#saved[partition];
-    try {
-      await this.#table.query('BEGIN');
-      await this.#table.copy(records, (record) => this.#mapping.row(record));
-      const updated = await this.#table.query(
-        `INSERT INTO ${this.#checkpoints} AS saved (export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (export_id, partition) DO UPDATE SET
-           start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, checkpoint = EXCLUDED.checkpoint,
-           records = EXCLUDED.records, pages = EXCLUDED.pages, done = EXCLUDED.done, updated_at = now()
-         WHERE saved.records = $10 AND saved.checkpoint IS NOT DISTINCT FROM $11`,
-        [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done, previous?.records ?? 0, previous?.checkpoint ?? null],
-      );
-      if (updated.rowCount !== 1) {
-        throw new DatabaseError(
-          this.#table.target,
-          `partition ${partition} of export ${this.#exportId} was moved on by another writer since this one read it; this page was not written. Run the export again to resume from the saved position`,
-          { code: 'CHECKPOINT_CONFLICT' },
-        );
-      }
-      await this.#table.query('COMMIT');
-      this.#saved[partition] = { ...position };
-    } catch (error) {
-      await this.#table.rollback();
-      throw error;
-    }
-  }
-
-  async close(): Promise<ClosedDestination> {
-    await this.#turn;
-    await this.#table.close();
-    return { files: [], bytes: 0 };
-  }
-
-  async #load(): Promise<PartitionPosition[]> {
-    const { rows } = await this.#table.query(
-      `SELECT start_time, end_time, checkpoint, records, pages, done FROM ${this.#checkpoints} WHERE export_id = $1 ORDER BY partition`,
-      [this.#exportId],
-    );
-    return rows.map((row) => {
-      const position: PartitionPosition = { records: Number(row.records), pages: Number(row.pages), done: row.done === true };
-      if (row.start_time !== null) position.startTime = Number(row.start_time);
-      if (row.end_time !== null) position.endTime = Number(row.end_time);
-      if (row.checkpoint !== null) position.checkpoint = String(row.checkpoint);
-      return position;
-    });
-  }
+  return new CheckpointedTableDestination(new PostgresTable(options), context.mapping);
 }
 
 /** Options of {@link postgresWriter}. */

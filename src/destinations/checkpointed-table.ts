@@ -1,0 +1,160 @@
+/**
+ * What the database destinations (DuckDB, PostgreSQL) share: the export contract of
+ * destination.ts on one connection to one table. Each page's rows go in with the partition's
+ * position upserted into the checkpoints table in the SAME transaction, so the table holds
+ * exactly the records before the saved position whatever happens. No state file: a resume reads
+ * the positions from the database.
+ *
+ * The checkpoints table (`inference_streams_checkpoints`, in the target's schema) is keyed by
+ * (export_id, partition). Each position update is guarded by the position the writer last saw,
+ * so a second writer of the same partition (a worker presumed dead that was not) fails instead
+ * of writing its page twice.
+ *
+ * The SQL here is the same for both databases (DuckDB takes PostgreSQL's type names, `now()` and
+ * `ON CONFLICT (…)`); what differs — connecting, creating the target table, how rows go in — is
+ * the {@link SqlTable} each destination passes.
+ */
+import type { ColumnMapping } from './columns.js';
+import { CHECKPOINTS_TABLE, DatabaseError, qualified, type TableName } from './database-error.js';
+import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+
+/** A value bound to a statement parameter (`$1` …). */
+export type SqlValue = string | number | boolean | null;
+
+/** One connection to one target table, as the checkpoint logic uses it. */
+export interface SqlTable {
+  /** Where, for messages: `postgres://user@host:port/database` or `duckdb:PATH` (never a password). */
+  readonly target: string;
+  readonly table: TableName;
+  /** E.g. `postgres table results on postgres://…`. */
+  readonly description: string;
+  connect(): Promise<void>;
+  /** Run a statement; the rows it returns. */
+  rows(sql: string, values?: SqlValue[]): Promise<Record<string, unknown>[]>;
+  /** Run a statement; how many rows it changed. */
+  run(sql: string, values?: SqlValue[]): Promise<number>;
+  /** Create the table for `mapping` when missing; refuse an existing table of other columns. In the open transaction. */
+  prepare(mapping: ColumnMapping): Promise<void>;
+  /** Insert `records` as rows of `mapping`, in the open transaction. */
+  insert(records: readonly object[], mapping: ColumnMapping): Promise<void>;
+  /** Roll back the open transaction (ignoring a dead connection). */
+  rollback(): Promise<void>;
+  close(): Promise<void> | void;
+}
+
+const POSITION_COLUMNS = 'export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done';
+
+/** A database destination of `exportInferenceResults` (see destination.ts for the contract). */
+export class CheckpointedTableDestination implements Destination {
+  readonly #table: SqlTable;
+  readonly #mapping: ColumnMapping;
+  readonly #checkpoints: string;
+  #exportId = '';
+  /** The position each partition was last saved at: the guard of the next update. */
+  #saved: PartitionPosition[] = [];
+  /** Partitions share the connection: their transactions take turns. */
+  #turn: Promise<unknown> = Promise.resolve();
+
+  constructor(table: SqlTable, mapping: ColumnMapping) {
+    this.#table = table;
+    this.#mapping = mapping;
+    this.#checkpoints = qualified(table.table, CHECKPOINTS_TABLE);
+  }
+
+  get description(): string {
+    return this.#table.description;
+  }
+
+  async open(request: OpenRequest): Promise<OpenedExport> {
+    this.#exportId = request.exportId;
+    await this.#table.connect();
+    try {
+      await this.#table.run('BEGIN');
+      await this.#table.prepare(this.#mapping);
+      await this.#table.run(`CREATE TABLE IF NOT EXISTS ${this.#checkpoints} (
+        export_id text NOT NULL,
+        partition integer NOT NULL,
+        target_table text NOT NULL,
+        start_time bigint,
+        end_time bigint,
+        checkpoint text,
+        records bigint NOT NULL,
+        pages bigint NOT NULL,
+        done boolean NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (export_id, partition))`);
+      let positions = await this.#load();
+      const resumed = positions.length > 0;
+      if (!resumed) {
+        // Insert-if-absent: two workers racing to start the same export agree on what is saved.
+        for (const [partition, position] of request.initial.entries()) {
+          await this.#table.run(`INSERT INTO ${this.#checkpoints} (${POSITION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (export_id, partition) DO NOTHING`, this.#values(partition, position));
+        }
+        positions = await this.#load();
+      }
+      await this.#table.run('COMMIT');
+      this.#saved = positions.map((position) => ({ ...position }));
+      return { positions, resumed };
+    } catch (error) {
+      await this.#table.rollback();
+      throw error;
+    }
+  }
+
+  write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
+    const work = this.#turn.then(() => this.#write(partition, records, position));
+    this.#turn = work.catch(() => undefined);
+    return work;
+  }
+
+  async #write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
+    const previous = this.#saved[partition];
+    try {
+      await this.#table.run('BEGIN');
+      await this.#table.insert(records, this.#mapping);
+      const changed = await this.#table.run(
+        `INSERT INTO ${this.#checkpoints} AS saved (${POSITION_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (export_id, partition) DO UPDATE SET
+           start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, checkpoint = EXCLUDED.checkpoint,
+           records = EXCLUDED.records, pages = EXCLUDED.pages, done = EXCLUDED.done, updated_at = now()
+         WHERE saved.records = $10 AND saved.checkpoint IS NOT DISTINCT FROM $11`,
+        [...this.#values(partition, position), previous?.records ?? 0, previous?.checkpoint ?? null],
+      );
+      if (changed !== 1) {
+        throw new DatabaseError(
+          this.#table.target,
+          `partition ${partition} of export ${this.#exportId} was moved on by another writer since this one read it; this page was not written. Run the export again to resume from the saved position`,
+          { code: 'CHECKPOINT_CONFLICT' },
+        );
+      }
+      await this.#table.run('COMMIT');
+      this.#saved[partition] = { ...position };
+    } catch (error) {
+      await this.#table.rollback();
+      throw error;
+    }
+  }
+
+  async close(): Promise<ClosedDestination> {
+    await this.#turn;
+    await this.#table.close();
+    return { files: [], bytes: 0 };
+  }
+
+  /** `$1` … `$9` of a position row. */
+  #values(partition: number, position: PartitionPosition): SqlValue[] {
+    return [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done];
+  }
+
+  async #load(): Promise<PartitionPosition[]> {
+    const rows = await this.#table.rows(`SELECT start_time, end_time, checkpoint, records, pages, done FROM ${this.#checkpoints} WHERE export_id = $1 ORDER BY partition`, [this.#exportId]);
+    return rows.map((row) => {
+      const position: PartitionPosition = { records: Number(row.records), pages: Number(row.pages), done: row.done === true };
+      if (row.start_time !== null) position.startTime = Number(row.start_time);
+      if (row.end_time !== null) position.endTime = Number(row.end_time);
+      if (row.checkpoint !== null) position.checkpoint = String(row.checkpoint);
+      return position;
+    });
+  }
+}
