@@ -3,44 +3,32 @@
 // once), the header and RFC 4180 quoting read back by csv-parse and DuckDB, csvWriter() for any
 // object stream, and a full disk that resumes once there is space.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AbortError, ConfigError, DiskFullError } from '../src/core/errors.js';
 import { innerworksMapping } from '../src/destinations/columns.js';
 import { csvWriter } from '../src/destinations/index.js';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { exportInferenceResults } from '../src/innerworks/index.js';
 import { AWKWARD_TEXT, FAULTS, duckdbRows, libraryOptions, oneShot, sqlString } from './helpers/file-exports.js';
-import { killLoop, privateBuild } from './helpers/kill-loop.js';
+import { emulatorPerTest, sha256 } from './helpers/destination-tests.js';
+import { killLoop, usePrivateBuild } from './helpers/kill-loop.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-let emulator: Emulator | undefined;
-let build: Awaited<ReturnType<typeof privateBuild>>;
+const startEmulator = emulatorPerTest();
+const cli = usePrivateBuild('destinations-csv');
 const dir = tempDir('destinations-csv-');
-beforeAll(async () => {
-  build = await privateBuild('destinations-csv');
-}, 120_000);
-afterAll(async () => {
-  await build?.remove();
-});
-afterEach(async () => {
-  await emulator?.close();
-  emulator = undefined;
-});
 
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 const rowsOf = async (path: string) => parse(await readFile(path), { columns: true, relax_quotes: false }) as Record<string, string>[];
 
 describe('CSV destination', () => {
   it('survives 20 % faults and 5+ SIGKILLs of the CLI: exactly N rows, each request id once, byte-identical to a one-shot export', async () => {
     const records = 3000;
-    emulator = await startEmulator({ records, latencyMs: 5, faults: FAULTS });
+    const emulator = await startEmulator({ records, latencyMs: 5, faults: FAULTS });
     const file = join(dir(), 'killed.csv');
     const state = `${file}.state.json`;
     // After every kill: the bytes the state counts hold exactly the records it counts.
@@ -51,7 +39,7 @@ describe('CSV destination', () => {
       expect(parse(counted, { columns: true })).toHaveLength(saved.records);
     };
     const result = await killLoop({
-      cli: build.cli,
+      cli: cli(),
       args: ['export', '--out', file, '--format', 'csv', '--batch-size', '40', '--json'],
       env: { ...emulator.env },
       minKills: 5,
@@ -81,7 +69,7 @@ describe('CSV destination', () => {
   });
 
   it('joins partitions into one CSV with one header, or keeps split parts each with its header', async () => {
-    emulator = await startEmulator({ records: 500, faults: FAULTS });
+    const emulator = await startEmulator({ records: 500, faults: FAULTS });
     const startTime = emulator.innerworks.timestampOf(0);
     const endTime = emulator.innerworks.timestampOf(450);
     const file = join(dir(), 'parts.csv');
@@ -90,7 +78,7 @@ describe('CSV destination', () => {
     const text = await readFile(file, 'utf8');
     expect(text.match(/^request_id,/gm)).toHaveLength(1);
     const rows = await rowsOf(file);
-    expect(rows.map((row) => row.request_id)).toEqual(Array.from({ length: 450 }, (_, i) => (JSON.parse(emulator!.innerworks.recordJson(i)) as { requestId: string }).requestId));
+    expect(rows.map((row) => row.request_id)).toEqual(Array.from({ length: 450 }, (_, i) => (JSON.parse(emulator.innerworks.recordJson(i)) as { requestId: string }).requestId));
 
     const split = await exportInferenceResults(libraryOptions(emulator, { file: join(dir(), 'split.csv'), batchSize: 30, startTime, endTime, partitions: 3, split: true }));
     expect(split.files).toHaveLength(3);
@@ -115,7 +103,7 @@ describe('CSV destination', () => {
   });
 
   it('refuses to resume with another keepRecord (another column layout) before writing anything, single or partitioned', async () => {
-    emulator = await startEmulator({ records: 120 });
+    const emulator = await startEmulator({ records: 120 });
     const startTime = emulator.innerworks.timestampOf(0);
     const endTime = emulator.innerworks.timestampOf(100);
     for (const [name, extra] of [
@@ -166,7 +154,7 @@ describe('CSV destination', () => {
   // Needs root to mount a tiny tmpfs (as CI runs); skipped elsewhere.
   const canMount = process.getuid?.() === 0 && process.platform === 'linux';
   it.skipIf(!canMount)('a full disk fails with DiskFullError and resumes once there is space, equal to a one-shot export', async () => {
-    emulator = await startEmulator({ records: 2000 });
+    const emulator = await startEmulator({ records: 2000 });
     const mount = join(dir(), 'tiny');
     mkdirSync(mount);
     try {

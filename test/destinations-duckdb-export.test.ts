@@ -3,50 +3,32 @@
 // one-shot export, and after every kill the rows are exactly those the saved position counts.
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { exportInferenceResults } from '../src/innerworks/index.js';
 import { captureCli } from './helpers/cli.js';
-import { killLoop, privateBuild } from './helpers/kill-loop.js';
+import { emulatorPerTest, queryDuckdb } from './helpers/destination-tests.js';
+import { FAULTS, KEY } from './helpers/file-exports.js';
+import { killLoop, usePrivateBuild } from './helpers/kill-loop.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-const KEY = 'emulator-innerworks-key';
+const startEmulator = emulatorPerTest();
+const cli = usePrivateBuild('duckdb-export');
 const dir = tempDir('duckdb-export-');
-let emulator: Emulator | undefined;
-afterEach(async () => {
-  await emulator?.close();
-  emulator = undefined;
-});
-
-/** Query with a fresh instance, after the writer has let go of the file. */
-async function query(database: string, sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(database);
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    // Both, or the file stays locked for the next writer.
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 describe('export to DuckDB', () => {
   it('survives 20 % faults and 5+ SIGKILLs of the CLI: exactly N rows, no request id twice, equal to a one-shot export', async () => {
     const records = 3000;
-    emulator = await startEmulator({ records, latencyMs: 4, faults: { rate: 0.2, kinds: ['429', '500', '503', 'reset', 'truncate'], retryAfterMs: 5 } });
+    const emulator = await startEmulator({ records, latencyMs: 4, faults: FAULTS });
     const database = join(dir(), 'killed.duckdb');
-    const build = await privateBuild('duckdb-export');
-    onTestFinished(() => build.remove());
     const result = await killLoop({
-      cli: build.cli,
+      cli: cli(),
       args: ['export', '--to', `duckdb:${database}`, '--table', 'killed', '--batch-size', '40', '--json'],
       env: { ...emulator.env },
       minKills: 5,
       killAfterMs: () => 400 + Math.random() * 700,
       afterKill: async () => {
-        const [row] = await query(database, "SELECT (SELECT count(*) FROM killed) AS rows, (SELECT sum(records) FROM inference_streams_checkpoints WHERE export_id = 'killed') AS saved").catch(() => [
+        const [row] = await queryDuckdb(database, "SELECT (SELECT count(*) FROM killed) AS rows, (SELECT sum(records) FROM inference_streams_checkpoints WHERE export_id = 'killed') AS saved").catch(() => [
           // Killed before the first commit: no tables yet.
           { rows: 0n, saved: null },
         ]);
@@ -56,12 +38,12 @@ describe('export to DuckDB', () => {
     expect(result.kills).toBeGreaterThanOrEqual(5);
     expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toMatchObject({ records });
     expect(emulator.stats()['innerworks.batch'].faults).toBeGreaterThan(0);
-    expect(await query(database, 'SELECT count(*) AS rows, count(DISTINCT request_id) AS ids FROM killed')).toEqual([{ rows: BigInt(records), ids: BigInt(records) }]);
+    expect(await queryDuckdb(database, 'SELECT count(*) AS rows, count(DISTINCT request_id) AS ids FROM killed')).toEqual([{ rows: BigInt(records), ids: BigInt(records) }]);
 
     emulator.setFaults(undefined);
     const oneShotFile = join(dir(), 'one-shot.duckdb');
     expect(await exportInferenceResults({ to: `duckdb:${oneShotFile}`, table: 'results', apiKey: KEY, baseUrl: emulator.url, batchSize: 5000 })).toMatchObject({ records });
-    const [diff] = await query(
+    const [diff] = await queryDuckdb(
       database,
       `ATTACH '${oneShotFile}' AS one_shot (READ_ONLY);
        SELECT (SELECT count(*) FROM (FROM killed EXCEPT ALL FROM one_shot.results)) + (SELECT count(*) FROM (FROM one_shot.results EXCEPT ALL FROM killed)) AS n`,
@@ -70,11 +52,11 @@ describe('export to DuckDB', () => {
   });
 
   it('CLI: refuses SQL in --table and a table of other columns before writing; a rerun adds only new records', async () => {
-    emulator = await startEmulator({ records: 60 });
+    const emulator = await startEmulator({ records: 60 });
     const database = join(dir(), 'cli.duckdb');
     const run = (...args: string[]) => {
-      const cli = captureCli({ env: { ...emulator!.env } });
-      return cli.run('export', '--to', `duckdb:${database}`, ...args).then((code) => ({ code, out: cli.out(), err: cli.err() }));
+      const run = captureCli({ env: { ...emulator.env } });
+      return run.run('export', '--to', `duckdb:${database}`, ...args).then((code) => ({ code, out: run.out(), err: run.err() }));
     };
     const injected = await run('--table', 'results; drop table x');
     expect(injected.code).toBe(EXIT.usage);
@@ -87,13 +69,13 @@ describe('export to DuckDB', () => {
     const mismatch = await run('--table', 'other');
     expect(mismatch.code).toBe(EXIT.failure);
     expect(mismatch.err).toMatch(/table other exists with other columns/);
-    expect(await query(database, 'FROM other')).toEqual([{ id: 'keep' }]);
+    expect(await queryDuckdb(database, 'FROM other')).toEqual([{ id: 'keep' }]);
 
     expect((await run('--table', 'results', '--batch-size', '25', '--json')).code).toBe(EXIT.ok);
     emulator.innerworks.append(15);
     const again = await run('--table', 'results', '--json');
     expect(again.code).toBe(EXIT.ok);
     expect(JSON.parse(again.out)).toMatchObject({ records: 75, recordsThisRun: 15 });
-    expect(await query(database, 'SELECT count(*) AS n, count(DISTINCT request_id) AS ids FROM results')).toEqual([{ n: 75n, ids: 75n }]);
+    expect(await queryDuckdb(database, 'SELECT count(*) AS n, count(DISTINCT request_id) AS ids FROM results')).toEqual([{ n: 75n, ids: 75n }]);
   });
 });

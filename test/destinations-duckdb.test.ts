@@ -8,25 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/errors.js';
 import { innerworksMapping } from '../src/destinations/columns.js';
 import { DatabaseError } from '../src/destinations/database-error.js';
-import type { PartitionPosition } from '../src/destinations/destination.js';
 import { createDuckdbDestination, duckdbWriter } from '../src/destinations/duckdb.js';
+import { position, queryDuckdb, sampleRecord } from './helpers/destination-tests.js';
 import { rejection } from './helpers/rejection.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const dir = tempDir('duckdb-dest-');
-
-/** Read with a fresh instance (the writer has closed the file), as another program would. */
-async function read(database: string, sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(database);
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    // Both, or the file stays locked for the next writer.
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 const NASTY = [`it's "quoted"`, 'back\\slash \\N', 'tab\there, newline\nthere, cr\rhere', 'ünïcödé — 日本語 — emoji 🎉', '', 'nul\u0000inside'];
 
@@ -37,13 +24,13 @@ describe('duckdbWriter', () => {
     const writer = duckdbWriter({ database, table: 'nasty', batchSize: 4 });
     await pipeline(Readable.from(objects), writer);
     expect(writer.stats).toMatchObject({ records: NASTY.length, batches: 2 });
-    const rows = await read(database, 'SELECT id, text, ok, score, nested, extras FROM nasty ORDER BY id');
+    const rows = await queryDuckdb(database, 'SELECT id, text, ok, score, nested, extras FROM nasty ORDER BY id');
     expect(rows.map((row) => row.text)).toEqual(NASTY);
     expect(rows.map((row) => row.ok)).toEqual(NASTY.map((_, i) => i % 2 === 0));
     expect(rows.map((row) => row.score)).toEqual(NASTY.map((_, i) => i + 0.5));
     expect(rows.map((row) => JSON.parse(String(row.nested)))).toEqual(NASTY.map((text) => ({ deep: text })));
     expect(JSON.parse(String(rows[3].extras))).toEqual({ later: 'only here' });
-    const types = await read(database, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'nasty' ORDER BY ordinal_position");
+    const types = await queryDuckdb(database, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'nasty' ORDER BY ordinal_position");
     expect(types.map((t) => `${t.column_name} ${t.data_type}`)).toEqual(['id VARCHAR', 'text VARCHAR', 'ok BOOLEAN', 'score DOUBLE', 'nested JSON', 'extras JSON']);
   });
 
@@ -60,7 +47,7 @@ describe('duckdbWriter', () => {
     const error = await rejection<DatabaseError>(pipeline(Readable.from([{ id: 'new', value: 'v' }]), duckdbWriter({ database, table: 'shaped' })));
     expect(error).toBeInstanceOf(DatabaseError);
     expect(error.message).toContain(`duckdb:${database}: table shaped exists with other columns (missing value VARCHAR, extras JSON; unexpected other INTEGER)`);
-    expect(await read(database, 'SELECT * FROM shaped')).toEqual([{ id: 'keep', other: 1 }]);
+    expect(await queryDuckdb(database, 'SELECT * FROM shaped')).toEqual([{ id: 'keep', other: 1 }]);
   });
 
   it('says which file it cannot open', async () => {
@@ -74,31 +61,24 @@ describe('duckdbWriter', () => {
 
 describe('createDuckdbDestination', () => {
   const mapping = innerworksMapping();
-  const record = (i: number) => ({
-    requestId: `req-${i}`,
-    projectId: 'p',
-    timestamp: new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString(),
-    result: { fingerprinting: { browser: 'Chrome' }, geolocation: { vpnIsEnabled: i % 3 === 0, isp: 'later field' } },
-  });
-  const position = (records: number, checkpoint: string | undefined, done = false): PartitionPosition => ({ records, pages: records / 2, checkpoint, done });
 
   it('saves the initial positions once, writes a page and its position together, and resumes from the database', async () => {
     const database = join(dir(), 'export.duckdb');
     const first = createDuckdbDestination({ database, table: 'results' }, { mapping });
     expect(await first.open({ exportId: 'e1', initial: [position(0, undefined), position(0, undefined)] })).toEqual({ positions: [position(0, undefined), position(0, undefined)], resumed: false });
-    await first.write(0, [record(0), record(1)], position(2, 'cp-a'));
-    await first.write(1, [record(10), record(11)], position(2, 'cp-b'));
+    await first.write(0, [sampleRecord(0), sampleRecord(1)], position(2, 'cp-a'));
+    await first.write(1, [sampleRecord(10), sampleRecord(11)], position(2, 'cp-b'));
     await first.write(1, [], position(2, 'cp-b2', true));
     await first.close(false);
 
     const second = createDuckdbDestination({ database, table: 'results' }, { mapping });
     expect(await second.open({ exportId: 'e1', initial: [position(0, undefined)] })).toEqual({ positions: [position(2, 'cp-a'), position(2, 'cp-b2', true)], resumed: true });
     await second.close(true);
-    const rows = await read(database, 'SELECT request_id, timestamp, vpn_is_enabled, browser, extras FROM results ORDER BY request_id');
+    const rows = await queryDuckdb(database, 'SELECT request_id, timestamp, vpn_is_enabled, browser, extras FROM results ORDER BY request_id');
     expect(rows.map((row) => row.request_id)).toEqual(['req-0', 'req-1', 'req-10', 'req-11']);
     expect(rows[0]).toMatchObject({ request_id: 'req-0', timestamp: new Date(Date.UTC(2024, 0, 1)), vpn_is_enabled: true, browser: 'Chrome' });
     expect(JSON.parse(String(rows[0].extras))).toEqual({ result: { geolocation: { isp: 'later field' } } });
-    const saved = await read(database, "SELECT partition, records, checkpoint, done FROM inference_streams_checkpoints WHERE export_id = 'e1' ORDER BY partition");
+    const saved = await queryDuckdb(database, "SELECT partition, records, checkpoint, done FROM inference_streams_checkpoints WHERE export_id = 'e1' ORDER BY partition");
     expect(saved).toEqual([
       { partition: 0, records: 2n, checkpoint: 'cp-a', done: false },
       { partition: 1, records: 2n, checkpoint: 'cp-b2', done: true },

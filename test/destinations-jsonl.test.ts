@@ -2,36 +2,23 @@
 // `--format jsonl` on any name) against the emulator with 20 % faults, SIGKILLed at random and
 // resumed, is byte-identical to a one-shot export and to JSON.stringify of each record, the
 // output of the export before destinations existed.
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatOf } from '../src/destinations/index.js';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { FAULTS, oneShot } from './helpers/file-exports.js';
-import { killLoop, privateBuild } from './helpers/kill-loop.js';
+import { emulatorPerTest, sha256 } from './helpers/destination-tests.js';
+import { killLoop, usePrivateBuild } from './helpers/kill-loop.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-let emulator: Emulator | undefined;
-let build: Awaited<ReturnType<typeof privateBuild>>;
+const startEmulator = emulatorPerTest();
+const cli = usePrivateBuild('destinations-jsonl');
 const dir = tempDir('destinations-jsonl-');
-beforeAll(async () => {
-  build = await privateBuild('destinations-jsonl');
-}, 120_000);
-afterAll(async () => {
-  await build?.remove();
-});
-afterEach(async () => {
-  await emulator?.close();
-  emulator = undefined;
-});
-
-const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 
 describe('JSONL destination', () => {
   it('survives 20 % faults and 5+ SIGKILLs of the CLI: byte-identical to a one-shot export and to one JSON.stringify per line', async () => {
     const records = 3000;
-    emulator = await startEmulator({ records, latencyMs: 5, faults: FAULTS });
+    const emulator = await startEmulator({ records, latencyMs: 5, faults: FAULTS });
     // No .jsonl extension: --format says it.
     const file = join(dir(), 'killed.out');
     const state = `${file}.state.json`;
@@ -42,7 +29,7 @@ describe('JSONL destination', () => {
       expect(counted.split('\n').length - 1).toBe(saved.records);
     };
     const result = await killLoop({
-      cli: build.cli,
+      cli: cli(),
       args: ['export', '--out', file, '--format', 'jsonl', '--batch-size', '40', '--json'],
       env: { ...emulator.env },
       minKills: 5,

@@ -7,31 +7,21 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { EXIT } from '../src/cli/command.js';
 import { innerworksMapping } from '../src/destinations/columns.js';
 import { parquetWriter } from '../src/destinations/index.js';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { exportInferenceResults } from '../src/innerworks/index.js';
 import { AWKWARD_TEXT, FAULTS, duckdbRows, libraryOptions, oneShot, sqlString } from './helpers/file-exports.js';
 import { captureCli } from './helpers/cli.js';
-import { killLoop, privateBuild } from './helpers/kill-loop.js';
+import { emulatorPerTest } from './helpers/destination-tests.js';
+import { killLoop, usePrivateBuild } from './helpers/kill-loop.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-let emulator: Emulator | undefined;
-let build: Awaited<ReturnType<typeof privateBuild>>;
+const startEmulator = emulatorPerTest();
+const cli = usePrivateBuild('destinations-parquet');
 const dir = tempDir('destinations-parquet-');
-beforeAll(async () => {
-  build = await privateBuild('destinations-parquet');
-}, 120_000);
-afterAll(async () => {
-  await build?.remove();
-});
-afterEach(async () => {
-  await emulator?.close();
-  emulator = undefined;
-});
 
 interface ParquetState {
   parts: string[];
@@ -57,12 +47,12 @@ describe('Parquet destination', () => {
   for (const layout of ['file', 'dataset'] as const) {
     it(`survives 20 % faults and 5+ SIGKILLs of the CLI (${layout === 'file' ? 'x.parquet' : 'DIR/'}): exactly N rows, each request id once, equal to a one-shot export`, async () => {
       const records = 3000;
-      emulator = await startEmulator({ records, latencyMs: 5, faults: FAULTS });
+      const emulator = await startEmulator({ records, latencyMs: 5, faults: FAULTS });
       const out = layout === 'file' ? join(dir(), 'killed.parquet') : `${join(dir(), 'killed-dataset')}/`;
       const state = layout === 'file' ? `${out}.state.json` : join(out, '.state.json');
       const partsDir = layout === 'file' ? `${out}.parts` : out;
       const result = await killLoop({
-        cli: build.cli,
+        cli: cli(),
         args: ['export', '--out', out, '--batch-size', '40', '--rows-per-part', '200', '--json'],
         env: { ...emulator.env },
         minKills: 5,
@@ -85,7 +75,7 @@ describe('Parquet destination', () => {
   }
 
   it('types the columns (TIMESTAMP, BOOLEAN, JSON) with the values of the records; partitions merge in order; a later run adds only new records', async () => {
-    emulator = await startEmulator({ records: 700, faults: FAULTS });
+    const emulator = await startEmulator({ records: 700, faults: FAULTS });
     const file = join(dir(), 'typed.parquet');
     const startTime = emulator.innerworks.timestampOf(0);
     const endTime = emulator.innerworks.timestampOf(600);
@@ -128,14 +118,14 @@ describe('Parquet destination', () => {
   });
 
   it('predict --out x.parquet / x.csv: one row per prediction, the same values as the JSONL output', async () => {
-    emulator = await startEmulator({});
+    const emulator = await startEmulator({});
     const input = join(dir(), 'docs.jsonl');
     await writeFile(input, ['Hello "there", café', 'refund please', 'line\nbreak'].map((text, i) => JSON.stringify({ id: `d${i}`, messages: [{ body: { text } }] })).join('\n'));
     const outputs: Record<string, string> = {};
     for (const ext of ['jsonl', 'csv', 'parquet']) {
       outputs[ext] = join(dir(), `predictions.${ext}`);
-      const cli = captureCli({ env: { ...emulator.env } });
-      expect(await cli.run('predict', '--project', 'acme', '--dataset', 'emails', '--in', input, '--out', outputs[ext])).toBe(EXIT.ok);
+      const run = captureCli({ env: { ...emulator.env } });
+      expect(await run.run('predict', '--project', 'acme', '--dataset', 'emails', '--in', input, '--out', outputs[ext])).toBe(EXIT.ok);
     }
     const lines = (await readFile(outputs.jsonl, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const asColumns = (prediction: Record<string, unknown>) => Object.values(prediction).map((value) => (typeof value === 'object' ? JSON.stringify(value) : value));

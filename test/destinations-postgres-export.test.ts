@@ -1,40 +1,26 @@
 // `inference-streams export --to postgres://… --table T` and exportInferenceResults({to, table})
 // against the emulator with 20 % injected faults and a real throwaway PostgreSQL: SIGKILLed at
 // random and resumed, the table holds every record exactly once, equal to a one-shot export.
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { exportInferenceResults } from '../src/innerworks/index.js';
 import { captureCli } from './helpers/cli.js';
-import { killLoop, privateBuild } from './helpers/kill-loop.js';
+import { emulatorPerTest } from './helpers/destination-tests.js';
+import { FAULTS, KEY } from './helpers/file-exports.js';
+import { killLoop, usePrivateBuild } from './helpers/kill-loop.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 
-const KEY = 'emulator-innerworks-key';
 let cluster: PostgresCluster;
-let emulator: Emulator | undefined;
 beforeAll(async () => {
   cluster = await startPostgres();
 });
 afterAll(async () => {
   await cluster?.stop();
 });
-afterEach(async () => {
-  await emulator?.close();
-  emulator = undefined;
-});
+const startEmulator = emulatorPerTest();
+const cli = usePrivateBuild('pg-export');
 
-async function query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: cluster.url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-const FAULTS = { rate: 0.2, kinds: ['429', '500', '503', 'reset', 'truncate'] as const, retryAfterMs: 5 };
+const query = <T = Record<string, unknown>>(sql: string) => cluster.query<T>(sql);
 const withoutPassword = () => `postgres://${cluster.user}@127.0.0.1:${cluster.port}/${cluster.database}`;
 
 /** Rows of `a` not in `b` and of `b` not in `a` (with duplicates), 0 when equal. */
@@ -46,7 +32,7 @@ async function differingRows(a: string, b: string): Promise<number> {
 describe('export to PostgreSQL', () => {
   it('survives 20 % faults and 5+ SIGKILLs of the CLI: exactly N rows, no request id twice, equal to a one-shot export', async () => {
     const records = 3000;
-    emulator = await startEmulator({ records, latencyMs: 4, faults: { ...FAULTS, kinds: [...FAULTS.kinds] } });
+    const emulator = await startEmulator({ records, latencyMs: 4, faults: FAULTS });
     const invariant = async () => {
       // After any kill, the rows in the table are exactly those the saved position counts.
       const [{ exists }] = await query<{ exists: boolean }>("SELECT to_regclass('killed') IS NOT NULL AS exists");
@@ -56,10 +42,8 @@ describe('export to PostgreSQL', () => {
       );
       expect(row.rows).toBe(row.saved ?? 0);
     };
-    const build = await privateBuild('pg-export');
-    onTestFinished(() => build.remove());
     const result = await killLoop({
-      cli: build.cli,
+      cli: cli(),
       // libpq conventions: the URL without its password, PGPASSWORD in the environment.
       args: ['export', '--to', withoutPassword(), '--table', 'killed', '--batch-size', '40', '--json'],
       env: { ...emulator.env, PGPASSWORD: cluster.password },
@@ -81,7 +65,7 @@ describe('export to PostgreSQL', () => {
   });
 
   it('exports time partitions in parallel into one table, and a rerun adds only new records', async () => {
-    emulator = await startEmulator({ records: 1000, faults: { ...FAULTS, kinds: [...FAULTS.kinds] } });
+    const emulator = await startEmulator({ records: 1000, faults: FAULTS });
     const startTime = emulator.innerworks.timestampOf(0);
     const endTime = emulator.innerworks.timestampOf(900);
     const options = { to: cluster.url, table: 'parts', apiKey: KEY, baseUrl: emulator.url, batchSize: 25, partitions: 3, startTime, endTime, retry: { baseDelayMs: 1, maxDelayMs: 10 } };
@@ -96,7 +80,7 @@ describe('export to PostgreSQL', () => {
   });
 
   it('CLI: Ctrl-C saves the position in the database and says how to resume; the rerun completes the table', async () => {
-    emulator = await startEmulator({ records: 3000, latencyMs: 10 });
+    const emulator = await startEmulator({ records: 3000, latencyMs: 10 });
     const controller = new AbortController();
     const run = captureCli({ env: { ...emulator.env }, signal: controller.signal });
     const done = run.run('export', '--to', cluster.url, '--table', 'interrupted', '--batch-size', '20');
@@ -120,7 +104,7 @@ describe('export to PostgreSQL', () => {
   });
 
   it('CLI: a wrong password or an unreachable server names host and database, never the password, and moves no position', async () => {
-    emulator = await startEmulator({ records: 50 });
+    const emulator = await startEmulator({ records: 50 });
     const ok = captureCli({ env: { ...emulator.env } });
     expect(await ok.run('export', '--to', cluster.url, '--table', 'cli_errors', '--json')).toBe(EXIT.ok);
     const before = await query("SELECT * FROM inference_streams_checkpoints WHERE export_id = 'cli_errors'");

@@ -4,14 +4,13 @@
 import { inspect } from 'node:util';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/errors.js';
 import { innerworksMapping } from '../src/destinations/columns.js';
 import { DatabaseError } from '../src/destinations/database-error.js';
-import type { PartitionPosition } from '../src/destinations/destination.js';
 import { createPostgresDestination, postgresWriter } from '../src/destinations/postgres.js';
 import { describePostgres, resolvePostgresConnection, withoutPassword } from '../src/destinations/pg-url.js';
+import { position, sampleRecord } from './helpers/destination-tests.js';
 import { rejection } from './helpers/rejection.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 
@@ -23,15 +22,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function query<T = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: cluster.url });
-  await client.connect();
-  try {
-    return (await client.query(sql, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+const query = <T = Record<string, unknown>>(sql: string, values?: unknown[]) => cluster.query<T>(sql, values);
 
 const NASTY = [
   `it's "quoted"`,
@@ -120,21 +111,14 @@ describe('postgresWriter', () => {
 
 describe('createPostgresDestination', () => {
   const mapping = innerworksMapping();
-  const record = (i: number) => ({
-    requestId: `req-${i}`,
-    projectId: 'p',
-    timestamp: new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString(),
-    result: { fingerprinting: { browser: 'Chrome' }, geolocation: { vpnIsEnabled: i % 3 === 0, isp: 'later field' } },
-  });
-  const position = (records: number, checkpoint: string | undefined, done = false): PartitionPosition => ({ records, pages: records / 2, checkpoint, done });
 
   it('saves the initial positions once, writes a page and its position together, and resumes from the database', async () => {
     const open = () => createPostgresDestination({ connectionString: cluster.url, table: 'results' }, { mapping });
     const first = open();
     const opened = await first.open({ exportId: 'e1', initial: [position(0, undefined), position(0, undefined)] });
     expect(opened).toEqual({ positions: [position(0, undefined), position(0, undefined)], resumed: false });
-    await first.write(0, [record(0), record(1)], position(2, 'cp-a'));
-    await first.write(1, [record(10), record(11)], position(2, 'cp-b'));
+    await first.write(0, [sampleRecord(0), sampleRecord(1)], position(2, 'cp-a'));
+    await first.write(1, [sampleRecord(10), sampleRecord(11)], position(2, 'cp-b'));
     await first.write(1, [], position(2, 'cp-b2', true));
     await first.close(false);
 
@@ -161,8 +145,8 @@ describe('createPostgresDestination', () => {
     const b = createPostgresDestination({ connectionString: cluster.url, table: 'contested' }, { mapping });
     await a.open({ exportId: 'e2', initial: [position(0, undefined)] });
     await b.open({ exportId: 'e2', initial: [position(0, undefined)] });
-    await a.write(0, [record(1), record(2)], position(2, 'cp-1'));
-    const error = await rejection<DatabaseError>(b.write(0, [record(1), record(2)], position(2, 'cp-1')));
+    await a.write(0, [sampleRecord(1), sampleRecord(2)], position(2, 'cp-1'));
+    const error = await rejection<DatabaseError>(b.write(0, [sampleRecord(1), sampleRecord(2)], position(2, 'cp-1')));
     expect(error).toBeInstanceOf(DatabaseError);
     expect(error.code).toBe('CHECKPOINT_CONFLICT');
     await Promise.all([a.close(true), b.close(false)]);
@@ -172,9 +156,9 @@ describe('createPostgresDestination', () => {
   it('leaves the saved position unchanged when a page fails (a row PostgreSQL refuses)', async () => {
     const dest = createPostgresDestination({ connectionString: cluster.url, table: 'failing' }, { mapping });
     await dest.open({ exportId: 'e3', initial: [position(0, undefined)] });
-    await dest.write(0, [record(1), record(2)], position(2, 'cp-1'));
+    await dest.write(0, [sampleRecord(1), sampleRecord(2)], position(2, 'cp-1'));
     // PostgreSQL text cannot hold NUL: the COPY fails and the transaction with it.
-    const error = await rejection<DatabaseError>(dest.write(0, [record(3), { ...record(4), projectId: 'nul\u0000byte' }], position(4, 'cp-2')));
+    const error = await rejection<DatabaseError>(dest.write(0, [sampleRecord(3), { ...sampleRecord(4), projectId: 'nul\u0000byte' }], position(4, 'cp-2')));
     expect(error).toBeInstanceOf(DatabaseError);
     expect(error.message).toMatch(/writing to postgres table failing failed/);
     await dest.close(false);

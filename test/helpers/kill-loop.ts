@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -22,6 +23,24 @@ export async function privateBuild(name: string): Promise<{ cli: string; remove(
   const cli = join(out, 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error(`the private build in ${out} has no cli/main.js`);
   return { cli, remove: () => rm(out, { recursive: true, force: true }) };
+}
+
+/**
+ * Registers hooks that make a {@link privateBuild} before the file's tests and remove it after;
+ * call the returned function inside a test for the CLI entry point.
+ */
+export function usePrivateBuild(name: string): () => string {
+  let build: Awaited<ReturnType<typeof privateBuild>> | undefined;
+  beforeAll(async () => {
+    build = await privateBuild(name);
+  }, 120_000);
+  afterAll(async () => {
+    await build?.remove();
+  });
+  return () => {
+    if (!build) throw new Error('usePrivateBuild() is only available inside tests');
+    return build.cli;
+  };
 }
 
 export interface KillLoopOptions {

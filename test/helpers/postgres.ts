@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 
 const run = promisify(execFile);
 
@@ -45,6 +46,8 @@ export interface PostgresCluster {
   socketDir: string;
   /** Run SQL through psql over the socket as the superuser; returns psql's unaligned output. */
   psql(sql: string, database?: string): Promise<string>;
+  /** Run SQL over TCP as `user` (a new connection each time), as another program would; the rows. */
+  query<T = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<T[]>;
   stop(): Promise<void>;
 }
 
@@ -120,17 +123,17 @@ export async function startPostgres(): Promise<PostgresCluster> {
     };
     await psql(`CREATE ROLE ${user} LOGIN SUPERUSER PASSWORD '${password}'`);
     await psql(`CREATE DATABASE ${database} OWNER ${user}`);
-    return {
-      host: '127.0.0.1',
-      port,
-      user,
-      password,
-      database,
-      url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`,
-      socketDir: dir,
-      psql: (sql, db = database) => psql(sql, db),
-      stop,
+    const url = `postgres://${user}:${password}@127.0.0.1:${port}/${database}`;
+    const query = async <T>(sql: string, values?: unknown[]): Promise<T[]> => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query(sql, values)).rows as T[];
+      } finally {
+        await client.end();
+      }
     };
+    return { host: '127.0.0.1', port, user, password, database, url, socketDir: dir, psql: (sql, db = database) => psql(sql, db), query, stop };
   } catch (error) {
     await stop();
     throw error;
