@@ -55,9 +55,9 @@ export function createCsvDestination(options: AppendingFileOptions, context: Des
   return new AppendingFileDestination('CSV', csvEncoder(context.mapping), options);
 }
 
-/** Options of {@link csvWriter}. */
-export interface CsvWriterOptions extends MappingOptions {
-  /** The CSV file to write (created or truncated). Required. */
+/** Options shared by the file Writables ({@link csvWriter}, `parquetWriter()`). */
+export interface FileWriterOptions extends MappingOptions {
+  /** The file to write. Required. */
   file: string;
   /**
    * The columns: names of top-level fields, or `{name, path, type}` for nested ones. Default: the
@@ -66,15 +66,33 @@ export interface CsvWriterOptions extends MappingOptions {
   columns?: readonly (string | ColumnSpec)[];
 }
 
+/** Options of {@link csvWriter}. */
+export interface CsvWriterOptions extends FileWriterOptions {
+  /** The CSV file to write (created or truncated). Required. */
+  file: string;
+}
+
+/** Check a file Writable's options before any write (ConfigError naming the option); returns the file. */
+export function fileWriterFile(options: FileWriterOptions): string {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
+  const file = stringOption('file', options.file, true)!;
+  if (options.columns !== undefined && !Array.isArray(options.columns)) throw new ConfigError('columns', 'must be an array of column names or {name, path?, type?}', options.columns);
+  if (options.columns !== undefined) objectMapping(options.columns, {}, options);
+  return file;
+}
+
+/** A TypeError for the first chunk that is not an object (a string would otherwise become a row of character fields). */
+export function notAnObject(records: readonly unknown[], writer: string): TypeError | undefined {
+  const bad = records.find((record) => typeof record !== 'object' || Array.isArray(record));
+  return bad === undefined ? undefined : new TypeError(`${writer} writes objects, one row each; got ${Array.isArray(bad) ? 'an array' : typeof bad}`);
+}
+
 /**
  * A Writable of objects to a CSV file: one row per object, the header first. Writes are batched
  * (`writev`) and backpressure is the stream's; the file is fsynced before `'finish'`.
  */
 export function csvWriter(options: CsvWriterOptions): Writable {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
-  const file = stringOption('file', options.file, true)!;
-  if (options.columns !== undefined && !Array.isArray(options.columns)) throw new ConfigError('columns', 'must be an array of column names or {name, path?, type?}', options.columns);
-  if (options.columns !== undefined) objectMapping(options.columns, {}, options); // validate now, before any write
+  const file = fileWriterFile(options);
   let handle: FileHandle | undefined;
   let mapping: ColumnMapping | undefined;
   const start = async (first: object) => {
@@ -87,8 +105,8 @@ export function csvWriter(options: CsvWriterOptions): Writable {
     highWaterMark: 1000,
     writev(chunks, callback) {
       const records = chunks.map(({ chunk }) => chunk as object);
-      const bad = records.find((record) => typeof record !== 'object' || Array.isArray(record));
-      if (bad !== undefined) return callback(new TypeError(`csvWriter() writes objects, one row each; got ${Array.isArray(bad) ? 'an array' : typeof bad}`));
+      const bad = notAnObject(records, 'csvWriter()');
+      if (bad) return callback(bad);
       (async () => {
         if (!mapping) await start(records[0]);
         await handle!.write(csvRows(mapping!, records));

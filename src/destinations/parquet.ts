@@ -26,10 +26,10 @@ import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { syncDirectory } from '../core/checkpoint.js';
 import { ConfigError } from '../core/errors.js';
-import { integerOption, stringOption } from '../core/options.js';
-import { objectMapping, refuseOtherColumns, type Column, type ColumnMapping, type ColumnSpec, type MappingOptions } from './columns.js';
+import { integerOption } from '../core/options.js';
+import { objectMapping, refuseOtherColumns, type Column, type ColumnMapping } from './columns.js';
 import { diskFull } from './appending-file.js';
-import { csvRows } from './csv.js';
+import { csvRows, fileWriterFile, notAnObject, type FileWriterOptions } from './csv.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { importOptional } from './optional.js';
 import { StateSaver } from './state-saver.js';
@@ -301,14 +301,9 @@ class ParquetDestination implements Destination {
 }
 
 /** Options of {@link parquetWriter}. */
-export interface ParquetWriterOptions extends MappingOptions {
+export interface ParquetWriterOptions extends FileWriterOptions {
   /** The Parquet file to write; it appears (complete) when the stream finishes. Required. */
   file: string;
-  /**
-   * The columns: names of top-level fields, or `{name, path, type}` for nested ones. Default: the
-   * top-level fields of the first object. Fields no column takes go into the `extras` column.
-   */
-  columns?: readonly (string | ColumnSpec)[];
 }
 
 /**
@@ -317,10 +312,7 @@ export interface ParquetWriterOptions extends MappingOptions {
  * appears complete and fsynced before `'finish'`, never half-written.
  */
 export function parquetWriter(options: ParquetWriterOptions): Writable {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
-  const file = stringOption('file', options.file, true)!;
-  if (options.columns !== undefined && !Array.isArray(options.columns)) throw new ConfigError('columns', 'must be an array of column names or {name, path?, type?}', options.columns);
-  if (options.columns !== undefined) objectMapping(options.columns, {}, options);
+  const file = fileWriterFile(options);
   const stagePath = join(dirname(file), `.${basename(file)}.stage.csv`);
   let stage: FileHandle | undefined;
   let mapping: ColumnMapping | undefined;
@@ -339,8 +331,8 @@ export function parquetWriter(options: ParquetWriterOptions): Writable {
     highWaterMark: 1000,
     writev(chunks, callback) {
       const records = chunks.map(({ chunk }) => chunk as object);
-      const bad = records.find((record) => typeof record !== 'object' || Array.isArray(record));
-      if (bad !== undefined) return callback(new TypeError(`parquetWriter() writes objects, one row each; got ${Array.isArray(bad) ? 'an array' : typeof bad}`));
+      const bad = notAnObject(records, 'parquetWriter()');
+      if (bad) return callback(bad);
       (async () => {
         if (!mapping) await start(records[0]);
         await stage!.write(csvRows(mapping!, records));
