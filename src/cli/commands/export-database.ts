@@ -5,6 +5,7 @@
  * from `DATABASE_URL` and the `PG*` variables of the command's environment; the password is
  * never printed.
  */
+import { CHECKPOINTS_TABLE } from '../../destinations/database-error.js';
 import { describePostgres, postgresUrl, resolvePostgresConnection } from '../../destinations/pg-url.js';
 import type { InferenceResultsOptions } from '../../innerworks/index.js';
 import { EXIT, UsageError, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
@@ -39,7 +40,7 @@ export async function exportToDatabase(values: OptionValues, options: InferenceR
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is for files; with --to the records go to a database table`);
   }
   const target = databaseTarget(typeof values.to === 'string' ? values.to : undefined, io);
-  const summary = await runResumableExport(io, { ...options, to: target.to, table, keepRecord: values['keep-record'] === true || undefined }, `${target.shown} (table inference_streams_checkpoints)`);
+  const summary = await runResumableExport(io, { ...options, to: target.to, table, keepRecord: values['keep-record'] === true || undefined }, `${target.shown} (table ${CHECKPOINTS_TABLE})`);
   if (values.json === true) {
     writeJsonSummary(io, 'export', { ...summary, to: target.shown, table });
   } else {
