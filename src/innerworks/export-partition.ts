@@ -42,19 +42,24 @@ export async function writePartition(cursorOptions: Omit<CursorOptions, 'startTi
     // meanwhile, and this one should not survive into the old generation (GC time).
     page.records = [];
     const count = records.length;
+    // The position after this page, applied only once the destination has it: a failed write
+    // must leave the position (which the caller reports) where the destination still is.
+    const next: PartitionPosition = { ...position };
     if (count > 0) {
-      position.records += count;
-      position.pages++;
+      next.records += count;
+      next.pages++;
     }
     // A page cut at endTime has no checkpoint to resume from: the range is then complete.
-    if (checkpoint === undefined) position.done = true;
-    else position.checkpoint = checkpoint;
-    await destination.write(partition, records, { ...position });
+    if (checkpoint === undefined) next.done = true;
+    else next.checkpoint = checkpoint;
+    await destination.write(partition, records, { ...next });
+    Object.assign(position, next);
     await work.onPage?.(count);
   }
   if (position.endTime !== undefined && !position.done) {
-    position.done = true;
-    await destination.write(partition, [], { ...position });
+    const next: PartitionPosition = { ...position, done: true };
+    await destination.write(partition, [], { ...next });
+    Object.assign(position, next);
     await work.onPage?.(0);
   }
 }
@@ -133,7 +138,8 @@ export async function exportPartition(options: ExportPartitionOptions): Promise<
     stats.elapsedMs = Date.now() - startedAt;
     return { position: current, stopped: false, stats };
   } catch (error) {
-    if (options.signal?.aborted && position && (error instanceof AbortError || controller.signal.aborted)) {
+    // Stopped only when the abort is what ended it: a failed write after the signal fired is still a failure.
+    if (options.signal?.aborted && position && isAbort(error)) {
       stats.elapsedMs = Date.now() - startedAt;
       return { position, stopped: true, stats };
     }
@@ -142,4 +148,9 @@ export async function exportPartition(options: ExportPartitionOptions): Promise<
     options.signal?.removeEventListener('abort', onStop);
     await destination.close(false).catch(() => undefined);
   }
+}
+
+/** The error a stopped cursor or request ends with: ours, or a platform AbortError (DOMException). */
+function isAbort(error: unknown): boolean {
+  return error instanceof AbortError || (error instanceof Error && error.name === 'AbortError');
 }
