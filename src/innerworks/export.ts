@@ -86,15 +86,19 @@ class ExportRun {
         ({ positions, resumed } = await this.destination.open({ exportId, initial }));
         this.check(positions, initial);
         const follow = partitions === 1 && this.options.follow;
-        await Promise.all(
+        // One failed range stops the others; the saved positions resume all of them. Wait for
+        // every range to settle before closing: a sibling may still be inside destination.write.
+        let first: { error: unknown } | undefined;
+        await Promise.allSettled(
           positions.map((position, i) =>
             this.runPartition(i, position, follow).catch((error: unknown) => {
-              // One failed range stops the others; the saved positions resume all of them.
+              // The first error is the one to report; the others are mostly the aborts it caused.
+              first ??= { error };
               this.controller.abort();
-              throw error;
             }),
           ),
         );
+        if (first) throw first.error;
       });
     } catch (error) {
       // Just release, keeping everything resumable; the first error is the one to report.
