@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, ConfigError } from '../src/core/errors.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../src/emulator/index.js';
-import { exportInferenceResults, type ExportInferenceResultsOptions } from '../src/innerworks/index.js';
+import { exportInferenceResults, exportPartition, planPartitions, type ExportInferenceResultsOptions, type ExportPartitionOptions } from '../src/innerworks/index.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const KEY = 'emulator-innerworks-key';
@@ -190,5 +190,14 @@ process.exit(0);
     const again = await exportInferenceResults(opts(file, { startTime }));
     expect(again.records).toBe(first.records);
   });
-});
 
+  it('exportPartition refuses files and a missing to: a lone partition needs a database', async () => {
+    const plan = planPartitions({ startTime: 0, endTime: 1000, partitions: 2 });
+    const base = { apiKey: KEY, baseUrl: 'http://127.0.0.1:1', exportId: 'x', plan, partition: 0, table: 't' };
+    for (const options of [{ ...base }, { ...base, to: join(dir(), 'p.jsonl') }, { ...base, table: undefined, file: join(dir(), 'p.jsonl') }]) {
+      const error = await exportPartition(options as unknown as ExportPartitionOptions).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).option).toBe('to');
+    }
+  });
+});

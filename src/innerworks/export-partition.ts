@@ -10,6 +10,7 @@ import { integerOption, stringOption } from '../core/options.js';
 import { baseStats } from '../core/stats.js';
 import type { Destination, PartitionPosition } from '../destinations/destination.js';
 import { chooseDestination, type DestinationOptions } from '../destinations/index.js';
+import { withoutPassword } from '../destinations/pg-url.js';
 import { PageCursor, type CursorOptions } from './cursor.js';
 import { resolveInnerworksOptions, type InferenceResultsOptions } from './options.js';
 import type { PartitionRange } from './partition-plan.js';
@@ -65,7 +66,14 @@ export async function writePartition(cursorOptions: Omit<CursorOptions, 'startTi
 }
 
 /** Options of {@link exportPartition}. */
-export interface ExportPartitionOptions extends Pick<InferenceResultsOptions, 'apiKey' | 'baseUrl' | 'batchSize' | 'prefetch' | 'retry' | 'timeoutMs'>, Pick<DestinationOptions, 'to' | 'table' | 'file' | 'format' | 'stateFile' | 'keepRecord' | 'rowsPerPart'> {
+export interface ExportPartitionOptions extends Pick<InferenceResultsOptions, 'apiKey' | 'baseUrl' | 'batchSize' | 'prefetch' | 'retry' | 'timeoutMs'>, Pick<DestinationOptions, 'table' | 'keepRecord'> {
+  /**
+   * The database: `postgres://USER@HOST:PORT/DB` (libpq conventions) or `duckdb:PATH`. Required:
+   * only a database keeps each partition's position with its rows, so partitions run apart (in
+   * other processes or machines) can each commit; a file export is finished by one
+   * `exportInferenceResults` run.
+   */
+  to: string;
   /** The export this partition belongs to: the key of its positions in the destination. Required. */
   exportId: string;
   /** Every partition of the export (from `planPartitions`): the destination saves them all on first open. Required. */
@@ -101,7 +109,12 @@ export async function exportPartition(options: ExportPartitionOptions): Promise<
   if (!Array.isArray(options.plan) || options.plan.length === 0) throw new ConfigError('plan', 'must be a non-empty array of {startTime, endTime} (see planPartitions)');
   const partition = integerOption('partition', options.partition, 0, 0, options.plan.length - 1);
   const resolved = resolveInnerworksOptions({ apiKey: options.apiKey, baseUrl: options.baseUrl, batchSize: options.batchSize, prefetch: options.prefetch, retry: options.retry, timeoutMs: options.timeoutMs });
-  const { destination } = chooseDestination({ ...options, exportId }, undefined);
+  const to = stringOption('to', options.to);
+  if (to === undefined || !(/^postgres(ql)?:\/\//.test(to) || to.startsWith('duckdb:'))) {
+    throw new ConfigError('to', 'is required: postgres://USER@HOST:PORT/DB or duckdb:PATH (a partition run alone needs a database, which keeps its position with the rows; files are exported by exportInferenceResults)', to === undefined ? undefined : withoutPassword(to));
+  }
+  // Only the database options: a file option given anyway (from JavaScript) is not passed on.
+  const { destination } = chooseDestination({ to, table: options.table, keepRecord: options.keepRecord, exportId }, undefined);
   const stats: InferenceResultsStats = { ...baseStats(), records: 0, pages: 0 };
   const startedAt = Date.now();
   const controller = new AbortController();
