@@ -115,7 +115,7 @@ export class AppendingFileDestination implements Destination {
       const bytes = this.encoder.encode(records);
       const handle = this.handles[partition]!;
       try {
-        await handle.write(bytes, 0, bytes.length, part.bytes);
+        await writeFully(handle, bytes, part.bytes, this.paths[partition]);
         await handle.datasync();
       } catch (error) {
         // The state still counts only what was there before: resumable once there is space.
@@ -163,7 +163,7 @@ export class AppendingFileDestination implements Destination {
       const header = this.encoder.header;
       if (header) {
         try {
-          await handle.write(header, 0, header.length, 0);
+          await writeFully(handle, header, 0, path);
           await handle.datasync();
         } catch (error) {
           await handle.close();
@@ -192,11 +192,27 @@ export class AppendingFileDestination implements Destination {
  * DuckDB reports a full disk in its message only.
  */
 export function diskFull(path: string, error: unknown): unknown {
+  if (error instanceof DiskFullError) return error;
   if (DiskFullError.matches(error)) return new DiskFullError(path, error);
   if (error instanceof Error && /No space left on device|ENOSPC/.test(error.message)) {
     return new DiskFullError(path, Object.assign(new Error(error.message), { code: 'ENOSPC' }));
   }
   return error;
+}
+
+/**
+ * Write all of `data` (a string as UTF-8) at `position` (null: the file's current offset). `FileHandle.write` may
+ * write fewer bytes without throwing (a nearly full disk); a state counting the rest would point
+ * past the file's end. A write of zero bytes cannot progress: a DiskFullError naming `path`.
+ */
+export async function writeFully(handle: FileHandle, data: Uint8Array | string, position: number | null, path: string): Promise<void> {
+  const buffer = typeof data === 'string' ? Buffer.from(data) : data;
+  let offset = 0;
+  while (offset < buffer.length) {
+    const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset, position === null ? null : position + offset);
+    if (bytesWritten <= 0) throw new DiskFullError(path, Object.assign(new Error(`wrote 0 of ${buffer.length - offset} bytes`), { code: 'ENOSPC' }));
+    offset += bytesWritten;
+  }
 }
 
 /** `file.part-2-of-4`. */
@@ -210,7 +226,7 @@ async function joinParts(parts: string[], file: string, headerBytes: number): Pr
   try {
     for (const [i, part] of parts.entries()) {
       const start = i === 0 ? 0 : headerBytes;
-      for await (const chunk of createReadStream(part, { start })) await out.write(chunk as Buffer);
+      for await (const chunk of createReadStream(part, { start })) await writeFully(out, chunk as Buffer, null, file);
     }
     await out.sync();
   } finally {

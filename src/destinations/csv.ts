@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ConfigError } from '../core/errors.js';
 import { stringOption } from '../core/options.js';
-import { AppendingFileDestination, type AppendingFileOptions, type Encoder } from './appending-file.js';
+import { AppendingFileDestination, diskFull, writeFully, type AppendingFileOptions, type Encoder } from './appending-file.js';
 import { objectMapping, type CellValue, type ColumnMapping, type ColumnSpec, type ColumnType, type MappingOptions } from './columns.js';
 import type { Destination, DestinationContext } from './destination.js';
 
@@ -98,7 +98,9 @@ export function csvWriter(options: CsvWriterOptions): Writable {
   const start = async (first: object) => {
     mapping = objectMapping(options.columns, first, options);
     handle = await open(file, 'w');
-    await handle.write(csvHeader(mapping));
+    await writeFully(handle, csvHeader(mapping), null, file).catch((error: unknown) => {
+      throw diskFull(file, error);
+    });
   };
   return new Writable({
     objectMode: true,
@@ -109,7 +111,9 @@ export function csvWriter(options: CsvWriterOptions): Writable {
       if (bad) return callback(bad);
       (async () => {
         if (!mapping) await start(records[0]);
-        await handle!.write(csvRows(mapping!, records));
+        await writeFully(handle!, csvRows(mapping!, records), null, file).catch((error: unknown) => {
+          throw diskFull(file, error);
+        });
       })().then(() => callback(), callback);
     },
     final(callback) {

@@ -28,7 +28,7 @@ import { syncDirectory } from '../core/checkpoint.js';
 import { ConfigError } from '../core/errors.js';
 import { integerOption } from '../core/options.js';
 import { objectMapping, refuseOtherColumns, type Column, type ColumnMapping } from './columns.js';
-import { diskFull } from './appending-file.js';
+import { diskFull, writeFully } from './appending-file.js';
 import { csvRows, fileWriterFile, notAnObject, type FileWriterOptions } from './csv.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { importOptional } from './optional.js';
@@ -72,6 +72,11 @@ interface Stage {
   since: number;
   /** The position after the last staged page. */
   position: PartitionPosition | undefined;
+  /**
+   * A write failed, maybe part-way: the stage may hold rows of a page whose position was never
+   * recorded, so it is never made a part (the next run fetches its pages again).
+   */
+  failed: boolean;
 }
 
 /** Rows per Parquet row group: small enough that DuckDB's writer buffers little (flat RSS). */
@@ -183,7 +188,7 @@ class ParquetDestination implements Destination {
     if (this.current.merging) await this.finishMerge();
     await this.removeUncounted();
     await this.copier.start('format');
-    this.stages = this.current.partitions.map((_, i) => ({ path: join(this.partsDir, `.stage-p${pad(i + 1, 2)}.csv`), handle: undefined, rows: 0, since: 0, position: undefined }));
+    this.stages = this.current.partitions.map((_, i) => ({ path: join(this.partsDir, `.stage-p${pad(i + 1, 2)}.csv`), handle: undefined, rows: 0, since: 0, position: undefined, failed: false }));
     return { positions: this.current.partitions.map((position) => ({ ...position })), resumed: saved !== undefined };
   }
 
@@ -194,7 +199,8 @@ class ParquetDestination implements Destination {
         stage.handle = await open(stage.path, 'w');
         stage.since = Date.now();
       }
-      await stage.handle.write(csvRows(this.mapping, records)).catch((error: unknown) => {
+      await writeFully(stage.handle, csvRows(this.mapping, records), null, stage.path).catch((error: unknown) => {
+        stage.failed = true;
         throw diskFull(stage.path, error);
       });
       stage.rows += records.length;
@@ -210,6 +216,7 @@ class ParquetDestination implements Destination {
     }
     try {
       // A clean stop keeps the staged rows too; after a failure the next run fetches them again.
+      // A stage whose write failed is never flushed (see Stage.failed).
       {
         const flushed = Promise.all(this.stages.map((_, i) => this.flush(i)));
         if (complete) await flushed;
@@ -230,7 +237,7 @@ class ParquetDestination implements Destination {
   /** Make the partition's staged rows a part file, then count it and the position in the state. */
   private async flush(partition: number): Promise<void> {
     const stage = this.stages[partition];
-    if (!stage.position) return;
+    if (!stage.position || stage.failed) return;
     const position = stage.position;
     stage.position = undefined;
     if (stage.rows > 0) {
@@ -240,14 +247,19 @@ class ParquetDestination implements Destination {
       await this.copier.csvToParquet(stage.path, temp);
       await rename(temp, join(this.partsDir, name));
       await syncDirectory(this.partsDir);
+      // The part and the position after its last row enter the state together, with no await
+      // between: another partition's save in between would count the part with the old position.
       this.current.parts.push(name);
       this.current.parts.sort();
+      this.current.partitions[partition] = position;
       // Start the next stage afresh ('w' truncates; the old handle's offset would leave a hole).
-      await stage.handle!.close();
+      const handle = stage.handle!;
       stage.handle = undefined;
       stage.rows = 0;
+      await handle.close();
+    } else {
+      this.current.partitions[partition] = position;
     }
-    this.current.partitions[partition] = position;
     await this.state.save(this.current);
   }
 
@@ -335,7 +347,9 @@ export function parquetWriter(options: ParquetWriterOptions): Writable {
       if (bad) return callback(bad);
       (async () => {
         if (!mapping) await start(records[0]);
-        await stage!.write(csvRows(mapping!, records));
+        await writeFully(stage!, csvRows(mapping!, records), null, stagePath).catch((error: unknown) => {
+          throw diskFull(stagePath, error);
+        });
       })().then(() => callback(), callback);
     },
     final(callback) {
