@@ -191,6 +191,28 @@ describe('a queued export on worker processes', () => {
   });
 });
 
+describe('what an export puts in Redis', () => {
+  const enqueue = (extra: { to?: string; keepRecord?: boolean } = {}) =>
+    enqueueExport({ queue: redis.url, startTime: 0, endTime: 1000, partitions: 2, to: databaseUrl(), table: 'results_job_data', ...extra });
+
+  it('keeps sslmode and connect_timeout of --to for the workers (never the password); they are part of the export id', async () => {
+    const plain = await enqueue();
+    const { exportId } = await enqueue({ to: `${databaseUrl()}?sslmode=verify-full&connect_timeout=7` });
+    expect(exportId).not.toBe(plain.exportId);
+    const client = new Redis(redis.url);
+    try {
+      const data = JSON.parse((await client.hget(`inference-streams:export-partitions:${exportId}-p0`, 'data'))!);
+      const to = new URL(data.target.to);
+      expect(to.searchParams.get('sslmode')).toBe('verify-full');
+      expect(to.searchParams.get('connect_timeout')).toBe('7');
+      expect(to.password).toBe('');
+      expect(data.target.to).not.toContain(postgres.password);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
 describe('the library lets go of Redis', () => {
   it('a script that enqueues, reads the status and closes a worker exits on its own', async () => {
     const script = `

@@ -76,7 +76,7 @@ export async function enqueueExport(options: EnqueueExportOptions): Promise<Enqu
   }
   const data: Omit<ExportJobData, 'exportId' | 'partitions'> = {
     plan,
-    target: { to: describePostgres(resolvePostgresConnection(to, process.env, 'to')), table, ...(options.keepRecord ? { keepRecord: true } : {}) },
+    target: { to: sharedTarget(to), table, ...(options.keepRecord ? { keepRecord: true } : {}) },
     ...(options.baseUrl !== undefined ? { baseUrl: stringOption('baseUrl', options.baseUrl) } : {}),
     ...(options.batchSize !== undefined ? { batchSize: integerOption('batchSize', options.batchSize, 1000, 1, 5000) } : {}),
   };
@@ -122,6 +122,22 @@ export async function enqueueExport(options: EnqueueExportOptions): Promise<Enqu
     await Promise.allSettled([producer.close(), partitionsQueue.close(), exportsQueue.close()]);
     connection.disconnect();
   }
+}
+
+/**
+ * The database as the workers get it: `postgres://user@host:port/db`, never the password, plus
+ * the `sslmode` and `connect_timeout` the enqueuer set (in the URL or its `PGSSLMODE` /
+ * `PGCONNECT_TIMEOUT`), so that `sslmode=verify-full` is not dropped on the way. Parameters left
+ * unset stay so: each worker's own `PG*` variables (or libpq's defaults) decide them.
+ */
+function sharedTarget(to: string | undefined): string {
+  const connection = resolvePostgresConnection(to, process.env, 'to');
+  const given = new URL(to ?? (process.env.DATABASE_URL || 'postgres://')).searchParams;
+  const query = new URLSearchParams();
+  if (given.has('sslmode') || process.env.PGSSLMODE) query.set('sslmode', connection.sslMode);
+  if (given.has('connect_timeout') || process.env.PGCONNECT_TIMEOUT) query.set('connect_timeout', String(connection.connectTimeoutS));
+  const text = query.toString();
+  return text ? `${describePostgres(connection)}?${text}` : describePostgres(connection);
 }
 
 function timeOf(name: string, value: unknown): number {

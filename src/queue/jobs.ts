@@ -16,7 +16,7 @@ export const EXPORTS_QUEUE = 'exports';
 
 /** Where the rows land, without secrets. */
 export interface QueueTarget {
-  /** `postgres://USER@HOST:PORT/DATABASE`: never a password. */
+  /** `postgres://USER@HOST:PORT/DATABASE`, with `?sslmode=…&connect_timeout=…` when the enqueuer set them: never a password. */
   to: string;
   table: string;
   keepRecord?: boolean;
