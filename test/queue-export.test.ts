@@ -211,6 +211,12 @@ describe('what an export puts in Redis', () => {
       client.disconnect();
     }
   });
+  it('enqueueing with another keepRecord is another export', async () => {
+    const plain = await enqueue();
+    const kept = await enqueue({ keepRecord: true });
+    expect(kept).toMatchObject({ added: true });
+    expect(kept.exportId).not.toBe(plain.exportId);
+  });
 });
 
 describe('the library lets go of Redis', () => {

@@ -45,9 +45,12 @@ export interface PartitionProgress {
   done: boolean;
 }
 
-/** An export's id: a hash of what it exports and where, so the same export always gets the same id. */
+/**
+ * An export's id: a hash of what it exports and where, so the same export always gets the same
+ * id. `keepRecord` is part of it: it changes the table's columns, so it makes another export.
+ */
 export function deriveExportId(data: Omit<ExportJobData, 'exportId' | 'partitions'>): string {
-  const identity = JSON.stringify([1, data.plan.startTime, data.plan.endTime, data.plan.partitions, data.plan.recordsPerPartition ?? null, data.plan.totalRecords ?? null, data.target.to, data.target.table, data.baseUrl ?? null]);
+  const identity = JSON.stringify([1, data.plan.startTime, data.plan.endTime, data.plan.partitions, data.plan.recordsPerPartition ?? null, data.plan.totalRecords ?? null, data.target.to, data.target.table, data.baseUrl ?? null, data.target.keepRecord === true]);
   return `exp-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
 }
 
