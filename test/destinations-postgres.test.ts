@@ -10,6 +10,7 @@ import { innerworksMapping } from '../src/destinations/columns.js';
 import { DatabaseError } from '../src/destinations/database-error.js';
 import { createPostgresDestination, postgresWriter } from '../src/destinations/postgres.js';
 import { describePostgres, resolvePostgresConnection, withoutPassword } from '../src/destinations/pg-url.js';
+import { chooseDestination } from '../src/destinations/index.js';
 import { position, sampleRecord } from './helpers/destination-tests.js';
 import { rejection } from './helpers/rejection.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
@@ -194,5 +195,35 @@ describe('PostgreSQL connection settings (libpq conventions)', () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).not.toContain('hidden-pw-321');
+  });
+
+  it('redacts a raw password holding / ? # @ (the URL does not parse) in every message', () => {
+    for (const special of ['/', '?', '#', '@']) {
+      const password = `pw${special}rest-of-secret-77`;
+      expect(withoutPassword(`postgres://u:${password}@h:1/d`)).toBe('postgres://u:[REDACTED]@h:1/d');
+      expect(withoutPassword(`postgres://h/d?user=u&password=${password}&sslmode=require`)).not.toContain('rest-of-secret');
+      for (const url of [`postgres://u:${password}@h:1/d`, `mysql://u:${password}@h/d`]) {
+        const message = (() => {
+          try {
+            resolvePostgresConnection(url, {});
+          } catch (caught) {
+            return (caught as Error).message;
+          }
+          return '';
+        })();
+        expect(message).not.toContain('rest-of-secret');
+      }
+      const chosen = (() => {
+        try {
+          chooseDestination({ to: `mysql://u:${password}@h/d`, table: 't' });
+        } catch (caught) {
+          return caught as Error;
+        }
+        throw new Error('expected a ConfigError');
+      })();
+      expect(chosen).toBeInstanceOf(ConfigError);
+      expect(chosen.message).not.toContain('rest-of-secret');
+    }
+    expect(withoutPassword('postgres://u@h:1/d')).toBe('postgres://u@h:1/d');
   });
 });

@@ -8,6 +8,7 @@ import type { Destination } from './destination.js';
 import { createDuckdbDestination } from './duckdb.js';
 import { createJsonlDestination } from './jsonl.js';
 import { createParquetDestination } from './parquet.js';
+import { withoutPassword } from './pg-url.js';
 import { createPostgresDestination } from './postgres.js';
 
 export { csvWriter, type CsvWriterOptions } from './csv.js';
@@ -66,7 +67,7 @@ export function chooseDestination(options: DestinationOptions, signal?: AbortSig
       return { destination: createDuckdbDestination({ database, table }, context), exportId: exportId ?? table };
     }
     if (/^postgres(ql)?:\/\//.test(to)) return { destination: createPostgresDestination({ connectionString: to, table }, context), exportId: exportId ?? table };
-    throw new ConfigError('to', 'must be postgres://USER@HOST:PORT/DB or duckdb:PATH', to.replace(/\/\/[^@/]*@/, '//…@'));
+    throw new ConfigError('to', 'must be postgres://USER@HOST:PORT/DB or duckdb:PATH', withoutPassword(to));
   }
   if (file === undefined) throw new ConfigError('file', 'is required (or to, for a database)');
   if (table !== undefined) throw new ConfigError('table', 'is for databases (to); a file has no table', table);

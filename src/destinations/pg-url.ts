@@ -113,9 +113,14 @@ export function postgresUrl(connection: PostgresConnection): string {
   return `postgres://${auth}@${host}:${connection.port}/${encodeURIComponent(connection.database)}?${query}`;
 }
 
-/** A URL with its password replaced, for messages about a URL that did not parse. */
+/**
+ * A URL with its password replaced, for messages about a URL that did not parse. A raw password
+ * may hold `/ ? # @` (that is often why the URL did not parse), so everything from the `:` after
+ * the user name up to the LAST `@` is redacted, and a `password=` query parameter up to the end:
+ * better a message that hides too much than one that shows the rest of a password.
+ */
 export function withoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:[REDACTED]@').replace(/([?&]password=)[^&#]*/gi, '$1[REDACTED]');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):.*@/is, '$1:[REDACTED]@').replace(/([?&]password=).*$/is, '$1[REDACTED]');
 }
 
 function osUser(): string {
