@@ -10,6 +10,8 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { redact } from '../src/core/errors.js';
+import { checkRedisUrl, withoutPassword } from '../src/queue/bullmq.js';
 import { enqueueExport, exportStatus, type ExportStatus } from '../src/queue/index.js';
 import { captureCli } from './helpers/cli.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
@@ -216,6 +218,16 @@ describe('what an export puts in Redis', () => {
     const kept = await enqueue({ keepRecord: true });
     expect(kept).toMatchObject({ added: true });
     expect(kept.exportId).not.toBe(plain.exportId);
+  });
+});
+
+describe('the Redis password', () => {
+  it('is redacted everywhere once seen, in the URL or as ?password=, and never shown with the URL', () => {
+    checkRedisUrl('redis://:userinfo-secret-771@127.0.0.1:6379');
+    checkRedisUrl('redis://127.0.0.1:6379/0?password=query-secret-772');
+    expect(redact('AUTH userinfo-secret-771 failed; AUTH query-secret-772 failed')).not.toMatch(/secret-77/);
+    expect(withoutPassword('redis://127.0.0.1:6379/0?db=1&password=query-secret-773')).not.toContain('query-secret-773');
+    expect(withoutPassword('redis://:userinfo-secret-774@127.0.0.1:6379')).not.toContain('userinfo-secret-774');
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import type * as BullMQ from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
-import { ConfigError, redact } from '../core/errors.js';
+import { ConfigError, redact, registerSecret } from '../core/errors.js';
 import { importOptional } from '../destinations/optional.js';
 
 export type BullmqModule = typeof BullMQ;
@@ -39,13 +39,25 @@ export function checkRedisUrl(url: unknown, option = 'queue'): string {
   } catch {
     throw new ConfigError(option, 'must be a redis://HOST:PORT URL', redact(withoutPassword(url)));
   }
+  // Redacted from every message from now on (a Redis error may quote the URL or the AUTH command).
+  registerSecret(parsed.password);
+  registerSecret(safeDecode(parsed.password));
+  registerSecret(parsed.searchParams.get('password') ?? undefined);
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(option, 'must be a redis:// or rediss:// URL', withoutPassword(url));
   return url;
 }
 
-/** The URL as it may be shown: `redis://:…@host:6379`, never the password. */
+/** The URL as it may be shown: `redis://:…@host:6379`, `?password=…`: never the password. */
 export function withoutPassword(url: string): string {
-  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:…@');
+  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:…@').replace(/([?&]password=)[^&#]*/gi, '$1…');
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**

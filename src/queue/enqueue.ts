@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { integerOption, stringOption } from '../core/options.js';
-import { describePostgres, resolvePostgresConnection } from '../destinations/pg-url.js';
+import { describePostgres, resolvePostgresConnection, withoutPassword } from '../destinations/pg-url.js';
 import { planPartitions, type PlanOptions } from '../innerworks/partition-plan.js';
 import { checkRedisUrl, connect, loadQueueLibraries } from './bullmq.js';
 import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, deriveExportId, partitionJobId, type ExportJobData, type PartitionJobData } from './jobs.js';
@@ -72,7 +72,7 @@ export async function enqueueExport(options: EnqueueExportOptions): Promise<Enqu
   const table = stringOption('table', options.table, true)!;
   const to = stringOption('to', options.to);
   if (to !== undefined && !/^postgres(ql)?:\/\//.test(to)) {
-    throw new ConfigError('to', 'must be a postgres:// URL: a queued export runs on many machines, and only a shared PostgreSQL is reachable from all of them (DuckDB files and local files are not)', to.replace(/\/\/[^@/]*@/, '//…@'));
+    throw new ConfigError('to', 'must be a postgres:// URL: a queued export runs on many machines, and only a shared PostgreSQL is reachable from all of them (DuckDB files and local files are not)', withoutPassword(to));
   }
   const data: Omit<ExportJobData, 'exportId' | 'partitions'> = {
     plan,
