@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,18 @@ describe('CheckpointFile', () => {
     expect(await readdir(dir)).toEqual(['state.json']);
     await file.remove();
     expect(await file.load()).toBeUndefined();
+  });
+
+  it.skipIf(process.platform === 'win32')('writes the state readable by its owner only (0600), also over a 0644 state or temp file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'is-ckpt-'));
+    const path = join(dir, 'state.json');
+    await writeFile(path, '{}', { mode: 0o644 });
+    await writeFile(join(dir, `.state.json.${process.pid}.tmp`), 'left by a crash', { mode: 0o644 });
+    const file = new CheckpointFile<{ uploadUrl: string }>(path);
+    await file.save({ uploadUrl: 'https://bucket.example/part?X-Amz-Signature=secret' });
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    await file.save({ uploadUrl: 'https://bucket.example/part?X-Amz-Signature=other' });
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
   it('ignores a half-written temp file left by a crash', async () => {

@@ -1,7 +1,7 @@
 /**
  * A small JSON state file saved durably: write a temp file, fsync it, rename it over the old
  * one, fsync the directory. A crash at any moment leaves either the old or the new state,
- * never a torn one; a leftover temp file is ignored.
+ * never a torn one; a leftover temp file is ignored. The file is readable by its owner only (0600).
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -39,8 +39,12 @@ export class CheckpointFile<State> {
     const text = JSON.stringify(state);
     const temp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`);
     try {
-      const handle = await open(temp, 'w');
+      // Owner-only from the first byte: a state may hold a secret (a pre-signed upload URL), and
+      // the temp file is the state once renamed (or litter after a crash). The chmod covers a
+      // temp file left by an earlier process of the same pid, which open() does not re-mode.
+      const handle = await open(temp, 'w', 0o600);
       try {
+        if (process.platform !== 'win32') await handle.chmod(0o600);
         await handle.writeFile(text);
         await handle.sync();
       } finally {

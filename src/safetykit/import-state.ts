@@ -3,7 +3,7 @@
  * import request, and how far each got. Saved durably (core CheckpointFile) after every step, so
  * a killed run can be re-run without sending any part twice.
  */
-import { chmod, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { CheckpointFile } from '../core/checkpoint.js';
 import { InferenceStreamsError } from '../core/errors.js';
 
@@ -99,8 +99,7 @@ export class ImportStateFile {
   }
 
   async save(state: ImportState): Promise<void> {
+    // While a PUT is under way the state holds its pre-signed URL: CheckpointFile writes it 0600.
     await this.checkpoint.save(state);
-    // While a PUT is under way the state holds its pre-signed URL: readable by the owner only.
-    await chmod(this.path, 0o600);
   }
 }
