@@ -84,4 +84,22 @@ describe('createDuckdbDestination', () => {
       { partition: 1, records: 2n, checkpoint: 'cp-b2', done: true },
     ]);
   });
+
+  it('refuses an export id saved for another table instead of resuming from its positions', async () => {
+    const database = join(dir(), 'two-tables.duckdb');
+    const first = createDuckdbDestination({ database, table: 'results' }, { mapping });
+    await first.open({ exportId: 'shared', initial: [position(0, undefined)] });
+    await first.write(0, [sampleRecord(0), sampleRecord(1)], position(2, 'cp-a'));
+    await first.close(true);
+
+    const other = createDuckdbDestination({ database, table: 'archive' }, { mapping });
+    const error = await other.open({ exportId: 'shared', initial: [position(0, undefined)] }).catch((caught: unknown) => caught);
+    await other.close(false);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).option).toBe('exportId');
+    expect((error as Error).message).toContain('results');
+    expect((error as Error).message).toContain('archive');
+    // Refused before any row: the table it would have created is not there either.
+    expect(await queryDuckdb(database, "SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_name = 'archive'")).toEqual([{ n: 0 }]);
+  });
 });

@@ -6,7 +6,8 @@
  * the positions from the database.
  *
  * The checkpoints table (`inference_streams_checkpoints`, in the target's schema) is keyed by
- * (export_id, partition). Each position update is guarded by the position the writer last saw,
+ * (export_id, partition) and names the target table: opening an export id saved for another table
+ * is refused. Each position update is guarded by the position the writer last saw,
  * so a second writer of the same partition (a worker presumed dead that was not) fails instead
  * of writing its page twice.
  *
@@ -14,6 +15,7 @@
  * `ON CONFLICT (…)`); what differs — connecting, creating the target table, how rows go in — is
  * the {@link SqlTable} each destination passes.
  */
+import { ConfigError } from '../core/errors.js';
 import type { ColumnMapping } from './columns.js';
 import { CHECKPOINTS_TABLE, DatabaseError, qualified, type TableName } from './database-error.js';
 import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
@@ -148,7 +150,17 @@ export class CheckpointedTableDestination implements Destination {
   }
 
   async #load(): Promise<PartitionPosition[]> {
-    const rows = await this.#table.rows(`SELECT start_time, end_time, checkpoint, records, pages, done FROM ${this.#checkpoints} WHERE export_id = $1 ORDER BY partition`, [this.#exportId]);
+    const rows = await this.#table.rows(`SELECT target_table, start_time, end_time, checkpoint, records, pages, done FROM ${this.#checkpoints} WHERE export_id = $1 ORDER BY partition`, [this.#exportId]);
+    // The positions are keyed by export id only: another table's positions would make this
+    // export skip every record that table already holds.
+    const other = rows.find((row) => row.target_table !== this.#table.table.name);
+    if (other) {
+      throw new ConfigError(
+        'exportId',
+        `${this.#exportId} is the export id of table ${String(other.target_table)} in ${this.#checkpoints} (${this.#table.target}), not of ${this.#table.table.name}; pass another exportId (or that table) to write ${this.#table.table.name}`,
+        this.#exportId,
+      );
+    }
     return rows.map((row) => {
       const position: PartitionPosition = { records: Number(row.records), pages: Number(row.pages), done: row.done === true };
       if (row.start_time !== null) position.startTime = Number(row.start_time);
