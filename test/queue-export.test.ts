@@ -10,9 +10,9 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { redact } from '../src/core/errors.js';
+import { ConnectionError, redact } from '../src/core/errors.js';
 import { checkRedisUrl, withoutPassword } from '../src/queue/bullmq.js';
-import { enqueueExport, exportStatus, type ExportStatus } from '../src/queue/index.js';
+import { enqueueExport, exportStatus, exportWorker, type ExportStatus } from '../src/queue/index.js';
 import { captureCli } from './helpers/cli.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
@@ -228,6 +228,36 @@ describe('the Redis password', () => {
     expect(redact('AUTH userinfo-secret-771 failed; AUTH query-secret-772 failed')).not.toMatch(/secret-77/);
     expect(withoutPassword('redis://127.0.0.1:6379/0?db=1&password=query-secret-773')).not.toContain('query-secret-773');
     expect(withoutPassword('redis://:userinfo-secret-774@127.0.0.1:6379')).not.toContain('userinfo-secret-774');
+  });
+});
+
+describe('an unreachable Redis', () => {
+  const queue = 'redis://:unreachable-secret-881@127.0.0.1:1';
+
+  it('fails enqueueExport, exportStatus and exportWorker within redisTimeoutMs, naming the URL without its password', async () => {
+    const attempts = [
+      enqueueExport({ queue, startTime: 0, endTime: 1000, to: 'postgres://nobody@127.0.0.1:1/none', table: 't', redisTimeoutMs: 300 }),
+      exportStatus({ queue, exportId: 'exp-x', redisTimeoutMs: 300 }),
+      exportWorker({ queue, apiKey: 'unused-key-1234', redisTimeoutMs: 300 }),
+    ];
+    for (const attempt of attempts) {
+      const error = await attempt.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toMatch(/127\.0\.0\.1:1.*did not answer/);
+      expect((error as Error).message).not.toContain('unreachable-secret-881');
+    }
+  });
+
+  it('a worker process stuck reaching Redis stops on SIGTERM', async () => {
+    const worker = spawnWorker({}, queue);
+    workers.push(worker);
+    // Well inside the 10 s the worker waits for Redis by default, after its signal handlers are set.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    worker.child.kill('SIGTERM');
+    const [code] = await worker.exited;
+    expect(code).toBe(EXIT.terminated);
+    expect(worker.err()).toContain('stopped before it started');
+    expect(worker.err()).not.toContain('unreachable-secret-881');
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import type * as BullMQ from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
-import { ConfigError, redact, registerSecret } from '../core/errors.js';
+import { AbortError, ConfigError, ConnectionError, redact, registerSecret } from '../core/errors.js';
 import { importOptional } from '../destinations/optional.js';
 
 export type BullmqModule = typeof BullMQ;
@@ -71,4 +71,46 @@ export function connect(libraries: QueueLibraries, url: string): Redis {
   // would print every reconnect attempt as an unhandled 'error' event.
   connection.on('error', () => undefined);
   return connection;
+}
+
+/** Default of the `redisTimeoutMs` options: how long to wait for Redis to answer before giving up, ms. */
+export const REDIS_TIMEOUT_MS = 10_000;
+
+/**
+ * Wait until Redis answers a PING, at most `timeoutMs`: the connections retry forever
+ * (`maxRetriesPerRequest: null`, right for a running worker), so without this a wrong or
+ * unreachable URL would hang the first command. On failure the connection is disconnected and
+ * the error names the URL without its password; `signal` gives up at once (AbortError).
+ */
+export async function reachRedis(connection: Redis, url: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  let lastError: (Error & { code?: string }) | undefined;
+  const onError = (error: Error) => (lastError = error);
+  connection.on('error', onError);
+  const ping = connection.ping();
+  // Rejects with "Connection is closed" after a disconnect below: handled by the race, or nobody.
+  ping.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => {
+        const why = lastError ? ` (${lastError.message})` : '';
+        reject(new ConnectionError(withoutPassword(url), `Redis did not answer within ${timeoutMs / 1000} s${why}; is it running, and is the URL right?`, { cause: lastError, code: lastError?.code }));
+      }, timeoutMs);
+      onAbort = () => reject(new AbortError(`stopped while connecting to Redis at ${withoutPassword(url)}`, { cause: signal?.reason }));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      ping.then(
+        () => resolve(),
+        (error: Error) => reject(new ConnectionError(withoutPassword(url), `Redis refused: ${error.message}`, { cause: error })),
+      );
+    });
+  } catch (error) {
+    connection.disconnect();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    connection.off('error', onError);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
 }

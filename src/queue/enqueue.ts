@@ -8,7 +8,7 @@ import { ConfigError } from '../core/errors.js';
 import { integerOption, stringOption } from '../core/options.js';
 import { describePostgres, resolvePostgresConnection, withoutPassword } from '../destinations/pg-url.js';
 import { planPartitions, type PlanOptions } from '../innerworks/partition-plan.js';
-import { checkRedisUrl, connect, loadQueueLibraries } from './bullmq.js';
+import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis } from './bullmq.js';
 import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, deriveExportId, partitionJobId, type ExportJobData, type PartitionJobData } from './jobs.js';
 
 /** Options of {@link enqueueExport}. */
@@ -44,6 +44,8 @@ export interface EnqueueExportOptions {
   attempts?: number;
   /** First wait before a failed partition is tried again, ms, doubled each time (BullMQ exponential backoff). Default 5000. */
   backoffMs?: number;
+  /** How long to wait for Redis to answer before failing with a ConnectionError, ms, 100..600 000. Default 10 000. */
+  redisTimeoutMs?: number;
 }
 
 /** What {@link enqueueExport} did. */
@@ -82,12 +84,14 @@ export async function enqueueExport(options: EnqueueExportOptions): Promise<Enqu
   };
   const attempts = integerOption('attempts', options.attempts, 3, 1, 100);
   const backoffMs = integerOption('backoffMs', options.backoffMs, 5000, 0, 86_400_000);
+  const redisTimeoutMs = integerOption('redisTimeoutMs', options.redisTimeoutMs, REDIS_TIMEOUT_MS, 100, 600_000);
   const exportId = deriveExportId(data);
   const parentData: ExportJobData = { ...data, exportId, partitions: ranges.length };
 
   const libraries = await loadQueueLibraries();
   const { FlowProducer, Job, Queue } = libraries.bullmq;
   const connection = connect(libraries, queue);
+  await reachRedis(connection, queue, redisTimeoutMs);
   const producer = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
   const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection, prefix: QUEUE_PREFIX });
   const exportsQueue = new Queue(EXPORTS_QUEUE, { connection, prefix: QUEUE_PREFIX });

@@ -1,8 +1,8 @@
 /** `exportStatus()`: where a queued export stands, partition by partition, read from Redis. */
 import { ConfigError } from '../core/errors.js';
-import { stringOption } from '../core/options.js';
+import { integerOption, stringOption } from '../core/options.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
-import { checkRedisUrl, connect, loadQueueLibraries, withoutPassword } from './bullmq.js';
+import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, withoutPassword } from './bullmq.js';
 import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, partitionJobId, type ExportJobData, type PartitionProgress } from './jobs.js';
 
 /** The state of an export, or of one partition. */
@@ -41,15 +41,19 @@ export interface ExportStatusOptions {
   queue: string;
   /** The id `enqueueExport` returned. Required. */
   exportId: string;
+  /** How long to wait for Redis to answer before failing with a ConnectionError, ms, 100..600 000. Default 10 000. */
+  redisTimeoutMs?: number;
 }
 
 export async function exportStatus(options: ExportStatusOptions): Promise<ExportStatus> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
   const queue = checkRedisUrl(options.queue);
   const exportId = stringOption('exportId', options.exportId, true)!;
+  const redisTimeoutMs = integerOption('redisTimeoutMs', options.redisTimeoutMs, REDIS_TIMEOUT_MS, 100, 600_000);
   const libraries = await loadQueueLibraries();
   const { Job, Queue } = libraries.bullmq;
   const connection = connect(libraries, queue);
+  await reachRedis(connection, queue, redisTimeoutMs);
   const exportsQueue = new Queue(EXPORTS_QUEUE, { connection, prefix: QUEUE_PREFIX });
   const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection, prefix: QUEUE_PREFIX });
   try {

@@ -6,11 +6,11 @@
  * to another worker, and that one resumes from the saved position: every record once.
  */
 import type { Job } from 'bullmq';
-import { AuthenticationError, ConfigError, InvalidRequestError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
+import { AbortError, AuthenticationError, ConfigError, InvalidRequestError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
 import { integerOption } from '../core/options.js';
 import { exportPartition } from '../innerworks/export-partition.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
-import { checkRedisUrl, connect, loadQueueLibraries } from './bullmq.js';
+import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis } from './bullmq.js';
 import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PartitionJobData, type PartitionProgress } from './jobs.js';
 
 /** Options of {@link exportWorker}. */
@@ -31,6 +31,13 @@ export interface ExportWorkerOptions {
   maxStalledCount?: number;
   /** Told about each job's start, pages and end (for logs). Default none. */
   onEvent?: (event: WorkerEvent) => void;
+  /** How long to wait for Redis to answer at startup before failing with a ConnectionError, ms, 100..600 000. Default 10 000. */
+  redisTimeoutMs?: number;
+  /**
+   * Stops the worker: during startup it gives up at once (AbortError), after it is the same as
+   * `close()`. Default none.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a worker tells `onEvent`. */
@@ -58,6 +65,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   const stalledInterval = integerOption('stalledInterval', options.stalledInterval, 30_000, 100, 3_600_000);
   const lockDuration = integerOption('lockDuration', options.lockDuration, 30_000, 100, 3_600_000);
   const maxStalledCount = integerOption('maxStalledCount', options.maxStalledCount, 100, 1, 1000);
+  const redisTimeoutMs = integerOption('redisTimeoutMs', options.redisTimeoutMs, REDIS_TIMEOUT_MS, 100, 600_000);
   const apiKey = options.apiKey ?? process.env.INNERWORKS_API_KEY;
   if (!apiKey) throw new ConfigError('apiKey', 'is required: pass it or set INNERWORKS_API_KEY (workers never read it from Redis)');
   const defaultBaseUrl = options.baseUrl ?? (process.env.INNERWORKS_BASE_URL || undefined);
@@ -120,23 +128,36 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
 
   const common = { prefix: QUEUE_PREFIX, stalledInterval, lockDuration, maxStalledCount };
   const connections = [connect(libraries, queue), connect(libraries, queue)];
-  const partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
-  const finishers = new Worker<ExportJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connections[1], concurrency: 1 });
-  // Job failures are reported through onEvent; Redis trouble is retried by ioredis. Without these
-  // listeners a worker's 'error' event would be unhandled and end the process.
-  partitions.on('error', () => undefined);
-  finishers.on('error', () => undefined);
-  await Promise.all([partitions.waitUntilReady(), finishers.waitUntilReady()]);
-
+  // What close() must close: the Workers created so far (none when Redis was not reached).
+  const workers: Array<{ close(): Promise<void> }> = [];
   let closing: Promise<void> | undefined;
-  return {
-    close() {
-      closing ??= (async () => {
-        stopping.abort();
-        await Promise.allSettled([partitions.close(), finishers.close()]);
-        for (const connection of connections) connection.disconnect();
-      })();
-      return closing;
-    },
+  const close = () => {
+    closing ??= (async () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      stopping.abort();
+      await Promise.allSettled(workers.map((worker) => worker.close()));
+      for (const connection of connections) connection.disconnect();
+    })();
+    return closing;
   };
+  const onAbort = () => void close();
+  try {
+    // Fail fast on an unreachable Redis (the connections would otherwise retry forever).
+    await Promise.all(connections.map((connection) => reachRedis(connection, queue, redisTimeoutMs, options.signal)));
+    const partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
+    const finishers = new Worker<ExportJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connections[1], concurrency: 1 });
+    workers.push(partitions, finishers);
+    // Job failures are reported through onEvent; Redis trouble is retried by ioredis. Without these
+    // listeners a worker's 'error' event would be unhandled and end the process.
+    partitions.on('error', () => undefined);
+    finishers.on('error', () => undefined);
+    await Promise.all([partitions.waitUntilReady(), finishers.waitUntilReady()]);
+    if (options.signal?.aborted) throw new AbortError('worker stopped during startup', { cause: options.signal.reason });
+  } catch (error) {
+    // Let go of whatever was opened: a failed start must not keep the process alive.
+    await close();
+    throw error;
+  }
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  return { close };
 }

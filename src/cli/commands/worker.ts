@@ -48,7 +48,9 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
   if (typeof values.queue !== 'string') throw new UsageError('--queue redis://HOST:PORT is required');
   const apiKey = io.env.INNERWORKS_API_KEY;
   if (!apiKey) throw new UsageError('set INNERWORKS_API_KEY to your API key (workers read it from their own environment, never from Redis)');
-  const worker = await exportWorker({
+  // The signal also stops a startup still waiting for Redis (up to 10 s): Ctrl-C must not wait for it.
+  const starting = exportWorker({
+    signal: io.signal,
     queue: values.queue,
     apiKey,
     baseUrl: optionOrEnv(values, 'base-url', io.env, 'INNERWORKS_BASE_URL'),
@@ -57,6 +59,14 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
     lockDuration: parseIntegerFlag('lock-duration', values['lock-duration'] as string | undefined, 100, 3_600_000),
     onEvent: (event) => log(io, event),
   });
+  let worker;
+  try {
+    worker = await starting;
+  } catch (error) {
+    if (!io.signal.aborted) throw error;
+    io.stderr.write('inference-streams worker: stopped before it started\n');
+    return interruptedExitCode(io);
+  }
   io.stderr.write(`inference-streams worker: waiting for jobs (pid ${process.pid}); SIGTERM or Ctrl-C stops after the page in hand\n`);
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) return resolve();
