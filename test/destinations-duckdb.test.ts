@@ -50,6 +50,14 @@ describe('duckdbWriter', () => {
     expect(await queryDuckdb(database, 'SELECT * FROM shaped')).toEqual([{ id: 'keep', other: 1 }]);
   });
 
+  it('an empty stream with columns creates the empty table', async () => {
+    const database = join(dir(), 'empty.duckdb');
+    await pipeline(Readable.from([]), duckdbWriter({ database, table: 'empty', columns: ['id', { name: 'score', path: 'score', type: 'double' }] }));
+    const columns = await queryDuckdb(database, "SELECT column_name FROM information_schema.columns WHERE table_name = 'empty' ORDER BY ordinal_position");
+    expect(columns.map((row) => row.column_name)).toEqual(expect.arrayContaining(['id', 'score']));
+    expect(await queryDuckdb(database, 'SELECT count(*)::INTEGER AS n FROM empty')).toEqual([{ n: 0 }]);
+  });
+
   it('says which file it cannot open', async () => {
     const database = join(dir(), 'no-such-dir', 'x.duckdb');
     const writer = duckdbWriter({ database, table: 't' });

@@ -98,6 +98,8 @@ export class TableWriter extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    // No object came: with `columns` the table can still be made (an empty stream is an empty table).
+    if (!this.#mapping && this.#options.columns !== undefined) this.#mapping = objectMapping(this.#options.columns, {}, { keepRecord: this.#options.keepRecord });
     this.#flush()
       .then(() => this.#sink.close(true))
       .then(() => callback(), callback);
@@ -113,7 +115,8 @@ export class TableWriter extends Writable {
 
   async #flush(): Promise<void> {
     if (this.#batch.length === 0) {
-      // Nothing written at all: still connect and create the table, so an empty stream is an empty table.
+      // Nothing written at all: with `columns` (mapped in _final) still connect and create the
+      // table, so an empty stream is an empty table; without them there is nothing to make one of.
       if (this.#mapping) await this.#open();
       return;
     }

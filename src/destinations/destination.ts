@@ -91,6 +91,9 @@ export interface Destination {
 export interface DestinationContext {
   /** The column mapping of tabular destinations (the Innerworks mapping for exports). */
   mapping: ColumnMapping;
-  /** Aborts slow work (connects, long writes) when the export is aborted. */
+  /**
+   * The export's abort signal. No destination reads it yet: a connect or write under way runs to
+   * its end (the export stops its requests and then calls `close(false)`).
+   */
   signal?: AbortSignal;
 }

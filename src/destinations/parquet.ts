@@ -14,7 +14,8 @@
  * partition's position after its last row. A kill loses at most the stage, whose pages are
  * fetched again; a part file the state does not list is deleted on resume.
  *
- * `file` ending in `/` (or an existing directory) is a dataset directory: the parts
+ * `file` ending in `/` is a dataset directory (only the `/` decides: an existing directory named
+ * without it is taken as the single file's name): the parts
  * (`part-p01-000001.parquet` …) are the output, read as one table by DuckDB
  * (`read_parquet('DIR/*.parquet')`), pyarrow and Spark (state and temp files start with `.`).
  * Otherwise the parts live in `file.parts/` and `close(true)` merges them (after the rows of an
