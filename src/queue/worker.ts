@@ -47,7 +47,9 @@ export type WorkerEvent =
   | { type: 'completed'; exportId: string; partition: number; progress: PartitionProgress }
   | { type: 'stopped'; exportId: string; partition: number; progress: PartitionProgress }
   | { type: 'failed'; exportId: string; partition: number; error: Error }
-  | { type: 'finished'; exportId: string; records: number };
+  | { type: 'finished'; exportId: string; records: number }
+  /** Trouble outside a job: Redis errors, a lock that could not be renewed, a job not handed back. The worker goes on. */
+  | { type: 'error'; error: Error };
 
 /** A running worker. */
 export interface ExportWorker {
@@ -147,10 +149,12 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     const partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
     const finishers = new Worker<ExportJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connections[1], concurrency: 1 });
     workers.push(partitions, finishers);
-    // Job failures are reported through onEvent; Redis trouble is retried by ioredis. Without these
-    // listeners a worker's 'error' event would be unhandled and end the process.
-    partitions.on('error', () => undefined);
-    finishers.on('error', () => undefined);
+    // Job failures are reported through onEvent ('failed'); the rest (lock renewal, moveToWait,
+    // Redis) as 'error' events: the worker goes on, ioredis retries. Without these listeners a
+    // worker's 'error' event would be unhandled and end the process.
+    const onError = (error: Error) => emit({ type: 'error', error });
+    partitions.on('error', onError);
+    finishers.on('error', onError);
     await Promise.all([partitions.waitUntilReady(), finishers.waitUntilReady()]);
     if (options.signal?.aborted) throw new AbortError('worker stopped during startup', { cause: options.signal.reason });
   } catch (error) {

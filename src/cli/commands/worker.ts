@@ -1,4 +1,5 @@
 /** `inference-streams worker`: run partition jobs of queued exports until SIGTERM or Ctrl-C. */
+import { redact } from '../../core/errors.js';
 import { exportWorker, type WorkerEvent } from '../../queue/index.js';
 import { COMMON_HELP, UsageError, interruptedExitCode, optionOrEnv, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { formatCount } from '../progress.js';
@@ -80,6 +81,7 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
 }
 
 function log(io: CliIO, event: WorkerEvent): void {
+  if (event.type === 'error') return void io.stderr.write(`inference-streams worker: ${redact(event.error.message)}\n`);
   const which = 'partition' in event ? `${event.exportId} partition ${event.partition}` : event.exportId;
   switch (event.type) {
     case 'started':
@@ -89,7 +91,7 @@ function log(io: CliIO, event: WorkerEvent): void {
     case 'stopped':
       return void io.stderr.write(`${which}: handed back to the queue after ${formatCount(event.progress.records)} records\n`);
     case 'failed':
-      return void io.stderr.write(`${which}: failed: ${event.error.message}\n`);
+      return void io.stderr.write(`${which}: failed: ${redact(event.error.message)}\n`);
     case 'finished':
       return void io.stderr.write(`${which}: export finished, ${formatCount(event.records)} records\n`);
     case 'page':
