@@ -165,6 +165,8 @@ describe('a queued export on worker processes', () => {
     const failed = await statusOf(exportId);
     expect(failed.state).toBe('failed');
     expect(failed.partitions[0].failedReason).toMatch(/401/);
+    // A refused key is the worker's own: each partition went through both of its attempts.
+    expect(failed.partitions.map((p) => p.attemptsMade)).toEqual([2, 2, 2]);
     expect(failed.partitions[0].failedReason).not.toContain('a-wrong-key-1234');
     await wrongKey.kill('SIGTERM');
 

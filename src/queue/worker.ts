@@ -6,7 +6,7 @@
  * to another worker, and that one resumes from the saved position: every record once.
  */
 import type { Job } from 'bullmq';
-import { AbortError, AuthenticationError, ConfigError, InvalidRequestError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
+import { AbortError, ConfigError, InvalidRequestError, NotFoundError } from '../core/errors.js';
 import { integerOption } from '../core/options.js';
 import { exportPartition } from '../innerworks/export-partition.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
@@ -102,8 +102,10 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
       emit({ type: 'failed', exportId, partition, error: err });
-      // Retrying cannot fix a bad option or a refused credential: fail the job at once, with the reason.
-      if (err instanceof ConfigError || err instanceof AuthenticationError || err instanceof PermissionDeniedError || err instanceof InvalidRequestError || err instanceof NotFoundError) {
+      // Retrying cannot fix a bad option or a request the server refuses: fail the job at once,
+      // with the reason. A refused credential (401/403) is this worker's own, read from its
+      // environment: it goes through the job's attempts, so another worker may take it over.
+      if (err instanceof ConfigError || err instanceof InvalidRequestError || err instanceof NotFoundError) {
         throw new UnrecoverableError(err.message);
       }
       throw err;
