@@ -140,7 +140,6 @@ describe('errors name CLI flags and env vars', () => {
   it("a command's flagOf maps options to flags (with or without --) or to env vars", async () => {
     const command: CliCommand = {
       name: 'fake',
-      summary: '',
       help: '',
       options: { queue: { type: 'string' }, 'lock-ms': { type: 'string' } },
       flagOf: { queueName: '--queue', lockDuration: 'lock-ms', redisUrl: 'REDIS_URL' },

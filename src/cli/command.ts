@@ -22,8 +22,6 @@ export interface CliIO {
 
 export interface CliCommand {
   name: string;
-  /** One line for `inference-streams --help`. */
-  summary: string;
   /** The whole `--help` text: usage, options with defaults and env vars, examples. */
   help: string;
   options: OptionSpec;

@@ -26,8 +26,9 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   demo: () => import('./commands/demo.js'),
 };
 
+/** One line a command for `inference-streams --help` (here, so help loads no command module). */
 const SUMMARIES: Record<string, string> = {
-  export: 'Export Innerworks inference results to JSONL (resumable, exactly once)',
+  export: 'Export Innerworks results to JSONL/CSV/Parquet, DuckDB or PostgreSQL (resumable, exactly once), stdout, or a queue',
   ingest: 'Add objects (JSONL or a JSON array) to a SafetyKit namespace in batches',
   import: 'Import a file of any size (JSONL or a JSON array) into SafetyKit via a pre-signed upload',
   predict: 'Run documents, raw emails or comment uids (JSONL or a JSON array) through a Reinfer model',

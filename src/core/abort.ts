@@ -4,6 +4,16 @@ import type { Stream } from 'node:stream';
 import { AbortError } from './errors.js';
 
 /**
+ * A controller whose signal takes any number of listeners: every request and retry wait of a run
+ * (many cursors, many partitions) listens to it, which is no leak.
+ */
+export function unlimitedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+/**
  * The signal a stream's requests listen to: its own controller's (aborted by `destroy()`),
  * combined with the caller's. When the caller aborts (or already has), the stream is destroyed
  * with an AbortError; once the stream closes, the caller's signal is let go. Every request and

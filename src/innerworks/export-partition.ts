@@ -4,37 +4,66 @@
  * the BullMQ adapter (src/queue/) runs each as a job on whichever machine takes it. Nothing here
  * knows about queues.
  */
-import { setMaxListeners } from 'node:events';
+import { unlimitedController } from '../core/abort.js';
 import { AbortError, ConfigError } from '../core/errors.js';
 import { integerOption, stringOption } from '../core/options.js';
 import { baseStats } from '../core/stats.js';
 import type { Destination, PartitionPosition } from '../destinations/destination.js';
 import { chooseDestination, type DestinationOptions } from '../destinations/index.js';
 import { withoutPassword } from '../destinations/pg-url.js';
-import { PageCursor, type CursorOptions } from './cursor.js';
-import { resolveInnerworksOptions, type InferenceResultsOptions } from './options.js';
+import { PageCursor } from './cursor.js';
+import { resolveInnerworksOptions, type InferenceResultsOptions, type ResolvedInnerworksOptions } from './options.js';
 import type { PartitionRange } from './partition-plan.js';
 import type { InferenceResultsStats } from './results-stream.js';
 
-/** What {@link writePartition} needs besides the cursor's settings. */
+/** What {@link writePartition} reads into where. */
 export interface PartitionWrite {
+  options: ResolvedInnerworksOptions;
+  /** Aborts the request in flight and stops before the next page. */
+  signal: AbortSignal;
+  /** Keep polling at the end of the data (a single-cursor export with `follow`). */
+  follow: boolean;
   destination: Destination;
   partition: number;
   /** Where the partition stands; advanced in place as pages are written. */
   position: PartitionPosition;
-  /** Called after each page is durable in the destination. */
-  onPage?: (records: number) => void | Promise<void>;
+  /** The run's counters: requests, retries and bytes from the cursor, records and pages once written. */
+  stats: InferenceResultsStats;
+  /** When the run started (for `stats.elapsedMs`). */
+  startedAt: number;
+  /** Called after each page is durable in the destination and counted. */
+  onPage?: () => void | Promise<void>;
 }
 
 /**
  * Read a partition's pages from its saved position to its end and hand each, with the position
- * after it, to the destination. When the cursor's signal aborts, the page being written is
- * finished first (a write is never cut short), then the AbortError comes through.
+ * after it, to the destination. When the signal aborts, the page being written is finished
+ * first (a write is never cut short), then the AbortError comes through.
  */
-export async function writePartition(cursorOptions: Omit<CursorOptions, 'startTime' | 'endTime' | 'checkpoint'>, work: PartitionWrite): Promise<void> {
-  const { destination, partition, position } = work;
+export async function writePartition(work: PartitionWrite): Promise<void> {
+  const { options, destination, partition, position, stats } = work;
   if (position.done) return;
-  const cursor = new PageCursor({ ...cursorOptions, startTime: position.startTime, endTime: position.endTime, checkpoint: position.checkpoint });
+  const cursor = new PageCursor({
+    client: options.client,
+    batchSize: options.batchSize,
+    // The next page downloads while this one is written: a write waits for fsync or a commit.
+    prefetch: Math.max(1, options.prefetch),
+    follow: work.follow,
+    pollIntervalMs: options.pollIntervalMs,
+    signal: work.signal,
+    stats,
+    startTime: position.startTime,
+    endTime: position.endTime,
+    checkpoint: position.checkpoint,
+  });
+  const written = async (count: number) => {
+    if (count > 0) {
+      stats.records += count;
+      stats.pages++;
+    }
+    stats.elapsedMs = Date.now() - work.startedAt;
+    await work.onPage?.();
+  };
   for (;;) {
     const page = await cursor.next();
     if (!page) break;
@@ -55,13 +84,13 @@ export async function writePartition(cursorOptions: Omit<CursorOptions, 'startTi
     else next.checkpoint = checkpoint;
     await destination.write(partition, records, { ...next });
     Object.assign(position, next);
-    await work.onPage?.(count);
+    await written(count);
   }
   if (position.endTime !== undefined && !position.done) {
     const next: PartitionPosition = { ...position, done: true };
     await destination.write(partition, [], { ...next });
     Object.assign(position, next);
-    await work.onPage?.(0);
+    await written(0);
   }
 }
 
@@ -117,8 +146,7 @@ export async function exportPartition(options: ExportPartitionOptions): Promise<
   const { destination } = chooseDestination({ to, table: options.table, keepRecord: options.keepRecord, exportId }, undefined);
   const stats: InferenceResultsStats = { ...baseStats(), records: 0, pages: 0 };
   const startedAt = Date.now();
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
+  const controller = unlimitedController();
   const onStop = () => controller.abort();
   options.signal?.addEventListener('abort', onStop, { once: true });
   let position: PartitionPosition | undefined;
@@ -132,22 +160,17 @@ export async function exportPartition(options: ExportPartitionOptions): Promise<
     }
     if (options.signal?.aborted) controller.abort();
     const current = position;
-    await writePartition(
-      { client: resolved.client, batchSize: resolved.batchSize, prefetch: Math.max(1, resolved.prefetch), follow: false, pollIntervalMs: resolved.pollIntervalMs, signal: controller.signal, stats },
-      {
-        destination,
-        partition,
-        position: current,
-        onPage: async (count) => {
-          if (count > 0) {
-            stats.records += count;
-            stats.pages++;
-          }
-          stats.elapsedMs = Date.now() - startedAt;
-          await options.onPage?.({ ...current }, stats);
-        },
-      },
-    );
+    await writePartition({
+      options: resolved,
+      signal: controller.signal,
+      follow: false,
+      destination,
+      partition,
+      position: current,
+      stats,
+      startedAt,
+      onPage: () => options.onPage?.({ ...current }, stats),
+    });
     stats.elapsedMs = Date.now() - startedAt;
     return { position: current, stopped: false, stats };
   } catch (error) {

@@ -9,7 +9,7 @@
  * With `partitions` > 1 each time range is read by its own cursor, all in parallel, each with
  * its own saved position.
  */
-import { setMaxListeners } from 'node:events';
+import { unlimitedController } from '../core/abort.js';
 import { AbortError, ConfigError } from '../core/errors.js';
 import { baseStats } from '../core/stats.js';
 import type { ClosedDestination, Destination, PartitionPosition } from '../destinations/destination.js';
@@ -64,7 +64,7 @@ export async function exportInferenceResults(options: ExportInferenceResultsOpti
 class ExportRun {
   private readonly stats: InferenceResultsStats = { ...baseStats(), records: 0, pages: 0 };
   private readonly startedAt = Date.now();
-  private readonly controller = withoutListenerLimit(new AbortController());
+  private readonly controller = unlimitedController();
 
   constructor(
     private readonly options: ResolvedInnerworksOptions,
@@ -137,28 +137,17 @@ class ExportRun {
   }
 
   /** Run one partition's cursor until its end (or abort), handing every page to the destination. */
-  private async runPartition(partition: number, position: PartitionPosition, follow: boolean): Promise<void> {
-    const cursor = {
-      client: this.options.client,
-      batchSize: this.options.batchSize,
-      prefetch: Math.max(1, this.options.prefetch),
-      follow,
-      pollIntervalMs: this.options.pollIntervalMs,
+  private runPartition(partition: number, position: PartitionPosition, follow: boolean): Promise<void> {
+    return writePartition({
+      options: this.options,
       signal: this.controller.signal,
-      stats: this.stats,
-    };
-    await writePartition(cursor, {
+      follow,
       destination: this.destination,
       partition,
       position,
-      onPage: (count) => {
-        if (count > 0) {
-          this.stats.records += count;
-          this.stats.pages++;
-        }
-        this.stats.elapsedMs = Date.now() - this.startedAt;
-        this.onProgress?.(this.stats);
-      },
+      stats: this.stats,
+      startedAt: this.startedAt,
+      onPage: () => this.onProgress?.(this.stats),
     });
   }
 
@@ -177,12 +166,6 @@ class ExportRun {
       signal?.removeEventListener('abort', onAbort);
     }
   }
-}
-
-/** Every cursor's request and poll wait listens to the run's signal: lift the listener limit. */
-function withoutListenerLimit(controller: AbortController): AbortController {
-  setMaxListeners(0, controller.signal);
-  return controller;
 }
 
 /** A resumed export must cover the range it was started with: refuse other bounds rather than ignore them. */

@@ -14,7 +14,6 @@ const DEFAULT_FAULTS = 'rate=0.01,kinds=429,503,reset,retry-after-ms=50';
 
 export const command: CliCommand = {
   name: 'demo',
-  summary: 'Run the end-to-end demo against an embedded emulator',
   help: `Usage: inference-streams demo [options]
 
 Starts a local emulator of all three APIs and runs the library's main job end to end:

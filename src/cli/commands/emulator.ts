@@ -4,7 +4,6 @@ import { COMMON_HELP, UsageError, interruptedExitCode, parseIntegerFlag, parseNu
 
 export const command: CliCommand = {
   name: 'emulator',
-  summary: 'Run a local emulator of all three APIs, with fault injection',
   help: `Usage: inference-streams emulator [options]
 
 Serves the Innerworks, SafetyKit and Reinfer APIs on one local port, with generated data,

@@ -10,7 +10,6 @@ import { formatBytes, formatCount } from '../progress.js';
 
 export const command: CliCommand = {
   name: 'export',
-  summary: 'Export Innerworks inference results to JSONL (resumable, exactly once)',
   help: `Usage: inference-streams export --out FILE|- [options]
 
 Reads every Innerworks inference result (oldest first) and writes one JSON object per line.

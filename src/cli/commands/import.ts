@@ -14,7 +14,6 @@ import { ProgressLine, formatBytes, formatCount } from '../progress.js';
 
 export const command: CliCommand = {
   name: 'import',
-  summary: 'Import a JSONL file of any size into SafetyKit via a pre-signed upload',
   help: `Usage: inference-streams import --namespace NS --in FILE|- [options]
 
 Imports a JSONL file (each line an object with a string "id"), or one JSON array of such

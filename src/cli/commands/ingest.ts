@@ -10,7 +10,6 @@ import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progre
 
 export const command: CliCommand = {
   name: 'ingest',
-  summary: 'Add JSONL or JSON-array objects to a SafetyKit namespace in batches',
   help: `Usage: inference-streams ingest --namespace NS [--in FILE|-] [options]
 
 Reads objects (each with a string "id") as JSONL, or as one JSON array, and adds them to a

@@ -15,7 +15,6 @@ import { reinferTarget } from '../reinfer-target.js';
 
 export const command: CliCommand = {
   name: 'predict',
-  summary: 'Run documents, raw emails or comment uids (JSONL or a JSON array) through a Reinfer model',
   help: `Usage: inference-streams predict --project P --dataset D [options]
 
 Reads JSONL (one input per line) or one JSON array (one input per element), sends it in

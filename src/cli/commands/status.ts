@@ -5,7 +5,6 @@ import { formatCount } from '../progress.js';
 
 export const command: CliCommand = {
   name: 'status',
-  summary: 'Show the state of a queued export, partition by partition',
   help: `Usage: inference-streams status --queue redis://HOST:PORT --export ID [--json]
 
 Prints the export's state (waiting, active, completed or failed), its records and pages, and for

@@ -5,7 +5,6 @@ import { reinferTarget } from '../reinfer-target.js';
 
 export const command: CliCommand = {
   name: 'validation',
-  summary: "Show a Reinfer model's validation statistics",
   help: `Usage: inference-streams validation --project P --dataset D [options]
 
 Shows how well a model version performs (the Validation page of the platform): dataset score

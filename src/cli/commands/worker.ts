@@ -6,7 +6,6 @@ import { formatCount } from '../progress.js';
 
 export const command: CliCommand = {
   name: 'worker',
-  summary: 'Run partition jobs of queued exports (BullMQ on Redis) until stopped',
   help: `Usage: inference-streams worker --queue redis://HOST:PORT [options]
 
 Takes partition jobs of exports enqueued with 'export --queue' and exports each time range into
