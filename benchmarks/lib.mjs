@@ -95,3 +95,38 @@ export async function medianRun(times, fn, key) {
 export function printBenchmark(result) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
+
+/**
+ * Run each case `runs` times against one emulator process (`--records N ...emulatorArgs`),
+ * interleaved round by round so that load from elsewhere falls on every case alike. `cases` maps
+ * a name to `(emulatorUrl) => [script, args]`; every case gets INNERWORKS_API_KEY. Returns
+ * {name: {records, recordsPerSec, mbPerSec, peakRssMb (medians), runs (records/s of each)}}.
+ */
+export async function interleavedRounds({ records, emulatorArgs = [], runs, cases, label = (name) => name }) {
+  const emulator = await startEmulatorProcess(['--records', String(records), ...emulatorArgs]);
+  const results = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
+  try {
+    for (let run = 0; run < runs; run++) {
+      for (const [name, caseOf] of Object.entries(cases)) {
+        const [script, args] = caseOf(emulator.url);
+        const result = await runCase(script, args, { INNERWORKS_API_KEY: emulator.env.INNERWORKS_API_KEY });
+        results[name].push(result);
+        process.stderr.write(`  ${label(name)} ${records}: ${Math.round(result.recordsPerSec)} records/s, ${result.peakRssMb} MB\n`);
+      }
+    }
+  } finally {
+    await emulator.close();
+  }
+  return Object.fromEntries(
+    Object.entries(results).map(([name, all]) => [
+      name,
+      {
+        records,
+        recordsPerSec: median(all.map((r) => r.recordsPerSec)),
+        mbPerSec: median(all.map((r) => r.mbPerSec)),
+        peakRssMb: median(all.map((r) => r.peakRssMb)),
+        runs: all.map((r) => Math.round(r.recordsPerSec)),
+      },
+    ]),
+  );
+}

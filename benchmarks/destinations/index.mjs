@@ -5,7 +5,7 @@
 // kind of destination: file-case.mjs here; the database destinations (DuckDB, PostgreSQL) have
 // database-case.mjs beside it and their own table (benchmarks/destinations-databases).
 import { join } from 'node:path';
-import { median, printBenchmark, runCase, startEmulatorProcess, ROOT } from '../lib.mjs';
+import { interleavedRounds, printBenchmark, ROOT } from '../lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 1 : 3;
@@ -15,34 +15,13 @@ const SMALL = quick ? 20_000 : 100_000;
 const CASE = join(ROOT, 'benchmarks', 'destinations', 'file-case.mjs');
 const FORMATS = ['jsonl', 'csv', 'parquet'];
 
-/** Run each format RUNS times against an emulator of `records`, interleaved; {format: median}. */
-async function rounds(records) {
-  const emulator = await startEmulatorProcess(['--records', String(records)]);
-  const results = Object.fromEntries(FORMATS.map((format) => [format, []]));
-  try {
-    for (let run = 0; run < RUNS; run++) {
-      for (const format of FORMATS) {
-        const result = await runCase(CASE, [format, emulator.url, String(records), String(BATCH)], { INNERWORKS_API_KEY: emulator.env.INNERWORKS_API_KEY });
-        results[format].push(result);
-        process.stderr.write(`  ${format} ${records}: ${Math.round(result.recordsPerSec)} records/s, ${result.peakRssMb} MB\n`);
-      }
-    }
-  } finally {
-    await emulator.close();
-  }
-  return Object.fromEntries(
-    Object.entries(results).map(([format, runs]) => [
-      format,
-      {
-        records,
-        recordsPerSec: median(runs.map((r) => r.recordsPerSec)),
-        mbPerSec: median(runs.map((r) => r.mbPerSec)),
-        peakRssMb: median(runs.map((r) => r.peakRssMb)),
-        runs: runs.map((r) => Math.round(r.recordsPerSec)),
-      },
-    ]),
-  );
-}
+/** Each format RUNS times against an emulator of `records`, interleaved; {format: medians}. */
+const rounds = (records) =>
+  interleavedRounds({
+    records,
+    runs: RUNS,
+    cases: Object.fromEntries(FORMATS.map((format) => [format, (url) => [CASE, [format, url, String(records), String(BATCH)]]])),
+  });
 
 const big = await rounds(BIG);
 const small = await rounds(SMALL);

@@ -4,7 +4,7 @@
 // process (peak RSS is the case's own). Cases are interleaved round by round so that load from
 // other processes on the machine falls on every case alike; the table shows medians.
 import { join } from 'node:path';
-import { printBenchmark, runCase, startEmulatorProcess, median, ROOT } from '../lib.mjs';
+import { interleavedRounds, printBenchmark, ROOT } from '../lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const RUNS = 3;
@@ -18,36 +18,14 @@ const CASE = join(ROOT, 'benchmarks', 'innerworks-export', 'case.mjs');
 const BASE_TIME = Date.UTC(2024, 0, 1);
 const endTimeOf = (records) => BASE_TIME + Math.ceil(records / 3) * 1000;
 
-/** Run each named case RUNS times, interleaved; returns {name: median result}. */
-async function rounds(emulatorArgs, records, cases) {
-  const emulator = await startEmulatorProcess(['--records', String(records), ...emulatorArgs]);
-  const results = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
-  try {
-    for (let run = 0; run < RUNS; run++) {
-      for (const [name, args] of Object.entries(cases)) {
-        const result = await runCase(CASE, [args[0], emulator.url, String(records), String(BATCH), ...args.slice(1)], {
-          INNERWORKS_API_KEY: emulator.env.INNERWORKS_API_KEY,
-        });
-        results[name].push(result);
-        process.stderr.write(`  ${name} ${records}: ${Math.round(result.recordsPerSec)} records/s, ${result.peakRssMb} MB\n`);
-      }
-    }
-  } finally {
-    await emulator.close();
-  }
-  return Object.fromEntries(
-    Object.entries(results).map(([name, runs]) => [
-      name,
-      {
-        records,
-        recordsPerSec: median(runs.map((r) => r.recordsPerSec)),
-        mbPerSec: median(runs.map((r) => r.mbPerSec)),
-        peakRssMb: median(runs.map((r) => r.peakRssMb)),
-        runs: runs.map((r) => Math.round(r.recordsPerSec)),
-      },
-    ]),
-  );
-}
+/** Each named case RUNS times, interleaved; returns {name: medians}. */
+const rounds = (emulatorArgs, records, cases) =>
+  interleavedRounds({
+    records,
+    emulatorArgs,
+    runs: RUNS,
+    cases: Object.fromEntries(Object.entries(cases).map(([name, args]) => [name, (url) => [CASE, [args[0], url, String(records), String(BATCH), ...args.slice(1)]]])),
+  });
 
 const loopback = await rounds([], BIG, { '(a) exportInferenceResults': ['export'], '(b) naive fetch loop': ['naive'], '(c) raw limit': ['raw'] });
 const small = await rounds([], SMALL, { '(a) exportInferenceResults': ['export'] });
