@@ -8,6 +8,7 @@ export * from './reinfer/index.js';
 export * from './queue/index.js';
 export { parseJsonl, stringifyJsonl, type ParseJsonlOptions } from './core/jsonl.js';
 export { parseJsonArray, type ParseJsonArrayOptions } from './core/json-array.js';
+export { JsonText, isJsonText, oneLine } from './core/json-text.js';
 export { JsonArrayError } from './core/errors.js';
 export { csvWriter, type CsvWriterOptions } from './destinations/csv.js';
 export { parquetWriter, type ParquetWriterOptions } from './destinations/parquet.js';

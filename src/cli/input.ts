@@ -36,6 +36,8 @@ export interface CliInputOptions {
   validate?: (value: unknown) => string | undefined;
   /** Largest item (JSONL line or JSON element), in bytes. Default 16 MiB. */
   maxItemBytes?: number;
+  /** Emit each item as a `JsonText` (its text as read and its value), to forward it unchanged. Default false. */
+  keepText?: boolean;
 }
 
 /** An opened input. */
@@ -73,7 +75,7 @@ export async function openCliInput(options: CliInputOptions): Promise<CliInput> 
   const { shape: found, bytes } = await sniffJsonInput(raw);
   // A forced format wins; json still reads {"data": [...]} when that is what the input holds.
   const shape: JsonInputShape = forced === 'jsonl' ? 'jsonl' : forced === 'json' && found === 'jsonl' ? 'array' : found;
-  const parser = parseJsonItems(shape, { source, maxItemBytes: options.maxItemBytes, objectsOnly: options.objectsOnly, validate: options.validate });
+  const parser = parseJsonItems(shape, { source, maxItemBytes: options.maxItemBytes, objectsOnly: options.objectsOnly, validate: options.validate, keepText: options.keepText });
   const items = pipeline(bytes, parser, () => undefined);
   const format: InputFormat = shape === 'jsonl' ? 'jsonl' : 'json';
   return { items, format, shape, source, positions: format === 'jsonl' ? `line numbers of ${source}` : `element indexes (0-based) and line numbers of ${source}` };

@@ -13,6 +13,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { ConfigError, JsonArrayError } from './errors.js';
 import { DEFAULT_MAX_LINE_BYTES } from './jsonl.js';
+import { JsonText } from './json-text.js';
 import { booleanOption, integerOption, stringOption } from './options.js';
 import { orderErrors } from './ordered-errors.js';
 
@@ -34,6 +35,11 @@ export interface ParseJsonArrayOptions {
   path?: string;
   /** Returns why an element cannot be used (or undefined when it can); a reason fails the stream with `JsonArrayError` naming the element. Default none. */
   validate?: (value: unknown) => string | undefined;
+  /**
+   * Emit each element as a {@link JsonText} (its text as it stands in the array, and its parsed
+   * value) instead of the value alone, so the element can be forwarded as it came. Default false.
+   */
+  keepText?: boolean;
 }
 
 const QUOTE = 0x22;
@@ -106,6 +112,7 @@ class JsonArrayParser extends Transform {
   private readonly objectsOnly: boolean;
   private readonly path: string | undefined;
   private readonly validate: ((value: unknown) => string | undefined) | undefined;
+  private readonly keepText: boolean;
 
   private state = State.Start;
   /** State to return to after the current array closes. */
@@ -144,6 +151,7 @@ class JsonArrayParser extends Transform {
     this.path = stringOption('path', options.path);
     if (options.validate !== undefined && typeof options.validate !== 'function') throw new ConfigError('validate', 'must be a function', options.validate);
     this.validate = options.validate;
+    this.keepText = booleanOption('keepText', options.keepText, false);
     if (this.path !== undefined) this.afterArray = State.ObjectAfter;
   }
 
@@ -427,7 +435,7 @@ class JsonArrayParser extends Transform {
     if (problem !== undefined) throw this.fail(problem, text.slice(0, 200), index, this.valueLine);
     this.index++;
     this.state = State.ArrayAfter;
-    if (!this.push(value)) this.full = true;
+    if (!this.push(this.keepText ? new JsonText(text, value) : value)) this.full = true;
     return end;
   }
 

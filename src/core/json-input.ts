@@ -91,6 +91,8 @@ export interface ParseJsonItemsOptions {
   objectsOnly?: boolean;
   /** Extra per-item check: returns why an item cannot be used, or undefined. */
   validate?: (value: unknown) => string | undefined;
+  /** Emit each item as a `JsonText` (its text as read and its value). Default false. */
+  keepText?: boolean;
 }
 
 /** The parser (bytes in, items out) for `shape`, with the same checks for every shape. */
@@ -101,13 +103,14 @@ export function parseJsonItems(shape: JsonInputShape, options: ParseJsonItemsOpt
     const check = objectsOnly
       ? (value: unknown) => (typeof value !== 'object' || value === null || Array.isArray(value) ? `${Array.isArray(value) ? 'an array' : `a ${typeof value}`} is not an object` : validate?.(value))
       : validate;
-    return parseJsonl({ source: options.source, maxLineBytes: options.maxItemBytes, validate: check });
+    return parseJsonl({ source: options.source, maxLineBytes: options.maxItemBytes, validate: check, keepText: options.keepText });
   }
   return parseJsonArray({
     source: options.source,
     maxElementBytes: options.maxItemBytes,
     objectsOnly,
     validate: options.validate,
+    keepText: options.keepText,
     path: shape === 'data-array' ? WRAPPER_KEY : undefined,
   });
 }

@@ -6,7 +6,8 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import split2 from 'split2';
 import { ConfigError, JsonlError } from './errors.js';
-import { integerOption, stringOption } from './options.js';
+import { JsonText } from './json-text.js';
+import { booleanOption, integerOption, stringOption } from './options.js';
 import { orderErrors } from './ordered-errors.js';
 
 /** Options of {@link parseJsonl}. */
@@ -17,6 +18,11 @@ export interface ParseJsonlOptions {
   source?: string;
   /** Returns why a value cannot be used (or undefined when it can); a reason fails the stream with `JsonlError` naming the line. Default none. */
   validate?: (value: unknown) => string | undefined;
+  /**
+   * Emit each line as a {@link JsonText} (its text, surrounding whitespace removed, and its parsed
+   * value) instead of the value alone, so the line can be forwarded as it came. Default false.
+   */
+  keepText?: boolean;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -33,6 +39,7 @@ export function parseJsonl(options: ParseJsonlOptions = {}): Transform {
   const source = stringOption('source', options.source);
   const validate = options.validate;
   if (validate !== undefined && typeof validate !== 'function') throw new ConfigError('validate', 'must be a function', validate);
+  const keepText = booleanOption('keepText', options.keepText, false);
   let lineNumber = 0;
   const parseLine = (line: string): unknown => {
     lineNumber++;
@@ -52,7 +59,7 @@ export function parseJsonl(options: ParseJsonlOptions = {}): Transform {
     if (value === null) throw new JsonlError(lineNumber, 'null is not a value a stream can carry', line, { source });
     const problem = validate?.(value);
     if (problem !== undefined) throw new JsonlError(lineNumber, problem, line, { source });
-    return value;
+    return keepText ? new JsonText(line.trim(), value) : value;
   };
   // split2 (string matcher is faster than a regexp) — \r is stripped by parseLine's JSON.parse
   // tolerance of trailing whitespace, so CRLF needs no special matcher.

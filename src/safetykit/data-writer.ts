@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import { Batcher, IdleTimer } from '../core/batch.js';
 import { ConfigError } from '../core/errors.js';
+import { isJsonText, type JsonText } from '../core/json-text.js';
 import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
@@ -73,7 +74,11 @@ export interface DataResultEvent extends DataRequestEvent {
   status: RequestStatus;
 }
 
-/** A Writable (objectMode) of `{id, …}` objects, added to `namespace` in batches. */
+/**
+ * A Writable (objectMode) of `{id, …}` objects, added to `namespace` in batches. It also takes
+ * `JsonText`s of objects (from `parseJsonl({keepText: true})` or `parseJsonArray({keepText: true})`),
+ * whose text is sent unchanged: numbers such as `12345678901234567890` keep every digit.
+ */
 export function dataWriter(options: DataWriterOptions): DataWriter {
   return new DataWriter(options);
 }
@@ -127,9 +132,11 @@ export class DataWriter extends Writable {
     this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: false });
   }
 
-  override _write(object: DataObject, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  /** An object, or a `JsonText` of one (from `parseJsonl`/`parseJsonArray` with `keepText`): its text is sent as it came. */
+  override _write(item: DataObject | JsonText<DataObject>, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.started === 0) this.started = Date.now();
     const index = this.index++;
+    const object = isJsonText(item) ? item.value : item;
     const problem = objectProblem(object);
     if (problem !== undefined) {
       if (this.settings.skipInvalid) {
@@ -140,7 +147,7 @@ export class DataWriter extends Writable {
     }
     let line: string;
     try {
-      line = JSON.stringify(object);
+      line = isJsonText(item) ? item.text : JSON.stringify(object);
     } catch (error) {
       return callback(new InvalidObjectError(index, `JSON.stringify failed (${(error as Error).message})`));
     }
