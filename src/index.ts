@@ -32,6 +32,7 @@ export {
   TimeoutError,
   ConnectionError,
   ProtocolError,
+  RequestBodyError,
   JsonlError,
   ImportFailedError,
   DiskFullError,
