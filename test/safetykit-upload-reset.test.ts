@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConnectionError, InferenceStreamsError, JsonlError, RequestBodyError } from '../src/core/errors.js';
+import { ConnectionError, InferenceStreamsError, JsonlError, RequestBodyError, TimeoutError } from '../src/core/errors.js';
 import { resolveRetry } from '../src/core/retry.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { uploadBody, uploadFile } from '../src/safetykit/client.js';
@@ -165,11 +165,16 @@ describe('a failure of the body itself is typed and not retried', () => {
  * An object store written for this test alone: the first `resets` PUTs are cut once their first
  * bytes have arrived; later ones are read whole and answered 200.
  */
-async function startResettingStore(resets: number) {
+async function startResettingStore(resets: number, then: 'answer' | 'stall' = 'answer') {
   const puts: Array<{ received: number; complete: boolean; body?: Buffer }> = [];
   const server = createServer((req: IncomingMessage, res) => {
     const put: { received: number; complete: boolean; body?: Buffer } = { received: 0, complete: false };
     puts.push(put);
+    if (then === 'stall') {
+      // Read the first bytes, then neither read on nor answer.
+      req.once('data', (chunk: Buffer) => ((put.received = chunk.length), req.pause()));
+      return;
+    }
     if (puts.length <= resets) {
       req.once('data', (chunk: Buffer) => {
         put.received = chunk.length;
@@ -242,6 +247,23 @@ describe('an independent object store that resets mid-body', () => {
       expect(error.message).toContain('/bucket/part.jsonl');
       expect(error.message).not.toContain('sig');
       expect(store.puts).toHaveLength(3);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('an upload that stalls mid-body', () => {
+  it('fails with TimeoutError, never a bare Error', async () => {
+    const file = join(dir(), 'stalled.jsonl');
+    writeFileSync(file, jsonl(20_000, 's'));
+    const store = await startResettingStore(0, 'stall');
+    try {
+      const error = await rejection<TimeoutError>(
+        uploadFile(`${store.url}/bucket/part.jsonl`, file, readFileSync(file).length, { retry: resolveRetry(false), timeoutMs: 300, onProgress: () => undefined }),
+      );
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(store.puts[0].received).toBeGreaterThan(0);
     } finally {
       await store.close();
     }
