@@ -260,10 +260,10 @@ describe('an upload that stalls mid-body', () => {
     const store = await startResettingStore(0, 'stall');
     try {
       const error = await rejection<TimeoutError>(
-        uploadFile(`${store.url}/bucket/part.jsonl`, file, readFileSync(file).length, { retry: resolveRetry(false), timeoutMs: 300, onProgress: () => undefined }),
+        uploadFile(`${store.url}/bucket/part.jsonl`, file, readFileSync(file).length, { retry: resolveRetry(false), timeoutMs: 1000, onProgress: () => undefined }),
       );
       expect(error).toBeInstanceOf(TimeoutError);
-      expect(store.puts[0].received).toBeGreaterThan(0);
+      expect(error.message).toContain('/bucket/part.jsonl');
     } finally {
       await store.close();
     }
