@@ -270,6 +270,23 @@ describe('an upload that stalls mid-body', () => {
   });
 });
 
+describe('importFile() waiting for earlier parts when a later one has a bad line', () => {
+  it('rejects with the JsonlError, not the AbortError of the polls it stops', async () => {
+    const file = join(dir(), 'later-bad.jsonl');
+    writeFileSync(file, '{"id":"l1"}\n{"id":"l2"}\n{"id":bad}\n{"id":"l4"}\n');
+    // Earlier parts stay queued long enough to be polled when the bad line is found.
+    emulator.safetykit.setDelays({ queuedMs: 2000 });
+    try {
+      const error = await rejection<JsonlError>(importFile({ ...conn(), file, partBytes: 12, wait: true }));
+      expect(error).toBeInstanceOf(JsonlError);
+      expect(error.line).toBe(3);
+      expect(error.message).toContain(`${file}:3`);
+    } finally {
+      emulator.safetykit.setDelays({ queuedMs: 5 });
+    }
+  });
+});
+
 describe('inference-streams import --wait with a bad line in a later part (built CLI)', () => {
   it('reports the bad line, file and line number, with exit 1 (not an interrupt), on every run', async () => {
     mkdirSync(join(dir(), 'cli'), { recursive: true });
