@@ -7,11 +7,12 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionError, InferenceStreamsError, JsonlError, RequestBodyError, TimeoutError } from '../src/core/errors.js';
 import { resolveRetry } from '../src/core/retry.js';
@@ -60,6 +61,25 @@ function cutUploads(): number {
   const upload = emulator.stats()['safetykit.upload'];
   return upload.requests - Object.values(upload.statuses).reduce((sum, count) => sum + count, 0);
 }
+
+describe("the emulator's reset fault on an upload", () => {
+  it('cuts the PUT only once bytes of its body have arrived', async () => {
+    const ticket = await request(`${emulator.url}/v1/data/resets/import`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` } });
+    const { upload_url: uploadUrl } = (await ticket.body.json()) as { upload_url: string };
+    emulator.injectFault('reset', { route: 'safetykit.upload' });
+    const put = httpRequest(uploadUrl, { method: 'PUT', headers: { 'content-length': '1000000', 'content-type': 'application/json' } });
+    let failure: NodeJS.ErrnoException | undefined;
+    put.on('error', (error) => (failure = error));
+    put.flushHeaders();
+    // Headers alone: the connection stays up (nothing of the body has arrived yet).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(failure).toBeUndefined();
+    put.write(Buffer.alloc(64 * 1024, 'a'));
+    if (!failure) await once(put, 'error');
+    expect(failure?.code).toMatch(/ECONNRESET|EPIPE/);
+    expect(cutUploads()).toBe(1);
+  });
+});
 
 describe('a reset while the PUT body is being sent', () => {
   it('importWriter() sends the part again and imports every object once', async () => {
