@@ -33,6 +33,7 @@ export {
   TimeoutError,
   ConnectionError,
   ProtocolError,
+  RequestBodyError,
   JsonlError,
   ImportFailedError,
   DiskFullError,

@@ -220,6 +220,23 @@ export class TimeoutError extends TransportError {}
 /** The connection was refused, reset or closed, or the body was cut short. */
 export class ConnectionError extends TransportError {}
 
+/**
+ * The body of a request failed on our side: its file could not be read, or it was not the size
+ * its Content-Length said (the file changed while it was sent). The request was cut short, so the
+ * server kept nothing of it. Not retried: the same body would fail again. A bad line found while
+ * a body streams is a {@link JsonlError} instead.
+ */
+export class RequestBodyError extends InferenceStreamsError {
+  readonly endpoint: string;
+  /** The low-level error code, e.g. `ENOENT`, `EIO`, `UND_ERR_REQ_CONTENT_LENGTH_MISMATCH`. */
+  readonly code: string | undefined;
+  constructor(endpoint: string, message: string, options?: { cause?: unknown; code?: string }) {
+    super(`${endpoint}: ${message}`, options);
+    this.endpoint = endpoint;
+    this.code = options?.code;
+  }
+}
+
 /** The server answered 2xx with a body we cannot use: unparseable, wrong shape, or `status: "error"`. */
 export class ProtocolError extends InferenceStreamsError {
   readonly endpoint: string;

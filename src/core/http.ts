@@ -3,9 +3,9 @@
  * caller abort, and low-level failures mapped to our typed errors. It knows nothing of retries
  * or vendors; `api.ts` and `retry.ts` build on it.
  */
-import type { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
-import { AbortError, ConnectionError, TimeoutError, TransportError } from './errors.js';
+import { AbortError, ConnectionError, InferenceStreamsError, RequestBodyError, TimeoutError, TransportError } from './errors.js';
 import { VERSION } from './version.js';
 
 /** Default whole-request timeout (headers and body), in ms. */
@@ -54,7 +54,13 @@ export interface HttpRequest {
   /** Label for errors and stats: method + path, e.g. `GET /v1/data/ns/requests/{id}`. */
   endpoint: string;
   headers?: Record<string, string>;
-  /** A string/Buffer, or a stream (then pass `content-length` in `headers` if the server needs one). */
+  /**
+   * A string/Buffer, or a stream (then pass `content-length` in `headers` if the server needs one).
+   * A stream is read once and destroyed when the request ends; a failure of its own (say, its file
+   * cannot be read) rejects with that error when it is ours (e.g. `JsonlError`), else with
+   * {@link RequestBodyError}, never retried, while a connection lost as it is sent is a
+   * {@link ConnectionError}, like any other.
+   */
   body?: string | Buffer | Readable;
   /**
    * Whole-request timeout covering headers and body. Default 120 000 ms. For `requestStream()`
@@ -89,14 +95,56 @@ export interface HttpStreamResponse {
 /** Send a request and read the whole body as text. Every status is returned, never thrown. */
 export async function request(req: HttpRequest): Promise<HttpResponse> {
   const guard = new RequestGuard(req);
+  const outgoing = req.body instanceof Readable ? new OutgoingBody(req.body) : undefined;
+  let response: HttpResponse;
   try {
-    const res = await undiciRequest(req.url, guard.options());
+    const res = await undiciRequest(req.url, { ...guard.options(), ...(outgoing ? { body: outgoing.relay } : {}) });
     const buffer = Buffer.from(await res.body.arrayBuffer());
-    return { status: res.statusCode, headers: res.headers, text: buffer.toString('utf8'), bytes: buffer.length };
+    response = { status: res.statusCode, headers: res.headers, text: buffer.toString('utf8'), bytes: buffer.length };
   } catch (error) {
-    throw guard.translate(error);
+    throw outgoing?.failure(req.endpoint) ?? guard.translate(error);
   } finally {
+    outgoing?.dispose();
     guard.dispose();
+  }
+  // The server may answer before it notices that the body fell short: the body's failure comes first.
+  const failure = outgoing?.failure(req.endpoint);
+  if (failure) throw failure;
+  return response;
+}
+
+/**
+ * A request body stream as undici reads it: through a relay, because undici destroys the stream it
+ * reads with the socket's error when the connection drops mid-body. The caller's stream only ever
+ * fails on its own (a read error of its file, a bad line found while it streams), so the two stay
+ * apart: the first is a transport failure (retried with a fresh body), the second is not.
+ */
+class OutgoingBody {
+  readonly relay = new PassThrough();
+  private ownError: Error | undefined;
+
+  constructor(private readonly source: Readable) {
+    // 'on', not 'once': a stream may emit a second error while it is torn down.
+    source.on('error', (error: Error) => {
+      if (this.relay.destroyed) return;
+      this.ownError = error;
+      this.relay.destroy(error);
+    });
+    // The relay is gone (sent, or cut by the socket): stop reading the source.
+    this.relay.once('close', () => source.destroy());
+    source.pipe(this.relay);
+  }
+
+  /** The body's own failure, if it had one: ours as it is (e.g. `JsonlError`), any other as a {@link RequestBodyError}. */
+  failure(endpoint: string): Error | undefined {
+    const error = this.ownError;
+    if (error === undefined || error instanceof InferenceStreamsError) return error;
+    return new RequestBodyError(endpoint, `the request body could not be read (${error.message})`, { cause: error, code: errorCode(error) });
+  }
+
+  dispose(): void {
+    this.source.destroy();
+    this.relay.destroy();
   }
 }
 
@@ -177,6 +225,10 @@ class RequestGuard {
     const message = error instanceof Error ? error.message : String(error);
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
       return new TimeoutError(endpoint, message, { cause: error, code });
+    }
+    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
+      // Our body was not the size we announced (its file changed while it was sent): a retry would not help.
+      return new RequestBodyError(endpoint, `the request body did not match its Content-Length (${message})`, { cause: error, code });
     }
     if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_URL' || code === 'ERR_INVALID_ARG_TYPE') {
       // A programming or configuration error: retrying would not help.

@@ -286,7 +286,7 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
     { name: 'safetykit.status', method: 'GET', pattern: new RegExp(`^${ns}/requests/(?<requestId>[^/]+)$`), handle: status },
     { name: 'safetykit.downloadUrl', method: 'GET', pattern: new RegExp(`^${ns}/requests/(?<requestId>[^/]+)/results/download-url$`), handle: downloadUrl },
     { name: 'safetykit.settings', method: 'PUT', pattern: new RegExp(`^${ns}/settings$`), handle: updateSettings },
-    { name: 'safetykit.upload', method: 'PUT', pattern: new RegExp(`^/_objects/${UPLOAD_BUCKET}/(?<key>.+)$`), handle: upload },
+    { name: 'safetykit.upload', method: 'PUT', pattern: new RegExp(`^/_objects/${UPLOAD_BUCKET}/(?<key>.+)$`), handle: upload, resetMidBody: true },
     { name: 'safetykit.results', method: 'GET', pattern: new RegExp(`^/_objects/${RESULTS_BUCKET}/(?<key>.+)$`), handle: download },
   ];
 

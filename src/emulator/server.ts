@@ -99,9 +99,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const message = fault === '429' ? 'Too many requests (injected fault)' : `Injected fault ${fault}`;
       return finish(routeStats, res, json(Number(fault), { status: 'error', message, statusCode: Number(fault) }, headers));
     }
-    if (fault === 'reset' && faults.coin()) {
+    if (fault === 'reset' && (matched.resetMidBody === true || faults.coin())) {
       // Reset before any answer: the handler never runs, as if the connection dropped in transit.
-      req.socket.resetAndDestroy();
+      resetAfterFirstBytes(req);
       return;
     }
 
@@ -195,6 +195,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Drop the connection once the first bytes of the request body have arrived (at once when it
+ * has none): a client still sending a large body sees the reset mid-body, as when a real
+ * connection drops during an upload.
+ */
+function resetAfterFirstBytes(req: IncomingMessage): void {
+  const reset = () => req.socket.resetAndDestroy();
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!(length > 0) && req.headers['transfer-encoding'] === undefined) return void reset();
+  req.once('data', reset);
+  req.once('end', reset);
 }
 
 function toBuffer(body: EmulatorResponse['body']): Buffer {

@@ -36,6 +36,13 @@ export interface Route {
   /** Matched against the URL path; named groups become `params`. */
   pattern: RegExp;
   handle(request: EmulatorRequest): EmulatorResponse | Promise<EmulatorResponse>;
+  /**
+   * An injected `reset` always drops the connection while the request body arrives, after its
+   * first bytes (never after the answer began). For uploads: a long PUT is cut mid-body, where a
+   * real connection drops; a lost answer after the body was stored is the `truncate` fault.
+   * Default false: either, by the seeded coin.
+   */
+  resetMidBody?: boolean;
 }
 
 /** What a vendor module may use from the server. */

@@ -82,8 +82,9 @@ export async function uploadFile(uploadUrl: string, filePath: string, size: numb
 
 /**
  * PUT `size` bytes from a fresh `makeBody()` stream per attempt (same rules as {@link uploadFile}).
- * When the body itself fails (a read error, or a bad line found while it streams), the PUT is cut
- * short, so the store keeps nothing, and that error is thrown as it is, never retried.
+ * A connection lost while the body is sent is retried with a fresh body, like a 5xx. When the body
+ * itself fails (a read error: `RequestBodyError`; a bad line found while it streams: `JsonlError`),
+ * the PUT is cut short, so the store keeps nothing, and that error is thrown, never retried.
  */
 export async function uploadBody(uploadUrl: string, size: number, makeBody: (attempt: number) => Readable, run: UploadRun): Promise<{ retries: number }> {
   const endpoint = `PUT ${describeUrl(uploadUrl)}`;
@@ -91,24 +92,17 @@ export async function uploadBody(uploadUrl: string, size: number, makeBody: (att
   await withRetry(
     async (attempt) => {
       retries = attempt;
-      const body = makeBody(attempt);
-      let bodyError: Error | undefined;
-      body.once('error', (error) => (bodyError ??= error));
+      // request() tells the body's own failure from the socket's, and destroys the body when done.
       const response = await request({
         method: 'PUT',
         url: uploadUrl,
         endpoint,
         headers: { 'content-length': String(size), 'content-type': 'application/json' },
-        body,
+        body: makeBody(attempt),
         bare: true,
         timeoutMs: run.timeoutMs,
         signal: run.signal,
-      })
-        .catch((error: unknown) => {
-          throw bodyError ?? error;
-        })
-        .finally(() => body.destroy());
-      if (bodyError) throw bodyError;
+      });
       if (response.status < 200 || response.status >= 300) throw errorFromResponse(response, endpoint);
     },
     run.retry,

@@ -174,9 +174,12 @@ class FileImportRun {
       this.progress(true);
       return this.summary();
     } catch (error) {
+      // The first real error is the one reported: recorded before the abort below, whose
+      // AbortErrors (background polls stopped mid-wait) must not take its place.
+      this.failure ??= error as Error;
       this.controller.abort();
       await Promise.allSettled([...this.polls, this.saving]);
-      throw this.failure ?? error;
+      throw this.failure;
     }
   }
 
