@@ -4,6 +4,7 @@ import { access, open, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { isDescriptorPath } from '../../core/file-identity.js';
 import { decideShape, parseJsonItems, sniffJsonInput, type JsonInputShape } from '../../core/json-input.js';
 import { stringifyJsonl } from '../../core/jsonl.js';
 import { objectProblem } from '../../safetykit/errors.js';
@@ -90,9 +91,9 @@ Examples:
     const partBytes = parseIntegerFlag('part-bytes', values['part-bytes'] as string | undefined, 1);
 
     // Every path is checked before anything is uploaded: a typo must not cost a 50 GB upload.
-    const isFile = inPath !== '-' && (await inputIsFile(inPath)) && (await fileShape(inPath, format)) === 'jsonl';
+    const isFile = inPath !== '-' && (await inputIsFile(inPath));
     if (statePath !== undefined && !isFile) {
-      throw new UsageError('--state needs --in FILE, a JSONL file: stdin cannot be read again to resume, and a JSON array goes through a spool');
+      throw new UsageError('--state needs --in FILE, a regular file: stdin, a pipe or a device (anything under /dev or /proc) cannot be read again to resume');
     }
     if (resultsOut !== undefined && resultsOut !== '-') await checkOutputPath('results-out', resultsOut);
     if (isFile) await checkOutputPath('state', statePath ?? `${inPath}.import-state.json`);
@@ -102,7 +103,7 @@ Examples:
     let summary: ImportWriterSummary & { resumed?: boolean; partsSkipped?: number; stateFile?: string };
     try {
       summary = isFile
-        ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir }, namespace, sent, io)
+        ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir, format: (await fileShape(inPath, format)) === 'jsonl' ? 'jsonl' : 'json' }, namespace, sent, io)
         : await importFromStream(inPath, format, { ...connection, wait, partBytes, spoolDir, keepSpool: values['keep-spool'] === true }, namespace, sent, io);
     } catch (error) {
       throw sent.report(error, io, isFile ? (statePath ?? `${inPath}.import-state.json`) : undefined);
@@ -138,8 +139,8 @@ Examples:
 
 type Connection = { apiKey: string; baseUrl: string | undefined; namespace: string; signal: AbortSignal; pollIntervalMs: number | undefined; wait: boolean; partBytes: number | undefined; spoolDir: string | undefined };
 
-/** A regular file: imported in place, resumably. */
-async function importFromFile(inPath: string, options: Connection & { stateFile: string | undefined }, namespace: string, sent: SentParts, io: CliIO) {
+/** A regular file (JSONL or a JSON array): imported in place, resumably. */
+async function importFromFile(inPath: string, options: Connection & { stateFile: string | undefined; format: 'jsonl' | 'json' }, namespace: string, sent: SentParts, io: CliIO) {
   let stats: ImportFileStats | undefined;
   const progress = new ProgressLine(io.stderr, io.progress, () => (stats ? describeFileProgress(namespace, stats) : `import ${namespace}: starting`));
   let summary;
@@ -160,7 +161,11 @@ async function importFromFile(inPath: string, options: Connection & { stateFile:
   return summary;
 }
 
-/** stdin, a pipe, or a JSON array (whose elements become JSONL lines): checked and spooled, then uploaded. */
+/**
+ * stdin, a pipe or a device: checked and spooled, then uploaded (not resumable). JSONL goes to the
+ * spool as it is; each element of a JSON array as its own text on one line (never re-serialized,
+ * so every digit arrives as it was written).
+ */
 async function importFromStream(inPath: string, format: InputFormat | undefined, options: Connection & { keepSpool: boolean }, namespace: string, sent: SentParts, io: CliIO) {
   const source = inPath === '-' ? 'stdin' : inPath;
   const writer = importWriter({ ...options, source });
@@ -175,7 +180,7 @@ async function importFromStream(inPath: string, format: InputFormat | undefined,
       // JSONL text goes to the spool as it is (checked there, not parsed twice).
       await pipeline(input.bytes, writer, { signal: io.signal });
     } else {
-      const items = parseJsonItems(shape, { source, objectsOnly: true, validate: objectProblem });
+      const items = parseJsonItems(shape, { source, objectsOnly: true, validate: objectProblem, keepText: true });
       await pipeline(input.bytes, items, writer, { signal: io.signal });
     }
   } finally {
@@ -225,9 +230,10 @@ async function fileShape(path: string, format: InputFormat | undefined): Promise
   }
 }
 
+/** A regular file, imported in place and resumably; anything else (a pipe, a device, a path under /dev or /proc, such as /dev/stdin) is read as a stream. */
 async function inputIsFile(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isFile();
+    return (await stat(path)).isFile() && !isDescriptorPath(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`--in ${path}: no such file`);
     throw error;
