@@ -6,6 +6,7 @@
  * over. Taking over is itself guarded: the stale lock is renamed away first (one rename wins),
  * and a lock renamed by mistake, one a live run created meanwhile, is put back.
  */
+import { randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { InferenceStreamsError } from './errors.js';
@@ -125,7 +126,7 @@ function ownerAlive(owner: LockOwner): boolean {
 
 /** Move a dead owner's lock away; if what was moved turns out to be a live run's new lock, put it back. */
 async function clearStale(path: string, stale: LockOwner): Promise<void> {
-  const aside = `${path}.stale-${process.pid}`;
+  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await rename(path, aside);
   } catch (error) {
