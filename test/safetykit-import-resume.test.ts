@@ -220,15 +220,17 @@ describe('two runs of the same import at once', () => {
     writeJsonl(file, 4000, 'once');
     const args = ['--namespace', 'at-once', '--in', file, '--part-bytes', '60000', '--wait', '--poll-interval-ms', '5'];
     // Slow imports: the first run is still polling when the second one starts.
-    emulator.safetykit.setDelays({ queuedMs: 1500 });
+    emulator.safetykit.setDelays({ queuedMs: 5000 });
     try {
-      const runs = [spawnImport(args), spawnImport(args)];
-      const codes = await Promise.all(runs.map((run) => run.exited.then(([code]) => code)));
-      expect(codes.sort()).toEqual([0, 1]);
-      const refused = runs.find((run) => run.child.exitCode === 1)!;
-      const winner = runs.find((run) => run.child.exitCode === 0)!;
-      expect(refused.err()).toContain(`is already running (pid ${winner.child.pid}`);
-      expect(refused.err()).toContain(`${file}.import-state.json.lock`);
+      const first = spawnImport(args);
+      while (!existsSync(`${file}.import-state.json`) && first.child.exitCode === null) await sleep(5);
+      const second = spawnImport(args);
+      const [secondCode] = await second.exited;
+      expect(secondCode, second.err()).toBe(1);
+      expect(second.err()).toContain(`is already running (pid ${first.child.pid}`);
+      expect(second.err()).toContain(`${file}.import-state.json.lock`);
+      const [firstCode] = await first.exited;
+      expect(firstCode, first.err()).toBe(0);
     } finally {
       emulator.safetykit.setDelays({ queuedMs: 20 });
     }
