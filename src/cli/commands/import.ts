@@ -102,6 +102,8 @@ Examples:
 
     // Every path is checked before anything is uploaded: a typo must not cost a 50 GB upload.
     const isFile = inPath !== '-' && (await inputIsFile(inPath));
+    // A regular file is imported in place whatever it holds: JSONL as it is, a JSON array as its JSONL view.
+    const fileFormat = isFile && (await fileShape(inPath, format)) !== 'jsonl' ? 'json' : 'jsonl';
     if (statePath !== undefined && !isFile) {
       throw new UsageError('--state needs --in FILE, a regular file: stdin, a pipe or a device (anything under /dev or /proc) cannot be read again to resume');
     }
@@ -113,7 +115,7 @@ Examples:
     let summary: ImportWriterSummary & { resumed?: boolean; partsSkipped?: number; stateFile?: string };
     try {
       summary = isFile
-        ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir, format: (await fileShape(inPath, format)) === 'jsonl' ? 'jsonl' : 'json' }, namespace, sent, io)
+        ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir, format: fileFormat }, namespace, sent, io)
         : await importFromStream(inPath, format, { ...connection, wait, partBytes, spoolDir, keepSpool: values['keep-spool'] === true }, namespace, sent, io);
     } catch (error) {
       throw sent.report(error, io, isFile ? (statePath ?? `${inPath}.import-state.json`) : undefined);
