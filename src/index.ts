@@ -44,4 +44,5 @@ export type { RetryOptions } from './core/retry.js';
 export type { CommonOptions } from './core/options.js';
 export type { BaseStats } from './core/stats.js';
 export { CheckpointFile } from './core/checkpoint.js';
+export { LockedError } from './core/lock-file.js';
 export { closeAgents } from './core/http.js';

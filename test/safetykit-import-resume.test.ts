@@ -1,9 +1,12 @@
 /**
  * A killed and re-run `import` sends every object exactly once: the built CLI (dist/cli/main.js)
  * is SIGKILLed at random moments — after some part uploads, in the middle of one, while polling —
- * and run again each time, against the emulator over loopback.
+ * and run again each time, against the emulator over loopback. The same for a JSON-array file;
+ * two runs at once (the second is refused), and `--in /dev/stdin` (a stream, never resumed).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
@@ -161,4 +164,123 @@ describe('import: killed and run again', () => {
     expect(code).toBe(0);
     expect(readdirSync(tmp).sort()).toEqual([alive, kept].map((path) => path.slice(tmp.length + 1)).sort());
   }, 30_000);
+});
+
+describe('import of a JSON-array file: killed and run again', () => {
+  it('sends every element exactly once, each as it was written, and nothing when run again after it finished', async () => {
+    mkdirSync(join(dir(), 'tmp'), { recursive: true });
+    const file = join(dir(), 'big.json');
+    const count = 8000;
+    const fragile = ['{"id": "arr-f1", "n": 12345678901234567890}', '{"id": "arr-f2", "n": 1e400, "m": -0, "f": 1.0}', '{"id": "arr-f3", "k": 1, "k": 2}'];
+    const elements = [...fragile];
+    for (let i = fragile.length; i < count; i++) elements.push(`{\n    "id": "arr-${i}",\n    "title": "Listing ${i}, [with] {brackets}",\n    "price": ${i}.10\n  }`);
+    writeFileSync(file, `[\n  ${elements.join(',\n  ')}\n]\n`);
+    const args = ['--namespace', 'resume-array', '--in', file, '--part-bytes', '30000', '--wait', '--poll-interval-ms', '5', '--json'];
+
+    let kills = 0;
+    for (const uploadsWanted of [2, 3]) {
+      const before = storedUploads();
+      const run = spawnImport(args);
+      let exited = false;
+      void run.exited.then(() => (exited = true));
+      while (!exited && storedUploads() < before + uploadsWanted) await sleep(1);
+      // Mid-upload: the next part's PUT is under way (or about to be).
+      await sleep(5);
+      if (exited) break;
+      run.child.kill('SIGKILL');
+      expect((await run.exited)[1]).toBe('SIGKILL');
+      kills++;
+    }
+    expect(kills).toBe(2);
+
+    const last = spawnImport(args);
+    const [code] = await last.exited;
+    expect(code, last.err()).toBe(0);
+    const summary = JSON.parse(last.out());
+    expect(summary).toMatchObject({ command: 'import', objects: count, resumed: true });
+    expect(summary.partsSkipped).toBeGreaterThan(0);
+    const received = await emulator.safetykit.importedIds('resume-array');
+    expect(received.size).toBe(count);
+    expect([...received].filter(([, times]) => times !== 1)).toEqual([]);
+    const lines = (await emulator.safetykit.importedLines('resume-array')).map((line) => line.trim());
+    for (const text of fragile) expect(lines).toContain(text);
+
+    const uploadsBefore = emulator.safetykit.uploads().length;
+    const again = spawnImport(args);
+    expect((await again.exited)[0], again.err()).toBe(0);
+    expect(JSON.parse(again.out())).toMatchObject({ requestIds: summary.requestIds, objects: count, bytes: 0, partsSkipped: summary.requestIds.length });
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
+  }, 120_000);
+});
+
+describe('two runs of the same import at once', () => {
+  it('the second is refused, naming the pid of the first; every object is imported once', async () => {
+    mkdirSync(join(dir(), 'tmp'), { recursive: true });
+    const file = join(dir(), 'twice-at-once.jsonl');
+    writeJsonl(file, 4000, 'once');
+    const args = ['--namespace', 'at-once', '--in', file, '--part-bytes', '60000', '--wait', '--poll-interval-ms', '5'];
+    // Slow imports: the first run is still polling when the second one starts.
+    emulator.safetykit.setDelays({ queuedMs: 5000 });
+    try {
+      const first = spawnImport(args);
+      while (!existsSync(`${file}.import-state.json`) && first.child.exitCode === null) await sleep(5);
+      const second = spawnImport(args);
+      const [secondCode] = await second.exited;
+      expect(secondCode, second.err()).toBe(1);
+      expect(second.err()).toContain(`is already running (pid ${first.child.pid}`);
+      expect(second.err()).toContain(`${file}.import-state.json.lock`);
+      const [firstCode] = await first.exited;
+      expect(firstCode, first.err()).toBe(0);
+    } finally {
+      emulator.safetykit.setDelays({ queuedMs: 20 });
+    }
+    const received = await emulator.safetykit.importedIds('at-once');
+    expect(received.size).toBe(4000);
+    expect([...received].filter(([, times]) => times !== 1)).toEqual([]);
+    // The lock went with the run that held it.
+    expect(existsSync(`${file}.import-state.json.lock`)).toBe(false);
+  }, 60_000);
+});
+
+describe('import --in /dev/stdin', () => {
+  /** The CLI with `file` as its stdin (a regular file behind /dev/stdin, as `< file` gives). */
+  async function importStdinFile(file: string, namespace: string): Promise<[number | null, string]> {
+    const fd = openSync(file, 'r');
+    try {
+      const child = spawn(process.execPath, ['dist/cli/main.js', 'import', '--no-progress', '--namespace', namespace, '--in', '/dev/stdin'], {
+        stdio: [fd, 'pipe', 'pipe'],
+        env: { ...process.env, SAFETYKIT_API_KEY: KEY, SAFETYKIT_BASE_URL: emulator.url, TMPDIR: join(dir(), 'tmp') },
+      });
+      let err = '';
+      child.stderr!.on('data', (chunk) => (err += chunk));
+      child.stdout!.resume();
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return [code, err];
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it('is read as a stream, never resumed: two inputs of the same size and mtime are both imported, no state is written in /dev', async () => {
+    mkdirSync(join(dir(), 'tmp'), { recursive: true });
+    const first = join(dir(), 'stdin-a.jsonl');
+    const second = join(dir(), 'stdin-b.jsonl');
+    writeJsonl(first, 500, 'sa');
+    writeJsonl(second, 500, 'sb');
+    const mtime = new Date('2026-01-01T00:00:00Z');
+    for (const file of [first, second]) utimesSync(file, mtime, mtime);
+    try {
+      for (const file of [first, second]) {
+        const [code, err] = await importStdinFile(file, 'devstdin');
+        expect(code, err).toBe(0);
+      }
+      expect(existsSync('/dev/stdin.import-state.json')).toBe(false);
+      const received = await emulator.safetykit.importedIds('devstdin');
+      expect(received.size).toBe(1000);
+      expect([...received.values()].every((times) => times === 1)).toBe(true);
+    } finally {
+      // Left there by a version that took /dev/stdin for a file.
+      for (const leftover of ['/dev/stdin.import-state.json', '/dev/stdin.import-state.json.lock']) rmSync(leftover, { force: true });
+    }
+  }, 60_000);
 });

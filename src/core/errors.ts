@@ -250,12 +250,15 @@ export class ProtocolError extends InferenceStreamsError {
 export class JsonlError extends InferenceStreamsError {
   readonly line: number;
   readonly excerpt: string;
+  /** What is wrong with the line, without its place (e.g. `the "id" is missing`). */
+  readonly problem: string;
   constructor(line: number, problem: string, text: string, options?: { cause?: unknown; source?: string }) {
     const excerpt = text.length > 80 ? `${text.slice(0, 77)}...` : text;
     const where = options?.source ? `${options.source}:${line}` : `line ${line}`;
     super(`Bad JSONL at ${where}: ${problem}: ${JSON.stringify(excerpt)}`, options);
     this.line = line;
     this.excerpt = redact(excerpt);
+    this.problem = redact(problem);
   }
 }
 

@@ -61,6 +61,8 @@ export interface SafetykitControl {
    * test prove an import sent each object exactly once.
    */
   importedIds(namespace: string): Promise<Map<string, number>>;
+  /** The non-blank lines of every stored upload into `namespace`, as received (no parsing): what a test compares byte for byte. */
+  importedLines(namespace: string): Promise<string[]>;
 }
 
 const MiB = 1024 * 1024;
@@ -311,6 +313,14 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
         }
       }
       return counts;
+    },
+    importedLines: async (namespace) => {
+      const lines: string[] = [];
+      for (const stored of requests.values()) {
+        if (stored.kind !== 'import' || stored.namespace !== namespace || !stored.filePath) continue;
+        for await (const line of uploadedLines(stored.filePath)) if (line.trim().length > 0) lines.push(line);
+      }
+      return lines;
     },
   };
   return { routes, control };

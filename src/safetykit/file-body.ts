@@ -91,9 +91,10 @@ export class LineScan {
 /**
  * Bytes `[start, end)` of `path` as a PUT body. With a `scan`, every line is checked on the way
  * and the final chunk waits for the verdict; a bad line destroys the body with its `JsonlError`.
- * `onProgress` gets the bytes handed to the request so far.
+ * `onProgress` gets the bytes handed to the request so far. `view` rewrites each chunk in place
+ * before it is checked and sent, keeping its length (a JSON array's JSONL view).
  */
-export function fileRangeBody(path: string, start: number, end: number, scan: LineScan | undefined, onProgress?: (bytesSent: number) => void): Readable {
+export function fileRangeBody(path: string, start: number, end: number, scan: LineScan | undefined, onProgress?: (bytesSent: number) => void, view?: (chunk: Buffer) => void): Readable {
   const file: ReadStream = createReadStream(path, { start, end: end - 1, highWaterMark: 256 * 1024 });
   let held: Buffer | undefined;
   let sent = 0;
@@ -105,6 +106,7 @@ export function fileRangeBody(path: string, start: number, end: number, scan: Li
     // A couple of chunks of slack: the file is read ahead while lines are checked and bytes sent.
     highWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _encoding, callback) {
+      view?.(chunk);
       if (!scan) {
         release(this, chunk);
         return callback();

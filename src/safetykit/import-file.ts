@@ -1,24 +1,31 @@
 /**
- * `importFile()`: import a JSONL file on disk without copying it. Each part (a byte range of
- * whole lines, at most `partBytes`) is checked line by line while the file itself streams into
- * the pre-signed PUT; a bad line cuts the PUT short, so nothing of it is imported.
+ * `importFile()`: import a JSONL file, or a file holding one JSON array, on disk without copying
+ * it. Each part (a byte range of whole lines, at most `partBytes`) is checked line by line while
+ * the file itself streams into the pre-signed PUT; a bad line cuts the PUT short, so nothing of
+ * it is imported. A JSON array goes up as its JSONL view (json-array-view.ts): each element on
+ * one line, its text unchanged.
  *
  * Resumable: a state file beside the input records each part's range, request id and progress,
- * saved durably before and after every PUT. Running the same import again skips the parts an
- * earlier run uploaded, polls their requests, and uploads only the rest.
+ * saved durably before and after every PUT, and keyed to the file's identity (size, mtime and a
+ * hash of its first and last 64 KiB). Running the same import again skips the parts an earlier
+ * run uploaded, polls their requests, and uploads only the rest. A lock beside the state keeps
+ * two runs of the same import from working at once.
  */
 import { setMaxListeners } from 'node:events';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { ConfigError, ImportFailedError } from '../core/errors.js';
+import { ConfigError, ImportFailedError, JsonArrayError, JsonlError } from '../core/errors.js';
+import { isDescriptorPath, readFileIdentity } from '../core/file-identity.js';
+import { acquireLock } from '../core/lock-file.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { createImport, fetchRequestStatus, isExpiredUpload, uploadBody } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
 import { LineScan, fileRangeBody } from './file-body.js';
-import { fileIdentity, ImportStateFile, type ImportPartState, type ImportState } from './import-state.js';
+import { ImportStateFile, type ImportFileFormat, type ImportPartState, type ImportState } from './import-state.js';
 import type { ImportEvent, ImportWriterSummary } from './import-writer.js';
+import { ArrayScan, arrayElementCheck, elementError, JsonArrayFile } from './json-array-view.js';
 import { objectLineCheck, type CheckLine } from './line-check.js';
 import { pollUntilFinal, resolvePoll, type PollOptions, type ResolvedPoll } from './requests.js';
 import { removeStaleSpools } from './spool.js';
@@ -33,9 +40,14 @@ const NOT_UPLOADED = new Set(['uploading', 'pending_upload']);
 
 /** Options of {@link importFile}. */
 export interface ImportFileOptions extends SafetykitOptions, PollOptions {
-  /** The JSONL file to import (a regular file). Required. */
+  /** The file to import: a regular file (not a pipe, a device, or a path under `/dev` or `/proc`). Required. */
   file: string;
-  /** Where the resume state is kept. Default `file + '.import-state.json'`. */
+  /**
+   * What the file holds: `jsonl` (one object per line) or `json` (one JSON array of objects, or
+   * `{"data": [...]}`; each element is uploaded as one JSONL line, its text unchanged). Default `jsonl`.
+   */
+  format?: ImportFileFormat;
+  /** Where the resume state is kept (and its lock, this path + `.lock`). Default `file + '.import-state.json'`. */
   stateFile?: string;
   /** Start a new import (a separate request) when a part would exceed this many bytes. Default 1 GiB. */
   partBytes?: number;
@@ -83,7 +95,12 @@ export interface ImportFileSummary extends ImportWriterSummary {
   stateFile: string;
 }
 
-/** Import the JSONL file `file` into `namespace`, resumably; resolves once every part is uploaded (and, with `wait`, succeeded). */
+/**
+ * Import the file `file` (JSONL, or a JSON array with `format: 'json'`) into `namespace`,
+ * resumably; resolves once every part is uploaded (and, with `wait`, succeeded). Throws
+ * `LockedError` while another run of the same import (same state file) is under way, and
+ * `InputChangedError` when the file is not the one its state records.
+ */
 export async function importFile(options: ImportFileOptions): Promise<ImportFileSummary> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object with at least namespace and file');
   const file = stringOption('file', options.file, true);
@@ -91,8 +108,10 @@ export async function importFile(options: ImportFileOptions): Promise<ImportFile
   for (const name of ['onProgress', 'onImport'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ConfigError(name, 'must be a function', options[name]);
   }
+  if (options.format !== undefined && options.format !== 'jsonl' && options.format !== 'json') throw new ConfigError('format', 'must be "jsonl" or "json"', options.format);
   const settings: RunSettings = {
     file,
+    format: options.format ?? 'jsonl',
     poll: resolvePoll(options),
     wait: booleanOption('wait', options.wait, true),
     partBytes: integerOption('partBytes', options.partBytes, GiB, 1, 5 * 1024 * GiB),
@@ -105,15 +124,22 @@ export async function importFile(options: ImportFileOptions): Promise<ImportFile
   const stateFile = new ImportStateFile(stringOption('stateFile', options.stateFile) ?? `${file}.import-state.json`);
   const spoolDir = stringOption('spoolDir', options.spoolDir) ?? tmpdir();
 
-  const identity = await fileIdentity(file);
-  if (!identity.isFile) throw new ConfigError('file', 'must be a regular file (stream anything else through importWriter())', file);
-  await removeStaleSpools(spoolDir);
-  const { state, resumed } = await stateFile.open(file, identity, config.namespace);
-  return new FileImportRun(config, settings, stateFile, state, resumed).run();
+  const identity = await readFileIdentity(file);
+  if (!identity.isFile || isDescriptorPath(file)) throw new ConfigError('file', 'must be a regular file, not a pipe or device (stream anything else through importWriter())', file);
+  // Before the state is read: a second run must not resume from what the first one is changing.
+  const lock = await acquireLock(`${stateFile.path}.lock`, `An import of ${file} (state ${stateFile.path})`);
+  try {
+    await removeStaleSpools(spoolDir);
+    const { state, resumed } = await stateFile.open(file, identity, config.namespace, settings.format);
+    return await new FileImportRun(config, settings, stateFile, state, resumed).run();
+  } finally {
+    await lock.release();
+  }
 }
 
 interface RunSettings {
   file: string;
+  format: ImportFileFormat;
   poll: ResolvedPoll;
   wait: boolean;
   partBytes: number;
@@ -129,6 +155,8 @@ class FileImportRun {
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
   private readonly checkLine: CheckLine;
+  /** Set for a JSON array (`format: 'json'`). */
+  private readonly array: JsonArrayFile | undefined;
   private readonly started = Date.now();
   private readonly polls: Array<Promise<void>> = [];
   private uploadedBytes = 0;
@@ -148,24 +176,33 @@ class FileImportRun {
     setMaxListeners(0, this.controller.signal);
     this.signal = config.signal ? AbortSignal.any([config.signal, this.controller.signal]) : this.controller.signal;
     setMaxListeners(0, this.signal);
-    this.checkLine = objectLineCheck(settings.maxLineBytes, settings.source);
+    if (settings.format === 'json') {
+      this.array = new JsonArrayFile(settings.file, state.size, settings.source, settings.maxLineBytes);
+      this.checkLine = arrayElementCheck(settings.maxLineBytes, settings.source);
+    } else {
+      this.checkLine = objectLineCheck(settings.maxLineBytes, settings.source);
+    }
   }
 
   async run(): Promise<ImportFileSummary> {
     try {
       const { parts } = this.state;
-      let offset = parts.length > 0 ? parts.at(-1)!.end : await this.firstByte();
-      for (let index = 0; index < parts.length || offset < this.state.size; index++) {
+      const first = parts.length > 0 ? undefined : await this.firstByte();
+      let offset = parts.length > 0 ? parts.at(-1)!.end : first!.start;
+      for (let index = 0; index < parts.length || offset < this.dataEnd(); index++) {
         if (this.failure) throw this.failure;
         let part = parts[index];
         if (part === undefined) {
           const previous = parts[index - 1];
           const firstLine = previous ? previous.firstLine + (await this.linesOf(previous)) : 1;
-          part = { start: offset, end: await this.partEnd(offset), firstLine, uploaded: false };
+          const next = await this.nextPart(offset, firstLine, previous, first);
+          // An empty JSON array has no part.
+          if (next === undefined) break;
+          part = next;
           offset = part.end;
         }
         this.stats.parts = Math.max(this.stats.parts, index + 1);
-        await this.runPart(part, index);
+        await this.runPart(part, index).catch((error: unknown) => this.describeBadElement(error, part));
       }
       await Promise.all(this.polls);
       if (this.failure) throw this.failure;
@@ -261,10 +298,17 @@ class FileImportRun {
         if (scan?.done) Object.assign(part, { lines: scan.lines, objects: scan.objects });
         scan?.close();
         scan = part.lines === undefined ? new LineScan(part.firstLine, this.checkLine, this.settings.maxLineBytes, this.settings.source) : undefined;
-        return fileRangeBody(this.settings.file, part.start, part.end, scan, (sent) => {
-          this.stats.bytes = this.uploadedBytes + sent;
-          this.progress();
-        });
+        return fileRangeBody(
+          this.settings.file,
+          part.start,
+          part.end,
+          scan,
+          (sent) => {
+            this.stats.bytes = this.uploadedBytes + sent;
+            this.progress();
+          },
+          this.viewOf(),
+        );
       },
       { timeoutMs: this.settings.uploadTimeoutMs, retry: this.config.retry, signal: this.signal, onRetry },
     );
@@ -316,7 +360,11 @@ class FileImportRun {
       const scan = new LineScan(part.firstLine, this.checkLine, this.settings.maxLineBytes, this.settings.source);
       const handle = await open(this.settings.file, 'r');
       try {
-        for await (const chunk of handle.createReadStream({ start: part.start, end: part.end - 1, autoClose: false })) await scan.feed(chunk as Buffer);
+        const view = this.viewOf();
+        for await (const chunk of handle.createReadStream({ start: part.start, end: part.end - 1, autoClose: false })) {
+          view?.(chunk as Buffer);
+          await scan.feed(chunk as Buffer);
+        }
         await scan.finish();
       } finally {
         scan.close();
@@ -327,10 +375,42 @@ class FileImportRun {
     return part.lines!;
   }
 
-  /** Where the first part starts: after a UTF-8 byte order mark, which the service would not parse. */
-  private async firstByte(): Promise<number> {
+  /**
+   * Where the first part starts: after a UTF-8 byte order mark, which the service would not
+   * parse; in a JSON array, after its `[`.
+   */
+  private async firstByte(): Promise<{ start: number; fileLine?: number }> {
+    if (this.array) return this.array.firstElement();
     const head = await this.read(0, 3);
-    return head.length === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+    return { start: head.length === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0 };
+  }
+
+  /** Where the data ends: the file's end, or a JSON array's `]` (unknown, so infinite, until a part reaches it). */
+  private dataEnd(): number {
+    return this.array ? (this.state.arrayEnd ?? Number.POSITIVE_INFINITY) : this.state.size;
+  }
+
+  /** The part that starts at `offset`, or undefined when a JSON array turns out to be empty. */
+  private async nextPart(offset: number, firstLine: number, previous: ImportPartState | undefined, first: { fileLine?: number } | undefined): Promise<ImportPartState | undefined> {
+    if (!this.array) return { start: offset, end: await this.partEnd(offset), firstLine, uploaded: false };
+    const fileLine = previous ? previous.fileLine! + (previous.newlines ?? 0) : (first?.fileLine ?? 1);
+    const found = await this.array.partEnd(offset, this.settings.partBytes, fileLine, previous === undefined);
+    if (found.last) this.state.arrayEnd = found.end;
+    if (found.empty) return undefined;
+    return { start: offset, end: found.end, firstLine, fileLine, newlines: found.newlines, uploaded: false };
+  }
+
+  /** A bad element of a JSON array: its index and line in the file (the check itself saw a line of the view). */
+  private async describeBadElement(error: unknown, part: ImportPartState): Promise<never> {
+    if (!this.array || !(error instanceof JsonlError) || error instanceof JsonArrayError) throw error;
+    throw await elementError(error, this.array, part, this.settings.source);
+  }
+
+  /** A new mapper of the part's bytes into what is uploaded: the JSONL view of a JSON array; none for JSONL. */
+  private viewOf(): ((chunk: Buffer) => void) | undefined {
+    if (!this.array) return undefined;
+    const scan = new ArrayScan();
+    return (chunk) => void scan.scan(chunk, true);
   }
 
   /**

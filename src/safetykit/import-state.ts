@@ -3,17 +3,20 @@
  * import request, and how far each got. Saved durably (core CheckpointFile) after every step, so
  * a killed run can be re-run without sending any part twice.
  */
-import { stat } from 'node:fs/promises';
 import { CheckpointFile } from '../core/checkpoint.js';
 import { InferenceStreamsError } from '../core/errors.js';
+import { identityChange, type FileIdentity } from '../core/file-identity.js';
 
 /** One part of the file: a byte range that is one import request. */
 export interface ImportPartState {
-  /** Byte range `[start, end)` of the file; always whole lines. */
+  /** Byte range `[start, end)` of the file; always whole lines (of a JSON array: whole elements, see json-array-view.ts). */
   start: number;
   end: number;
-  /** 1-based input line of the part's first byte (for error messages of later parts). */
+  /** 1-based input line of the part's first byte (of a JSON array: 1 + the 0-based index of its first element). */
   firstLine: number;
+  /** Of a JSON array: the 1-based line of the file where the part starts, and the LF bytes in it (for error messages). */
+  fileLine?: number;
+  newlines?: number;
   /** Lines and objects of the part, once all of them were checked. */
   lines?: number;
   objects?: number;
@@ -38,24 +41,24 @@ export interface ImportState {
   kind: 'safetykit-import';
   /** The input file, as given (for messages). */
   file: string;
-  /** The input's identity: a different size or modification time means the file changed. */
+  /**
+   * The input's identity (core/file-identity.ts): a different size, modification time or hash of
+   * its first and last 64 KiB means the file changed. `edgesSha256` is missing in states written
+   * before it was recorded (those are compared on size and mtime).
+   */
   size: number;
   mtimeNs: string;
+  edgesSha256?: string;
+  /** What the file holds: JSONL (missing in older states), or one JSON array (or `{"data": [...]}`). */
+  format?: ImportFileFormat;
+  /** Of a JSON array: the byte after its closing `]`, once a part reached it. */
+  arrayEnd?: number;
   namespace: string;
   parts: ImportPartState[];
 }
 
-/** The input file's identity. */
-export interface FileIdentity {
-  size: number;
-  mtimeNs: string;
-  isFile: boolean;
-}
-
-export async function fileIdentity(path: string): Promise<FileIdentity> {
-  const info = await stat(path, { bigint: true });
-  return { size: Number(info.size), mtimeNs: info.mtimeNs.toString(), isFile: info.isFile() };
-}
+/** What an imported file holds. */
+export type ImportFileFormat = 'jsonl' | 'json';
 
 /** A re-run found the input file different from the one its state file recorded. */
 export class InputChangedError extends InferenceStreamsError {
@@ -82,16 +85,23 @@ export class ImportStateFile {
    * The state of an earlier run of the same import, or a fresh one. Throws `InputChangedError`
    * when the file is not the one recorded, and a plain Error when the state is of something else.
    */
-  async open(file: string, identity: FileIdentity, namespace: string): Promise<{ state: ImportState; resumed: boolean }> {
+  async open(file: string, identity: FileIdentity, namespace: string, format: ImportFileFormat): Promise<{ state: ImportState; resumed: boolean }> {
     const saved = await this.checkpoint.load();
     if (saved === undefined) {
-      return { state: { version: 1, kind: 'safetykit-import', file, size: identity.size, mtimeNs: identity.mtimeNs, namespace, parts: [] }, resumed: false };
+      const { size, mtimeNs, edgesSha256 } = identity;
+      return { state: { version: 1, kind: 'safetykit-import', file, size, mtimeNs, edgesSha256, format, namespace, parts: [] }, resumed: false };
     }
     if (saved.kind !== 'safetykit-import' || saved.version !== 1 || !Array.isArray(saved.parts)) {
       throw new Error(`${this.path} is not the state of a SafetyKit import; pass another --state file or delete it`);
     }
-    if (saved.size !== identity.size) throw new InputChangedError(file, this.path, `size ${saved.size} → ${identity.size} bytes`);
-    if (saved.mtimeNs !== identity.mtimeNs) throw new InputChangedError(file, this.path, 'its modification time is not the recorded one');
+    const change = identityChange(saved, identity);
+    if (change !== undefined) throw new InputChangedError(file, this.path, change);
+    // Recorded from now on (a state of an older version had no hash).
+    saved.edgesSha256 ??= identity.edgesSha256;
+    const savedFormat = saved.format ?? 'jsonl';
+    if (savedFormat !== format) {
+      throw new Error(`${this.path} records an import of ${file} read as ${savedFormat === 'json' ? 'a JSON array' : 'JSONL'}, not as ${format === 'json' ? 'a JSON array' : 'JSONL'}; pass the same --input-format as then, or delete it to start over`);
+    }
     if (saved.namespace !== namespace) {
       throw new Error(`${this.path} records an import of ${file} into namespace "${saved.namespace}", not "${namespace}"; pass --namespace ${saved.namespace}, or delete it to import into "${namespace}"`);
     }

@@ -1,6 +1,7 @@
 /**
- * `importWriter()`: a Writable of objects, JSONL strings or Buffers that imports them into a
- * namespace through the pre-signed upload: lines are checked and spooled to disk, then each part
+ * `importWriter()`: a Writable of objects, JSONL strings or Buffers, or `JsonText` items, that
+ * imports them into a namespace through the pre-signed upload: lines are checked and spooled to
+ * disk (text as it came: strings, Buffers and a JsonText's text are never re-serialized), then each part
  * (every `partBytes`) gets `POST …/import`, a streamed `PUT upload_url`, and status polling.
  * One part uploads while the next one spools.
  */
@@ -10,6 +11,7 @@ import { Writable } from 'node:stream';
 import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
+import { isJsonText, type JsonText } from '../core/json-text.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { createImport, isExpiredUpload, uploadFile } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
@@ -85,7 +87,12 @@ export interface ImportEvent {
   resumed?: boolean;
 }
 
-/** A Writable (objectMode) of objects, JSONL strings or Buffers, imported into `namespace`. */
+/**
+ * A Writable (objectMode) imported into `namespace`. Takes objects (serialized with
+ * `JSON.stringify`), JSONL text as strings or Buffers (spooled as it is, split anywhere), and
+ * `JsonText` items (`parseJsonl`/`parseJsonArray` with `keepText: true`: the item's own text,
+ * on one line), so numbers such as `12345678901234567890` or `1.0` arrive as they were written.
+ */
 export function importWriter(options: ImportWriterOptions): ImportWriter {
   return new ImportWriter(options);
 }
@@ -128,7 +135,7 @@ export class ImportWriter extends Writable {
     this.signal = streamSignal(this, this.controller, this.#config.signal, 'importWriter');
   }
 
-  override _write(chunk: DataObject | string | Buffer | Uint8Array, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  override _write(chunk: DataObject | string | Buffer | Uint8Array | JsonText, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.failure) return callback(this.failure);
     if (this.started === 0) this.started = Date.now();
     const adding =
@@ -136,7 +143,9 @@ export class ImportWriter extends Writable {
         ? this.spool.addText(chunk)
         : chunk instanceof Uint8Array
           ? this.spool.addText(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-          : this.spool.addObject(chunk);
+          : isJsonText(chunk)
+            ? this.spool.addJsonText(chunk)
+            : this.spool.addObject(chunk);
     adding.then(() => {
       this.countSpooled();
       callback(this.failure);

@@ -2,7 +2,7 @@
 export { dataWriter, DataWriter, type DataWriterOptions, type DataWriterStats, type DataWriterSummary, type DataRequestEvent, type DataResultEvent } from './data-writer.js';
 export { importWriter, ImportWriter, type ImportWriterOptions, type ImportWriterStats, type ImportWriterSummary, type ImportEvent, type ImportPhase } from './import-writer.js';
 export { importFile, type ImportFileOptions, type ImportFileStats, type ImportFileSummary } from './import-file.js';
-export { InputChangedError } from './import-state.js';
+export { InputChangedError, type ImportFileFormat } from './import-state.js';
 export { importResults, ImportResultsStream, type ImportResultsOptions, type ImportResultsStats } from './results.js';
 export {
   getRequestStatus,

@@ -7,6 +7,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JsonlError } from '../core/errors.js';
+import { oneLine, type JsonText } from '../core/json-text.js';
 import { objectProblem } from './errors.js';
 import { LineChecker, objectLineCheck, tooLongLine, type CheckLine, type LineCheckerOptions } from './line-check.js';
 
@@ -181,11 +182,24 @@ export class Spool {
 
   /** Add one object (serialized here). */
   async addObject(value: unknown): Promise<void> {
+    await this.addLine(value, () => JSON.stringify(value));
+  }
+
+  /**
+   * Add one item read with its text (a `JsonText`, e.g. an element of a JSON array): its own text
+   * goes to the spool on one line, never re-serialized, so its numbers and keys arrive as written.
+   * Its value (`JSON.parse` of that text) is what is checked.
+   */
+  async addJsonText(item: JsonText): Promise<void> {
+    await this.addLine(item.value, () => oneLine(item.text));
+  }
+
+  private async addLine(value: unknown, text: () => string): Promise<void> {
     await this.endText();
     this.lineNumber++;
     const problem = objectProblem(value);
     if (problem !== undefined) await this.checker.fail(new JsonlError(this.lineNumber, problem, safeExcerpt(value), { source: this.source }), this.lineNumber);
-    const line = `${JSON.stringify(value)}\n`;
+    const line = `${text()}\n`;
     const size = Buffer.byteLength(line);
     if (size > this.maxLineBytes + 1) throw new JsonlError(this.lineNumber, `line is longer than maxLineBytes (${this.maxLineBytes})`, line, { source: this.source });
     if (this.current && this.current.bytes + size > this.partBytes) await this.closePart();

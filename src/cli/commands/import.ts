@@ -1,9 +1,10 @@
-/** `inference-streams import`: a JSONL file of any size into SafetyKit through the pre-signed upload. */
+/** `inference-streams import`: a JSONL or JSON-array file of any size into SafetyKit through the pre-signed upload. */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { isDescriptorPath } from '../../core/file-identity.js';
 import { decideShape, parseJsonItems, sniffJsonInput, type JsonInputShape } from '../../core/json-input.js';
 import { stringifyJsonl } from '../../core/jsonl.js';
 import { objectProblem } from '../../safetykit/errors.js';
@@ -21,26 +22,35 @@ objects, through SafetyKit's pre-signed upload: asks for an upload URL (POST /v1
 credentials go to that host) and prints the import's requestId. With --wait it polls until the
 import succeeds.
 
-A file is streamed into the upload as it is (no copy) while its lines are checked; a bad line
-stops the upload before it completes, so nothing of it is imported, and names the line.
-stdin, and a JSON array (converted to JSONL lines), are checked and spooled to a temp file
-first (the upload needs its size up front).
+A regular file is streamed into the upload as it is (no copy) while its lines are checked; a
+bad line stops the upload before it completes, so nothing of it is imported, and names the
+line. A JSON array goes up the same way, each element on one line (the commas between elements
+become newlines). stdin, a pipe and a device are checked and spooled to a temp file first (the
+upload needs its size up front). Every object is sent as its own text, never re-serialized, so
+numbers such as 12345678901234567890 or 1.0 arrive as written.
 
-Re-running: the progress of a file import is kept in FILE.import-state.json (or --state). Run
-the same command again after a crash or Ctrl-C and it sends no part twice: parts uploaded before
-are skipped (their requests are polled again with --wait), the rest are uploaded. If the file
-changed since, the run is refused; delete the state file to import it again from the start.
+Re-running: what resumes is an import of a regular file, JSONL or a JSON array. Its progress is
+kept in FILE.import-state.json (or --state). Run the same command again after a crash, kill -9
+or Ctrl-C and it sends no part twice: parts uploaded before are skipped (their requests are
+polled again with --wait), the rest are uploaded. If the file changed since (size, modification
+time, or its first or last 64 KiB), the run is refused; delete the state file to import it again
+from the start. While it runs, FILE.import-state.json.lock keeps a second run of the same import
+from starting (refused, naming the pid of the first).
+Not resumable: --in - (stdin), a pipe, a device, any path under /dev or /proc (--in /dev/stdin
+too): those are read once, and running the command again sends everything again.
 
 Options:
   --namespace NS         the namespace (required)
-  --in FILE|-            input file (required; - reads stdin)
+  --in FILE|-            input file (required; - reads stdin, as does any pipe or device)
 ${inputFormatHelp(25)}
   --wait                 poll until the import succeeds (a failed import exits 1 with its reason)
   --results-out FILE|-   write the import's outputs as JSONL (implies --wait; - is stdout)
   --part-bytes N         start a separate import every N bytes (default 1073741824, 1 GiB)
-  --state FILE           resume state of a file import (default: the --in file + .import-state.json)
-  --spool-dir DIR        directory of the spool file for stdin (default the OS temp dir)
-  --keep-spool           keep the spool file of stdin (for debugging)
+  --state FILE           resume state of a file import, and its lock FILE.lock (default: the
+                         --in file + .import-state.json)
+  --spool-dir DIR        directory of the spool file of stdin, a pipe or a device (default the
+                         OS temp dir)
+  --keep-spool           keep that spool file (for debugging)
   --poll-interval-ms MS  first wait between status checks, growing to 30 s (default 1000)
   --base-url URL         API base URL (env SAFETYKIT_BASE_URL, default https://api.safetykit.com)
 The API key is read from SAFETYKIT_API_KEY.
@@ -52,6 +62,7 @@ with --json. Interrupted or failed, it prints the requestIds and objects already
 Examples:
   SAFETYKIT_API_KEY=... inference-streams import --namespace listings --in listings.jsonl --wait
   inference-streams import --namespace listings --in big.jsonl --results-out outputs.jsonl
+  inference-streams import --namespace listings --in listings.json --wait
   inference-streams import --emulator --namespace demo --in items.jsonl --results-out -
 `,
   options: {
@@ -90,9 +101,11 @@ Examples:
     const partBytes = parseIntegerFlag('part-bytes', values['part-bytes'] as string | undefined, 1);
 
     // Every path is checked before anything is uploaded: a typo must not cost a 50 GB upload.
-    const isFile = inPath !== '-' && (await inputIsFile(inPath)) && (await fileShape(inPath, format)) === 'jsonl';
+    const isFile = inPath !== '-' && (await inputIsFile(inPath));
+    // A regular file is imported in place whatever it holds: JSONL as it is, a JSON array as its JSONL view.
+    const fileFormat = isFile && (await fileShape(inPath, format)) !== 'jsonl' ? 'json' : 'jsonl';
     if (statePath !== undefined && !isFile) {
-      throw new UsageError('--state needs --in FILE, a JSONL file: stdin cannot be read again to resume, and a JSON array goes through a spool');
+      throw new UsageError('--state needs --in FILE, a regular file: stdin, a pipe or a device (anything under /dev or /proc) cannot be read again to resume');
     }
     if (resultsOut !== undefined && resultsOut !== '-') await checkOutputPath('results-out', resultsOut);
     if (isFile) await checkOutputPath('state', statePath ?? `${inPath}.import-state.json`);
@@ -102,7 +115,7 @@ Examples:
     let summary: ImportWriterSummary & { resumed?: boolean; partsSkipped?: number; stateFile?: string };
     try {
       summary = isFile
-        ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir }, namespace, sent, io)
+        ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir, format: fileFormat }, namespace, sent, io)
         : await importFromStream(inPath, format, { ...connection, wait, partBytes, spoolDir, keepSpool: values['keep-spool'] === true }, namespace, sent, io);
     } catch (error) {
       throw sent.report(error, io, isFile ? (statePath ?? `${inPath}.import-state.json`) : undefined);
@@ -138,8 +151,8 @@ Examples:
 
 type Connection = { apiKey: string; baseUrl: string | undefined; namespace: string; signal: AbortSignal; pollIntervalMs: number | undefined; wait: boolean; partBytes: number | undefined; spoolDir: string | undefined };
 
-/** A regular file: imported in place, resumably. */
-async function importFromFile(inPath: string, options: Connection & { stateFile: string | undefined }, namespace: string, sent: SentParts, io: CliIO) {
+/** A regular file (JSONL or a JSON array): imported in place, resumably. */
+async function importFromFile(inPath: string, options: Connection & { stateFile: string | undefined; format: 'jsonl' | 'json' }, namespace: string, sent: SentParts, io: CliIO) {
   let stats: ImportFileStats | undefined;
   const progress = new ProgressLine(io.stderr, io.progress, () => (stats ? describeFileProgress(namespace, stats) : `import ${namespace}: starting`));
   let summary;
@@ -160,7 +173,11 @@ async function importFromFile(inPath: string, options: Connection & { stateFile:
   return summary;
 }
 
-/** stdin, a pipe, or a JSON array (whose elements become JSONL lines): checked and spooled, then uploaded. */
+/**
+ * stdin, a pipe or a device: checked and spooled, then uploaded (not resumable). JSONL goes to the
+ * spool as it is; each element of a JSON array as its own text on one line (never re-serialized,
+ * so every digit arrives as it was written).
+ */
 async function importFromStream(inPath: string, format: InputFormat | undefined, options: Connection & { keepSpool: boolean }, namespace: string, sent: SentParts, io: CliIO) {
   const source = inPath === '-' ? 'stdin' : inPath;
   const writer = importWriter({ ...options, source });
@@ -175,7 +192,7 @@ async function importFromStream(inPath: string, format: InputFormat | undefined,
       // JSONL text goes to the spool as it is (checked there, not parsed twice).
       await pipeline(input.bytes, writer, { signal: io.signal });
     } else {
-      const items = parseJsonItems(shape, { source, objectsOnly: true, validate: objectProblem });
+      const items = parseJsonItems(shape, { source, objectsOnly: true, validate: objectProblem, keepText: true });
       await pipeline(input.bytes, items, writer, { signal: io.signal });
     }
   } finally {
@@ -201,7 +218,7 @@ class SentParts {
     const what = io.signal.aborted ? 'interrupted' : error.message;
     const next = stateFile
       ? `run the same command again to resume (state in ${stateFile}; uploaded parts are not sent again)`
-      : 'these requests were sent; running the command again sends all of stdin again';
+      : 'these requests were sent; running the command again sends the whole input again (stdin, a pipe or a device is read once: it cannot be resumed)';
     io.stderr.write(
       `inference-streams import: ${what}\n` +
         `uploaded before it: ${formatCount(objects)} objects in ${parts.length} ${parts.length === 1 ? 'request' : 'requests'}: ${parts.map((part) => part.requestId).join(' ')}\n` +
@@ -225,9 +242,10 @@ async function fileShape(path: string, format: InputFormat | undefined): Promise
   }
 }
 
+/** A regular file, imported in place and resumably; anything else (a pipe, a device, a path under /dev or /proc, such as /dev/stdin) is read as a stream. */
 async function inputIsFile(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isFile();
+    return (await stat(path)).isFile() && !isDescriptorPath(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`--in ${path}: no such file`);
     throw error;
