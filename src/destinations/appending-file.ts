@@ -11,11 +11,14 @@ import { createReadStream } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { ConfigError, DiskFullError } from '../core/errors.js';
 import { refuseOtherColumns, type ColumnMapping } from './columns.js';
+import { refuseOtherFormat, type ExportFormat } from './file-format.js';
 import { StateSaver } from './state-saver.js';
 import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 
 /** How records become bytes. */
 export interface Encoder {
+  /** The format of the bytes, saved in the state: a resume in another format is refused. */
+  readonly format: ExportFormat;
   /** Written once at the start of each file (e.g. a CSV header row). */
   readonly header?: Buffer;
   /**
@@ -41,8 +44,10 @@ interface PartState extends PartitionPosition {
   bytes: number;
 }
 
-/** Column names of a tabular file, saved so a resume with other columns is refused. */
+/** What the file holds, saved so a resume in another format or with other columns is refused. */
 interface Layout {
+  /** Absent in states saved before it was recorded (see `savedFormatOf`). */
+  format?: ExportFormat;
   columns?: string[];
 }
 
@@ -84,6 +89,8 @@ export class AppendingFileDestination implements Destination {
     const partitions = request.initial.length;
     let state: FileState;
     if (saved) {
+      // First: a state of another format (a Parquet state has partitions too) says nothing else that fits.
+      refuseOtherFormat(saved, this.encoder.format, this.state.file.path);
       if ('partitions' in saved !== partitions > 1) {
         const was = 'partitions' in saved ? `a partitioned export (${saved.partitions.length} partitions)` : 'a single-cursor export';
         throw new ConfigError('partitions', `the state file ${this.state.file.path} is of ${was}; pass the same partitions or delete it`, partitions);
@@ -98,6 +105,7 @@ export class AppendingFileDestination implements Destination {
       state = { version: 1, startTime: parts[0].startTime!, endTime: parts.at(-1)!.endTime!, split: this.options.split === true, joined: false, partitions: parts };
     }
     // Also when resuming a state saved without them: from now on it says what the file holds.
+    state.format = this.encoder.format;
     if (this.encoder.mapping) state.columns = this.encoder.mapping.columns.map((column) => column.name);
     this.current = state;
     this.parts = 'partitions' in state ? state.partitions : [state];
@@ -106,6 +114,9 @@ export class AppendingFileDestination implements Destination {
     if (!('partitions' in state && state.joined)) {
       for (const [i, part] of this.parts.entries()) this.handles[i] = await this.openAt(this.paths[i], part);
     }
+    // Saved at once (the contract's insert-if-absent): from the start the state says which format
+    // the file holds, so a rerun in another format is refused even before the first page.
+    if (!saved) await this.save();
     return { positions: this.parts.map(({ bytes: _bytes, ...position }) => position), resumed: saved !== undefined };
   }
 
