@@ -110,7 +110,7 @@ describe('a resumed file export keeps one format', () => {
     const error = await exportInferenceResults(libraryOptions(emulator, { file: join(dir(), 'lib.duckdb') })).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).option).toBe('file');
-    expect((error as Error).message).toContain("to: 'duckdb:");
+    expect((error as Error).message).toContain(`--to duckdb:${join(dir(), 'lib.duckdb')} --table NAME (options to and table)`);
     // An explicit format is the caller's word for what the file holds.
     const summary = await exportInferenceResults(libraryOptions(emulator, { file: join(dir(), 'explicit.db'), format: 'jsonl' }));
     expect(summary.records).toBe(10);

@@ -12,6 +12,7 @@ import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { ConfigError, DiskFullError } from '../core/errors.js';
 import { refuseOtherColumns, type ColumnMapping } from './columns.js';
 import { refuseOtherFormat, type ExportFormat } from './file-format.js';
+import { refuseLostOutput } from './output-check.js';
 import { StateSaver } from './state-saver.js';
 import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 
@@ -139,9 +140,12 @@ export class AppendingFileDestination implements Destination {
   }
 
   async close(complete: boolean): Promise<ClosedDestination> {
+    // Before the handles close: the files they write must still be the ones at their paths.
+    const lost: unknown = complete ? await this.checkOutputs().then(() => undefined, (error: unknown) => error) : undefined;
     await Promise.all(this.handles.map((handle) => handle?.close()));
     this.handles = [];
     await this.state.settled();
+    if (lost) throw lost;
     const state = this.current;
     if (!state || !('partitions' in state)) {
       return { files: [this.options.file], bytes: this.parts[0]?.bytes ?? 0 };
@@ -156,6 +160,16 @@ export class AppendingFileDestination implements Destination {
     if (state.split) return { files: this.paths, bytes };
     await Promise.all(this.paths.map((path) => rm(path, { force: true })));
     return { files: [this.options.file], bytes: bytes - (this.paths.length - 1) * (this.encoder.header?.length ?? 0) };
+  }
+
+  /** Fail when an output (or part file) this run wrote was deleted or replaced meanwhile. */
+  private async checkOutputs(): Promise<void> {
+    for (const [i, handle] of this.handles.entries()) {
+      if (!handle) continue;
+      const { dev, ino } = await handle.stat();
+      const records = this.parts[i].records;
+      await refuseLostOutput(this.paths[i], { dev, ino }, 'output file', `the ${records} record(s) the state file counts in it`, `Delete the state file ${this.state.file.path} and run the export again to start over.`);
+    }
   }
 
   private save(): Promise<void> {

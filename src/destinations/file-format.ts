@@ -22,8 +22,8 @@ export function formatOf(file: string): ExportFormat {
  * such a name would get JSONL (the default) and look like a file of the format it names.
  */
 const NOT_WRITTEN: readonly { extension: RegExp; what: string; instead: (file: string) => string }[] = [
-  { extension: /\.(duckdb|ddb)$/i, what: 'a DuckDB database', instead: (file) => `write a table into it with --to duckdb:${file} --table NAME (to: 'duckdb:${file}', table)` },
-  { extension: /\.(db|sqlite3?)$/i, what: 'a database file', instead: (file) => `for DuckDB use --to duckdb:${file} --table NAME (to: 'duckdb:${file}', table); SQLite is not written` },
+  { extension: /\.(duckdb|ddb)$/i, what: 'a DuckDB database', instead: (file) => `write a table into it with --to duckdb:${file} --table NAME (options to and table)` },
+  { extension: /\.(db|sqlite3?)$/i, what: 'a database file', instead: (file) => `for DuckDB use --to duckdb:${file} --table NAME (options to and table); SQLite is not written` },
   { extension: /\.(tsv|xlsx?|ods|avro|orc|arrow|feather|ipc)$/i, what: 'a format not written here', instead: () => 'name the file .jsonl, .csv or .parquet' },
   { extension: /\.(gz|bz2|xz|zst|zip|tar)$/i, what: 'a compressed file, and exports are not compressed', instead: () => 'name the file .jsonl, .csv or .parquet and compress it afterwards' },
 ];
