@@ -9,6 +9,7 @@ import { stringifyJsonl } from '../../core/jsonl.js';
 import { objectProblem } from '../../safetykit/errors.js';
 import { importFile, importResults, importWriter, type ImportEvent, type ImportFileStats, type ImportWriter, type ImportWriterSummary } from '../../safetykit/index.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
+import { withJsonFields } from '../report-error.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, parseInputFormat, type InputFormat } from '../input.js';
 import { ProgressLine, formatBytes, formatCount } from '../progress.js';
 
@@ -202,6 +203,7 @@ class SentParts {
     const next = stateFile
       ? `run the same command again to resume (state in ${stateFile}; uploaded parts are not sent again)`
       : 'these requests were sent; running the command again sends all of stdin again';
+    withJsonFields(error, { objects, requestIds: parts.map((part) => part.requestId), ...(stateFile ? { stateFile } : {}) });
     io.stderr.write(
       `inference-streams import: ${what}\n` +
         `uploaded before it: ${formatCount(objects)} objects in ${parts.length} ${parts.length === 1 ? 'request' : 'requests'}: ${parts.map((part) => part.requestId).join(' ')}\n` +
