@@ -12,6 +12,7 @@ import { exportInferenceResults } from '../src/innerworks/index.js';
 import { captureCli } from './helpers/cli.js';
 import { emulatorPerTest, queryDuckdb } from './helpers/destination-tests.js';
 import { libraryOptions } from './helpers/file-exports.js';
+import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { spawnCli } from './helpers/spawn-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -106,4 +107,25 @@ describe('a table with rows but no saved position for this export id', () => {
     // A file export has no table to append to.
     await expect(exportInferenceResults(libraryOptions(emulator, { file: join(dir(), 'x.jsonl'), append: true }))).rejects.toThrow(/append/);
   });
+
+  it('the same on a real PostgreSQL: refused without append (rows untouched, no position saved), added with it', async () => {
+    let cluster: PostgresCluster | undefined;
+    try {
+      cluster = await startPostgres();
+      const emulator = await startEmulator({ records: 40 });
+      const options = libraryOptions(emulator, { to: cluster.url, table: 'shared', batchSize: 15 });
+      await exportInferenceResults({ ...options, exportId: 'loaded-before' });
+      const count = async () => (await cluster!.query<{ n: number }>('SELECT count(*)::int AS n FROM shared'))[0].n;
+      const error = await exportInferenceResults(options).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/table shared .* already has rows, but no saved position for export id shared/);
+      expect((error as Error).message).not.toContain(cluster.password);
+      expect(await count()).toBe(40);
+      expect(await cluster.query("SELECT 1 FROM inference_streams_checkpoints WHERE export_id = 'shared'")).toEqual([]);
+      expect((await exportInferenceResults({ ...options, append: true })).records).toBe(40);
+      expect(await count()).toBe(80);
+    } finally {
+      await cluster?.stop();
+    }
+  }, 120_000);
 });

@@ -31,7 +31,9 @@ Options:
   --poll-interval-ms MS   wait between polls with --follow (default 5000)
   --state FILE            resume state file (default: the --out file + .state.json)
   --format F              jsonl, csv or parquet (default: from the --out extension, .csv or
-                          .parquet; a trailing / is a Parquet dataset directory; else jsonl)
+                          .parquet; a trailing / is a Parquet dataset directory; else jsonl,
+                          but .duckdb, .db, .tsv, .gz … are refused). A resume keeps the
+                          format it started with: another one is refused (exit 2)
   --keep-record           csv/parquet: also keep each whole record as JSON in a record column
   --rows-per-part N       parquet: rows per part file, each durable once complete (default 100000)
   --base-url URL          API base URL (env INNERWORKS_BASE_URL; default https://api.prod.innerworks.me)
