@@ -141,7 +141,8 @@ export class AppendingFileDestination implements Destination {
 
   async close(complete: boolean): Promise<ClosedDestination> {
     // Before the handles close: the files they write must still be the ones at their paths.
-    const lost: unknown = complete ? await this.checkOutputs().then(() => undefined, (error: unknown) => error) : undefined;
+    let lost: unknown;
+    if (complete) await this.checkOutputs().catch((error: unknown) => (lost = error));
     await Promise.all(this.handles.map((handle) => handle?.close()));
     this.handles = [];
     await this.state.settled();
