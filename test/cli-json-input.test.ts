@@ -122,7 +122,7 @@ describe('ingest --in a JSON array', () => {
     expect(listed.map((r) => r.count)).toEqual([100, 100, 30]);
     const summary = JSON.parse(out);
     expect(summary).toMatchObject({ command: 'ingest', ok: false, objects: 230, requestIds: listed.map((r) => r.requestId) });
-    expect(summary.error).toMatch(/element \[230\]/);
+    expect(summary.error).toMatchObject({ message: expect.stringMatching(/element \[230\]/), exitCode: EXIT.failure });
     expect(summary.requests).toEqual(listed);
     expect((await recordedIds(summary.requestIds)).sort()).toEqual(objects(230).map((o) => o.id).sort());
   });

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +42,31 @@ describe('CheckpointFile', () => {
     expect(await file.load()).toEqual({ checkpoint: 'good' });
     await file.save({ checkpoint: 'next' });
     expect(await file.load()).toEqual({ checkpoint: 'next' });
+  });
+
+  it('removes the temp files of writers killed mid-save (kill -9) at the next load, never a live writer\'s', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'is-ckpt-'));
+    const path = join(dir, 'x.state.json');
+    await writeFile(path, '{"n":1}');
+    // Real processes: one killed with SIGKILL (its pid is gone), one still running.
+    const sleeper = () => spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    const killed = sleeper();
+    const alive = sleeper();
+    try {
+      const exited = once(killed, 'exit');
+      killed.kill('SIGKILL');
+      await exited;
+      const dead = `.x.state.json.${killed.pid}.tmp`;
+      const live = `.x.state.json.${alive.pid}.tmp`;
+      await writeFile(join(dir, dead), '{"n":2, "uploadUrl": "https://bucket.example/p?X-Amz-Signature=secret"');
+      await writeFile(join(dir, live), '{"n":');
+      // Another state's temp file in the same directory is not this state's to remove.
+      await writeFile(join(dir, `.other.json.${killed.pid}.tmp`), 'x');
+      expect(await new CheckpointFile<{ n: number }>(path).load()).toEqual({ n: 1 });
+      expect((await readdir(dir)).sort()).toEqual([`.other.json.${killed.pid}.tmp`, live, 'x.state.json'].sort());
+    } finally {
+      alive.kill('SIGKILL');
+    }
   });
 
   it('refuses a state file that is not JSON rather than guessing', async () => {

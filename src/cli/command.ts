@@ -42,6 +42,14 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * `--json` refused because the command's data goes to stdout: the failure is not printed as JSON
+ * there either (stdout is the data's, even when there is none).
+ */
+export class JsonWithStdoutError extends UsageError {
+  override name = 'UsageError';
+}
+
 /** Exit codes, documented in the README: 128 + the signal's number when a signal stopped the run. */
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2, interrupted: 130, terminated: 143 });
 
@@ -96,7 +104,7 @@ export function writeJsonSummary(io: Pick<CliIO, 'stdout'>, command: string, fie
  * into the data. `dataFlag` names how the data was sent there (default `--out -`).
  */
 export function refuseJsonWithStdout(values: OptionValues, dataGoesToStdout: boolean, dataFlag = '--out -'): void {
-  if (values.json === true && dataGoesToStdout) throw new UsageError(`--json cannot be used when data goes to stdout (${dataFlag}); write the data to a file`);
+  if (values.json === true && dataGoesToStdout) throw new JsonWithStdoutError(`--json cannot be used when data goes to stdout (${dataFlag}); write the data to a file`);
 }
 
 /** A string option, else an env var, else undefined. */

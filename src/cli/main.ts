@@ -125,15 +125,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
     ({ values, positionals } = parseArgs({ args: rest, options, allowPositionals: true, strict: true }));
   } catch (error) {
-    io.stderr.write(`inference-streams ${name}: ${parseErrorMessage(error as Error & { code?: string }, options)}\nRun 'inference-streams ${name} --help' for usage.\n`);
-    return EXIT.usage;
+    // --json asked for, as far as the unparsed arguments tell: the failure is a JSON line too.
+    const json = rest.includes('--json') || /^(1|true|yes)$/i.test(io.env[envNameOf('json')] ?? '');
+    return reportError(name, new UsageError(parseErrorMessage(error as Error & { code?: string }, options)), io, { command, values: { json } });
   }
   const fromCommandLine = new Set(Object.keys(values));
   try {
     values = { ...optionsFromEnv(options, io.env), ...values };
   } catch (error) {
-    io.stderr.write(`inference-streams ${name}: ${(error as Error).message}\n`);
-    return EXIT.usage;
+    return reportError(name, error, io, { command, values: { json: values.json === true } });
   }
   if (values.help) {
     io.stdout.write(commandHelp(command));

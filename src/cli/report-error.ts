@@ -1,10 +1,11 @@
 /**
  * One clear line for an error that ends a command, in the CLI's words: library options become
  * the flags or environment variables the user actually set, and a refused connection says which
- * setting points at the server.
+ * setting points at the server. With `--json` the same error is also one JSON line on stdout
+ * (the shape is {@link JsonFailure}), for every command.
  */
 import { AbortError, ConfigError, ConnectionError, describeUrl, redact } from '../core/errors.js';
-import { COMMON_OPTIONS, EXIT, UsageError, interruptedExitCode, isReported, type CliCommand, type CliIO, type OptionValues } from './command.js';
+import { COMMON_OPTIONS, EXIT, JsonWithStdoutError, UsageError, interruptedExitCode, isReported, type CliCommand, type CliIO, type OptionValues } from './command.js';
 
 /** Where a command's server and credential come from. */
 export interface ServiceSettings {
@@ -50,25 +51,88 @@ export function envNameOf(flag: string): string {
   return `INFERENCE_STREAMS_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
-/** Print one clear line for an error (the stack with --verbose) and choose the exit code. */
-export function reportError(commandName: string, error: unknown, io: CliIO, context: ErrorContext = {}): number {
-  // A command that printed its own line (e.g. "interrupted after N records; to continue …") marks the error.
-  const quiet = isReported(error);
-  const say = (message: string) => {
-    if (!quiet) io.stderr.write(`inference-streams ${commandName}: ${redact(message)}\n`);
+/**
+ * The `--json` line of a failed command on stdout (a successful one prints its summary instead;
+ * none when --json was refused because the data goes to stdout):
+ * `{"command", "ok": false, "error": {"name", "message", "exitCode", …}, …}`. `message` is the
+ * stderr line's text; the error's other facts come when it has them; a command may add what it
+ * did before the failure (see {@link withJsonFields}). Redacted like every other output.
+ */
+export interface JsonFailure {
+  command: string;
+  ok: false;
+  error: {
+    /** The error class, e.g. `ConfigError`, `AuthenticationError`, `UsageError`, `AbortError`. */
+    name: string;
+    message: string;
+    /** The exit code of the run. */
+    exitCode: number;
+    /** A ConfigError's library option, e.g. `format`. */
+    option?: string;
+    /** An API error's HTTP status. */
+    status?: number;
+    /** The endpoint of an API or transport error. */
+    endpoint?: string;
+    /** A low-level or library code, e.g. `ECONNREFUSED`, `ENOSPC`. */
+    code?: string;
+    /** Retries made before giving up. */
+    retries?: number;
   };
-  if (error instanceof UsageError || error instanceof ConfigError) {
-    say(`${inCliWords(commandName, error, io, context)}\nRun 'inference-streams ${commandName} --help' for usage.`);
-    return EXIT.usage;
+  [field: string]: unknown;
+}
+
+/**
+ * Attach what a command did before `error` (e.g. the request ids SafetyKit accepted) to its
+ * `--json` failure line. Returns the error.
+ */
+export function withJsonFields<E extends Error>(error: E, fields: Record<string, unknown>): E {
+  Object.defineProperty(error, 'jsonFields', { value: fields, enumerable: false, configurable: true });
+  return error;
+}
+
+/** Print one clear line for an error (the stack with --verbose) and choose the exit code; with --json also the JSON line on stdout. */
+export function reportError(commandName: string, error: unknown, io: CliIO, context: ErrorContext = {}): number {
+  const { message, exitCode } = describeFailure(commandName, error, io, context);
+  // A command that printed its own line (e.g. "interrupted after N records; to continue …") marks the error.
+  if (!isReported(error)) {
+    const help = exitCode === EXIT.usage ? `\nRun 'inference-streams ${commandName} --help' for usage.` : '';
+    io.stderr.write(`inference-streams ${commandName}: ${redact(message)}${help}\n`);
+    if (io.verbose && exitCode === EXIT.failure && error instanceof Error && error.stack) io.stderr.write(`${redact(error.stack)}\n`);
   }
-  if (error instanceof AbortError || io.signal.aborted) {
-    say('interrupted');
-    return interruptedExitCode(io);
-  }
+  if (context.values?.json === true && !(error instanceof JsonWithStdoutError)) io.stdout.write(`${JSON.stringify(jsonFailure(commandName, error, message, exitCode))}\n`);
+  return exitCode;
+}
+
+/** The message in the CLI's words and the exit code of an error. */
+function describeFailure(commandName: string, error: unknown, io: CliIO, context: ErrorContext): { message: string; exitCode: number } {
+  if (error instanceof UsageError || error instanceof ConfigError) return { message: inCliWords(commandName, error, io, context), exitCode: EXIT.usage };
+  if (error instanceof AbortError || io.signal.aborted) return { message: 'interrupted', exitCode: interruptedExitCode(io) };
   const err = error instanceof Error ? error : new Error(String(error));
-  say(`${err.message}${connectionHint(commandName, err, io, context)}`);
-  if (!quiet && io.verbose && err.stack) io.stderr.write(`${redact(err.stack)}\n`);
-  return EXIT.failure;
+  return { message: `${err.message}${connectionHint(commandName, err, io, context)}`, exitCode: EXIT.failure };
+}
+
+function jsonFailure(commandName: string, error: unknown, message: string, exitCode: number): JsonFailure {
+  const facts = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  const name = exitCode === EXIT.interrupted || exitCode === EXIT.terminated ? 'AbortError' : error instanceof Error ? error.name : 'Error';
+  const described: JsonFailure['error'] = { name, message, exitCode };
+  if (error instanceof ConfigError) described.option = error.option;
+  if (typeof facts.status === 'number') described.status = facts.status;
+  if (typeof facts.endpoint === 'string') described.endpoint = facts.endpoint;
+  if (typeof facts.code === 'string') described.code = facts.code;
+  if (typeof facts.retries === 'number' && facts.retries > 0) described.retries = facts.retries;
+  const fields = (facts.jsonFields ?? {}) as Record<string, unknown>;
+  const failure: Record<string, unknown> = { command: commandName, ok: false, error: described, ...fields };
+  // Ours win over a command's field of the same name.
+  Object.assign(failure, { command: commandName, ok: false, error: described });
+  return redactStrings(failure) as JsonFailure;
+}
+
+/** `value` with every string in it redacted. */
+function redactStrings(value: unknown): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map(redactStrings);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactStrings(item)]));
+  return value;
 }
 
 /** The message of a usage or config error, naming the flag or env var the user set. */

@@ -1,11 +1,13 @@
 /**
  * A small JSON state file saved durably: write a temp file, fsync it, rename it over the old
  * one, fsync the directory. A crash at any moment leaves either the old or the new state,
- * never a torn one; a leftover temp file is ignored. The file is readable by its owner only (0600).
+ * never a torn one; a temp file left by a killed process (`.NAME.PID.tmp`) is removed by the
+ * next `load` once that pid is gone. The file is readable by its owner only (0600).
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DiskFullError } from './errors.js';
+import { processAlive } from './process-alive.js';
 
 export class CheckpointFile<State> {
   readonly path: string;
@@ -14,8 +16,9 @@ export class CheckpointFile<State> {
     this.path = path;
   }
 
-  /** The last saved state, or undefined when there is none. */
+  /** The last saved state, or undefined when there is none. Removes the temp files of dead writers first. */
   async load(): Promise<State | undefined> {
+    await this.removeStaleTemps();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -37,7 +40,7 @@ export class CheckpointFile<State> {
    */
   async save(state: State): Promise<void> {
     const text = JSON.stringify(state);
-    const temp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`);
+    const temp = this.tempPath(process.pid);
     try {
       // Owner-only from the first byte: a state may hold a secret (a pre-signed upload URL), and
       // the temp file is the state once renamed (or litter after a crash). The chmod covers a
@@ -57,6 +60,27 @@ export class CheckpointFile<State> {
       throw DiskFullError.matches(error) ? new DiskFullError(this.path, error) : error;
     }
     await syncDirectory(dirname(this.path));
+  }
+
+  /** Where the process `pid` writes the next state before renaming it over the file. */
+  private tempPath(pid: number): string {
+    return join(dirname(this.path), `.${basename(this.path)}.${pid}.tmp`);
+  }
+
+  /**
+   * Remove this state's temp files whose writer is gone (a `kill -9` mid-save leaves one): they
+   * are never read, and one may hold a secret of the state. A live writer's (another process
+   * saving the same state) is left alone. Best effort: litter must not stop a run.
+   */
+  private async removeStaleTemps(): Promise<void> {
+    const prefix = `.${basename(this.path)}.`;
+    const names = await readdir(dirname(this.path)).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+      const pid = name.slice(prefix.length, -'.tmp'.length);
+      if (!/^\d+$/.test(pid) || processAlive(Number(pid))) continue;
+      await rm(join(dirname(this.path), name), { force: true }).catch(() => undefined);
+    }
   }
 
   /** Delete the state (e.g. after a finished export). */

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { InferenceStreamsError } from './errors.js';
+import { processAlive } from './process-alive.js';
 
 /** What a lock file holds. */
 interface LockOwner {
@@ -113,15 +114,7 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
 /** True unless the owner is on this host and its process is gone (another host's process cannot be checked). */
 function ownerAlive(owner: LockOwner): boolean {
   if (owner.host !== hostname()) return true;
-  if (owner.pid === 0) return false;
-  if (owner.pid === process.pid) return true;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but someone else's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processAlive(owner.pid);
 }
 
 /** Move a dead owner's lock away; if what was moved turns out to be a live run's new lock, put it back. */

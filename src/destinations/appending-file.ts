@@ -11,11 +11,15 @@ import { createReadStream } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { ConfigError, DiskFullError } from '../core/errors.js';
 import { refuseOtherColumns, type ColumnMapping } from './columns.js';
+import { refuseOtherFormat, type ExportFormat } from './file-format.js';
+import { refuseLostOutput } from './output-check.js';
 import { StateSaver } from './state-saver.js';
 import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 
 /** How records become bytes. */
 export interface Encoder {
+  /** The format of the bytes, saved in the state: a resume in another format is refused. */
+  readonly format: ExportFormat;
   /** Written once at the start of each file (e.g. a CSV header row). */
   readonly header?: Buffer;
   /**
@@ -41,8 +45,10 @@ interface PartState extends PartitionPosition {
   bytes: number;
 }
 
-/** Column names of a tabular file, saved so a resume with other columns is refused. */
+/** What the file holds, saved so a resume in another format or with other columns is refused. */
 interface Layout {
+  /** Absent in states saved before it was recorded (see `savedFormatOf`). */
+  format?: ExportFormat;
   columns?: string[];
 }
 
@@ -84,6 +90,8 @@ export class AppendingFileDestination implements Destination {
     const partitions = request.initial.length;
     let state: FileState;
     if (saved) {
+      // First: a state of another format (a Parquet state has partitions too) says nothing else that fits.
+      refuseOtherFormat(saved, this.encoder.format, this.state.file.path);
       if ('partitions' in saved !== partitions > 1) {
         const was = 'partitions' in saved ? `a partitioned export (${saved.partitions.length} partitions)` : 'a single-cursor export';
         throw new ConfigError('partitions', `the state file ${this.state.file.path} is of ${was}; pass the same partitions or delete it`, partitions);
@@ -98,6 +106,7 @@ export class AppendingFileDestination implements Destination {
       state = { version: 1, startTime: parts[0].startTime!, endTime: parts.at(-1)!.endTime!, split: this.options.split === true, joined: false, partitions: parts };
     }
     // Also when resuming a state saved without them: from now on it says what the file holds.
+    state.format = this.encoder.format;
     if (this.encoder.mapping) state.columns = this.encoder.mapping.columns.map((column) => column.name);
     this.current = state;
     this.parts = 'partitions' in state ? state.partitions : [state];
@@ -106,6 +115,9 @@ export class AppendingFileDestination implements Destination {
     if (!('partitions' in state && state.joined)) {
       for (const [i, part] of this.parts.entries()) this.handles[i] = await this.openAt(this.paths[i], part);
     }
+    // Saved at once (the contract's insert-if-absent): from the start the state says which format
+    // the file holds, so a rerun in another format is refused even before the first page.
+    if (!saved) await this.save();
     return { positions: this.parts.map(({ bytes: _bytes, ...position }) => position), resumed: saved !== undefined };
   }
 
@@ -128,9 +140,13 @@ export class AppendingFileDestination implements Destination {
   }
 
   async close(complete: boolean): Promise<ClosedDestination> {
+    // Before the handles close: the files they write must still be the ones at their paths.
+    let lost: unknown;
+    if (complete) await this.checkOutputs().catch((error: unknown) => (lost = error));
     await Promise.all(this.handles.map((handle) => handle?.close()));
     this.handles = [];
     await this.state.settled();
+    if (lost) throw lost;
     const state = this.current;
     if (!state || !('partitions' in state)) {
       return { files: [this.options.file], bytes: this.parts[0]?.bytes ?? 0 };
@@ -145,6 +161,16 @@ export class AppendingFileDestination implements Destination {
     if (state.split) return { files: this.paths, bytes };
     await Promise.all(this.paths.map((path) => rm(path, { force: true })));
     return { files: [this.options.file], bytes: bytes - (this.paths.length - 1) * (this.encoder.header?.length ?? 0) };
+  }
+
+  /** Fail when an output (or part file) this run wrote was deleted or replaced meanwhile. */
+  private async checkOutputs(): Promise<void> {
+    for (const [i, handle] of this.handles.entries()) {
+      if (!handle) continue;
+      const { dev, ino } = await handle.stat();
+      const records = this.parts[i].records;
+      await refuseLostOutput(this.paths[i], { dev, ino }, 'output file', `the ${records} record(s) the state file counts in it`, `Delete the state file ${this.state.file.path} and run the export again to start over.`);
+    }
   }
 
   private save(): Promise<void> {

@@ -19,6 +19,7 @@ import { ConfigError } from '../core/errors.js';
 import type { ColumnMapping } from './columns.js';
 import { CHECKPOINTS_TABLE, DatabaseError, qualified, type TableName } from './database-error.js';
 import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import { fileIdentity, refuseLostOutput, type FileIdentity } from './output-check.js';
 
 /** A value bound to a statement parameter (`$1` …). */
 export type SqlValue = string | number | boolean | null;
@@ -30,6 +31,8 @@ export interface SqlTable {
   readonly table: TableName;
   /** E.g. `postgres table results on postgres://…`. */
   readonly description: string;
+  /** The database file, when the target is one (DuckDB, not `:memory:`): a complete export checks it is still there. */
+  readonly file?: string;
   connect(): Promise<void>;
   /** Run a statement; the rows it returns. */
   rows(sql: string, values?: SqlValue[]): Promise<Record<string, unknown>[]>;
@@ -56,6 +59,8 @@ export class CheckpointedTableDestination implements Destination {
   #saved: PartitionPosition[] = [];
   /** Partitions share the connection: their transactions take turns. */
   #turn: Promise<unknown> = Promise.resolve();
+  /** The database file as opened (see SqlTable.file). */
+  #fileIdentity: FileIdentity | undefined;
 
   constructor(table: SqlTable, mapping: ColumnMapping) {
     this.#table = table;
@@ -70,6 +75,7 @@ export class CheckpointedTableDestination implements Destination {
   async open(request: OpenRequest): Promise<OpenedExport> {
     this.#exportId = request.exportId;
     await this.#table.connect();
+    if (this.#table.file !== undefined) this.#fileIdentity = await fileIdentity(this.#table.file);
     try {
       await this.#table.run('BEGIN');
       await this.#table.prepare(this.#mapping);
@@ -86,6 +92,12 @@ export class CheckpointedTableDestination implements Destination {
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (export_id, partition))`);
       let positions = await this.#load();
+      if (positions.length === 0 && request.append !== true && (await this.#hasRows())) {
+        // Rows of this export id are only written after its positions were committed, so rows
+        // with positions there now are another worker's start of this export: resume it.
+        positions = await this.#load();
+        if (positions.length === 0) throw this.#notOurRows();
+      }
       const resumed = positions.length > 0;
       if (!resumed) {
         // Insert-if-absent: two workers racing to start the same export agree on what is saved.
@@ -138,15 +150,32 @@ export class CheckpointedTableDestination implements Destination {
     }
   }
 
-  async close(): Promise<ClosedDestination> {
+  async close(complete: boolean): Promise<ClosedDestination> {
     await this.#turn;
     await this.#table.close();
+    // A database file deleted while the export ran took every row with it, yet each commit succeeded.
+    if (complete && this.#table.file !== undefined && this.#fileIdentity) {
+      await refuseLostOutput(this.#table.file, this.#fileIdentity, 'database file', `the rows of table ${this.#table.table.name} and the saved positions of export ${this.#exportId}`, 'Run the export again to start over in a new file.');
+    }
     return { files: [], bytes: 0 };
   }
 
   /** `$1` … `$9` of a position row. */
   #values(partition: number, position: PartitionPosition): SqlValue[] {
     return [this.#exportId, partition, this.#table.table.name, position.startTime ?? null, position.endTime ?? null, position.checkpoint ?? null, position.records, position.pages, position.done];
+  }
+
+  /** The target table holds at least one row. */
+  async #hasRows(): Promise<boolean> {
+    return (await this.#table.rows(`SELECT 1 AS one FROM ${qualified(this.#table.table)} LIMIT 1`)).length > 0;
+  }
+
+  #notOurRows(): ConfigError {
+    const { schema, name } = this.#table.table;
+    return new ConfigError(
+      'append',
+      `table ${schema ? `${schema}.` : ''}${name} (${this.#table.target}) already has rows, but no saved position for export id ${this.#exportId} in ${this.#checkpoints}: the rows are another export's or were loaded otherwise. Pass append (--append) to add this export's rows to them, another table, or the exportId of the export that wrote them to resume it`,
+    );
   }
 
   async #load(): Promise<PartitionPosition[]> {

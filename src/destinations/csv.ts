@@ -47,7 +47,7 @@ export function csvRows(mapping: ColumnMapping, records: readonly object[]): str
 
 /** An encoder of `mapping`'s rows with its header. */
 export function csvEncoder(mapping: ColumnMapping): Encoder {
-  return { header: Buffer.from(csvHeader(mapping)), mapping, encode: (records) => Buffer.from(csvRows(mapping, records)) };
+  return { format: 'csv', header: Buffer.from(csvHeader(mapping)), mapping, encode: (records) => Buffer.from(csvRows(mapping, records)) };
 }
 
 /** A CSV file destination for `exportInferenceResults`. */

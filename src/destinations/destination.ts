@@ -11,7 +11,8 @@
  *   columns) and returns the saved positions of `request.exportId`. When nothing is saved yet it
  *   saves `request.initial` durably first (insert-if-absent: `ON CONFLICT DO NOTHING` for a
  *   database, so two workers racing on the same export agree) and returns what is saved, with
- *   `resumed: false`. It must not lose or change anything already written.
+ *   `resumed: false`. It must not lose or change anything already written: a table that holds
+ *   rows but no position of `exportId` is refused unless `request.append`.
  *   The export checks the returned positions against its options (count, bounds) itself.
  * - `write(partition, records, position)` makes the page's records and the partition's position
  *   after them durable TOGETHER: after a crash at any moment, a later `open` returns a position
@@ -60,6 +61,11 @@ export interface OpenRequest {
   exportId: string;
   /** The positions to save when nothing is saved for `exportId` yet: one per partition. */
   initial: readonly PartitionPosition[];
+  /**
+   * A table: when nothing is saved for `exportId` and the table already holds rows, add to them
+   * (else `open` refuses with a ConfigError on `append`). Files ignore it. Default false.
+   */
+  append?: boolean;
 }
 
 /** What `open` returns. */

@@ -56,6 +56,7 @@ function loadDriver(target: string): Promise<DuckdbModule> {
 class DuckdbTable implements SqlTable {
   readonly target: string;
   readonly table: TableName;
+  readonly file: string | undefined;
   readonly #path: string;
   #duckdb: DuckdbModule | undefined;
   #instance: DuckDBInstance | undefined;
@@ -66,6 +67,7 @@ class DuckdbTable implements SqlTable {
   constructor(options: DuckdbTargetOptions) {
     if (typeof options.database !== 'string' || options.database.length === 0) throw new ConfigError('database', 'is required: a DuckDB file path (or :memory:)', options.database);
     this.#path = options.database;
+    this.file = options.database === ':memory:' ? undefined : options.database;
     this.table = parseTableName(options.table);
     this.target = `duckdb:${options.database}`;
   }

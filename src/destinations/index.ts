@@ -6,6 +6,7 @@ import { innerworksMapping } from './columns.js';
 import { createCsvDestination } from './csv.js';
 import type { Destination } from './destination.js';
 import { createDuckdbDestination } from './duckdb.js';
+import { formatOf, refuseUnwrittenExtension, type ExportFormat } from './file-format.js';
 import { createJsonlDestination } from './jsonl.js';
 import { createParquetDestination } from './parquet.js';
 import { withoutPassword } from './pg-url.js';
@@ -16,9 +17,7 @@ export { parquetWriter, type ParquetWriterOptions } from './parquet.js';
 export { duckdbWriter, type DuckdbWriterOptions } from './duckdb.js';
 export { postgresWriter, type PostgresWriterOptions } from './postgres.js';
 export type { ColumnSpec, ColumnType, MappingOptions } from './columns.js';
-
-/** The file formats of `exportInferenceResults`. */
-export type ExportFormat = 'jsonl' | 'csv' | 'parquet';
+export { formatOf, type ExportFormat } from './file-format.js';
 
 /** The options of `exportInferenceResults` that say where the records land. */
 export interface DestinationOptions {
@@ -27,7 +26,12 @@ export interface DestinationOptions {
    * Required unless `to` is given.
    */
   file?: string;
-  /** The file format. Default: from `file`'s extension (`.csv`, `.parquet`, a trailing `/` is Parquet), else `jsonl`. */
+  /**
+   * The file format. Default: from `file`'s extension (`.csv`, `.parquet`, a trailing `/` is
+   * Parquet), else `jsonl`; an extension of a format not written as a file (`.duckdb`, `.db`,
+   * `.sqlite`, `.tsv`, `.xlsx`, `.gz`, …) is refused unless `format` is given. A resumed export
+   * must have the format it was started with (saved in its state file).
+   */
   format?: ExportFormat;
   /** A database instead of a file: `postgres://USER@HOST:PORT/DB` (libpq conventions) or `duckdb:PATH`. Needs `table`. Default none. */
   to?: string;
@@ -35,6 +39,12 @@ export interface DestinationOptions {
   table?: string;
   /** Key of this export's positions in a database's checkpoints table (with the partition). Default: the table name. */
   exportId?: string;
+  /**
+   * Databases: add this export's rows to a table that already holds rows but has no saved
+   * position for `exportId` (rows of another export, or loaded by other means). Default false:
+   * such a table is refused (ConfigError naming the table and the export id) rather than mixed into.
+   */
+  append?: boolean;
   /** Where a file export saves its resume state. Default `file + '.state.json'` (a Parquet directory: `DIR/.state.json`). */
   stateFile?: string;
   /** With `partitions` > 1 (JSONL, CSV): keep the K part files (`file.part-1-of-K` …) instead of joining them into `file`. Default false. */
@@ -45,14 +55,15 @@ export interface DestinationOptions {
   rowsPerPart?: number;
 }
 
-/** The destination the options name, and the export id its positions are saved under. */
-export function chooseDestination(options: DestinationOptions, signal?: AbortSignal): { destination: Destination; exportId: string } {
+/** The destination the options name, the export id its positions are saved under, and whether it may append to a table of other rows. */
+export function chooseDestination(options: DestinationOptions, signal?: AbortSignal): { destination: Destination; exportId: string; append: boolean } {
   const file = stringOption('file', options.file);
   const to = stringOption('to', options.to);
   const table = stringOption('table', options.table);
   const exportId = stringOption('exportId', options.exportId);
   const split = booleanOption('split', options.split, false);
   const keepRecord = booleanOption('keepRecord', options.keepRecord, false);
+  const append = booleanOption('append', options.append, false);
   const rowsPerPart = integerOption('rowsPerPart', options.rowsPerPart, 100_000, 1, 100_000_000);
   const stateFile = stringOption('stateFile', options.stateFile);
   const context = { mapping: innerworksMapping({ keepRecord }), signal };
@@ -64,27 +75,22 @@ export function chooseDestination(options: DestinationOptions, signal?: AbortSig
     if (to.startsWith('duckdb:')) {
       const database = to.slice('duckdb:'.length);
       if (database === '') throw new ConfigError('to', 'must be duckdb:PATH (a database file)', to);
-      return { destination: createDuckdbDestination({ database, table }, context), exportId: exportId ?? table };
+      return { destination: createDuckdbDestination({ database, table }, context), exportId: exportId ?? table, append };
     }
-    if (/^postgres(ql)?:\/\//.test(to)) return { destination: createPostgresDestination({ connectionString: to, table }, context), exportId: exportId ?? table };
+    if (/^postgres(ql)?:\/\//.test(to)) return { destination: createPostgresDestination({ connectionString: to, table }, context), exportId: exportId ?? table, append };
     throw new ConfigError('to', 'must be postgres://USER@HOST:PORT/DB or duckdb:PATH', withoutPassword(to));
   }
   if (file === undefined) throw new ConfigError('file', 'is required (or to, for a database)');
   if (table !== undefined) throw new ConfigError('table', 'is for databases (to); a file has no table', table);
+  if (append) throw new ConfigError('append', 'is for database tables (to); a file export resumes from its state file or starts the file over', append);
+  if (options.format === undefined) refuseUnwrittenExtension(file);
   const format = options.format ?? formatOf(file);
   if (!['jsonl', 'csv', 'parquet'].includes(format)) throw new ConfigError('format', 'must be jsonl, csv or parquet', format);
   if (format === 'parquet' && split) throw new ConfigError('split', 'is for JSONL and CSV; a Parquet export to DIR/ keeps its parts', split);
   if (format !== 'parquet' && /[/\\]$/.test(file)) throw new ConfigError('file', `must be a file for ${format} (a trailing / means a Parquet dataset directory)`, file);
   if (format === 'jsonl' && keepRecord) throw new ConfigError('keepRecord', 'is for tabular destinations; JSONL is the whole record already', keepRecord);
   const id = exportId ?? 'file';
-  if (format === 'csv') return { destination: createCsvDestination({ file, stateFile, split }, context), exportId: id };
-  if (format === 'parquet') return { destination: createParquetDestination({ file, stateFile, rowsPerPart }, context), exportId: id };
-  return { destination: createJsonlDestination({ file, stateFile, split }), exportId: id };
-}
-
-/** The format a file name implies. */
-export function formatOf(file: string): ExportFormat {
-  if (/[/\\]$/.test(file) || /\.parquet$/i.test(file)) return 'parquet';
-  if (/\.csv$/i.test(file)) return 'csv';
-  return 'jsonl';
+  if (format === 'csv') return { destination: createCsvDestination({ file, stateFile, split }, context), exportId: id, append };
+  if (format === 'parquet') return { destination: createParquetDestination({ file, stateFile, rowsPerPart }, context), exportId: id, append };
+  return { destination: createJsonlDestination({ file, stateFile, split }), exportId: id, append };
 }

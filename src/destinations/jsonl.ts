@@ -8,6 +8,7 @@ import type { Destination } from './destination.js';
 
 /** Records as JSONL bytes, one `JSON.stringify` per line. */
 export const jsonlEncoder: Encoder = {
+  format: 'jsonl',
   encode(records: readonly object[]): Buffer {
     let text = '';
     for (const record of records) text += `${JSON.stringify(record)}\n`;

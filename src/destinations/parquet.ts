@@ -30,6 +30,7 @@ import { ConfigError } from '../core/errors.js';
 import { integerOption } from '../core/options.js';
 import { objectMapping, refuseOtherColumns, type Column, type ColumnMapping } from './columns.js';
 import { diskFull, writeFully } from './appending-file.js';
+import { refuseOtherFormat } from './file-format.js';
 import { csvRows, fileWriterFile, notAnObject, type FileWriterOptions } from './csv.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { importOptional } from './optional.js';
@@ -176,6 +177,8 @@ class ParquetDestination implements Destination {
     const columns = this.mapping.columns.map((column) => column.name);
     const saved = await this.state.file.load();
     if (saved) {
+      // Another format's state (the same FILE.state.json): refused naming both, before anything is touched.
+      refuseOtherFormat(saved, 'parquet', this.state.file.path);
       if (saved.format !== 'parquet' || !Array.isArray(saved.columns) || !Array.isArray(saved.parts) || !Array.isArray(saved.partitions)) {
         throw new Error(`The state file ${this.state.file.path} is not a Parquet export state; delete it to start over`);
       }
@@ -185,6 +188,13 @@ class ParquetDestination implements Destination {
       refuseOtherColumns(saved.columns, this.mapping, this.state.file.path);
     }
     this.current = saved ?? { version: 1, format: 'parquet', columns, partitions: request.initial.map((position) => ({ ...position })), parts: [], merged: false };
+    if (!saved) {
+      // Saved before the parts directory exists (a dataset directory holds its state, so it comes
+      // first there): a rerun in another format then finds the state and is refused, rather than
+      // starting over beside a parts directory it knows nothing of.
+      if (this.dataset) await mkdir(this.partsDir, { recursive: true });
+      await this.state.save(this.current);
+    }
     await mkdir(this.partsDir, { recursive: true });
     if (this.current.merging) await this.finishMerge();
     await this.removeUncounted();

@@ -95,7 +95,7 @@ export async function writePartition(work: PartitionWrite): Promise<void> {
 }
 
 /** Options of {@link exportPartition}. */
-export interface ExportPartitionOptions extends Pick<InferenceResultsOptions, 'apiKey' | 'baseUrl' | 'batchSize' | 'prefetch' | 'retry' | 'timeoutMs'>, Pick<DestinationOptions, 'table' | 'keepRecord'> {
+export interface ExportPartitionOptions extends Pick<InferenceResultsOptions, 'apiKey' | 'baseUrl' | 'batchSize' | 'prefetch' | 'retry' | 'timeoutMs'>, Pick<DestinationOptions, 'table' | 'keepRecord' | 'append'> {
   /**
    * The database: `postgres://USER@HOST:PORT/DB` (libpq conventions) or `duckdb:PATH`. Required:
    * only a database keeps each partition's position with its rows, so partitions run apart (in
@@ -143,7 +143,7 @@ export async function exportPartition(options: ExportPartitionOptions): Promise<
     throw new ConfigError('to', 'is required: postgres://USER@HOST:PORT/DB or duckdb:PATH (a partition run alone needs a database, which keeps its position with the rows; files are exported by exportInferenceResults)', to === undefined ? undefined : withoutPassword(to));
   }
   // Only the database options: a file option given anyway (from JavaScript) is not passed on.
-  const { destination } = chooseDestination({ to, table: options.table, keepRecord: options.keepRecord, exportId }, undefined);
+  const { destination, append } = chooseDestination({ to, table: options.table, keepRecord: options.keepRecord, append: options.append, exportId }, undefined);
   const stats: InferenceResultsStats = { ...baseStats(), records: 0, pages: 0 };
   const startedAt = Date.now();
   const controller = unlimitedController();
@@ -152,7 +152,7 @@ export async function exportPartition(options: ExportPartitionOptions): Promise<
   let position: PartitionPosition | undefined;
   try {
     const initial = options.plan.map((range) => ({ startTime: range.startTime, endTime: range.endTime, records: 0, pages: 0, done: false }));
-    const opened = await destination.open({ exportId, initial });
+    const opened = await destination.open({ exportId, initial, append });
     position = opened.positions[partition];
     const saved = opened.positions;
     if (saved.length !== initial.length || saved.some((p, i) => p.startTime !== initial[i].startTime || p.endTime !== initial[i].endTime)) {

@@ -57,8 +57,8 @@ export async function exportInferenceResults(options: ExportInferenceResultsOpti
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new ConfigError('onProgress', 'must be a function', options.onProgress);
   const resolved = resolveInnerworksOptions(options);
-  const { destination, exportId } = chooseDestination(options, options.signal);
-  return new ExportRun(resolved, destination, options.onProgress).run(exportId);
+  const { destination, exportId, append } = chooseDestination(options, options.signal);
+  return new ExportRun(resolved, destination, options.onProgress).run(exportId, append);
 }
 
 class ExportRun {
@@ -72,7 +72,7 @@ class ExportRun {
     private readonly onProgress: ((stats: InferenceResultsStats) => void) | undefined,
   ) {}
 
-  async run(exportId: string): Promise<ExportSummary> {
+  async run(exportId: string, append: boolean): Promise<ExportSummary> {
     const { startTime, endTime, checkpoint, partitions } = this.options;
     const initial: PartitionPosition[] =
       partitions > 1
@@ -83,7 +83,7 @@ class ExportRun {
     let closed: ClosedDestination;
     try {
       await this.withSignal(async () => {
-        ({ positions, resumed } = await this.destination.open({ exportId, initial }));
+        ({ positions, resumed } = await this.destination.open({ exportId, initial, append }));
         this.check(positions, initial);
         const follow = partitions === 1 && this.options.follow;
         // One failed range stops the others; the saved positions resume all of them. Wait for

@@ -5,7 +5,7 @@
  * failed partitions back to work (they resume from the position saved in the database).
  */
 import { ConfigError } from '../core/errors.js';
-import { integerOption, stringOption } from '../core/options.js';
+import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { describePostgres, resolvePostgresConnection, withoutPassword } from '../destinations/pg-url.js';
 import { planPartitions, type PlanOptions } from '../innerworks/partition-plan.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis } from './bullmq.js';
@@ -36,6 +36,11 @@ export interface EnqueueExportOptions {
   table: string;
   /** Also keep each whole record as JSON in a `record` column. Default false. */
   keepRecord?: boolean;
+  /**
+   * Let the workers add to a table that already holds rows but no saved position of this export
+   * (see `exportInferenceResults`' `append`). Default false: the partitions fail with a ConfigError.
+   */
+  append?: boolean;
   /** Innerworks base URL the workers use. Default: each worker's `INNERWORKS_BASE_URL` (or production). */
   baseUrl?: string;
   /** Results per request, 1..5000. Default 1000. */
@@ -78,7 +83,7 @@ export async function enqueueExport(options: EnqueueExportOptions): Promise<Enqu
   }
   const data: Omit<ExportJobData, 'exportId' | 'partitions'> = {
     plan,
-    target: { to: sharedTarget(to), table, ...(options.keepRecord ? { keepRecord: true } : {}) },
+    target: { to: sharedTarget(to), table, ...(options.keepRecord ? { keepRecord: true } : {}), ...(booleanOption('append', options.append, false) ? { append: true } : {}) },
     ...(options.baseUrl !== undefined ? { baseUrl: stringOption('baseUrl', options.baseUrl) } : {}),
     ...(options.batchSize !== undefined ? { batchSize: integerOption('batchSize', options.batchSize, 1000, 1, 5000) } : {}),
   };

@@ -20,6 +20,8 @@ export interface QueueTarget {
   to: string;
   table: string;
   keepRecord?: boolean;
+  /** Add to a table that holds other rows (see `DestinationOptions.append`); not part of the export id. */
+  append?: boolean;
 }
 
 /** The data of an export's parent job; each partition job has the same plus its index. */

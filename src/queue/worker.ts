@@ -89,6 +89,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
         to: target.to,
         table: target.table,
         keepRecord: target.keepRecord,
+        append: target.append,
         exportId,
         plan: planPartitions(job.data.plan),
         partition,

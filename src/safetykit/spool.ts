@@ -8,6 +8,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JsonlError } from '../core/errors.js';
 import { oneLine, type JsonText } from '../core/json-text.js';
+import { processAlive } from '../core/process-alive.js';
 import { objectProblem } from './errors.js';
 import { LineChecker, objectLineCheck, tooLongLine, type CheckLine, type LineCheckerOptions } from './line-check.js';
 
@@ -52,17 +53,6 @@ export async function removeStaleSpools(spoolDir: string): Promise<number> {
     removed++;
   }
   return removed;
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but someone else's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function olderThan(path: string, ms: number): Promise<boolean> {

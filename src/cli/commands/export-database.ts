@@ -40,7 +40,7 @@ export async function exportToDatabase(values: OptionValues, options: InferenceR
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is for files; with --to the records go to a database table`);
   }
   const target = databaseTarget(typeof values.to === 'string' ? values.to : undefined, io);
-  const summary = await runResumableExport(io, { ...options, to: target.to, table, keepRecord: values['keep-record'] === true || undefined }, `${target.shown} (table ${CHECKPOINTS_TABLE})`);
+  const summary = await runResumableExport(io, { ...options, to: target.to, table, keepRecord: values['keep-record'] === true || undefined, append: values.append === true || undefined }, `${target.shown} (table ${CHECKPOINTS_TABLE})`);
   if (values.json === true) {
     writeJsonSummary(io, 'export', { ...summary, to: target.shown, table });
   } else {

@@ -46,6 +46,7 @@ export async function enqueueFromFlags(values: OptionValues, io: CliIO): Promise
     to: typeof values.to === 'string' ? values.to : undefined,
     table: values.table,
     keepRecord: values['keep-record'] === true ? true : undefined,
+    append: values.append === true ? true : undefined,
     baseUrl: typeof values['base-url'] === 'string' ? values['base-url'] : undefined,
     batchSize: parseIntegerFlag('batch-size', values['batch-size'] as string | undefined, 1, 5000),
     attempts: parseIntegerFlag('attempts', values.attempts as string | undefined, 1, 100),

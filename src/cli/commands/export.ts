@@ -31,7 +31,9 @@ Options:
   --poll-interval-ms MS   wait between polls with --follow (default 5000)
   --state FILE            resume state file (default: the --out file + .state.json)
   --format F              jsonl, csv or parquet (default: from the --out extension, .csv or
-                          .parquet; a trailing / is a Parquet dataset directory; else jsonl)
+                          .parquet; a trailing / is a Parquet dataset directory; else jsonl,
+                          but .duckdb, .db, .tsv, .gz … are refused). A resume keeps the
+                          format it started with: another one is refused (exit 2)
   --keep-record           csv/parquet: also keep each whole record as JSON in a record column
   --rows-per-part N       parquet: rows per part file, each durable once complete (default 100000)
   --base-url URL          API base URL (env INNERWORKS_BASE_URL; default https://api.prod.innerworks.me)
@@ -40,6 +42,9 @@ Options:
                           position in one transaction (no state file; PGPASSWORD, PG* and
                           DATABASE_URL work as in libpq; the password is never printed)
   --table NAME            the table of --to (created when missing; name or schema.name)
+  --append                with --to: add to a table that already has rows but no saved
+                          position of this export (refused without it; the export id is
+                          the table name)
 
 ${QUEUE_HELP}
 
@@ -77,6 +82,7 @@ Examples:
     'base-url': { type: 'string' },
     to: { type: 'string' },
     table: { type: 'string' },
+    append: { type: 'boolean' },
     ...QUEUE_OPTIONS,
   },
   run: runExport,
@@ -104,6 +110,7 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
     signal: io.signal,
   };
   if (database) return exportToDatabase(values, options, io);
+  if (values.append === true) throw new UsageError('--append is for --to DATABASE --table NAME; a file export resumes from its state file (or starts the file over)');
   if (values.split === true && !(partitions && partitions > 1)) throw new UsageError('--split needs --partitions K (K > 1)');
   if (values.checkpoint !== undefined && partitions !== undefined && partitions > 1) throw new UsageError('--checkpoint cannot be combined with --partitions (a checkpoint is one position)');
   refuseJsonWithStdout(values, out === '-');

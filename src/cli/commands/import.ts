@@ -10,6 +10,7 @@ import { stringifyJsonl } from '../../core/jsonl.js';
 import { objectProblem } from '../../safetykit/errors.js';
 import { importFile, importResults, importWriter, type ImportEvent, type ImportFileStats, type ImportWriter, type ImportWriterSummary } from '../../safetykit/index.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
+import { withJsonFields } from '../report-error.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, parseInputFormat, type InputFormat } from '../input.js';
 import { ProgressLine, formatBytes, formatCount } from '../progress.js';
 
@@ -219,6 +220,7 @@ class SentParts {
     const next = stateFile
       ? `run the same command again to resume (state in ${stateFile}; uploaded parts are not sent again)`
       : 'these requests were sent; running the command again sends the whole input again (stdin, a pipe or a device is read once: it cannot be resumed)';
+    withJsonFields(error, { objects, requestIds: parts.map((part) => part.requestId), ...(stateFile ? { stateFile } : {}) });
     io.stderr.write(
       `inference-streams import: ${what}\n` +
         `uploaded before it: ${formatCount(objects)} objects in ${parts.length} ${parts.length === 1 ? 'request' : 'requests'}: ${parts.map((part) => part.requestId).join(' ')}\n` +

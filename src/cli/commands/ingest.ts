@@ -7,6 +7,7 @@ import { objectProblem } from '../../safetykit/errors.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
+import { withJsonFields } from '../report-error.js';
 
 export const command: CliCommand = {
   name: 'ingest',
@@ -84,7 +85,7 @@ Examples:
       if (feed.error) throw feed.error;
     } catch (error) {
       progress.clear();
-      throw reportFailure(error as Error, { io, namespace, accepted, writer, started, json: values.json === true, inputFailed: error === feed.error });
+      throw reportFailure(error as Error, { io, namespace, accepted, writer, started, inputFailed: error === feed.error });
     }
     progress.done();
     const summary = writer.summary!;
@@ -125,7 +126,6 @@ interface FailureContext {
   accepted: DataRequestEvent[];
   writer: DataWriter;
   started: number;
-  json: boolean;
   /** The input was bad (the writer finished with everything before it); else the writer failed or the run was interrupted. */
   inputFailed: boolean;
 }
@@ -154,20 +154,17 @@ function reportFailure(error: Error, context: FailureContext): Error {
   for (const event of shown) {
     io.stderr.write(event ? `  ${event.requestId}  ${formatCount(event.count)} objects\n` : `  … ${formatCount(accepted.length - LISTED)} more (--json lists every request)\n`);
   }
-  if (context.json) {
-    const stats = writer.stats;
-    writeJsonSummary(io, 'ingest', {
-      namespace,
-      ok: false,
-      error: message,
-      objects,
-      requestIds: accepted.map((event) => event.requestId),
-      requests: accepted,
-      skipped: stats.skipped,
-      retries: stats.retries,
-      bytes: stats.bytes,
-      elapsedMs: Date.now() - context.started,
-    });
-  }
+  // The --json failure line (report-error.ts) carries what was sent before the error.
+  const stats = writer.stats;
+  withJsonFields(error, {
+    namespace,
+    objects,
+    requestIds: accepted.map((event) => event.requestId),
+    requests: accepted,
+    skipped: stats.skipped,
+    retries: stats.retries,
+    bytes: stats.bytes,
+    elapsedMs: Date.now() - context.started,
+  });
   return markReported(error);
 }
