@@ -3,12 +3,22 @@
  * becomes a row of flattened, typed values, the same columns in every destination so a query
  * written for one runs on the others.
  *
- * Nothing is dropped silently: a field no column names (first seen on a later page, or a vendor
- * addition), or a value of the wrong type for its column (e.g. `vpnIsEnabled: "yes"`), goes into
- * the `extras` JSON column at its own path (`{"result":{"geolocation":{"isp":"X"}}}`) and the
- * typed column holds null. The typed columns plus `extras` therefore hold the whole record; the
- * optional `record` column (off by default: it doubles the size and the CPU per row) keeps the
- * record's exact JSON text as well.
+ * Nothing is dropped or changed silently, and no value can stop an export: a field no column
+ * names (first seen on a later page, or a vendor addition), or a value its typed column cannot
+ * hold exactly, goes into the `extras` JSON column at its own path
+ * (`{"result":{"geolocation":{"isp":"X"}}}`) and the typed column holds null. "Exactly" is
+ * decided here, once, for every destination (see {@link cellOf}): the expected JSON type; a
+ * string without NUL or a lone surrogate (no database text type stores them); an integer within
+ * ±2^53; a timestamp only from an RFC 3339 date-time with an explicit zone, a real calendar date,
+ * years 0001–9999 and at most millisecond precision (never a number: seconds or milliseconds
+ * cannot be told apart). `extras` is `JSON.stringify` text, whose `\u` escapes keep NUL and lone
+ * surrogates as plain ASCII: the destinations store it as JSON *text* (PostgreSQL `json`, not
+ * `jsonb`, which refuses `\u0000`; DuckDB and Parquet `VARCHAR`, as DuckDB's JSON type refuses a
+ * lone surrogate), so `JSON.parse` of the stored text gives back the original value.
+ *
+ * The typed columns plus `extras` therefore hold the whole record; the optional `record` column
+ * (off by default: it doubles the size and the CPU per row) keeps the record's exact JSON text as
+ * well.
  */
 import { ConfigError } from '../core/errors.js';
 
@@ -23,7 +33,8 @@ export interface ColumnSpec {
   path?: string;
   /**
    * The column's type. Default: from the first record that has a value there (string, boolean,
-   * double, json for objects and arrays; timestamp for a `Date`).
+   * double, json for objects and arrays; timestamp for a `Date`). A value the type cannot hold
+   * exactly goes to `extras` (see the README table "Values a column cannot hold").
    */
   type?: ColumnType;
 }
@@ -38,7 +49,7 @@ export interface Column {
 
 /**
  * A value in a row: string (string columns; json columns hold JSON text), boolean, number
- * (integer/double; timestamps as epoch milliseconds, UTC), or null.
+ * (integer/double; timestamps as epoch milliseconds, UTC, years 0001–9999), or null.
  */
 export type CellValue = string | number | boolean | null;
 
@@ -211,6 +222,8 @@ class PathMapping implements ColumnMapping {
 
   /** Fill `row` from `object` along `node`; returns the fields left over (or undefined). */
   private walk(node: PathNode, object: Record<string, unknown>, row: CellValue[]): Record<string, unknown> | undefined {
+    // A null-prototype object: a `__proto__` key is then an ordinary own key that JSON.stringify
+    // keeps (on `{}` the assignment would set the prototype and the field would vanish).
     let extras: Record<string, unknown> | undefined;
     for (const key in object) {
       if (!Object.hasOwn(object, key)) continue;
@@ -227,28 +240,95 @@ class PathMapping implements ColumnMapping {
       } else if (child && typeof value === 'object' && value !== null && !Array.isArray(value)) {
         left = this.walk(child, value as Record<string, unknown>, row);
       }
-      if (left !== undefined) (extras ??= {})[key] = left;
+      if (left !== undefined) (extras ??= Object.create(null) as Record<string, unknown>)[key] = left;
     }
     return extras;
   }
 }
 
-/** The cell of `value` for a column of `type`, or undefined when it does not fit (it then goes to extras). */
-function cellOf(value: unknown, type: ColumnType): CellValue | undefined {
+/**
+ * The cell of `value` for a column of `type`, or undefined when the column cannot hold it exactly
+ * (it then goes to extras with its original value). This is the one place that decides; every
+ * destination stores the cells it returns as they are.
+ */
+export function cellOf(value: unknown, type: ColumnType): CellValue | undefined {
   switch (type) {
     case 'string':
-      return typeof value === 'string' ? value : undefined;
+      return typeof value === 'string' && storableText(value) ? value : undefined;
     case 'boolean':
       return typeof value === 'boolean' ? value : undefined;
     case 'double':
       return typeof value === 'number' ? value : undefined;
     case 'integer':
       return Number.isSafeInteger(value) ? (value as number) : undefined;
-    case 'timestamp': {
-      const ms = typeof value === 'string' ? Date.parse(value) : value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Number.NaN;
-      return Number.isFinite(ms) ? ms : undefined;
-    }
+    case 'timestamp':
+      return typeof value === 'string' ? rfc3339Millis(value) : value instanceof Date ? inTimestampRange(value.getTime()) : undefined;
     case 'json':
       return JSON.stringify(value);
   }
+}
+
+/**
+ * Whether every text type stores `text` as it is: PostgreSQL's text refuses NUL, and a lone
+ * surrogate has no UTF-8 form (encoding it would write U+FFFD instead).
+ */
+function storableText(text: string): boolean {
+  return !text.includes('\0') && (text as string & WellFormed).isWellFormed();
+}
+
+/** `String.prototype.isWellFormed` (Node 20; typed from lib ES2024, which this build's ES2023 lib predates). */
+interface WellFormed {
+  isWellFormed(): boolean;
+}
+
+/**
+ * An RFC 3339 date-time (`T`, `t` or a space between date and time, as RFC 3339 section 5.6
+ * allows) with an explicit zone, `Z` or ±hh:mm. Fraction digits beyond the millisecond are kept
+ * only when they are zeros.
+ */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3})(\d*))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+/** 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z: the years every destination (and CSV reader) takes. */
+const FIRST_MS = -62_135_596_800_000;
+const END_MS = 253_402_300_800_000;
+/** A 400-year Gregorian cycle in ms: Date.UTC reads years 0–99 as 1900–1999, so they go 400 years up and back. */
+const CYCLE_MS = 146_097 * 86_400_000;
+
+/**
+ * Epoch milliseconds of an RFC 3339 date-time with an explicit zone, or undefined for anything
+ * else: no zone (its meaning would depend on the exporting machine's time zone), a date that does
+ * not exist (`2024-02-30`, which Date.parse makes March 1st), a leap second (no destination has
+ * one), sub-millisecond precision, or a year outside 0001–9999. `Date.parse` is not used: it also
+ * takes `"Project 12"` and `"1"` as dates.
+ */
+function rfc3339Millis(text: string): number | undefined {
+  const match = RFC3339.exec(text);
+  if (match === null) return undefined;
+  const [, y, mo, d, h, mi, s, fraction, finer, sign, oh, om] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (finer !== undefined && finer !== '' && !/^0+$/.test(finer)) return undefined;
+  let offsetMinutes = 0;
+  if (sign !== undefined) {
+    const offsetHours = Number(oh);
+    const offsetMins = Number(om);
+    if (offsetHours > 23 || offsetMins > 59) return undefined;
+    offsetMinutes = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  }
+  const millis = fraction === undefined ? 0 : Number(fraction.padEnd(3, '0'));
+  const local = year < 100 ? Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - CYCLE_MS : Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  return inTimestampRange(local - offsetMinutes * 60_000);
+}
+
+function daysIn(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+function inTimestampRange(ms: number): number | undefined {
+  return ms >= FIRST_MS && ms < END_MS ? ms : undefined;
 }
