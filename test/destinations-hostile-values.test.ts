@@ -4,10 +4,15 @@
  * the files and the DuckDB table, psql for PostgreSQL). Every record lands everywhere; a value its
  * typed column cannot hold exactly is null there and its original is recovered from `extras`.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cellOf, innerworksMapping } from '../src/destinations/columns.js';
-import { csvRows } from '../src/destinations/csv.js';
+import { csvRows, csvWriter } from '../src/destinations/csv.js';
+import { EXIT } from '../src/cli/command.js';
+import { captureCli } from './helpers/cli.js';
 import { exportInferenceResults, type ExportInferenceResultsOptions } from '../src/innerworks/index.js';
 import { queryDuckdb } from './helpers/destination-tests.js';
 import { duckdbRows, sqlString } from './helpers/file-exports.js';
@@ -45,6 +50,7 @@ const KEPT = [
   { name: 'timestamp with an offset', timestamp: '2024-01-01T10:00:00.5+02:00', ms: Date.UTC(2024, 0, 1, 8, 0, 0, 500) },
   { name: 'timestamp with zero microseconds (Reinfer style)', timestamp: '2013-09-12T20:01:20.000000+00:00', ms: Date.UTC(2013, 8, 12, 20, 1, 20) },
   { name: 'timestamp in year 1', timestamp: '0001-01-01T00:00:00Z', ms: -62_135_596_800_000 },
+  { name: 'the last millisecond of year 9999 (µs beyond 2^53)', timestamp: '9999-12-31T23:59:59.999Z', ms: 253_402_300_799_999 },
   { name: 'formula-like text stays as it is', timestamp: '2024-01-01T00:00:00Z', ms: Date.UTC(2024, 0, 1), browser: '=1+2' },
   { name: 'text starting with - and @', timestamp: '2024-01-01T00:00:00Z', ms: Date.UTC(2024, 0, 1), browser: '-5', deviceOs: '@SUM(A1)' },
 ];
@@ -65,9 +71,9 @@ function getAt(value: unknown, path: readonly string[]): unknown {
   return node;
 }
 
-/** The page as the server sends it: JSON text (a `__proto__` key can only be written as text). */
-function hostilePageText(): string {
-  const records = [
+/** The records as the server sends them: JSON text (a `__proto__` key can only be written as text). */
+function hostileRecordTexts(): string[] {
+  return [
     ...HOSTILE.map((hostile, i) => {
       const record = base(`h${String(i).padStart(2, '0')}`);
       setAt(record, hostile.path, hostile.value);
@@ -83,7 +89,11 @@ function hostilePageText(): string {
     // A `__proto__` key in a field no column takes.
     JSON.stringify(base('proto')).replace('"result":{', '"result":{"__proto__":{"polluted":true},'),
   ];
-  return `{"batchSize":100,"checkpoint":"cGFnZS0x","results":[${records.join(',')}]}`;
+}
+
+/** The page of every hostile record. */
+function hostilePageText(): string {
+  return `{"batchSize":100,"checkpoint":"cGFnZS0x","results":[${hostileRecordTexts().join(',')}]}`;
 }
 
 /** One row read back, whatever the destination. */
@@ -121,16 +131,21 @@ async function exportHostilePage(options: Partial<ExportInferenceResultsOptions>
   expect(summary.records).toBe(HOSTILE.length + KEPT.length + 1);
 }
 
-/** The rows of a DuckDB relation `from`, with `timestamp` turned into epoch ms by `epochMs`. */
-async function duckdbRead(from: string, epochMs: string, database?: string): Promise<ReadRow[]> {
-  const sql = `SELECT request_id, browser, device_os, vpn_is_enabled::VARCHAR AS vpn, ${epochMs} AS ms, extras FROM ${from} ORDER BY request_id`;
+/** Epoch ms of exact epoch microseconds, NaN when they are not whole milliseconds (a time changed on the way). */
+function millisOf(micros: bigint): number {
+  return micros % 1000n === 0n ? Number(micros / 1000n) : Number.NaN;
+}
+
+/** The rows of a DuckDB relation `from`, with `timestamp` turned into epoch µs by `epochUs`. */
+async function duckdbRead(from: string, epochUs: string, database?: string): Promise<ReadRow[]> {
+  const sql = `SELECT request_id, browser, device_os, vpn_is_enabled::VARCHAR AS vpn, ${epochUs} AS us, extras FROM ${from} ORDER BY request_id`;
   const rows = database === undefined ? await duckdbRows(sql) : (await queryDuckdb(database, sql)).map((row) => Object.values(row));
-  return rows.map(([request_id, browser, device_os, vpn, ms, extras]) => ({
+  return rows.map(([request_id, browser, device_os, vpn, us, extras]) => ({
     request_id: request_id as string,
     browser: browser as string | null,
     device_os: device_os as string | null,
     vpn_is_enabled: vpn === null ? null : vpn === 'true',
-    timestamp_ms: ms === null ? null : Number(ms),
+    timestamp_ms: us === null ? null : millisOf(BigInt(us as bigint)),
     extras: extras === null ? null : JSON.parse(extras as string),
   }));
 }
@@ -139,11 +154,11 @@ async function duckdbRead(from: string, epochMs: string, database?: string): Pro
 async function psqlRead(table: string): Promise<ReadRow[]> {
   const out = await cluster.psql(
     `SELECT json_build_object('request_id', request_id, 'browser', browser, 'device_os', device_os, 'vpn_is_enabled', vpn_is_enabled,
-       'timestamp_ms', (extract(epoch FROM "timestamp") * 1000)::bigint, 'extras', extras::text)::text FROM ${table} ORDER BY request_id`,
+       'timestamp_us', (extract(epoch FROM "timestamp") * 1000000)::bigint::text, 'extras', extras::text)::text FROM ${table} ORDER BY request_id`,
   );
   return out.split('\n').map((line) => {
-    const row = JSON.parse(line) as ReadRow & { extras: string | null };
-    return { ...row, extras: row.extras === null ? null : JSON.parse(row.extras) };
+    const { timestamp_us, ...row } = JSON.parse(line) as Omit<ReadRow, 'timestamp_ms'> & { timestamp_us: string | null; extras: string | null };
+    return { ...row, timestamp_ms: timestamp_us === null ? null : millisOf(BigInt(timestamp_us)), extras: row.extras === null ? null : JSON.parse(row.extras) };
   });
 }
 
@@ -172,22 +187,28 @@ function expectRecovered(rows: ReadRow[]): void {
 }
 
 describe('hostile values: every record lands in every destination, the original in extras', () => {
+  it('JSONL: each line is the record as the server sent it', async () => {
+    const file = join(dir(), 'hostile.jsonl');
+    await exportHostilePage({ file });
+    expect((await readFile(file, 'utf8')).split('\n')).toEqual([...hostileRecordTexts(), '']);
+  });
+
   it('CSV, read back by DuckDB', async () => {
     const file = join(dir(), 'hostile.csv');
     await exportHostilePage({ file });
-    expectRecovered(await duckdbRead(`read_csv(${sqlString(file)}, header = true, all_varchar = true, allow_quoted_nulls = false)`, 'epoch_ms("timestamp"::TIMESTAMPTZ)'));
+    expectRecovered(await duckdbRead(`read_csv(${sqlString(file)}, header = true, all_varchar = true, allow_quoted_nulls = false)`, 'epoch_us("timestamp"::TIMESTAMPTZ)'));
   });
 
   it('Parquet, read back by DuckDB', async () => {
     const file = join(dir(), 'hostile.parquet');
     await exportHostilePage({ file });
-    expectRecovered(await duckdbRead(`read_parquet(${sqlString(file)})`, 'epoch_ms("timestamp")'));
+    expectRecovered(await duckdbRead(`read_parquet(${sqlString(file)})`, 'epoch_us("timestamp")'));
   });
 
   it('DuckDB, read back by another DuckDB instance', async () => {
     const database = join(dir(), 'hostile.duckdb');
     await exportHostilePage({ to: `duckdb:${database}`, table: 'hostile' });
-    expectRecovered(await duckdbRead('hostile', 'epoch_ms("timestamp")', database));
+    expectRecovered(await duckdbRead('hostile', 'epoch_us("timestamp")', database));
   });
 
   it('PostgreSQL, read back by psql', async () => {
@@ -213,7 +234,7 @@ describe('CSV formula escaping', () => {
     const escaped = join(dir(), 'formulas-escaped.csv');
     await exportHostilePage({ file: plain });
     await exportHostilePage({ file: escaped, csvEscapeFormulas: true });
-    const read = (file: string) => duckdbRows(`SELECT browser, device_os FROM read_csv(${sqlString(file)}, header = true, all_varchar = true) WHERE request_id IN ('k3', 'k4') ORDER BY request_id`);
+    const read = (file: string) => duckdbRows(`SELECT browser, device_os FROM read_csv(${sqlString(file)}, header = true, all_varchar = true) WHERE request_id IN ('k4', 'k5') ORDER BY request_id`);
     expect(await read(plain)).toEqual([
       ['=1+2', 'Linux'],
       ['-5', '@SUM(A1)'],
@@ -222,6 +243,27 @@ describe('CSV formula escaping', () => {
       ["'=1+2", 'Linux'],
       ["'-5", "'@SUM(A1)"],
     ]);
+  });
+
+  it('--csv-escape-formulas on the CLI; refused where there is no CSV file', async () => {
+    const file = join(dir(), 'cli-formulas.csv');
+    const page = hostilePageText();
+    server = await startTestServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(req.url?.includes('checkpoint=') ? '{"batchSize":100,"checkpoint":"cGFnZS0x","results":[]}' : page);
+    });
+    const cli = captureCli({ env: { INNERWORKS_API_KEY: 'independent-key', INNERWORKS_BASE_URL: server.url } });
+    expect(await cli.run('export', '--out', file, '--csv-escape-formulas')).toBe(EXIT.ok);
+    expect(await duckdbRows(`SELECT browser FROM read_csv(${sqlString(file)}, header = true, all_varchar = true) WHERE request_id = 'k4'`)).toEqual([["'=1+2"]]);
+    const refused = captureCli({ env: { INNERWORKS_API_KEY: 'independent-key', INNERWORKS_BASE_URL: server.url } });
+    expect(await refused.run('export', '--out', '-', '--csv-escape-formulas')).toBe(EXIT.usage);
+    expect(refused.err()).toContain('--csv-escape-formulas is for --out FILE.csv');
+    await expect(exportInferenceResults({ apiKey: 'k', baseUrl: server.url, file: join(dir(), 'x.parquet'), csvEscapeFormulas: true })).rejects.toThrow(/csvEscapeFormulas/);
+  });
+
+  it('csvWriter({escapeFormulas}) for any object stream', async () => {
+    const file = join(dir(), 'writer.csv');
+    await pipeline(Readable.from([{ formula: '=HYPERLINK("http://x")', count: -3 }]), csvWriter({ file, escapeFormulas: true }));
+    expect(await readFile(file, 'utf8')).toBe(`formula,count,extras\r\n"'=HYPERLINK(""http://x"")",-3,\r\n`);
   });
 
   it('leaves numbers, times and JSON alone', () => {
@@ -253,6 +295,17 @@ describe('the timestamp column takes only RFC 3339 date-times with a zone', () =
     ['2024-01-01T10:00:00+0100', undefined],
     ['0000-01-01T00:00:00Z', undefined],
     [' 2024-01-01T10:00:00Z', undefined],
+    ['2024-01-01T10:00:00.1230Z', Date.UTC(2024, 0, 1, 10, 0, 0, 123)],
+    ['2024-01-01T10:00:00.1234Z', undefined],
+    ['2024-01-01T10:00:00.Z', undefined],
+    ['2024-01-01T10:00:00Zx', undefined],
+    ['2024-01-01T10:00:00+01:00x', undefined],
+    ['2024-01-01T10:00:00+1:00', undefined],
+    ['2024-1-01T10:00:00Z', undefined],
+    ['abcd-01-01T10:00:00Z', undefined],
+    ['2024-01-01T10:0a:00Z', undefined],
+    ['2024-01-01T10:00:00', undefined],
+    ['2024-01-01T10:00:00.000000000000Z', Date.UTC(2024, 0, 1, 10)],
   ];
   for (const [text, ms] of cases) {
     it(`${JSON.stringify(text)} → ${ms === undefined ? 'extras' : new Date(ms).toISOString()}`, () => {

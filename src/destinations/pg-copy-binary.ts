@@ -53,9 +53,20 @@ export function* binaryCopyChunks<T>(items: readonly T[], toRow: (item: T) => Ce
       } else if (type === 'double') {
         offset = buffer.writeInt32BE(8, offset);
         offset = buffer.writeDoubleBE(value as number, offset);
+      } else if (type === 'timestamp') {
+        // µs since 2000 as a 64-bit integer. ms × 1000 in one double is inexact beyond 2^53 µs
+        // (after the year ~2285), so the milliseconds are split into 32-bit halves first and each
+        // multiplied on its own: every step stays an exact integer.
+        const ms = (value as number) - PG_EPOCH_MS;
+        const msHigh = Math.floor(ms / TWO_32);
+        const lowMicros = (ms - msHigh * TWO_32) * 1000;
+        const carry = Math.floor(lowMicros / TWO_32);
+        offset = buffer.writeInt32BE(8, offset);
+        offset = buffer.writeInt32BE(msHigh * 1000 + carry, offset);
+        offset = buffer.writeUInt32BE(lowMicros - carry * TWO_32, offset);
       } else {
-        // timestamp (µs since 2000) or integer, as a 64-bit integer from two 32-bit halves.
-        const number = type === 'timestamp' ? ((value as number) - PG_EPOCH_MS) * 1000 : (value as number);
+        // integer (a safe integer, columns.ts), as a 64-bit integer from two 32-bit halves.
+        const number = value as number;
         const high = Math.floor(number / TWO_32);
         offset = buffer.writeInt32BE(8, offset);
         offset = buffer.writeInt32BE(high, offset);
