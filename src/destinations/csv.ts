@@ -79,7 +79,8 @@ export interface FileWriterOptions extends MappingOptions {
   file: string;
   /**
    * The columns: names of top-level fields, or `{name, path, type}` for nested ones. Default: the
-   * top-level fields of the first object. Fields no column takes go into the `extras` column.
+   * top-level fields of the first object. Fields no column takes, and values a column cannot hold
+   * exactly, go into the `extras` column.
    */
   columns?: readonly (string | ColumnSpec)[];
 }
