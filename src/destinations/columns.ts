@@ -34,7 +34,7 @@ export interface ColumnSpec {
   /**
    * The column's type. Default: from the first record that has a value there (string, boolean,
    * double, json for objects and arrays; timestamp for a `Date`). A value the type cannot hold
-   * exactly goes to `extras` (see the README table "Values a column cannot hold").
+   * exactly goes to `extras` (the table in the README section "Columns").
    */
   type?: ColumnType;
 }
@@ -295,7 +295,8 @@ const CYCLE_MS = 146_097 * 86_400_000;
  * Date.parse makes March 1st), a leap second (no destination has one), fraction digits beyond the
  * millisecond other than zeros, and years outside 0001–9999. `Date.parse` is not used: it also
  * takes `"Project 12"` and `"1"` as dates. Read by char codes, not a regular expression: this
- * runs once per record, and measured it costs a third of Date.parse where the pattern cost twice.
+ * runs once per record, and measured on ISO strings it takes about half of Date.parse's time
+ * (~90 ns), where the pattern took twice Date.parse's.
  */
 function rfc3339Millis(text: string): number | undefined {
   const length = text.length;
