@@ -218,6 +218,15 @@ describe('hostile values: every record lands in every destination, the original 
     expect(await cluster.psql("SELECT data_type FROM information_schema.columns WHERE table_name = 'hostile' AND column_name = 'extras'")).toBe('json');
   });
 
+  it('a PostgreSQL table of an earlier version (extras jsonb) is refused with the ALTER that converts it; converted, it takes the page', async () => {
+    const columns = innerworksMapping().columns.map((column) => `"${column.name}" ${column.type === 'json' ? 'jsonb' : column.type === 'timestamp' ? 'timestamptz' : column.type === 'boolean' ? 'boolean' : 'text'}`);
+    await cluster.psql(`CREATE TABLE legacy (${columns.join(', ')})`);
+    await expect(exportHostilePage({ to: cluster.url, table: 'legacy' })).rejects.toThrow(/extras is jsonb, not json.*ALTER TABLE … ALTER COLUMN extras TYPE json/);
+    await cluster.psql('ALTER TABLE legacy ALTER COLUMN extras TYPE json');
+    await exportHostilePage({ to: cluster.url, table: 'legacy' });
+    expectRecovered(await psqlRead('legacy'));
+  });
+
   it('keepRecord: the record column holds each record whole, in every destination', async () => {
     const database = join(dir(), 'record.duckdb');
     await exportHostilePage({ to: `duckdb:${database}`, table: 'kept', keepRecord: true });
