@@ -25,13 +25,16 @@ describe('duckdbWriter', () => {
     await pipeline(Readable.from(objects), writer);
     expect(writer.stats).toMatchObject({ records: NASTY.length, batches: 2 });
     const rows = await queryDuckdb(database, 'SELECT id, text, ok, score, nested, extras FROM nasty ORDER BY id');
-    expect(rows.map((row) => row.text)).toEqual(NASTY);
+    // NUL is the one value a text column does not take (PostgreSQL cannot store it; one rule for
+    // every destination): it is null there and whole in extras.
+    expect(rows.map((row) => row.text)).toEqual(NASTY.map((text) => (text.includes('\u0000') ? null : text)));
+    expect(JSON.parse(String(rows[5].extras))).toEqual({ text: 'nul\u0000inside' });
     expect(rows.map((row) => row.ok)).toEqual(NASTY.map((_, i) => i % 2 === 0));
     expect(rows.map((row) => row.score)).toEqual(NASTY.map((_, i) => i + 0.5));
     expect(rows.map((row) => JSON.parse(String(row.nested)))).toEqual(NASTY.map((text) => ({ deep: text })));
     expect(JSON.parse(String(rows[3].extras))).toEqual({ later: 'only here' });
     const types = await queryDuckdb(database, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'nasty' ORDER BY ordinal_position");
-    expect(types.map((t) => `${t.column_name} ${t.data_type}`)).toEqual(['id VARCHAR', 'text VARCHAR', 'ok BOOLEAN', 'score DOUBLE', 'nested JSON', 'extras JSON']);
+    expect(types.map((t) => `${t.column_name} ${t.data_type}`)).toEqual(['id VARCHAR', 'text VARCHAR', 'ok BOOLEAN', 'score DOUBLE', 'nested VARCHAR', 'extras VARCHAR']);
   });
 
   it('refuses a table name with SQL in it, and an existing table with other columns before any row', async () => {
@@ -46,7 +49,7 @@ describe('duckdbWriter', () => {
     setup.closeSync();
     const error = await rejection<DatabaseError>(pipeline(Readable.from([{ id: 'new', value: 'v' }]), duckdbWriter({ database, table: 'shaped' })));
     expect(error).toBeInstanceOf(DatabaseError);
-    expect(error.message).toContain(`duckdb:${database}: table shaped exists with other columns (missing value VARCHAR, extras JSON; unexpected other INTEGER)`);
+    expect(error.message).toContain(`duckdb:${database}: table shaped exists with other columns (missing value VARCHAR, extras VARCHAR; unexpected other INTEGER)`);
     expect(await queryDuckdb(database, 'SELECT * FROM shaped')).toEqual([{ id: 'keep', other: 1 }]);
   });
 

@@ -74,7 +74,7 @@ describe('Parquet destination', () => {
     });
   }
 
-  it('types the columns (TIMESTAMP, BOOLEAN, JSON) with the values of the records; partitions merge in order; a later run adds only new records', async () => {
+  it('types the columns (TIMESTAMP, BOOLEAN, JSON text) with the values of the records; partitions merge in order; a later run adds only new records', async () => {
     const emulator = await startEmulator({ records: 700, faults: FAULTS });
     const file = join(dir(), 'typed.parquet');
     const startTime = emulator.innerworks.timestampOf(0);
@@ -86,7 +86,8 @@ describe('Parquet destination', () => {
       request_id: 'BYTE_ARRAY/UTF8',
       timestamp: 'INT64/TIMESTAMP_MICROS',
       vpn_is_enabled: 'BOOLEAN/null',
-      extras: 'BYTE_ARRAY/JSON',
+      // JSON text as a string: DuckDB's JSON type refuses a lone surrogate's escape (columns.ts).
+      extras: 'BYTE_ARRAY/UTF8',
     });
     const mapping = innerworksMapping();
     const rows = await duckdbRows(`SELECT request_id, epoch_ms(timestamp), vpn_is_enabled, state_us FROM read_parquet(${sqlString(file)})`);

@@ -23,9 +23,10 @@ const cli = usePrivateBuild('pg-export');
 const query = <T = Record<string, unknown>>(sql: string) => cluster.query<T>(sql);
 const withoutPassword = () => `postgres://${cluster.user}@127.0.0.1:${cluster.port}/${cluster.database}`;
 
-/** Rows of `a` not in `b` and of `b` not in `a` (with duplicates), 0 when equal. */
+/** Rows of `a` not in `b` and of `b` not in `a` (with duplicates), 0 when equal. Rows compare as text: json columns have no equality. */
 async function differingRows(a: string, b: string): Promise<number> {
-  const [{ n }] = await query<{ n: number }>(`SELECT ((SELECT count(*) FROM (TABLE ${a} EXCEPT ALL TABLE ${b}) x) + (SELECT count(*) FROM (TABLE ${b} EXCEPT ALL TABLE ${a}) y))::int AS n`);
+  const rows = (table: string) => `SELECT r::text FROM ${table} r`;
+  const [{ n }] = await query<{ n: number }>(`SELECT ((SELECT count(*) FROM (${rows(a)} EXCEPT ALL ${rows(b)}) x) + (SELECT count(*) FROM (${rows(b)} EXCEPT ALL ${rows(a)}) y))::int AS n`);
   return n;
 }
 

@@ -15,8 +15,9 @@ export interface TableWriterOptions {
   /**
    * The columns: names (a top-level field each) or `{name, path, type}` (a dotted path into the
    * object and one of `string`, `boolean`, `timestamp`, `integer`, `double`, `json`). Fields no
-   * column takes go into the `extras` JSON column. Default: the top-level fields of the first
-   * object, typed from its values.
+   * column takes, and values a column cannot hold exactly (text with NUL or a lone surrogate, a
+   * timestamp that is not a `Date` or an RFC 3339 string with a zone, …), go into the `extras`
+   * JSON column. Default: the top-level fields of the first object, typed from its values.
    */
   columns?: readonly (string | ColumnSpec)[];
   /** Also keep each whole object as JSON in a `record` column. Default false. */

@@ -38,7 +38,9 @@ const DUCKDB_TYPES: Record<ColumnType, readonly [ddl: string, shown: string]> = 
   timestamp: ['TIMESTAMPTZ', 'TIMESTAMP WITH TIME ZONE'],
   integer: ['BIGINT', 'BIGINT'],
   double: ['DOUBLE', 'DOUBLE'],
-  json: ['JSON', 'JSON'],
+  // JSON text as VARCHAR: DuckDB's JSON type refuses a lone surrogate's `\u` escape, which
+  // extras must keep (columns.ts); json_extract() and `::JSON` still read the text.
+  json: ['VARCHAR', 'VARCHAR'],
 };
 
 type DuckdbModule = typeof import('@duckdb/node-api');
@@ -126,7 +128,9 @@ class DuckdbTable implements SqlTable {
     // Appended rows go by position, so the order must match too.
     const order = existing.map((row) => String(row.column_name)).join(',') === mapping.columns.map((c) => c.name).join(',');
     if (differences || !order) {
-      throw new DatabaseError(this.target, `table ${this.table.name} exists with other columns (${differences ?? 'another column order'}); nothing was written. Choose another table or drop this one`, { code: 'TABLE_MISMATCH' });
+      // Tables made before JSON columns became VARCHAR (DuckDB's JSON refuses a lone surrogate) convert in place.
+      const older = /\bis JSON, not VARCHAR\b/.test(differences ?? '') ? ', or convert its JSON columns: ALTER TABLE … ALTER COLUMN extras TYPE VARCHAR' : '';
+      throw new DatabaseError(this.target, `table ${this.table.name} exists with other columns (${differences ?? 'another column order'}); nothing was written. Choose another table or drop this one${older}`, { code: 'TABLE_MISMATCH' });
     }
   }
 
@@ -142,8 +146,7 @@ class DuckdbTable implements SqlTable {
       appender = await this.#connection!.createAppender(this.table.name, this.table.schema ?? null);
       const { DuckDBDataChunk, DuckDBTimestampTZValue } = this.#duckdb!;
       // One chunk for every page, reset between uses (a chunk's memory is DuckDB's, freed only
-      // when V8 collects its wrapper). The table's own types (JSON is VARCHAR with an alias): a
-      // chunk must match them exactly.
+      // when V8 collects its wrapper). The table's own types: a chunk must match them exactly.
       this.#chunk ??= DuckDBDataChunk.create(Array.from({ length: appender.columnCount }, (_, i) => appender!.columnType(i)));
       const chunk = this.#chunk;
       const types = this.#types;

@@ -53,6 +53,12 @@ export interface DestinationOptions {
   keepRecord?: boolean;
   /** Parquet: rows per part file (a part is durable, and counted, once complete). Default 100 000. */
   rowsPerPart?: number;
+  /**
+   * CSV: prefix text cells that start with `=`, `+`, `-`, `@`, a tab or a carriage return with
+   * `'`, so a spreadsheet does not run them as formulas. Default false: cells hold the values
+   * exactly as received.
+   */
+  csvEscapeFormulas?: boolean;
 }
 
 /** The destination the options name, the export id its positions are saved under, and whether it may append to a table of other rows. */
@@ -66,12 +72,14 @@ export function chooseDestination(options: DestinationOptions, signal?: AbortSig
   const append = booleanOption('append', options.append, false);
   const rowsPerPart = integerOption('rowsPerPart', options.rowsPerPart, 100_000, 1, 100_000_000);
   const stateFile = stringOption('stateFile', options.stateFile);
+  const escapeFormulas = booleanOption('csvEscapeFormulas', options.csvEscapeFormulas, false);
   const context = { mapping: innerworksMapping({ keepRecord }), signal };
   if (to !== undefined) {
     if (file !== undefined) throw new ConfigError('to', 'cannot be combined with file (one destination per export)', to);
     if (options.format !== undefined) throw new ConfigError('format', 'is for files; a database is chosen by to', options.format);
     if (table === undefined) throw new ConfigError('table', `is required with to (${to.startsWith('duckdb:') ? 'duckdb' : 'postgres'})`);
     if (split) throw new ConfigError('split', 'is for JSONL and CSV files only');
+    if (escapeFormulas) throw new ConfigError('csvEscapeFormulas', 'is for CSV files, not databases', escapeFormulas);
     if (to.startsWith('duckdb:')) {
       const database = to.slice('duckdb:'.length);
       if (database === '') throw new ConfigError('to', 'must be duckdb:PATH (a database file)', to);
@@ -89,8 +97,9 @@ export function chooseDestination(options: DestinationOptions, signal?: AbortSig
   if (format === 'parquet' && split) throw new ConfigError('split', 'is for JSONL and CSV; a Parquet export to DIR/ keeps its parts', split);
   if (format !== 'parquet' && /[/\\]$/.test(file)) throw new ConfigError('file', `must be a file for ${format} (a trailing / means a Parquet dataset directory)`, file);
   if (format === 'jsonl' && keepRecord) throw new ConfigError('keepRecord', 'is for tabular destinations; JSONL is the whole record already', keepRecord);
+  if (escapeFormulas && format !== 'csv') throw new ConfigError('csvEscapeFormulas', `is for CSV files, not ${format}`, escapeFormulas);
   const id = exportId ?? 'file';
-  if (format === 'csv') return { destination: createCsvDestination({ file, stateFile, split }, context), exportId: id, append };
+  if (format === 'csv') return { destination: createCsvDestination({ file, stateFile, split, escapeFormulas }, context), exportId: id, append };
   if (format === 'parquet') return { destination: createParquetDestination({ file, stateFile, rowsPerPart }, context), exportId: id, append };
   return { destination: createJsonlDestination({ file, stateFile, split }), exportId: id, append };
 }

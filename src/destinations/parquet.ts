@@ -1,7 +1,8 @@
 /**
  * The Parquet destination and `parquetWriter()`, written by DuckDB's own `COPY … TO (FORMAT
  * parquet)` (the optional peer `@duckdb/node-api`). Typed columns: TIMESTAMP (UTC, µs),
- * BOOLEAN, VARCHAR, BIGINT/DOUBLE, JSON.
+ * BOOLEAN, VARCHAR, BIGINT/DOUBLE; JSON columns are VARCHAR holding JSON text (DuckDB's JSON type
+ * refuses a lone surrogate's escape, which `extras` must keep: see columns.ts).
  *
  * Why DuckDB: measured on Innerworks rows (benchmarks/destinations and the commit that chose it),
  * hyparquet-writer and DuckDB's appender + COPY both write ~70 k rows/s, @dsnp/parquetjs 16 k; but
@@ -407,7 +408,7 @@ function duckType(column: Column): string {
     case 'double':
       return 'DOUBLE';
     case 'json':
-      return 'JSON';
+      return 'VARCHAR';
   }
 }
 

@@ -43,7 +43,9 @@ const PG_TYPES: Record<ColumnType, readonly [ddl: string, udt: string]> = {
   timestamp: ['timestamptz', 'timestamptz'],
   integer: ['bigint', 'int8'],
   double: ['double precision', 'float8'],
-  json: ['jsonb', 'jsonb'],
+  // json, not jsonb: JSON text is stored as it is, so the `\u0000` escape that jsonb refuses (and
+  // a lone surrogate's escape) stays storable and recoverable; see columns.ts.
+  json: ['json', 'json'],
 };
 
 interface PgDriver {
@@ -148,7 +150,9 @@ class PostgresTable implements SqlTable {
       existing.rows.map((row) => [String(row.column_name), String(row.udt_name)] as const),
     );
     if (differences) {
-      throw new DatabaseError(this.target, `table ${this.table.name} exists with other columns (${differences}); nothing was written. Choose another table or drop this one`, { code: 'TABLE_MISMATCH' });
+      // Tables made before JSON columns became json (jsonb refuses \u0000) convert in place.
+      const older = /\bis jsonb, not json\b/.test(differences) ? ', or convert its jsonb columns: ALTER TABLE … ALTER COLUMN extras TYPE json' : '';
+      throw new DatabaseError(this.target, `table ${this.table.name} exists with other columns (${differences}); nothing was written. Choose another table or drop this one${older}`, { code: 'TABLE_MISMATCH' });
     }
   }
 

@@ -35,6 +35,8 @@ Options:
                           but .duckdb, .db, .tsv, .gz … are refused). A resume keeps the
                           format it started with: another one is refused (exit 2)
   --keep-record           csv/parquet: also keep each whole record as JSON in a record column
+  --csv-escape-formulas   csv: prefix text cells starting with = + - @ (tab, CR) with ' so a
+                          spreadsheet does not run them (default: values exactly as received)
   --rows-per-part N       parquet: rows per part file, each durable once complete (default 100000)
   --base-url URL          API base URL (env INNERWORKS_BASE_URL; default https://api.prod.innerworks.me)
   --to postgres://USER@HOST:PORT/DB | duckdb:PATH
@@ -78,6 +80,7 @@ Examples:
     state: { type: 'string' },
     format: { type: 'string' },
     'keep-record': { type: 'boolean' },
+    'csv-escape-formulas': { type: 'boolean' },
     'rows-per-part': { type: 'string' },
     'base-url': { type: 'string' },
     to: { type: 'string' },
@@ -90,6 +93,7 @@ Examples:
 
 async function runExport(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values['csv-escape-formulas'] === true && (values.queue !== undefined || values.to !== undefined || values.out === '-')) throw new UsageError('--csv-escape-formulas is for --out FILE.csv (a CSV file)');
   if (values.queue !== undefined) return enqueueFromFlags(values, io);
   const out = typeof values.out === 'string' ? values.out : '';
   const database = values.to !== undefined || values.table !== undefined;
@@ -135,12 +139,12 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
 }
 
 /** `--format` (checked) and `--keep-record`: where a FILE export's rows go. */
-function fileFormat(values: OptionValues, out: string): Pick<ExportInferenceResultsOptions, 'format' | 'keepRecord' | 'rowsPerPart'> {
+function fileFormat(values: OptionValues, out: string): Pick<ExportInferenceResultsOptions, 'format' | 'keepRecord' | 'rowsPerPart' | 'csvEscapeFormulas'> {
   const format = values.format;
   if (format !== undefined && format !== 'jsonl' && format !== 'csv' && format !== 'parquet') throw new UsageError(`--format must be jsonl, csv or parquet (got "${String(format)}")`);
   if (out === '-' && format !== undefined && format !== 'jsonl') throw new UsageError('--out - writes JSONL; --format csv/parquet needs --out FILE');
   const rowsPerPart = parseIntegerFlag('rows-per-part', values['rows-per-part'] as string | undefined, 1, 100_000_000);
-  return { format, keepRecord: values['keep-record'] === true || undefined, rowsPerPart };
+  return { format, keepRecord: values['keep-record'] === true || undefined, rowsPerPart, csvEscapeFormulas: values['csv-escape-formulas'] === true || undefined };
 }
 
 async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: Omit<ExportInferenceResultsOptions, 'file'>, io: CliIO): Promise<number> {
