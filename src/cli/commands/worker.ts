@@ -14,6 +14,12 @@ machine. On SIGTERM or Ctrl-C a worker finishes the page in hand, commits it, ha
 to the queue and exits. A worker that dies (kill -9, a lost machine) stops renewing its jobs'
 locks: after --lock-duration another worker takes them over and resumes from the saved position.
 
+At startup a worker prints the queue and the API base URL it serves, and refuses to start when
+Redis or the API does not answer or the API refuses its key. A failure that is the worker's own
+(the API or the database unreachable from it, or refusing its credentials) hands the job back
+without using one of its attempts; three in a row pause the worker, which says why here and in
+'status', probes what failed (waits of 1 s doubling to 5 s) and resumes when it works again.
+
 Options:
   --queue URL             Redis, redis://[:PASSWORD@]HOST:PORT[/DB] (required; Redis >= 6.2)
   --concurrency N         partition jobs run at once by this worker, 1..64 (default 1)
@@ -67,6 +73,7 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
     io.stderr.write('inference-streams worker: stopped before it started\n');
     return interruptedExitCode(io);
   }
+  io.stderr.write(`inference-streams worker: serving queue ${worker.queue} (export partitions), Innerworks API ${worker.baseUrl} (key accepted) unless an export names another\n`);
   io.stderr.write(`inference-streams worker: waiting for jobs (pid ${process.pid}); SIGTERM or Ctrl-C stops after the page in hand\n`);
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) return resolve();
@@ -81,6 +88,11 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
 
 function log(io: CliIO, event: WorkerEvent): void {
   if (event.type === 'error') return void io.stderr.write(`inference-streams worker: ${redact(event.error.message)}\n`);
+  if (event.type === 'paused') {
+    const probe = event.lastProbeError ? `still failing (${redact(event.lastProbeError)}); ` : '';
+    return void io.stderr.write(`inference-streams worker: paused, taking no new jobs: ${redact(event.reason)}; ${probe}checking again in ${Math.ceil(event.nextProbeInMs / 1000)} s\n`);
+  }
+  if (event.type === 'resumed') return void io.stderr.write(`inference-streams worker: resumed after ${Math.round(event.pausedMs / 1000)} s paused: taking jobs again\n`);
   const which = 'partition' in event ? `${event.exportId} partition ${event.partition}` : event.exportId;
   switch (event.type) {
     case 'started':
@@ -91,6 +103,8 @@ function log(io: CliIO, event: WorkerEvent): void {
       return void io.stderr.write(`${which}: handed back to the queue after ${formatCount(event.progress.records)} records\n`);
     case 'failed':
       return void io.stderr.write(`${which}: failed: ${redact(event.error.message)}\n`);
+    case 'handed-back':
+      return void io.stderr.write(`${which}: handed back to the queue, no attempt used: ${redact(event.reason)}\n`);
     case 'finished':
       return void io.stderr.write(`${which}: export finished, ${formatCount(event.records)} records\n`);
     case 'page':
