@@ -368,12 +368,19 @@ describe('Redis restarted mid-run', () => {
     const persistent = await startRedis({ persist: true });
     try {
       const { exportId } = await enqueueExport({ queue: persistent.url, startTime: since(), endTime: until(), partitions: 3, to: databaseUrl(), table: 'results_restart', baseUrl: emulator.url, batchSize: 200 });
-      workers.push(spawnWorker({}, persistent.url), spawnWorker({}, persistent.url));
+      const running = [spawnWorker({}, persistent.url), spawnWorker({}, persistent.url)];
+      workers.push(...running);
       const status = () => exportStatus({ queue: persistent.url, exportId });
       await waitFor('committed pages', async () => (await status()).records > 0);
       await persistent.restart(700);
       await waitFor('the export to complete', async () => (await status()).state === 'completed', 120_000);
       expect(await tableCounts('results_restart')).toEqual({ rows: RECORDS, distinct: RECORDS });
+      // Each worker said once that Redis went away and once that it was back, not every reconnect.
+      for (const worker of running) {
+        expect(worker.err()).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ went away; waiting for it/);
+        expect(worker.err()).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ is back after \d+ s/);
+        expect(worker.err().match(/ECONNREFUSED/g)?.length ?? 0).toBeLessThan(3);
+      }
     } finally {
       await Promise.all(workers.splice(0).map((worker) => worker.kill('SIGKILL')));
       await persistent.stop();

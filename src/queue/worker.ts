@@ -20,7 +20,7 @@ import { checkPostgres } from '../destinations/postgres.js';
 import { INNERWORKS_DEFAULT_BASE_URL } from '../innerworks/client.js';
 import { exportPartition } from '../innerworks/export-partition.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
-import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, withoutPassword } from './bullmq.js';
+import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, watchRedis, withoutPassword } from './bullmq.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat, type WorkerStatus } from './heartbeat.js';
 import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PartitionJobData, type PartitionProgress } from './jobs.js';
 import { apiTarget, ownFailure } from './own-failure.js';
@@ -73,6 +73,9 @@ export type WorkerEvent =
   | { type: 'paused'; reason: string; nextProbeInMs: number; lastProbeError?: string }
   /** A probe succeeded: the worker takes jobs again. */
   | { type: 'resumed'; pausedMs: number }
+  /** Redis went away (`unreachable`: the worker waits for it, reconnecting) or is `back` after `downMs`. */
+  | { type: 'redis'; state: 'unreachable'; queue: string }
+  | { type: 'redis'; state: 'back'; queue: string; downMs: number }
   | { type: 'finished'; exportId: string; records: number }
   /** Trouble outside a job: Redis errors, a lock that could not be renewed, a job not handed back. The worker goes on. */
   | { type: 'error'; error: Error };
@@ -221,6 +224,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   // What close() must close: the Workers created so far (none when Redis was not reached).
   const workers: Array<{ close(): Promise<void> }> = [];
   let heartbeat: NodeJS.Timeout | undefined;
+  let redisDown = false;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -247,11 +251,20 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     // Job failures are reported through onEvent ('failed'); the rest (lock renewal, moveToWait,
     // Redis) as 'error' events: the worker goes on, ioredis retries. Without these listeners a
     // worker's 'error' event would be unhandled and end the process.
-    const onError = (error: Error) => emit({ type: 'error', error });
+    // While Redis is away every reconnect of every connection fails: one 'redis' event says it.
+    const onError = (error: Error) => {
+      if (!(redisDown && isRedisConnectionError(error))) emit({ type: 'error', error });
+    };
     partitions.on('error', onError);
     finishers.on('error', onError);
     await Promise.all([partitions.waitUntilReady(), finishers.waitUntilReady()]);
     if (options.signal?.aborted) throw new AbortError('worker stopped during startup', { cause: options.signal.reason });
+    // Said once when Redis goes away and once when it is back (not at our own disconnect).
+    watchRedis(connections[0], (reach) => {
+      redisDown = reach.state === 'unreachable';
+      if (!stopping.signal.aborted) emit({ type: 'redis', queue: withoutPassword(queue), ...reach });
+      if (reach.state === 'back') publish();
+    });
     publish();
     heartbeat = setInterval(publish, HEARTBEAT_INTERVAL_MS);
     heartbeat.unref();
@@ -262,4 +275,10 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   }
   options.signal?.addEventListener('abort', onAbort, { once: true });
   return { id, queue: withoutPassword(queue), baseUrl: apiTarget(defaultBaseUrl), status, close };
+}
+
+/** An error that only says Redis cannot be reached (a refused or lost connection). */
+function isRedisConnectionError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'].includes(code)) || /Connection is closed/i.test(error.message);
 }

@@ -92,6 +92,13 @@ function log(io: CliIO, event: WorkerEvent): void {
     const probe = event.lastProbeError ? `still failing (${redact(event.lastProbeError)}); ` : '';
     return void io.stderr.write(`inference-streams worker: paused, taking no new jobs: ${redact(event.reason)}; ${probe}checking again in ${Math.ceil(event.nextProbeInMs / 1000)} s\n`);
   }
+  if (event.type === 'redis') {
+    return void io.stderr.write(
+      event.state === 'unreachable'
+        ? `inference-streams worker: Redis at ${event.queue} went away; waiting for it (reconnecting every 2 s at most), jobs in hand wait too\n`
+        : `inference-streams worker: Redis at ${event.queue} is back after ${Math.round(event.downMs / 1000)} s\n`,
+    );
+  }
   if (event.type === 'resumed') return void io.stderr.write(`inference-streams worker: resumed after ${Math.round(event.pausedMs / 1000)} s paused: taking jobs again\n`);
   const which = 'partition' in event ? `${event.exportId} partition ${event.partition}` : event.exportId;
   switch (event.type) {
