@@ -34,9 +34,16 @@ const HAND_BACK_DELAY_MS = 1000;
 export interface ExportWorkerOptions {
   /** Redis, `redis://[:PASSWORD@]HOST:PORT[/DB]`. Required. */
   queue: string;
-  /** Innerworks API key. Default `INNERWORKS_API_KEY` (never read from Redis). */
+  /**
+   * Innerworks API key. Default `INNERWORKS_API_KEY` (never read from Redis). Checked at startup
+   * with one small request: a refused key is a ConfigError and the worker does not start.
+   */
   apiKey?: string;
-  /** Innerworks base URL when the export does not name one. Default `INNERWORKS_BASE_URL`, else production. */
+  /**
+   * Innerworks base URL when the export does not name one. Default `INNERWORKS_BASE_URL`, else
+   * production. Checked at startup: when it does not answer, a ConnectionError (or TimeoutError)
+   * naming it, and the worker does not start.
+   */
   baseUrl?: string;
   /** Partition jobs run at once by this worker, 1..64. Default 1. */
   concurrency?: number;
