@@ -139,6 +139,13 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       updatedAt: Date.now(),
     };
   };
+  // Jobs handed back in the last seconds: BullMQ's lock renewal may not know yet that they are gone.
+  const handedBack = new Set<string>();
+  const noteHandedBack = (jobId: string | undefined) => {
+    if (jobId === undefined) return;
+    handedBack.add(jobId);
+    setTimeout(() => handedBack.delete(jobId), 2 * lockDuration).unref();
+  };
   // One refresh at a time: while Redis is away a write waits for the reconnect, and must not pile up.
   let publishing: Promise<void> | undefined;
   const publish = () => {
@@ -193,6 +200,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
         // fetch the next job only to fail it the same way.
         emit({ type: 'handed-back', exportId, partition, reason: outage.reason });
         await selfPause.failed(outage);
+        noteHandedBack(job.id);
         await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
         throw new DelayedError();
       }
@@ -211,6 +219,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       // Hand the job back at once (not after the lock expires): the next worker resumes it.
       emit({ type: 'stopped', exportId, partition, progress });
       await job.updateProgress(progress);
+      noteHandedBack(job.id);
       await job.moveToWait(token);
       throw new WaitingError();
     }
@@ -259,8 +268,12 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     // Redis) as 'error' events: the worker goes on, ioredis retries. Without these listeners a
     // worker's 'error' event would be unhandled and end the process.
     // While Redis is away every reconnect of every connection fails: one 'redis' event says it.
+    // A job just handed back has no lock any more, and BullMQ may still try to renew it once.
     const onError = (error: Error) => {
-      if (!(redisDown && isRedisConnectionError(error))) emit({ type: 'error', error });
+      if (redisDown && isRedisConnectionError(error)) return;
+      const lockOf = /^could not renew lock for job (.+)$/.exec(error.message)?.[1];
+      if (lockOf !== undefined && handedBack.has(lockOf)) return;
+      emit({ type: 'error', error });
     };
     partitions.on('error', onError);
     finishers.on('error', onError);

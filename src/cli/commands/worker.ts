@@ -63,7 +63,7 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
     concurrency: parseIntegerFlag('concurrency', values.concurrency as string | undefined, 1, 64),
     stalledInterval: parseIntegerFlag('stalled-interval', values['stalled-interval'] as string | undefined, 100, 3_600_000),
     lockDuration: parseIntegerFlag('lock-duration', values['lock-duration'] as string | undefined, 100, 3_600_000),
-    onEvent: (event) => log(io, event),
+    onEvent: workerLog(io),
   });
   let worker;
   try {
@@ -86,11 +86,29 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
   return interruptedExitCode(io);
 }
 
+/** How often a worker paused for the same reason says it still is, ms (each probe would be every 5 s). */
+const STILL_PAUSED_EVERY_MS = 60_000;
+
+/** The worker's events as stderr lines; a long pause is repeated once a minute, or when its reason changes. */
+function workerLog(io: CliIO): (event: WorkerEvent) => void {
+  let stillPaused: { said: string; at: number } | undefined;
+  return (event) => {
+    if (event.type === 'paused' && event.lastProbeError !== undefined) {
+      if (stillPaused && stillPaused.said === event.lastProbeError && Date.now() - stillPaused.at < STILL_PAUSED_EVERY_MS) return;
+      stillPaused = { said: event.lastProbeError, at: Date.now() };
+    } else if (event.type === 'resumed') {
+      stillPaused = undefined;
+    }
+    log(io, event);
+  };
+}
+
 function log(io: CliIO, event: WorkerEvent): void {
   if (event.type === 'error') return void io.stderr.write(`inference-streams worker: ${redact(event.error.message)}\n`);
   if (event.type === 'paused') {
-    const probe = event.lastProbeError ? `still failing (${redact(event.lastProbeError)}); ` : '';
-    return void io.stderr.write(`inference-streams worker: paused, taking no new jobs: ${redact(event.reason)}; ${probe}checking again in ${Math.ceil(event.nextProbeInMs / 1000)} s\n`);
+    const again = `checking again in ${Math.ceil(event.nextProbeInMs / 1000)} s`;
+    if (event.lastProbeError === undefined) return void io.stderr.write(`inference-streams worker: paused, taking no new jobs: ${redact(event.reason)}; ${again}\n`);
+    return void io.stderr.write(`inference-streams worker: still paused: ${redact(event.lastProbeError)}; ${again}\n`);
   }
   if (event.type === 'redis') {
     return void io.stderr.write(
