@@ -22,18 +22,19 @@ const PROBE_RETRY: ResolvedRetry = { ...STARTUP_RETRY, maxRetries: 0 };
  * the worker did not start.
  */
 export async function checkInnerworks(options: { apiKey: string; baseUrl: string; startup: boolean; signal?: AbortSignal }): Promise<void> {
-  const config = { apiKey: options.apiKey, baseUrl: options.baseUrl, timeoutMs: CHECK_TIMEOUT_MS, retry: options.startup ? STARTUP_RETRY : PROBE_RETRY };
+  // As the export resolves it: no trailing slash before the path is appended.
+  const config = { apiKey: options.apiKey, baseUrl: options.baseUrl.replace(/\/+$/, ''), timeoutMs: CHECK_TIMEOUT_MS, retry: options.startup ? STARTUP_RETRY : PROBE_RETRY };
   const target = apiTarget(options.baseUrl);
-  const outcome = options.startup ? 'the worker did not start' : 'still paused';
+  const outcome = options.startup ? '; the worker did not start' : '';
   try {
     await getInferenceBatchText(config, { batchSize: 1, startTime: Date.now() - 60_000 }, { signal: options.signal });
   } catch (error) {
     if (error instanceof AuthenticationError || error instanceof PermissionDeniedError) {
-      throw new ConfigError('apiKey', `was refused by the Innerworks API at ${target} (HTTP ${error.status}: ${error.serverMessage ?? 'no message'}); ${outcome}`);
+      throw new ConfigError('apiKey', `was refused by the Innerworks API at ${target} (HTTP ${error.status}: ${error.serverMessage ?? 'no message'})${outcome}`);
     }
     if (error instanceof TransportError) {
       const Class = error.constructor as new (endpoint: string, message: string, options?: { cause?: unknown; code?: string }) => TransportError;
-      throw new Class(target, `the Innerworks API did not answer (${error.message}); ${outcome}`, { cause: error, code: error.code });
+      throw new Class(target, `the Innerworks API did not answer (${error.message})${outcome}`, { cause: error, code: error.code });
     }
     // Any other answer (a 400, a 5xx, a page we cannot parse) came from the API, which read the key.
   }
