@@ -333,8 +333,10 @@ describe('an unreachable Redis', () => {
   it('a worker process stuck reaching Redis stops on SIGTERM', async () => {
     const worker = spawnWorker({}, queue);
     workers.push(worker);
-    // Well inside the 10 s the worker waits for Redis by default, after its signal handlers are set.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Well inside the 10 s the worker waits for Redis by default, after its signal handlers are set
+    // (it says what it checks once they are).
+    await waitFor('the worker to start checking', async () => /starting: checking Redis at redis:\/\/:…@127\.0\.0\.1:1 /.test(worker.err()), 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     worker.child.kill('SIGTERM');
     const [code] = await worker.exited;
     expect(code).toBe(EXIT.terminated);

@@ -1,5 +1,7 @@
 /** `inference-streams worker`: run partition jobs of queued exports until SIGTERM or Ctrl-C. */
-import { redact } from '../../core/errors.js';
+import { describeUrl, redact } from '../../core/errors.js';
+import { INNERWORKS_DEFAULT_BASE_URL } from '../../innerworks/client.js';
+import { withoutPassword } from '../../queue/bullmq.js';
 import { exportWorker, type WorkerEvent } from '../../queue/index.js';
 import { COMMON_HELP, UsageError, interruptedExitCode, optionOrEnv, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { formatCount } from '../progress.js';
@@ -54,17 +56,21 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
   if (typeof values.queue !== 'string') throw new UsageError('--queue redis://HOST:PORT is required');
   const apiKey = io.env.INNERWORKS_API_KEY;
   if (!apiKey) throw new UsageError('set INNERWORKS_API_KEY to your API key (workers read it from their own environment, never from Redis)');
-  // The signal also stops a startup still waiting for Redis (up to 10 s): Ctrl-C must not wait for it.
-  const starting = exportWorker({
+  const baseUrl = optionOrEnv(values, 'base-url', io.env, 'INNERWORKS_BASE_URL');
+  const options = {
     signal: io.signal,
     queue: values.queue,
     apiKey,
-    baseUrl: optionOrEnv(values, 'base-url', io.env, 'INNERWORKS_BASE_URL'),
+    baseUrl,
     concurrency: parseIntegerFlag('concurrency', values.concurrency as string | undefined, 1, 64),
     stalledInterval: parseIntegerFlag('stalled-interval', values['stalled-interval'] as string | undefined, 100, 3_600_000),
     lockDuration: parseIntegerFlag('lock-duration', values['lock-duration'] as string | undefined, 100, 3_600_000),
     onEvent: workerLog(io),
-  });
+  };
+  // Said before the checks, so that a worker that cannot start has said what it tried.
+  io.stderr.write(`inference-streams worker: starting: checking Redis at ${withoutPassword(values.queue)} and the Innerworks API at ${describeUrl(baseUrl ?? INNERWORKS_DEFAULT_BASE_URL).replace(/\/$/, '')}\n`);
+  // The signal also stops a startup still waiting for Redis (up to 10 s): Ctrl-C must not wait for it.
+  const starting = exportWorker(options);
   let worker;
   try {
     worker = await starting;
