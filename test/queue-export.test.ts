@@ -375,7 +375,7 @@ describe('Redis restarted mid-run', () => {
       const running = [spawnWorker({}, persistent.url), spawnWorker({}, persistent.url)];
       workers.push(...running);
       const status = () => exportStatus({ queue: persistent.url, exportId });
-      await waitFor('committed pages', async () => (await status()).records > 0);
+      await waitFor('committed pages', async () => (await status()).records > 0 && running.every((worker) => /waiting for jobs/.test(worker.err())));
       await persistent.restart(700);
       await waitFor('the export to complete', async () => (await status()).state === 'completed', 120_000);
       expect(await tableCounts('results_restart')).toEqual({ rows: RECORDS, distinct: RECORDS });

@@ -258,6 +258,13 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   try {
     // Fail fast on an unreachable Redis (the connections would otherwise retry forever).
     await Promise.all(connections.map((connection) => reachRedis(connection, queue, redisTimeoutMs, options.signal)));
+    // From now on, said once when Redis goes away and once when it is back (also during the rest
+    // of the startup; not at our own disconnect).
+    watchRedis(connections[0], (reach) => {
+      redisDown = reach.state === 'unreachable';
+      if (!stopping.signal.aborted) emit({ type: 'redis', queue: withoutPassword(queue), ...reach });
+      if (reach.state === 'back' && heartbeat) publish();
+    });
     // Refuse to start with an API that does not answer or refuses the key: such a worker would
     // take jobs only to fail them.
     await checkInnerworks({ apiKey, baseUrl: defaultBaseUrl, startup: true, signal: options.signal });
@@ -279,12 +286,6 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     finishers.on('error', onError);
     await Promise.all([partitions.waitUntilReady(), finishers.waitUntilReady()]);
     if (options.signal?.aborted) throw new AbortError('worker stopped during startup', { cause: options.signal.reason });
-    // Said once when Redis goes away and once when it is back (not at our own disconnect).
-    watchRedis(connections[0], (reach) => {
-      redisDown = reach.state === 'unreachable';
-      if (!stopping.signal.aborted) emit({ type: 'redis', queue: withoutPassword(queue), ...reach });
-      if (reach.state === 'back') publish();
-    });
     publish();
     heartbeat = setInterval(publish, HEARTBEAT_INTERVAL_MS);
     heartbeat.unref();
