@@ -14,6 +14,8 @@ import { chooseDestination } from '../src/destinations/index.js';
 import { position, sampleRecord } from './helpers/destination-tests.js';
 import { rejection } from './helpers/rejection.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
+import { captureCli } from './helpers/cli.js';
+import { EXIT } from '../src/cli/command.js';
 
 let cluster: PostgresCluster;
 beforeAll(async () => {
@@ -227,4 +229,49 @@ describe('PostgreSQL connection settings (libpq conventions)', () => {
     }
     expect(withoutPassword('postgres://u@h:1/d')).toBe('postgres://u@h:1/d');
   });
+
+  it('refuses a raw @ and / in the password (which would make its tail the host) showing no part of the user name or password, also from the CLI with --json', async () => {
+    const url = 'postgres://u:Xy7@SecretTail/MoreSecret@127.0.0.1:1/db';
+    for (const bad of [url, 'postgres://u:12#Tail@SecretTail@h/d', 'postgres://u:12?Secret@Tail@h/d']) {
+      const error = rejectionOf(() => resolvePostgresConnection(bad, {}, 'to'));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).option).toBe('to');
+      expect(error.message).toMatch(/percent-encode/);
+      expect(error.message).not.toMatch(/Secret|Tail|Xy7|u:/);
+    }
+    expect(rejectionOf(() => resolvePostgresConnection(url, {})).message).toContain('postgres://[REDACTED]@127.0.0.1:1/db');
+    // The same URL with its password encoded is fine.
+    expect(resolvePostgresConnection('postgres://u:Xy7%40SecretTail%2FMoreSecret@127.0.0.1:1/db', {})).toMatchObject({ host: '127.0.0.1', port: 1, password: 'Xy7@SecretTail/MoreSecret' });
+    // A legitimate @ in a query value is left alone.
+    expect(resolvePostgresConnection('postgres://h/d?application_name=me@home', {})).toMatchObject({ host: 'h', applicationName: 'me@home' });
+    for (const json of [[], ['--json']]) {
+      const cli = captureCli({ env: { INNERWORKS_API_KEY: 'unused-key-1234' } });
+      expect(await cli.run('export', '--to', url, '--table', 't', '--base-url', 'http://127.0.0.1:1', ...json)).toBe(EXIT.usage);
+      expect(cli.err()).toMatch(/--to/);
+      expect(cli.err() + cli.out()).not.toMatch(/SecretTail|MoreSecret/);
+    }
+  });
+
+  it('names the option and the part for a malformed percent-encoding (%ZZ), never showing the password', () => {
+    for (const [url, part] of [
+      ['postgres://u:pw%ZZsecret-55@h/d', 'password'],
+      ['postgres://u%ZZ:pw@h/d', 'user name'],
+      ['postgres://u@h/d%ZZ', 'database name'],
+    ]) {
+      const error = rejectionOf(() => resolvePostgresConnection(url, {}, 'to'));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toContain('"to"');
+      expect(error.message).toContain(`malformed percent-encoding in its ${part}`);
+      expect(error.message).not.toContain('secret-55');
+    }
+  });
 });
+
+function rejectionOf(run: () => unknown): Error {
+  try {
+    run();
+  } catch (caught) {
+    return caught as Error;
+  }
+  throw new Error('expected an error');
+}

@@ -46,8 +46,8 @@ const until = () => emulator.innerworks.timestampOf(RECORDS - 1) + 1;
 /** The database URL as an enqueuer gives it: with the password, which must not reach Redis. */
 const databaseUrl = () => postgres.url;
 
-function spawnWorker(env: NodeJS.ProcessEnv = {}, queue = redis.url) {
-  return spawnCli(['worker', '--queue', queue, '--stalled-interval', '500', '--lock-duration', '1500', '--no-progress'], {
+function spawnWorker(env: NodeJS.ProcessEnv = {}, queue = redis.url, extra: string[] = []) {
+  return spawnCli(['worker', '--queue', queue, '--stalled-interval', '500', '--lock-duration', '1500', '--no-progress', ...extra], {
     INNERWORKS_API_KEY: API_KEY,
     INNERWORKS_BASE_URL: emulator.url,
     PGPASSWORD: postgres.password,
@@ -144,6 +144,10 @@ describe('a queued export on worker processes', () => {
     const worker = spawnWorker();
     workers.push(worker);
     await waitFor('committed pages', async () => /started/.test(worker.err()) && (await statusOf(exportId)).records > 0);
+    // It says at startup which queue and which API it serves.
+    expect(worker.err()).toContain(`serving queue ${redis.url}`);
+    expect(worker.err()).toContain(`Innerworks API ${emulator.url}`);
+    expect(worker.err()).not.toContain(API_KEY);
     const stoppedAt = Date.now();
     worker.child.kill('SIGTERM');
     const [code] = await worker.exited;
@@ -158,25 +162,25 @@ describe('a queued export on worker processes', () => {
   });
 
   it('a partition failing for good fails its job with the reason; enqueueing again resumes only the failed ones', async () => {
+    // A table of other columns: a failure of the job (not of a worker), so it uses the attempts.
+    await postgres.psql('CREATE TABLE results_failing (something_else text)');
     const { exportId } = await enqueueExport({ queue: redis.url, startTime: since(), endTime: until(), partitions: 3, to: databaseUrl(), table: 'results_failing', baseUrl: emulator.url, batchSize: 1000, attempts: 2, backoffMs: 50 });
-    const wrongKey = spawnWorker({ INNERWORKS_API_KEY: 'a-wrong-key-1234' });
-    workers.push(wrongKey);
+    const worker = spawnWorker();
+    workers.push(worker);
     await waitFor('every partition to fail', async () => (await statusOf(exportId)).partitions.every((p) => p.state === 'failed'));
     const failed = await statusOf(exportId);
     expect(failed.state).toBe('failed');
-    expect(failed.partitions[0].failedReason).toMatch(/401/);
-    // A refused key is the worker's own: each partition went through both of its attempts.
+    expect(failed.partitions[0].failedReason).toMatch(/other columns/);
     expect(failed.partitions.map((p) => p.attemptsMade)).toEqual([2, 2, 2]);
-    expect(failed.partitions[0].failedReason).not.toContain('a-wrong-key-1234');
-    await wrongKey.kill('SIGTERM');
+    expect(failed.partitions[0].failedReason).not.toContain(postgres.password);
 
     const cli = captureCli({ env: {} });
     expect(await cli.run('status', '--queue', redis.url, '--export', exportId)).toBe(EXIT.ok);
     expect(cli.out()).toMatch(/failed/);
 
+    await postgres.psql('DROP TABLE results_failing');
     const again = await enqueueExport({ queue: redis.url, startTime: since(), endTime: until(), partitions: 3, to: databaseUrl(), table: 'results_failing', baseUrl: emulator.url, batchSize: 1000, attempts: 2, backoffMs: 50 });
     expect(again).toMatchObject({ exportId, added: false, retried: 3 });
-    workers.push(spawnWorker());
     await waitFor('the export to complete', async () => (await statusOf(exportId)).state === 'completed');
     expect(await tableCounts('results_failing')).toEqual({ rows: RECORDS, distinct: RECORDS });
   });
@@ -193,6 +197,82 @@ describe('a queued export on worker processes', () => {
       expect(cli.err()).not.toContain(postgres.password);
     }
   });
+});
+
+describe("a worker's own failures", () => {
+  it('a worker whose API does not answer or refuses its key refuses to start, naming the URL, never the key', async () => {
+    const cases = [
+      { env: { INNERWORKS_API_KEY: 'a-wrong-key-1234' }, url: emulator.url, message: /INNERWORKS_API_KEY.*refused by the Innerworks API.*HTTP 401/ },
+      { env: { INNERWORKS_BASE_URL: 'http://127.0.0.1:1' }, url: 'http://127.0.0.1:1', message: /did not answer.*ECONNREFUSED/ },
+    ];
+    for (const { env, url, message } of cases) {
+      const worker = spawnWorker(env);
+      workers.push(worker);
+      const [code] = await worker.exited;
+      expect(code, worker.err()).not.toBe(0);
+      expect(worker.err()).toMatch(message);
+      expect(worker.err()).toContain(url);
+      expect(worker.err()).toMatch(/did not start/);
+      expect(worker.err()).not.toContain('a-wrong-key-1234');
+      expect(worker.err()).not.toMatch(/waiting for jobs/);
+    }
+  });
+
+  it('a worker that cannot log in to the database hands its jobs back without using their attempts, pauses itself, says why in status; a healthy worker completes the export', async () => {
+    const { exportId } = await enqueueExport({ queue: redis.url, startTime: since(), endTime: until(), partitions: 4, to: databaseUrl(), table: 'results_misconfigured', baseUrl: emulator.url, batchSize: 1000, attempts: 2, backoffMs: 50 });
+    const wrongPassword = spawnWorker({ PGPASSWORD: 'a-wrong-db-password-5521' }, redis.url, ['--concurrency', '4']);
+    workers.push(wrongPassword);
+    await waitFor('the misconfigured worker to pause itself', async () => /paused, taking no new jobs/.test(wrongPassword.err()), 30_000);
+    expect(wrongPassword.err()).toMatch(/handed back to the queue, no attempt used/);
+    expect(wrongPassword.err()).toMatch(/password authentication failed|28P01/);
+    // Every job is waiting again, none used an attempt; status says which worker paused and why.
+    await waitFor('the jobs to be handed back', async () => (await statusOf(exportId)).partitions.every((p) => p.state === 'waiting'));
+    const paused = await statusOf(exportId);
+    expect(paused.partitions.map((p) => p.attemptsMade)).toEqual([0, 0, 0, 0]);
+    // (Workers SIGKILLed by earlier tests may still be listed until their records expire.)
+    const record = paused.workers.find((w) => w.pid === wrongPassword.child.pid);
+    expect(record).toMatchObject({ state: 'paused', concurrency: 4, baseUrl: emulator.url });
+    expect(record!.pausedReason).toMatch(/database.*postgres:\/\/tester@127\.0\.0\.1/);
+    const text = captureCli({ env: {} });
+    expect(await text.run('status', '--queue', redis.url, '--export', exportId)).toBe(EXIT.ok);
+    expect(text.out()).toMatch(/Workers: \d+ \(\d+ running, [1-9]\d* paused by themselves\)/);
+    expect(text.out()).toMatch(/paused since .*: the database is unreachable from this worker or refused its login/);
+    for (const output of [text.out(), wrongPassword.err(), JSON.stringify(paused), await everythingInRedis()]) {
+      expect(output).not.toContain('a-wrong-db-password-5521');
+      expect(output).not.toContain(API_KEY);
+    }
+
+    workers.push(spawnWorker({}, redis.url, ['--concurrency', '4']));
+    await waitFor('the export to complete', async () => (await statusOf(exportId)).state === 'completed');
+    const done = await statusOf(exportId);
+    // One attempt each: the one that completed it (BullMQ counts a finished attempt either way).
+    expect(done.partitions.map((p) => p.attemptsMade)).toEqual([1, 1, 1, 1]);
+    expect(await tableCounts('results_misconfigured')).toEqual({ rows: RECORDS, distinct: RECORDS });
+  });
+
+  it('PostgreSQL stopped for 30 s mid-export: the workers wait it out without using attempts and the export completes exactly once', async () => {
+    const { exportId } = await enqueueExport({ queue: redis.url, startTime: since(), endTime: until(), partitions: 4, to: databaseUrl(), table: 'results_pg_outage', baseUrl: emulator.url, batchSize: 250, attempts: 3, backoffMs: 50 });
+    const running = [spawnWorker({}, redis.url, ['--concurrency', '2']), spawnWorker({}, redis.url, ['--concurrency', '2'])];
+    workers.push(...running);
+    await waitFor('committed pages', async () => (await statusOf(exportId)).records > 0);
+    expect((await statusOf(exportId)).state).toBe('active');
+    const outage = postgres.restart(30_000);
+    await waitFor('a worker to pause itself', async () => (await statusOf(exportId)).workers.some((w) => w.state === 'paused' && running.some((worker) => worker.child.pid === w.pid)), 25_000);
+    const during = await statusOf(exportId);
+    expect(during.workers.find((w) => w.state === 'paused')?.pausedReason).toMatch(/database/);
+    expect(JSON.stringify(during.workers)).not.toContain(postgres.password);
+    await outage;
+    await waitFor('the export to complete', async () => (await statusOf(exportId)).state === 'completed', 120_000);
+    const done = await statusOf(exportId);
+    // One attempt each: the one that completed it (BullMQ counts a finished attempt either way).
+    expect(done.partitions.map((p) => p.attemptsMade)).toEqual([1, 1, 1, 1]);
+    const ours = done.workers.filter((w) => running.some((worker) => worker.child.pid === w.pid));
+    expect(ours.map((w) => w.state)).toEqual(['running', 'running']);
+    expect(await tableCounts('results_pg_outage')).toEqual({ rows: RECORDS, distinct: RECORDS });
+    const said = running.map((w) => w.err()).join('');
+    expect(said).toMatch(/resumed after \d+ s paused/);
+    expect(said).not.toMatch(/could not renew lock/);
+  }, 180_000);
 });
 
 describe('what an export puts in Redis', () => {
@@ -253,8 +333,10 @@ describe('an unreachable Redis', () => {
   it('a worker process stuck reaching Redis stops on SIGTERM', async () => {
     const worker = spawnWorker({}, queue);
     workers.push(worker);
-    // Well inside the 10 s the worker waits for Redis by default, after its signal handlers are set.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Well inside the 10 s the worker waits for Redis by default, after its signal handlers are set
+    // (it says what it checks once they are).
+    await waitFor('the worker to start checking', async () => /starting: checking Redis at redis:\/\/:…@127\.0\.0\.1:1 /.test(worker.err()), 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     worker.child.kill('SIGTERM');
     const [code] = await worker.exited;
     expect(code).toBe(EXIT.terminated);
@@ -270,7 +352,7 @@ describe('the library lets go of Redis', () => {
       const queue = ${JSON.stringify(redis.url)};
       const { exportId } = await enqueueExport({ queue, startTime: 0, endTime: 1000, partitions: 2, to: 'postgres://nobody@127.0.0.1:1/none', table: 'never_written' });
       await exportStatus({ queue, exportId });
-      const worker = await exportWorker({ queue, apiKey: 'unused-key-1234' });
+      const worker = await exportWorker({ queue, apiKey: ${JSON.stringify(API_KEY)}, baseUrl: ${JSON.stringify(emulator.url)} });
       await worker.close();
     `;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -290,12 +372,19 @@ describe('Redis restarted mid-run', () => {
     const persistent = await startRedis({ persist: true });
     try {
       const { exportId } = await enqueueExport({ queue: persistent.url, startTime: since(), endTime: until(), partitions: 3, to: databaseUrl(), table: 'results_restart', baseUrl: emulator.url, batchSize: 200 });
-      workers.push(spawnWorker({}, persistent.url), spawnWorker({}, persistent.url));
+      const running = [spawnWorker({}, persistent.url), spawnWorker({}, persistent.url)];
+      workers.push(...running);
       const status = () => exportStatus({ queue: persistent.url, exportId });
-      await waitFor('committed pages', async () => (await status()).records > 0);
+      await waitFor('committed pages', async () => (await status()).records > 0 && running.every((worker) => /waiting for jobs/.test(worker.err())));
       await persistent.restart(700);
       await waitFor('the export to complete', async () => (await status()).state === 'completed', 120_000);
       expect(await tableCounts('results_restart')).toEqual({ rows: RECORDS, distinct: RECORDS });
+      // Each worker said once that Redis went away and once that it was back, not every reconnect.
+      for (const worker of running) {
+        expect(worker.err()).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ went away; waiting for it/);
+        expect(worker.err()).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ is back after \d+ s/);
+        expect(worker.err().match(/ECONNREFUSED/g)?.length ?? 0).toBeLessThan(3);
+      }
     } finally {
       await Promise.all(workers.splice(0).map((worker) => worker.kill('SIGKILL')));
       await persistent.stop();

@@ -68,3 +68,20 @@ export function columnDifferences(expected: ReadonlyArray<readonly [string, stri
   ].filter(Boolean);
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
+
+/** Driver and SQLSTATE codes that mean the server could not be reached or went away, not that a statement was wrong. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+
+/**
+ * True when a DatabaseError says the database was unreachable, went away, or refused this
+ * client's login (SQLSTATE classes 08 and 28, a shutdown, too many connections, a socket error,
+ * a missing password): a failure of where and how the writer connects, which a retry on a
+ * healthy connection cures. False for what a retry cannot change: a table of other columns,
+ * a position moved on by another writer, a missing database, a refused row.
+ */
+export function isDatabaseUnavailable(error: DatabaseError): boolean {
+  const code = error.code;
+  if (code === 'TABLE_MISMATCH' || code === 'CHECKPOINT_CONFLICT' || code === '3D000') return false;
+  if (code !== undefined && (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('28'))) return true;
+  return /cannot connect to PostgreSQL|the connection was lost|Connection terminated|terminating connection|not queryable|password must be a string/i.test(error.message);
+}

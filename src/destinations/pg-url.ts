@@ -47,14 +47,16 @@ export function resolvePostgresConnection(url: string | undefined, env: Env = pr
     if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
       throw new ConfigError(option, 'must be a postgres://USER@HOST:PORT/DATABASE URL', withoutPassword(raw));
     }
+    refuseUnencodedUserinfo(parsed, raw, option);
+    const decode = (text: string, part: string) => decodePart(text, part, raw, option);
     // Query parameters first, so that the URL's own parts win over them as in libpq.
     for (const [key, value] of parsed.searchParams) params.set(key === 'dbname' ? 'database' : key, value);
-    const host = decodeURIComponent(parsed.hostname.replace(/^\[(.*)\]$/, '$1'));
+    const host = decode(parsed.hostname.replace(/^\[(.*)\]$/, '$1'), 'host');
     if (host) params.set('host', host);
     if (parsed.port) params.set('port', parsed.port);
-    if (parsed.username) params.set('user', decodeURIComponent(parsed.username));
-    if (parsed.password) params.set('password', decodeURIComponent(parsed.password));
-    const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+    if (parsed.username) params.set('user', decode(parsed.username, 'user name'));
+    if (parsed.password) params.set('password', decode(parsed.password, 'password'));
+    const database = decode(parsed.pathname.replace(/^\//, ''), 'database name');
     if (database) params.set('database', database);
   }
   const pick = (name: string, envName: string) => params.get(name) ?? (env[envName] || undefined);
@@ -121,6 +123,40 @@ export function postgresUrl(connection: PostgresConnection): string {
  */
 export function withoutPassword(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):.*@/is, '$1:[REDACTED]@').replace(/([?&]password=).*$/is, '$1[REDACTED]');
+}
+
+/**
+ * A raw `/`, `?` or `#` in a password ends the host part for a URL parser: in
+ * `postgres://u:Xy7@Secret/Tail@db:5432/x` the host would be `Secret` and the rest of the password
+ * the path, which messages show and DNS is asked about. A PostgreSQL URL has no `@` in its path,
+ * its query's names or a fragment, so one there means such a password (or user name): refused,
+ * showing nothing before the last `@`. Which `@` the user meant cannot be known for sure, so the
+ * URL is not guessed at.
+ */
+function refuseUnencodedUserinfo(parsed: URL, raw: string, option: string): void {
+  const strayAt = parsed.pathname.includes('@') || parsed.hash.includes('@') || [...parsed.searchParams.keys()].some((key) => key.includes('@'));
+  if (!strayAt) return;
+  throw new ConfigError(
+    option,
+    'has a user name or password with a raw @, /, ? or # in it, so the URL cannot be read safely: percent-encode them (@ as %40, / as %2F, ? as %3F, # as %23) or give the password in PGPASSWORD or ~/.pgpass',
+    withoutUserinfo(raw),
+  );
+}
+
+/** `postgres://[REDACTED]@` and what follows the URL's last `@`: no part of the user name or password. */
+function withoutUserinfo(raw: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw)?.[0] ?? '';
+  return withoutPassword(`${scheme}[REDACTED]@${raw.slice(raw.lastIndexOf('@') + 1)}`);
+}
+
+/** A percent-decoded URL part; a malformed escape (`%ZZ`) is a ConfigError naming the option and the part, never showing a user name or password. */
+function decodePart(text: string, part: string, raw: string, option: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    const secret = part === 'password' || part === 'user name';
+    throw new ConfigError(option, `has a malformed percent-encoding in its ${part}: a % must be followed by two hex digits (write a % itself as %25)`, secret ? undefined : withoutPassword(raw));
+  }
 }
 
 function osUser(): string {

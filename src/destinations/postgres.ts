@@ -227,6 +227,17 @@ export function postgresWriter(options: PostgresWriterOptions): TableWriter {
   return new TableWriter(sink, resolved, options.signal, 'postgresWriter');
 }
 
+/**
+ * Connect to the database of `connectionString` (libpq conventions, as the destination does)
+ * and disconnect: whether this process can reach it and log in. Throws the destination's
+ * DatabaseError (naming the target, never the password) when it cannot.
+ */
+export async function checkPostgres(connectionString: string): Promise<void> {
+  const table = new PostgresTable({ connectionString, table: 'unused' });
+  await table.connect();
+  await table.close();
+}
+
 /** A failed connect, as a DatabaseError that says what to check (never the password). */
 function connectError(target: string, error: unknown): DatabaseError {
   const code = (error as { code?: string }).code;

@@ -73,6 +73,29 @@ export function connect(libraries: QueueLibraries, url: string): Redis {
   return connection;
 }
 
+/** A change of a connection's reach to Redis, as {@link watchRedis} reports it. */
+export type RedisReach = { state: 'unreachable' } | { state: 'back'; downMs: number };
+
+/**
+ * Report when a connection that was up loses Redis, and when it has it again. A running worker
+ * waits an outage out (ioredis reconnects with a growing wait, capped at 2 s; commands wait for
+ * the reconnect), and this lets it say so instead of going silent.
+ */
+export function watchRedis(connection: Redis, onChange: (reach: RedisReach) => void): void {
+  let downSince: number | undefined;
+  connection.on('close', () => {
+    if (downSince !== undefined) return;
+    downSince = Date.now();
+    onChange({ state: 'unreachable' });
+  });
+  connection.on('ready', () => {
+    if (downSince === undefined) return;
+    const downMs = Date.now() - downSince;
+    downSince = undefined;
+    onChange({ state: 'back', downMs });
+  });
+}
+
 /** Default of the `redisTimeoutMs` options: how long to wait for Redis to answer before giving up, ms. */
 export const REDIS_TIMEOUT_MS = 10_000;
 

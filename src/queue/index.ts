@@ -3,3 +3,4 @@ export { enqueueExport, type EnqueueExportOptions, type EnqueuedExport } from '.
 export { exportWorker, type ExportWorker, type ExportWorkerOptions, type WorkerEvent } from './worker.js';
 export { exportStatus, type ExportState, type ExportStatus, type ExportStatusOptions, type PartitionStatus } from './status.js';
 export type { PartitionProgress } from './jobs.js';
+export type { WorkerStatus } from './heartbeat.js';

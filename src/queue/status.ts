@@ -3,6 +3,7 @@ import { ConfigError } from '../core/errors.js';
 import { integerOption, stringOption } from '../core/options.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, withoutPassword } from './bullmq.js';
+import { readHeartbeats, type WorkerStatus } from './heartbeat.js';
 import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, partitionJobId, type ExportJobData, type PartitionProgress } from './jobs.js';
 
 /** The state of an export, or of one partition. */
@@ -17,7 +18,11 @@ export interface PartitionStatus {
   /** Records and pages written so far (all attempts together), from the last committed page. */
   records: number;
   pages: number;
-  /** Attempts that failed so far. */
+  /**
+   * Attempts finished so far: the failed ones, plus the one that completed the partition. A job
+   * a worker handed back for a failure of its own (API or database unreachable from it, its
+   * credentials refused) uses none.
+   */
   attemptsMade: number;
   /** Why the last attempt failed (while it is retried, or for good when `state` is `failed`). */
   failedReason?: string;
@@ -34,6 +39,12 @@ export interface ExportStatus {
   records: number;
   pages: number;
   partitions: PartitionStatus[];
+  /**
+   * The workers serving the queue (of any export) that reported in the last few seconds, each
+   * `running` or `paused` by itself with the reason: a partition waiting while every worker is
+   * paused waits for their outage to end, not for its turn.
+   */
+  workers: WorkerStatus[];
 }
 
 export interface ExportStatusOptions {
@@ -76,6 +87,7 @@ export async function exportStatus(options: ExportStatusOptions): Promise<Export
         };
       }),
     );
+    const workers = await readHeartbeats(connection);
     const parentState = toState(await parent.getState());
     const state: ExportState =
       parentState === 'completed'
@@ -91,6 +103,7 @@ export async function exportStatus(options: ExportStatusOptions): Promise<Export
       records: partitions.reduce((sum, p) => sum + p.records, 0),
       pages: partitions.reduce((sum, p) => sum + p.pages, 0),
       partitions,
+      workers,
     };
   } finally {
     await Promise.allSettled([exportsQueue.close(), partitionsQueue.close()]);

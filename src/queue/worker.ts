@@ -4,22 +4,46 @@
  * the position with the rows; after every committed page the job's progress is updated. A worker
  * that dies mid-partition stops renewing its job's lock, BullMQ's stalled-job check hands the job
  * to another worker, and that one resumes from the saved position: every record once.
+ *
+ * A worker checks at startup that Redis and the API answer (with its key), and refuses to start
+ * otherwise. A failure that is the worker's own (the API or the database unreachable from it, or
+ * refusing its credentials: see own-failure.ts) hands the job back without using one of its
+ * attempts; a few in a row pause the worker until a probe finds the outage over (self-pause.ts).
+ * Each worker publishes a small record of itself for `status` (heartbeat.ts).
  */
-import type { Job } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Job, Worker } from 'bullmq';
 import { AbortError, ConfigError, InvalidRequestError, NotFoundError } from '../core/errors.js';
-import { integerOption } from '../core/options.js';
+import { integerOption, resolveBaseUrl, resolveSecret } from '../core/options.js';
+import { checkPostgres } from '../destinations/postgres.js';
+import { INNERWORKS_DEFAULT_BASE_URL } from '../innerworks/client.js';
 import { exportPartition } from '../innerworks/export-partition.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
-import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis } from './bullmq.js';
+import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, watchRedis, withoutPassword } from './bullmq.js';
+import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat, type WorkerStatus } from './heartbeat.js';
 import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PartitionJobData, type PartitionProgress } from './jobs.js';
+import { apiTarget, ownFailure } from './own-failure.js';
+import { checkInnerworks } from './preflight.js';
+import { SelfPause } from './self-pause.js';
+
+/** How long a job handed back for a failure of this worker's own waits before any worker may take it, ms. */
+const HAND_BACK_DELAY_MS = 1000;
 
 /** Options of {@link exportWorker}. */
 export interface ExportWorkerOptions {
   /** Redis, `redis://[:PASSWORD@]HOST:PORT[/DB]`. Required. */
   queue: string;
-  /** Innerworks API key. Default `INNERWORKS_API_KEY` (never read from Redis). */
+  /**
+   * Innerworks API key. Default `INNERWORKS_API_KEY` (never read from Redis). Checked at startup
+   * with one small request: a refused key is a ConfigError and the worker does not start.
+   */
   apiKey?: string;
-  /** Innerworks base URL when the export does not name one. Default `INNERWORKS_BASE_URL`, else production. */
+  /**
+   * Innerworks base URL when the export does not name one. Default `INNERWORKS_BASE_URL`, else
+   * production. Checked at startup: when it does not answer, a ConnectionError (or TimeoutError)
+   * naming it, and the worker does not start.
+   */
   baseUrl?: string;
   /** Partition jobs run at once by this worker, 1..64. Default 1. */
   concurrency?: number;
@@ -47,12 +71,32 @@ export type WorkerEvent =
   | { type: 'completed'; exportId: string; partition: number; progress: PartitionProgress }
   | { type: 'stopped'; exportId: string; partition: number; progress: PartitionProgress }
   | { type: 'failed'; exportId: string; partition: number; error: Error }
+  /** The failure was this worker's own (`reason`): the job went back to the queue without using an attempt. */
+  | { type: 'handed-back'; exportId: string; partition: number; reason: string }
+  /**
+   * The worker paused itself after failures of its own in a row (and again after each failed
+   * probe): it takes no new jobs until a probe of what failed succeeds.
+   */
+  | { type: 'paused'; reason: string; nextProbeInMs: number; lastProbeError?: string }
+  /** A probe succeeded: the worker takes jobs again. */
+  | { type: 'resumed'; pausedMs: number }
+  /** Redis went away (`unreachable`: the worker waits for it, reconnecting) or is `back` after `downMs`. */
+  | { type: 'redis'; state: 'unreachable'; queue: string }
+  | { type: 'redis'; state: 'back'; queue: string; downMs: number }
   | { type: 'finished'; exportId: string; records: number }
   /** Trouble outside a job: Redis errors, a lock that could not be renewed, a job not handed back. The worker goes on. */
   | { type: 'error'; error: Error };
 
 /** A running worker. */
 export interface ExportWorker {
+  /** `HOST:PID:RANDOM`, as `status` lists it. */
+  readonly id: string;
+  /** The Redis URL it serves, without its password. */
+  readonly queue: string;
+  /** The Innerworks base URL it uses when an export names none (checked with its key at startup). */
+  readonly baseUrl: string;
+  /** Where it stands: running, or paused by itself and why (the record `status` shows). */
+  status(): WorkerStatus;
   /**
    * Stop taking jobs; partitions in hand finish the page being written, commit it and go back to
    * the queue for the next worker. Resolves once the worker has let go of Redis.
@@ -68,23 +112,70 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   const lockDuration = integerOption('lockDuration', options.lockDuration, 30_000, 100, 3_600_000);
   const maxStalledCount = integerOption('maxStalledCount', options.maxStalledCount, 100, 1, 1000);
   const redisTimeoutMs = integerOption('redisTimeoutMs', options.redisTimeoutMs, REDIS_TIMEOUT_MS, 100, 600_000);
-  const apiKey = options.apiKey ?? process.env.INNERWORKS_API_KEY;
-  if (!apiKey) throw new ConfigError('apiKey', 'is required: pass it or set INNERWORKS_API_KEY (workers never read it from Redis)');
-  const defaultBaseUrl = options.baseUrl ?? (process.env.INNERWORKS_BASE_URL || undefined);
+  if (options.apiKey === undefined && !process.env.INNERWORKS_API_KEY) throw new ConfigError('apiKey', 'is required: pass it or set INNERWORKS_API_KEY (workers never read it from Redis)');
+  const apiKey = resolveSecret('apiKey', options.apiKey, 'INNERWORKS_API_KEY');
+  const defaultBaseUrl = resolveBaseUrl('baseUrl', options.baseUrl, 'INNERWORKS_BASE_URL', INNERWORKS_DEFAULT_BASE_URL);
   const emit = options.onEvent ?? (() => undefined);
   const libraries = await loadQueueLibraries();
-  const { Worker, WaitingError, UnrecoverableError } = libraries.bullmq;
-  // Aborted by close(): partitions in hand stop after their current page.
+  const { Worker, WaitingError, DelayedError, UnrecoverableError } = libraries.bullmq;
+  // Aborted by close(): partitions in hand stop after their current page, probes stop.
   const stopping = new AbortController();
+  const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  let active = 0;
+  // Created once Redis answered; the self-pause pauses and resumes it.
+  let partitions: Worker<PartitionJobData, PartitionProgress> | undefined;
+
+  const status = (): WorkerStatus => {
+    const health = selfPause.health;
+    return {
+      id,
+      host: hostname(),
+      pid: process.pid,
+      baseUrl: apiTarget(defaultBaseUrl),
+      concurrency,
+      active,
+      state: health.state,
+      ...(health.state === 'paused' ? { pausedReason: health.reason, pausedSince: health.since, nextProbeAt: health.nextProbeAt } : {}),
+      updatedAt: Date.now(),
+    };
+  };
+  // Jobs handed back in the last seconds: BullMQ's lock renewal may not know yet that they are gone.
+  const handedBack = new Set<string>();
+  const noteHandedBack = (jobId: string | undefined) => {
+    if (jobId === undefined) return;
+    handedBack.add(jobId);
+    setTimeout(() => handedBack.delete(jobId), 2 * lockDuration).unref();
+  };
+  // One refresh at a time: while Redis is away a write waits for the reconnect, and must not pile up.
+  let publishing: Promise<void> | undefined;
+  const publish = () => {
+    publishing ??= publishHeartbeat(connections[1], status())
+      .catch((error: Error) => emit({ type: 'error', error }))
+      .finally(() => (publishing = undefined));
+  };
+
+  const selfPause = new SelfPause({
+    pause: async () => partitions?.pause(true),
+    resume: async () => partitions?.resume(),
+    probe: (outage, signal) => (outage.kind === 'api' ? checkInnerworks({ apiKey, baseUrl: outage.address, startup: false, signal }) : checkPostgres(outage.address)),
+    onChange: (health, previous) => {
+      if (health.state === 'paused') emit({ type: 'paused', reason: health.reason, nextProbeInMs: Math.max(0, health.nextProbeAt - Date.now()), ...(health.lastProbeError ? { lastProbeError: health.lastProbeError } : {}) });
+      else if (previous.state === 'paused') emit({ type: 'resumed', pausedMs: Date.now() - previous.since });
+      publish();
+    },
+    signal: stopping.signal,
+  });
 
   const runPartition = async (job: Job<PartitionJobData, PartitionProgress>, token?: string): Promise<PartitionProgress> => {
     const { exportId, partition, target } = job.data;
+    const baseUrl = job.data.baseUrl ?? defaultBaseUrl;
     emit({ type: 'started', exportId, partition, attempt: job.attemptsMade + 1 });
+    active++;
     let outcome;
     try {
       outcome = await exportPartition({
         apiKey,
-        baseUrl: job.data.baseUrl ?? defaultBaseUrl,
+        baseUrl,
         batchSize: job.data.batchSize,
         to: target.to,
         table: target.table,
@@ -95,6 +186,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
         partition,
         signal: stopping.signal,
         onPage: async (position) => {
+          selfPause.succeeded();
           const progress = { records: position.records, pages: position.pages, done: position.done };
           await job.updateProgress(progress);
           emit({ type: 'page', exportId, partition, progress });
@@ -102,20 +194,33 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       });
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
+      const outage = ownFailure(err, { baseUrl, to: target.to });
+      if (outage) {
+        // Not the partition's fault: back to the queue for another worker (or this one once the
+        // outage is over) without using an attempt. Paused first, so that this worker does not
+        // fetch the next job only to fail it the same way.
+        emit({ type: 'handed-back', exportId, partition, reason: outage.reason });
+        await selfPause.failed(outage);
+        noteHandedBack(job.id);
+        await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
+        throw new DelayedError();
+      }
       emit({ type: 'failed', exportId, partition, error: err });
-      // Retrying cannot fix a bad option or a request the server refuses: fail the job at once,
-      // with the reason. A refused credential (401/403) is this worker's own, read from its
-      // environment: it goes through the job's attempts, so another worker may take it over.
+      // Retrying cannot fix a bad option or a request the server refuses: fail the job at once, with the reason.
       if (err instanceof ConfigError || err instanceof InvalidRequestError || err instanceof NotFoundError) {
         throw new UnrecoverableError(err.message);
       }
       throw err;
+    } finally {
+      active--;
     }
+    selfPause.succeeded();
     const progress = { records: outcome.position.records, pages: outcome.position.pages, done: outcome.position.done };
     if (outcome.stopped) {
       // Hand the job back at once (not after the lock expires): the next worker resumes it.
       emit({ type: 'stopped', exportId, partition, progress });
       await job.updateProgress(progress);
+      noteHandedBack(job.id);
       await job.moveToWait(token);
       throw new WaitingError();
     }
@@ -135,12 +240,17 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   const connections = [connect(libraries, queue), connect(libraries, queue)];
   // What close() must close: the Workers created so far (none when Redis was not reached).
   const workers: Array<{ close(): Promise<void> }> = [];
+  let heartbeat: NodeJS.Timeout | undefined;
+  let redisDown = false;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       options.signal?.removeEventListener('abort', onAbort);
       stopping.abort();
+      clearInterval(heartbeat);
       await Promise.allSettled(workers.map((worker) => worker.close()));
+      // Gone from status at once; bounded, since a command waits for a Redis that is away.
+      if (heartbeat) await Promise.race([removeHeartbeat(connections[1], id).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000))]);
       for (const connection of connections) connection.disconnect();
     })();
     return closing;
@@ -149,22 +259,48 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   try {
     // Fail fast on an unreachable Redis (the connections would otherwise retry forever).
     await Promise.all(connections.map((connection) => reachRedis(connection, queue, redisTimeoutMs, options.signal)));
-    const partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
+    // From now on, said once when Redis goes away and once when it is back (also during the rest
+    // of the startup; not at our own disconnect).
+    watchRedis(connections[0], (reach) => {
+      redisDown = reach.state === 'unreachable';
+      if (!stopping.signal.aborted) emit({ type: 'redis', queue: withoutPassword(queue), ...reach });
+      if (reach.state === 'back' && heartbeat) publish();
+    });
+    // Refuse to start with an API that does not answer or refuses the key: such a worker would
+    // take jobs only to fail them.
+    await checkInnerworks({ apiKey, baseUrl: defaultBaseUrl, startup: true, signal: options.signal });
+    partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
     const finishers = new Worker<ExportJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connections[1], concurrency: 1 });
     workers.push(partitions, finishers);
     // Job failures are reported through onEvent ('failed'); the rest (lock renewal, moveToWait,
     // Redis) as 'error' events: the worker goes on, ioredis retries. Without these listeners a
     // worker's 'error' event would be unhandled and end the process.
-    const onError = (error: Error) => emit({ type: 'error', error });
+    // While Redis is away every reconnect of every connection fails: one 'redis' event says it.
+    // A job just handed back has no lock any more, and BullMQ may still try to renew it once.
+    const onError = (error: Error) => {
+      if (redisDown && isRedisConnectionError(error)) return;
+      const lockOf = /^could not renew lock for job (.+)$/.exec(error.message)?.[1];
+      if (lockOf !== undefined && handedBack.has(lockOf)) return;
+      emit({ type: 'error', error });
+    };
     partitions.on('error', onError);
     finishers.on('error', onError);
     await Promise.all([partitions.waitUntilReady(), finishers.waitUntilReady()]);
     if (options.signal?.aborted) throw new AbortError('worker stopped during startup', { cause: options.signal.reason });
+    publish();
+    heartbeat = setInterval(publish, HEARTBEAT_INTERVAL_MS);
+    heartbeat.unref();
   } catch (error) {
     // Let go of whatever was opened: a failed start must not keep the process alive.
     await close();
     throw error;
   }
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  return { close };
+  return { id, queue: withoutPassword(queue), baseUrl: apiTarget(defaultBaseUrl), status, close };
+}
+
+/** An error that only says Redis cannot be reached (a refused or lost connection). */
+function isRedisConnectionError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'].includes(code)) || /Connection is closed/i.test(error.message);
 }

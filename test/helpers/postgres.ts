@@ -48,6 +48,11 @@ export interface PostgresCluster {
   psql(sql: string, database?: string): Promise<string>;
   /** Run SQL over TCP as `user` (a new connection each time), as another program would; the rows. */
   query<T = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<T[]>;
+  /**
+   * Stop the server (`pg_ctl stop -m fast`: sessions are terminated, as in a failover), wait
+   * `downMs`, and start it again on the same port with the same data.
+   */
+  restart(downMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -105,11 +110,13 @@ export async function startPostgres(): Promise<PostgresCluster> {
     // The superuser "postgres" trusts the socket; TCP logins (the tests' own) need the password.
     await exec(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
     let port = 0;
+    let options = '';
+    const startServer = () => exec(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '60', 'start']);
     for (let attempt = 0; ; attempt++) {
       port = await freePort();
       // fsync off: a test cluster need not survive power loss; the tests kill clients, not the server.
-      const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=50`;
-      const result = await exec(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '60', 'start']).then(
+      options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=50`;
+      const result = await startServer().then(
         () => undefined,
         (error: unknown) => error,
       );
@@ -133,7 +140,12 @@ export async function startPostgres(): Promise<PostgresCluster> {
         await client.end();
       }
     };
-    return { host: '127.0.0.1', port, user, password, database, url, socketDir: dir, psql: (sql, db = database) => psql(sql, db), query, stop };
+    const restart = async (downMs: number) => {
+      await exec(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await startServer();
+    };
+    return { host: '127.0.0.1', port, user, password, database, url, socketDir: dir, psql: (sql, db = database) => psql(sql, db), query, restart, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,5 +1,7 @@
 /** `inference-streams worker`: run partition jobs of queued exports until SIGTERM or Ctrl-C. */
-import { redact } from '../../core/errors.js';
+import { describeUrl, redact } from '../../core/errors.js';
+import { INNERWORKS_DEFAULT_BASE_URL } from '../../innerworks/client.js';
+import { withoutPassword } from '../../queue/bullmq.js';
 import { exportWorker, type WorkerEvent } from '../../queue/index.js';
 import { COMMON_HELP, UsageError, interruptedExitCode, optionOrEnv, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { formatCount } from '../progress.js';
@@ -13,6 +15,12 @@ the export's PostgreSQL table, saving the position with every page. Run one or m
 machine. On SIGTERM or Ctrl-C a worker finishes the page in hand, commits it, hands its jobs back
 to the queue and exits. A worker that dies (kill -9, a lost machine) stops renewing its jobs'
 locks: after --lock-duration another worker takes them over and resumes from the saved position.
+
+At startup a worker prints the queue and the API base URL it serves, and refuses to start when
+Redis or the API does not answer or the API refuses its key. A failure that is the worker's own
+(the API or the database unreachable from it, or refusing its credentials) hands the job back
+without using one of its attempts; three in a row pause the worker, which says why here and in
+'status', probes what failed (waits of 1 s doubling to 5 s) and resumes when it works again.
 
 Options:
   --queue URL             Redis, redis://[:PASSWORD@]HOST:PORT[/DB] (required; Redis >= 6.2)
@@ -48,17 +56,21 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
   if (typeof values.queue !== 'string') throw new UsageError('--queue redis://HOST:PORT is required');
   const apiKey = io.env.INNERWORKS_API_KEY;
   if (!apiKey) throw new UsageError('set INNERWORKS_API_KEY to your API key (workers read it from their own environment, never from Redis)');
-  // The signal also stops a startup still waiting for Redis (up to 10 s): Ctrl-C must not wait for it.
-  const starting = exportWorker({
+  const baseUrl = optionOrEnv(values, 'base-url', io.env, 'INNERWORKS_BASE_URL');
+  const options = {
     signal: io.signal,
     queue: values.queue,
     apiKey,
-    baseUrl: optionOrEnv(values, 'base-url', io.env, 'INNERWORKS_BASE_URL'),
+    baseUrl,
     concurrency: parseIntegerFlag('concurrency', values.concurrency as string | undefined, 1, 64),
     stalledInterval: parseIntegerFlag('stalled-interval', values['stalled-interval'] as string | undefined, 100, 3_600_000),
     lockDuration: parseIntegerFlag('lock-duration', values['lock-duration'] as string | undefined, 100, 3_600_000),
-    onEvent: (event) => log(io, event),
-  });
+    onEvent: workerLog(io),
+  };
+  // Said before the checks, so that a worker that cannot start has said what it tried.
+  io.stderr.write(`inference-streams worker: starting: checking Redis at ${withoutPassword(values.queue)} and the Innerworks API at ${describeUrl(baseUrl ?? INNERWORKS_DEFAULT_BASE_URL).replace(/\/$/, '')}\n`);
+  // The signal also stops a startup still waiting for Redis (up to 10 s): Ctrl-C must not wait for it.
+  const starting = exportWorker(options);
   let worker;
   try {
     worker = await starting;
@@ -67,6 +79,7 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
     io.stderr.write('inference-streams worker: stopped before it started\n');
     return interruptedExitCode(io);
   }
+  io.stderr.write(`inference-streams worker: serving queue ${worker.queue} (export partitions), Innerworks API ${worker.baseUrl} (key accepted) unless an export names another\n`);
   io.stderr.write(`inference-streams worker: waiting for jobs (pid ${process.pid}); SIGTERM or Ctrl-C stops after the page in hand\n`);
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) return resolve();
@@ -79,8 +92,38 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
   return interruptedExitCode(io);
 }
 
+/** How often a worker paused for the same reason says it still is, ms (each probe would be every 5 s). */
+const STILL_PAUSED_EVERY_MS = 60_000;
+
+/** The worker's events as stderr lines; a long pause is repeated once a minute, or when its reason changes. */
+function workerLog(io: CliIO): (event: WorkerEvent) => void {
+  let stillPaused: { said: string; at: number } | undefined;
+  return (event) => {
+    if (event.type === 'paused' && event.lastProbeError !== undefined) {
+      if (stillPaused && stillPaused.said === event.lastProbeError && Date.now() - stillPaused.at < STILL_PAUSED_EVERY_MS) return;
+      stillPaused = { said: event.lastProbeError, at: Date.now() };
+    } else if (event.type === 'resumed') {
+      stillPaused = undefined;
+    }
+    log(io, event);
+  };
+}
+
 function log(io: CliIO, event: WorkerEvent): void {
   if (event.type === 'error') return void io.stderr.write(`inference-streams worker: ${redact(event.error.message)}\n`);
+  if (event.type === 'paused') {
+    const again = `checking again in ${Math.ceil(event.nextProbeInMs / 1000)} s`;
+    if (event.lastProbeError === undefined) return void io.stderr.write(`inference-streams worker: paused, taking no new jobs: ${redact(event.reason)}; ${again}\n`);
+    return void io.stderr.write(`inference-streams worker: still paused: ${redact(event.lastProbeError)}; ${again}\n`);
+  }
+  if (event.type === 'redis') {
+    return void io.stderr.write(
+      event.state === 'unreachable'
+        ? `inference-streams worker: Redis at ${event.queue} went away; waiting for it (reconnecting every 2 s at most), jobs in hand wait too\n`
+        : `inference-streams worker: Redis at ${event.queue} is back after ${Math.round(event.downMs / 1000)} s\n`,
+    );
+  }
+  if (event.type === 'resumed') return void io.stderr.write(`inference-streams worker: resumed after ${Math.round(event.pausedMs / 1000)} s paused: taking jobs again\n`);
   const which = 'partition' in event ? `${event.exportId} partition ${event.partition}` : event.exportId;
   switch (event.type) {
     case 'started':
@@ -91,6 +134,8 @@ function log(io: CliIO, event: WorkerEvent): void {
       return void io.stderr.write(`${which}: handed back to the queue after ${formatCount(event.progress.records)} records\n`);
     case 'failed':
       return void io.stderr.write(`${which}: failed: ${redact(event.error.message)}\n`);
+    case 'handed-back':
+      return void io.stderr.write(`${which}: handed back to the queue, no attempt used: ${redact(event.reason)}\n`);
     case 'finished':
       return void io.stderr.write(`${which}: export finished, ${formatCount(event.records)} records\n`);
     case 'page':
