@@ -5,6 +5,7 @@
  */
 import { AbortError, ConfigError, ConnectionError, describeUrl, redact } from '../core/errors.js';
 import { COMMON_OPTIONS, EXIT, UsageError, interruptedExitCode, isReported, type CliCommand, type CliIO, type OptionValues } from './command.js';
+import { systemLimitHint, terminalSafe } from './terminal-text.js';
 
 /** Where a command's server and credential come from. */
 export interface ServiceSettings {
@@ -55,7 +56,7 @@ export function reportError(commandName: string, error: unknown, io: CliIO, cont
   // A command that printed its own line (e.g. "interrupted after N records; to continue …") marks the error.
   const quiet = isReported(error);
   const say = (message: string) => {
-    if (!quiet) io.stderr.write(`inference-streams ${commandName}: ${redact(message)}\n`);
+    if (!quiet) io.stderr.write(`inference-streams ${commandName}: ${terminalSafe(redact(message))}\n`);
   };
   if (error instanceof UsageError || error instanceof ConfigError) {
     say(`${inCliWords(commandName, error, io, context)}\nRun 'inference-streams ${commandName} --help' for usage.`);
@@ -66,7 +67,7 @@ export function reportError(commandName: string, error: unknown, io: CliIO, cont
     return interruptedExitCode(io);
   }
   const err = error instanceof Error ? error : new Error(String(error));
-  say(`${err.message}${connectionHint(commandName, err, io, context)}`);
+  say(`${err.message}${connectionHint(commandName, err, io, context)}${systemLimitHint(err)}`);
   if (!quiet && io.verbose && err.stack) io.stderr.write(`${redact(err.stack)}\n`);
   return EXIT.failure;
 }
