@@ -21,6 +21,7 @@ import { parseJsonArray } from '../src/core/json-array.js';
 import { MAX_JSON_DEPTH } from '../src/core/json-bytes.js';
 import { JsonText } from '../src/core/json-text.js';
 import { parseJsonl, stringifyJsonl } from '../src/core/jsonl.js';
+import { LineChecker, objectLineCheck } from '../src/safetykit/line-check.js';
 import { captureCli } from './helpers/cli.js';
 import { rejection } from './helpers/rejection.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -133,6 +134,28 @@ describe('invalid UTF-8 is refused with its line, on every reader', () => {
     expect(code).toBe(EXIT.failure);
     expect(err).toMatch(/latin1\.jsonl:2: invalid UTF-8/);
     expect(sentTexts(api)).toEqual(['{"id":"a"}']);
+  });
+
+  it('import refuses it too, naming the line, and uploads nothing', async () => {
+    const api = await safetykit();
+    const cli = captureCli({ env: { SAFETYKIT_API_KEY: 'sk-fidelity', SAFETYKIT_BASE_URL: api.url } });
+    const code = await cli.run('import', '--no-progress', '--namespace', 'ns', '--in', await file('latin1-import.jsonl', bad));
+    expect(code).toBe(EXIT.failure);
+    expect(cli.err()).toMatch(/latin1-import\.jsonl:2: invalid UTF-8 \(byte 0xe9/);
+    expect(api.requests.filter((request) => request.method === 'PUT')).toHaveLength(0);
+  });
+
+  it("the import's two-core line check finds it in a batch that would go to its worker", async () => {
+    const checker = new LineChecker(objectLineCheck(1 << 20, 'big.jsonl'), { workerAfterBytes: 0, batchBytes: 4096, useWorker: true });
+    try {
+      const good = Buffer.from(Array.from({ length: 200 }, (_, i) => `{"id":"line-${i + 1}","text":"${'t'.repeat(40)}"}\n`).join(''));
+      await checker.check(good, 0, good.length, 1, 200);
+      const latin1 = Buffer.concat([Buffer.from('{"id":"x","s":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]);
+      const error = await rejection<JsonlError>(checker.check(latin1, 0, latin1.length, 201, 1).then(() => checker.settle()));
+      expect(error.message).toMatch(/big\.jsonl:201: invalid UTF-8/);
+    } finally {
+      checker.close();
+    }
   });
 
   it('gzip and UTF-16 input are named as such', async () => {

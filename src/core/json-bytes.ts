@@ -20,12 +20,6 @@ import { isUtf8 } from 'node:buffer';
  */
 export const MAX_JSON_DEPTH = 1000;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
 
 /** What is wrong with an item's bytes, and where (a byte offset into the item). */
 export interface JsonBytesProblem {
@@ -65,27 +59,36 @@ function depthProblem(item: Buffer): JsonBytesProblem | undefined {
  */
 export function jsonDepthProblem(text: string): JsonBytesProblem | undefined {
   if (text.length <= MAX_JSON_DEPTH * 2 || countOpenings(text, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH) return undefined;
+  const offset = depthExceededAt(text, MAX_JSON_DEPTH);
+  return offset < 0 ? undefined : { problem: `nested deeper than ${MAX_JSON_DEPTH} levels (the limit of every reader)`, offset };
+}
+
+/**
+ * Offset of the bracket (outside strings) that opens level `limit + 1` of `text`, or -1.
+ * Self-contained (no reference outside its body), so a worker thread can eval its source.
+ */
+export function depthExceededAt(text: string, limit: number): number {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code === QUOTE) {
+    if (code === 0x22) {
       // Skip the string body: find its closing quote (one not escaped by an odd backslash run).
       for (let quote = text.indexOf('"', i + 1); ; quote = text.indexOf('"', quote + 1)) {
-        if (quote < 0) return undefined; // unterminated: JSON.parse says so
+        if (quote < 0) return -1; // unterminated: JSON.parse says so
         let run = 0;
-        for (let b = quote - 1; text.charCodeAt(b) === BACKSLASH; b--) run++;
+        for (let b = quote - 1; text.charCodeAt(b) === 0x5c; b--) run++;
         if (run % 2 === 0) {
           i = quote;
           break;
         }
       }
-    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
-      if (++depth > MAX_JSON_DEPTH) return { problem: `nested deeper than ${MAX_JSON_DEPTH} levels (the limit of every reader)`, offset: i };
-    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+    } else if (code === 0x7b || code === 0x5b) {
+      if (++depth > limit) return i;
+    } else if (code === 0x7d || code === 0x5d) {
       depth--;
     }
   }
-  return undefined;
+  return -1;
 }
 
 /** Opening brackets in `item`, counted up to just past `limit`. */

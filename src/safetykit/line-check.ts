@@ -8,9 +8,11 @@
  * number) is always built on the main thread by `checkLine`, so it is the same whoever found it.
  * The first bad line wins: before an error is thrown, everything submitted earlier is settled.
  */
+import { isUtf8 } from 'node:buffer';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { JsonlError } from '../core/errors.js';
+import { jsonBytesProblem } from '../core/json-bytes.js';
 import { objectProblem } from './errors.js';
 
 /** Checks one line: true for an object line, false for a blank one; throws for anything else. */
@@ -23,6 +25,9 @@ export type CheckLine = (buffer: Buffer, start: number, end: number, lineNumber:
 export function objectLineCheck(maxLineBytes: number, source: string | undefined): CheckLine {
   return (buffer, start, end, lineNumber) => {
     if (end - start > maxLineBytes + 1) throw tooLongLine(buffer, start, lineNumber, maxLineBytes, source);
+    // The same byte checks as every other reader (core/json-bytes.ts): invalid UTF-8, nesting depth.
+    const found = jsonBytesProblem(buffer, start, end);
+    if (found) throw new JsonlError(lineNumber, found.problem, buffer.toString('utf8', start, Math.min(end, start + 80)), { source });
     const line = buffer.toString('utf8', start, end);
     let value: unknown;
     try {
@@ -138,6 +143,8 @@ export class LineChecker {
   async check(buffer: Buffer, start: number, end: number, firstLine: number, lines: number): Promise<void> {
     if (end <= start) return;
     if (this.firstError) return this.fail();
+    // The worker's JSON.parse would take invalid UTF-8 (as U+FFFD): such lines are checked here.
+    if (!isUtf8(buffer.subarray(start, end))) return this.checkHere(buffer, start, end, firstLine);
     this.checkedBytes += end - start;
     const worker = this.useWorker && this.checkedBytes > this.workerAfterBytes ? this.startWorker() : undefined;
     if (!worker || (this.inWorker.size >= MAX_IN_WORKER && !this.current)) return this.checkHere(buffer, start, end, firstLine);
