@@ -21,12 +21,17 @@ export const INPUT_FORMAT_OPTION: OptionSpec = { 'input-format': { type: 'string
 /** The `--json-path` flag (commands that read `--in` with {@link openCliInput}). */
 export const JSON_PATH_OPTION: OptionSpec = { 'json-path': { type: 'string' } };
 
-/** Its lines in a command's `--help`, with descriptions starting at `column` like the other options there. */
-export function inputFormatHelp(column: number): string {
+/**
+ * Its lines in a command's `--help`, with descriptions starting at `column` like the other
+ * options there; `withJsonPath` adds `--json-path` (commands that declare {@link JSON_PATH_OPTION}).
+ */
+export function inputFormatHelp(column: number, withJsonPath = false): string {
   const indent = ' '.repeat(column);
-  return `${'  --input-format F'.padEnd(column)}json or jsonl (default: by extension, .jsonl/.ndjson or .json;
+  const format = `${'  --input-format F'.padEnd(column)}json or jsonl (default: by extension, .jsonl/.ndjson or .json;
 ${indent}else json when the input starts with "[" or {"data": [); a JSON array
-${indent}is read one element at a time
+${indent}is read one element at a time`;
+  if (!withJsonPath) return format;
+  return `${format}
 ${'  --json-path KEY'.padEnd(column)}read the array under KEY of a JSON object (default data; an object
 ${indent}with arrays under other keys too is refused unless KEY is given)`;
 }

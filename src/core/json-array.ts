@@ -340,7 +340,7 @@ class JsonArrayParser extends Transform {
   }
 
   private endObject(): void {
-    if (!this.pathSeen) throw this.fail(`the document is an object without a "${this.path}" array (expected a JSON array, or an object holding one under "${this.path}")`);
+    if (!this.pathSeen) throw this.fail(`the document is an object without a "${this.path}" array (expected a JSON array, or an object holding one under "${this.path}"; one JSON value per line is JSONL: --input-format jsonl)`);
     this.state = State.Done;
   }
 

@@ -22,7 +22,7 @@ in flight. Each object is sent as its own JSON text, byte for byte (numbers such
 Options:
   --namespace NS       the namespace (required)
   --in FILE|-          input file (default -, stdin)
-${inputFormatHelp(23)}
+${inputFormatHelp(23, true)}
   --wait               poll each batch until it succeeds; a failed batch fails the run
   --batch-size N       objects per request, 1..1000 (default 1000)
   --concurrency N      requests in flight, 1..64 (default 4)

@@ -35,7 +35,7 @@ Options:
   --dataset D             dataset name (required)
   --version V             model version: an integer, live or staging (default live)
   --in FILE|-             input, JSONL or a JSON array (default -: stdin)
-${inputFormatHelp(26)}
+${inputFormatHelp(26, true)}
   --out FILE|-            JSONL output (default -: stdout); FILE.csv or FILE.parquet writes a
                           table instead: a column per top-level field, nested ones as JSON
   --transform-tag T       with --raw-emails: how emails are parsed (required), e.g. generic.0.CONVKER5
