@@ -21,6 +21,7 @@ import { parseJsonArray } from '../src/core/json-array.js';
 import { MAX_JSON_DEPTH } from '../src/core/json-bytes.js';
 import { JsonText } from '../src/core/json-text.js';
 import { parseJsonl, stringifyJsonl } from '../src/core/jsonl.js';
+import { dataWriter, InvalidObjectError } from '../src/safetykit/index.js';
 import { LineChecker, objectLineCheck } from '../src/safetykit/line-check.js';
 import { captureCli } from './helpers/cli.js';
 import { rejection } from './helpers/rejection.js';
@@ -204,6 +205,15 @@ describe('an object over the request limit', () => {
     expect(code).toBe(EXIT.failure);
     expect(err).toMatch(/big\.jsonl:3: the object is \d+ bytes serialized, more than one add request carries/);
     expect(err).not.toMatch(/Object #/);
+    expect(sentTexts(api)).toEqual(['{"id":"a"}', '{"id":"b"}']);
+  });
+
+  it('dataWriter sends the objects written before it, then fails naming it', async () => {
+    const api = await safetykit();
+    const writer = dataWriter({ baseUrl: api.url, apiKey: 'sk-fidelity', namespace: 'ns', flushIntervalMs: 0 });
+    const error = await rejection(pipeline(Readable.from([{ id: 'a' }, { id: 'b' }, JSON.parse(big) as object, { id: 'c' }]), writer));
+    expect(error).toBeInstanceOf(InvalidObjectError);
+    expect(error.message).toMatch(/Object #2 \(0-based\) cannot be sent: the object is \d+ bytes serialized/);
     expect(sentTexts(api)).toEqual(['{"id":"a"}', '{"id":"b"}']);
   });
 

@@ -47,7 +47,11 @@ export interface DataWriterOptions extends SafetykitOptions, PollOptions {
   concurrency?: number;
   /** Poll each request until final; `'result'` events carry its outputs, and `failed` fails the stream. Default false. */
   waitForResults?: boolean;
-  /** What to do with an object without a non-empty string `id`, or too large for one request (`maxBatchBytes`): fail the stream (`'error'`) or count and drop it (`'skip'`). Default `'error'`. */
+  /**
+   * What to do with an object without a non-empty string `id`, or too large for one request
+   * (`maxBatchBytes`): fail the stream once the objects written before it are sent (`'error'`),
+   * or count and drop it (`'skip'`). Default `'error'`.
+   */
   onInvalid?: 'error' | 'skip';
 }
 
@@ -157,13 +161,13 @@ export class DataWriter extends Writable {
         this.stats.skipped++;
         return callback();
       }
-      return callback(new InvalidObjectError(index, problem));
+      return this.failAfterSending(new InvalidObjectError(index, problem), callback);
     }
     let line: string;
     try {
       line = isJsonText(item) ? item.text : JSON.stringify(object);
     } catch (error) {
-      return callback(new InvalidObjectError(index, `JSON.stringify failed (${(error as Error).message})`));
+      return this.failAfterSending(new InvalidObjectError(index, `JSON.stringify failed (${(error as Error).message})`), callback);
     }
     const size = Buffer.byteLength(line) + 1;
     if (size > this.settings.maxBatchBytes) {
@@ -171,12 +175,23 @@ export class DataWriter extends Writable {
         this.stats.skipped++;
         return callback();
       }
-      return callback(new InvalidObjectError(index, objectSizeProblem(line, this.settings.maxBatchBytes)!));
+      return this.failAfterSending(new InvalidObjectError(index, objectSizeProblem(line, this.settings.maxBatchBytes)!), callback);
     }
     const full = this.batcher.add(line, size);
     this.idle.touch();
     if (full.length === 0) return callback();
     this.enqueue(full).then(() => callback(), callback);
+  }
+
+  /**
+   * A refused object fails the stream only once the objects written before it are sent (their
+   * `'request'` events account for them), rather than dropping the batch they wait in.
+   */
+  private failAfterSending(error: Error, callback: (error?: Error | null) => void): void {
+    this.idle.stop();
+    this.enqueue([this.batcher.take()])
+      .then(() => this.inFlight.drain())
+      .then(() => callback(error), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
