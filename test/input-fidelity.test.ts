@@ -168,6 +168,9 @@ describe('invalid UTF-8 is refused with its line, on every reader', () => {
     const utf16Array = await ingest(['--in', await file('items16.json', Buffer.from('[{"id":"a"}]', 'utf16le'))]);
     expect(utf16Array.err).toMatch(/looks like UTF-16/);
     expect(server!.requests).toHaveLength(0);
+    const cli = captureCli({ env: { SAFETYKIT_API_KEY: 'sk-fidelity', SAFETYKIT_BASE_URL: server!.url } });
+    expect(await cli.run('import', '--no-progress', '--namespace', 'ns', '--in', await file('import.jsonl.gz', gzipSync('{"id":"a"}\n')))).toBe(EXIT.failure);
+    expect(cli.err()).toMatch(/import\.jsonl\.gz:1: the input is gzip-compressed/);
   });
 });
 

@@ -39,6 +39,16 @@ export function jsonBytesProblem(bytes: Buffer, start = 0, end = bytes.length, k
   return (knownUtf8 ? undefined : utf8Problem(item)) ?? depthProblem(item);
 }
 
+/**
+ * {@link jsonBytesProblem} of one JSONL line, `lineNumber` 1-based: the first line is also checked
+ * for the signature of another encoding (gzip, UTF-16), named instead of a confusing parse error.
+ * The one call a line reader makes (the import's line check uses it).
+ */
+export function jsonLineProblem(bytes: Buffer, start: number, end: number, lineNumber: number): JsonBytesProblem | undefined {
+  const encoding = lineNumber === 1 ? otherEncoding(bytes.subarray(start, Math.min(end, start + 4))) : undefined;
+  return encoding !== undefined ? { problem: encoding, offset: 0 } : jsonBytesProblem(bytes, start, end);
+}
+
 /** Invalid UTF-8 in `item` (one item's bytes), naming the first bad byte; undefined when valid. */
 export function utf8Problem(item: Buffer): JsonBytesProblem | undefined {
   if (isUtf8(item)) return undefined;

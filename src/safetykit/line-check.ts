@@ -12,7 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { JsonlError } from '../core/errors.js';
-import { jsonBytesProblem } from '../core/json-bytes.js';
+import { jsonLineProblem } from '../core/json-bytes.js';
 import { objectProblem } from './errors.js';
 
 /** Checks one line: true for an object line, false for a blank one; throws for anything else. */
@@ -25,8 +25,8 @@ export type CheckLine = (buffer: Buffer, start: number, end: number, lineNumber:
 export function objectLineCheck(maxLineBytes: number, source: string | undefined): CheckLine {
   return (buffer, start, end, lineNumber) => {
     if (end - start > maxLineBytes + 1) throw tooLongLine(buffer, start, lineNumber, maxLineBytes, source);
-    // The same byte checks as every other reader (core/json-bytes.ts): invalid UTF-8, nesting depth.
-    const found = jsonBytesProblem(buffer, start, end);
+    // The same byte checks as every other reader (core/json-bytes.ts): encoding, invalid UTF-8, nesting depth.
+    const found = jsonLineProblem(buffer, start, end, lineNumber);
     if (found) throw new JsonlError(lineNumber, found.problem, buffer.toString('utf8', start, Math.min(end, start + 80)), { source });
     const line = buffer.toString('utf8', start, end);
     let value: unknown;
