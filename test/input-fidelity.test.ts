@@ -247,6 +247,21 @@ describe(`nesting deeper than ${MAX_JSON_DEPTH} levels`, () => {
     expect(array.message).not.toMatch(/call stack/);
   });
 
+  it("the import's two-core line check refuses it in a batch that goes to its worker", async () => {
+    const checker = new LineChecker(objectLineCheck(1 << 20, 'deep.jsonl'), { workerAfterBytes: 0, batchBytes: 4096, useWorker: true });
+    try {
+      const good = Buffer.from(Array.from({ length: 200 }, (_, i) => `{"id":"line-${i + 1}","text":"${'t'.repeat(40)}"}\n`).join(''));
+      await checker.check(good, 0, good.length, 1, 200);
+      expect(checker.workerRunning).toBe(true);
+      const deep = Buffer.from(`${nested(MAX_JSON_DEPTH + 1)}\n`);
+      const error = await rejection<JsonlError>(checker.check(deep, 0, deep.length, 201, 1).then(() => checker.settle()));
+      expect(error.message).toMatch(/deep\.jsonl:201: nested deeper than 1000 levels/);
+      expect(checker.workerLines).toBeGreaterThan(0);
+    } finally {
+      checker.close();
+    }
+  });
+
   it('ingest names the element of a 100,000-deep array element', async () => {
     await safetykit();
     const { code, err } = await ingest(['--in', await file('deep.json', `[{"id":"ok"},\n${nested(100_000)}]`)]);

@@ -12,7 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { JsonlError } from '../core/errors.js';
-import { jsonLineProblem } from '../core/json-bytes.js';
+import { depthExceededAt, jsonLineProblem, MAX_JSON_DEPTH } from '../core/json-bytes.js';
 import { objectProblem } from './errors.js';
 
 /** Checks one line: true for an object line, false for a blank one; throws for anything else. */
@@ -66,13 +66,16 @@ const MAX_IN_WORKER = 2;
  */
 function lineCheckWorker(): void {
   // Neither `require` nor a static import exists in an eval worker of an ESM package.
-  const { parentPort } = process.getBuiltinModule('node:worker_threads');
+  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+  // The depth check is core's own function (self-contained), sent as source: no copy of it here.
+  const { depthSource, maxDepth } = workerData as { depthSource: string; maxDepth: number };
+  const depthExceededAt = new Function(`return (${depthSource})`)() as (text: string, limit: number) => number;
   const lineOk = (line: string): boolean => {
     try {
       const value = JSON.parse(line) as unknown;
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
       const id = (value as { id?: unknown }).id;
-      return typeof id === 'string' && id.length > 0;
+      return typeof id === 'string' && id.length > 0 && (line.length <= maxDepth * 2 || depthExceededAt(line, maxDepth) < 0);
     } catch {
       return line.trim().length === 0;
     }
@@ -221,6 +224,7 @@ export class LineChecker {
   private startWorker(): Worker | undefined {
     if (this.worker || this.workerError) return this.worker;
     const worker = new Worker(`(${lineCheckWorker.toString()})()`, {
+      workerData: { depthSource: depthExceededAt.toString(), maxDepth: MAX_JSON_DEPTH },
       eval: true,
       // A small young generation keeps the worker's RSS low; JSON.parse garbage dies young anyway.
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
