@@ -192,6 +192,9 @@ describe('format detection', () => {
     const more = await ingest(['--in', path, '--json-path', 'more']);
     expect(more.code, more.err).toBe(EXIT.ok);
     expect(sentTexts(api)).toEqual(['{"id":"b"}']);
+    const array = await ingest(['--json-path', 'data'], '[{"id":"a"}]');
+    expect(array.code).toBe(EXIT.failure);
+    expect(array.err).toMatch(/stdin:1: expected an object with a "data" array/);
     const jsonl = await ingest(['--in', await file('x.jsonl', '{"id":"a"}\n'), '--json-path', 'data']);
     expect(jsonl.code).toBe(EXIT.usage);
     expect(jsonl.err).toMatch(/--json-path reads a JSON document/);

@@ -93,8 +93,8 @@ export async function openCliInput(options: CliInputOptions): Promise<CliInput> 
   // speed (benchmarks/json-array), more parsed items being in flight at once.
   const raw = stdin ? options.stdin : createReadStream(options.path);
   const { shape: found, bytes } = await sniffJsonInput(raw);
-  // --json-path says the input is an object holding the array.
-  const shape: JsonInputShape = shapeFor(found, said ?? (jsonPath !== undefined ? 'json' : undefined));
+  // --json-path says the input is an object holding the array (an array input is then refused).
+  const shape: JsonInputShape = jsonPath !== undefined ? 'data-array' : shapeFor(found, said);
   // A file can be read twice: an object with arrays under two keys is refused before any element is used.
   if (shape === 'data-array' && jsonPath === undefined && !stdin) {
     try {
