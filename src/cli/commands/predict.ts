@@ -20,7 +20,7 @@ export const command: CliCommand = {
 
 Reads JSONL (one input per line) or one JSON array (one input per element), sends it in
 batches to a pinned Reinfer model with several requests in flight, and writes one JSON
-"prediction per input, in input order ("input" is the input's own JSON text, byte for byte):
+prediction per input, in input order ("input" is the input's JSON text as read, on one line):
 {"input": ..., "labels": [{"name": ["A","B"], "fullName": "A > B", "probability": 0.9}, ...],
  "entities": [...], "labelProperties": [...], "sentiment": 0.5, "model": {"version": 5, ...}}
 
