@@ -74,7 +74,7 @@ describe('ingest --in a JSON array', () => {
     expect(asJsonl.code).toBe(EXIT.failure);
     expect(asJsonl.err).toMatch(/forced\.json:1: an array is not an object/);
     const notArray = await ingest(['--namespace', 'json', '--in', await file('lines.jsonl', '{"id":"a"}\n'), '--input-format', 'json']);
-    expect(notArray.err).toMatch(/lines\.jsonl:1: expected a JSON array/);
+    expect(notArray.err).toMatch(/lines\.jsonl:1: the document is an object without a "data" array \(expected a JSON array/);
     const bad = await ingest(['--namespace', 'json', '--in', path, '--input-format', 'xml']);
     expect(bad.code).toBe(EXIT.usage);
     expect(bad.err).toMatch(/--input-format must be json or jsonl/);

@@ -203,7 +203,7 @@ describe('parseJsonArray', () => {
       expect(error).toBeUndefined();
       expect(items).toEqual([{ id: 'a' }, { id: 'b' }]);
     }
-    expect((await run(['{"other": []}'], { path: 'data' })).error!.message).toMatch(/has no "data" array/);
+    expect((await run(['{"other": []}'], { path: 'data' })).error!.message).toMatch(/without a "data" array/);
     expect((await run(['{"data": {}}'], { path: 'data' })).error!.message).toMatch(/"data" is not an array/);
     expect((await run(['{"data": [], "data": []}'], { path: 'data' })).error!.message).toMatch(/"data" twice/);
     expect((await run(['[{"id":"a"}]'], { path: 'data' })).error!.message).toMatch(/expected an object with a "data" array/);

@@ -118,15 +118,19 @@ export function optionOrEnv(values: OptionValues, name: string, env: NodeJS.Proc
 /** Parse an integer option value, or throw a UsageError naming the flag. */
 export function parseIntegerFlag(flag: string, value: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
-  const number = Number(value);
+  // Decimal digits only: Number() would also take "0x10", "1e3", " 5" and "".
+  const number = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(number) || number < min || number > max) throw new UsageError(`--${flag} must be an integer from ${min} to ${max} (got "${value}")`);
   return number;
 }
 
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** Parse a number option value, or throw a UsageError naming the flag. */
 export function parseNumberFlag(flag: string, value: string | undefined, min = -Infinity, max = Infinity): number | undefined {
   if (value === undefined) return undefined;
-  const number = Number(value);
+  // A decimal number only: Number() would also take "0x1", "0b1" and " 1 ".
+  const number = DECIMAL.test(value) ? Number(value) : Number.NaN;
   if (value.trim() === '' || !Number.isFinite(number) || number < min || number > max) throw new UsageError(`--${flag} must be a number from ${min} to ${max} (got "${value}")`);
   return number;
 }

@@ -1,12 +1,15 @@
 /**
- * Opening a command's `--in FILE|-` input: JSONL, one JSON array, or `{"data": [...]}`, decided
- * from the first bytes (core/json-input.ts) unless `--input-format json|jsonl` says, and parsed
- * one item at a time with the same checks for every format. Errors name the item's place:
- * `file:LINE` for JSONL, `file:LINE element [INDEX]` for JSON.
+ * Opening a command's `--in FILE|-` input: JSONL, one JSON array, or `{"data": [...]}` (or the
+ * array under `--json-path KEY`), decided by `--input-format json|jsonl`, else by the file's
+ * extension, else from the first bytes (core/json-input.ts), and parsed one item at a time with
+ * the same checks for every format. Errors name the item's place: `file:LINE` for JSONL,
+ * `file:LINE element [INDEX]` for JSON.
  */
 import { createReadStream } from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
-import { parseJsonItems, sniffJsonInput, type JsonInputShape } from '../core/json-input.js';
+import { checkJsonSkeleton } from '../core/json-array.js';
+import { formatOfName, parseJsonItems, shapeFor, sniffJsonInput, type JsonInputShape } from '../core/json-input.js';
+import type { ItemCheck } from '../core/jsonl.js';
 import { UsageError, type OptionSpec } from './command.js';
 
 /** Values of `--input-format`. */
@@ -15,11 +18,22 @@ export type InputFormat = 'json' | 'jsonl';
 /** The `--input-format` flag, for a command's `options`. */
 export const INPUT_FORMAT_OPTION: OptionSpec = { 'input-format': { type: 'string' } };
 
-/** Its lines in a command's `--help`, with descriptions starting at `column` like the other options there. */
-export function inputFormatHelp(column: number): string {
+/** The `--json-path` flag (commands that read `--in` with {@link openCliInput}). */
+export const JSON_PATH_OPTION: OptionSpec = { 'json-path': { type: 'string' } };
+
+/**
+ * Its lines in a command's `--help`, with descriptions starting at `column` like the other
+ * options there; `withJsonPath` adds `--json-path` (commands that declare {@link JSON_PATH_OPTION}).
+ */
+export function inputFormatHelp(column: number, withJsonPath = false): string {
   const indent = ' '.repeat(column);
-  return `${'  --input-format F'.padEnd(column)}json or jsonl (default: json when the input starts with "[" or
-${indent}{"data": [, else jsonl); a JSON array is read one element at a time`;
+  const format = `${'  --input-format F'.padEnd(column)}json or jsonl (default: by extension, .jsonl/.ndjson or .json;
+${indent}else json when the input starts with "[" or {"data": [); a JSON array
+${indent}is read one element at a time`;
+  if (!withJsonPath) return format;
+  return `${format}
+${'  --json-path KEY'.padEnd(column)}read the array under KEY of a JSON object (default data; an object
+${indent}with arrays under other keys too is refused unless KEY is given)`;
 }
 
 /** Options of {@link openCliInput}. */
@@ -33,7 +47,9 @@ export interface CliInputOptions {
   /** Refuse items that are not JSON objects. Default true (`null` is refused either way). */
   objectsOnly?: boolean;
   /** Extra per-item check: returns why an item cannot be used, or undefined; the error names the item's line/element. */
-  validate?: (value: unknown) => string | undefined;
+  validate?: ItemCheck;
+  /** The `--json-path` value as parsed (checked here): the key of the array in a JSON object. */
+  jsonPath?: unknown;
   /** Largest item (JSONL line or JSON element), in bytes. Default 16 MiB. */
   maxItemBytes?: number;
   /** Emit each item as a `JsonText` (its text as read and its value), to forward it unchanged. Default false. */
@@ -67,15 +83,37 @@ export function parseInputFormat(value: unknown): InputFormat | undefined {
  */
 export async function openCliInput(options: CliInputOptions): Promise<CliInput> {
   const forced = parseInputFormat(options.format);
+  const jsonPath = options.jsonPath;
+  if (jsonPath !== undefined && (typeof jsonPath !== 'string' || jsonPath === '')) throw new UsageError('--json-path must be a key, e.g. --json-path data');
   const stdin = options.path === '-';
   const source = stdin ? 'stdin' : options.path;
+  const said = forced ?? (stdin ? undefined : formatOfName(options.path));
+  if (jsonPath !== undefined && said === 'jsonl') throw new UsageError(`--json-path reads a JSON document, but ${source} is read as JSONL (${forced ? '--input-format jsonl' : 'by its extension'})`);
   // Node's default 64 KiB reads: 1 MiB reads raised an ingest's peak RSS by ~60 MB at the same
   // speed (benchmarks/json-array), more parsed items being in flight at once.
   const raw = stdin ? options.stdin : createReadStream(options.path);
   const { shape: found, bytes } = await sniffJsonInput(raw);
-  // A forced format wins; json still reads {"data": [...]} when that is what the input holds.
-  const shape: JsonInputShape = forced === 'jsonl' ? 'jsonl' : forced === 'json' && found === 'jsonl' ? 'array' : found;
-  const parser = parseJsonItems(shape, { source, maxItemBytes: options.maxItemBytes, objectsOnly: options.objectsOnly, validate: options.validate, keepText: options.keepText });
+  // --json-path says the input is an object holding the array (an array input is then refused).
+  const shape: JsonInputShape = jsonPath !== undefined ? 'data-array' : shapeFor(found, said);
+  // A file can be read twice: an object with arrays under two keys is refused before any element is used.
+  if (shape === 'data-array' && jsonPath === undefined && !stdin) {
+    try {
+      await checkJsonSkeleton(createReadStream(options.path), { path: 'data', source });
+    } catch (error) {
+      bytes.destroy();
+      throw error;
+    }
+  }
+  const parser = parseJsonItems(shape, {
+    source,
+    maxItemBytes: options.maxItemBytes,
+    objectsOnly: options.objectsOnly,
+    validate: options.validate,
+    keepText: options.keepText,
+    path: typeof jsonPath === 'string' ? jsonPath : undefined,
+    // {"data": [...], "more": [...]}: which array was meant is unclear unless --json-path says.
+    otherArrays: jsonPath === undefined ? 'refuse' : 'skip',
+  });
   const items = pipeline(bytes, parser, () => undefined);
   const format: InputFormat = shape === 'jsonl' ? 'jsonl' : 'json';
   return { items, format, shape, source, positions: format === 'jsonl' ? `line numbers of ${source}` : `element indexes (0-based) and line numbers of ${source}` };

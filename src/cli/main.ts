@@ -118,7 +118,13 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const load = COMMANDS[name];
   if (!load) return unknownCommand(name, io);
-  const { command } = await load();
+  let command: CliCommand;
+  try {
+    ({ command } = await load());
+  } catch (error) {
+    // e.g. EMFILE while Node loads the command's modules: one line with a hint, not a stack.
+    return reportError(name, error, io);
+  }
   const options = optionsOf(command);
   let values: OptionValues;
   let positionals: string[];

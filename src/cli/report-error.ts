@@ -6,6 +6,7 @@
  */
 import { AbortError, ConfigError, ConnectionError, describeUrl, redact } from '../core/errors.js';
 import { COMMON_OPTIONS, EXIT, JsonWithStdoutError, UsageError, interruptedExitCode, isReported, type CliCommand, type CliIO, type OptionValues } from './command.js';
+import { systemLimitHint, terminalSafe } from './terminal-text.js';
 
 /** Where a command's server and credential come from. */
 export interface ServiceSettings {
@@ -96,7 +97,7 @@ export function reportError(commandName: string, error: unknown, io: CliIO, cont
   // A command that printed its own line (e.g. "interrupted after N records; to continue …") marks the error.
   if (!isReported(error)) {
     const help = exitCode === EXIT.usage ? `\nRun 'inference-streams ${commandName} --help' for usage.` : '';
-    io.stderr.write(`inference-streams ${commandName}: ${redact(message)}${help}\n`);
+    io.stderr.write(`inference-streams ${commandName}: ${terminalSafe(redact(message))}${help}\n`);
     if (io.verbose && exitCode === EXIT.failure && error instanceof Error && error.stack) io.stderr.write(`${redact(error.stack)}\n`);
   }
   if (context.values?.json === true && !(error instanceof JsonWithStdoutError)) io.stdout.write(`${JSON.stringify(jsonFailure(commandName, error, message, exitCode))}\n`);
@@ -108,7 +109,7 @@ function describeFailure(commandName: string, error: unknown, io: CliIO, context
   if (error instanceof UsageError || error instanceof ConfigError) return { message: inCliWords(commandName, error, io, context), exitCode: EXIT.usage };
   if (error instanceof AbortError || io.signal.aborted) return { message: 'interrupted', exitCode: interruptedExitCode(io) };
   const err = error instanceof Error ? error : new Error(String(error));
-  return { message: `${err.message}${connectionHint(commandName, err, io, context)}`, exitCode: EXIT.failure };
+  return { message: `${err.message}${connectionHint(commandName, err, io, context)}${systemLimitHint(err)}`, exitCode: EXIT.failure };
 }
 
 function jsonFailure(commandName: string, error: unknown, message: string, exitCode: number): JsonFailure {

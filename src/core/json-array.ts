@@ -12,7 +12,8 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { ConfigError, JsonArrayError } from './errors.js';
-import { DEFAULT_MAX_LINE_BYTES } from './jsonl.js';
+import { MAX_JSON_DEPTH, otherEncoding, utf8Problem } from './json-bytes.js';
+import { DEFAULT_MAX_LINE_BYTES, type ItemCheck } from './jsonl.js';
 import { JsonText } from './json-text.js';
 import { booleanOption, integerOption, stringOption } from './options.js';
 import { orderErrors } from './ordered-errors.js';
@@ -33,8 +34,14 @@ export interface ParseJsonArrayOptions {
    * the object's other keys are checked as JSON and skipped. Default none: the document is the array.
    */
   path?: string;
+  /**
+   * With `path`: what to do with an array under another key of the object. `'refuse'` fails the
+   * stream (which array was meant is unclear: `{"data": [...], "more": [...]}`); `'skip'`
+   * checks it as JSON and skips it like any other value. Default `'skip'`.
+   */
+  otherArrays?: 'refuse' | 'skip';
   /** Returns why an element cannot be used (or undefined when it can); a reason fails the stream with `JsonArrayError` naming the element. Default none. */
-  validate?: (value: unknown) => string | undefined;
+  validate?: ItemCheck;
   /**
    * Emit each element as a {@link JsonText} (its text as it stands in the array, and its parsed
    * value) instead of the value alone, so the element can be forwarded as it came. Default false.
@@ -106,13 +113,29 @@ export function parseJsonArray(options: ParseJsonArrayOptions = {}): Transform {
   return orderErrors(new JsonArrayParser(options));
 }
 
+/**
+ * Read a whole document of the `{"key": [...]}` shape without parsing its elements, and reject
+ * with the `JsonArrayError` of a malformed skeleton, or of an array under another key than
+ * `path`. For a file, run before `parseJsonArray({path, otherArrays: 'refuse'})`: the document
+ * is then refused before any of its elements is used (an array after `path` is otherwise only
+ * found once the elements before it have gone on).
+ */
+export async function checkJsonSkeleton(source: AsyncIterable<Buffer | string>, options: { path: string; source?: string }): Promise<void> {
+  const scanner = new JsonArrayParser({ path: options.path, source: options.source, otherArrays: 'refuse' }, true);
+  for await (const chunk of source) {
+    await new Promise<void>((resolve, reject) => scanner._transform(chunk, 'utf8', (error) => (error ? reject(error) : resolve())));
+  }
+  await new Promise<void>((resolve, reject) => scanner._flush((error) => (error ? reject(error) : resolve())));
+}
+
 class JsonArrayParser extends Transform {
   private readonly maxElementBytes: number;
   private readonly source: string | undefined;
   private readonly objectsOnly: boolean;
   private readonly path: string | undefined;
-  private readonly validate: ((value: unknown) => string | undefined) | undefined;
+  private readonly validate: ItemCheck | undefined;
   private readonly keepText: boolean;
+  private readonly refuseOtherArrays: boolean;
 
   private state = State.Start;
   /** State to return to after the current array closes. */
@@ -143,7 +166,11 @@ class JsonArrayParser extends Transform {
   /** Where the current value's unsaved text starts in the chunk being scanned: 0 if it began in an earlier chunk. */
   private valueStart = 0;
 
-  constructor(options: ParseJsonArrayOptions) {
+  /** @param skeleton check the document's structure only: elements are scanned, not parsed nor emitted. */
+  constructor(
+    options: ParseJsonArrayOptions,
+    private readonly skeleton = false,
+  ) {
     super({ writableObjectMode: false, readableObjectMode: true, readableHighWaterMark: 64 });
     this.maxElementBytes = integerOption('maxElementBytes', options.maxElementBytes, DEFAULT_MAX_LINE_BYTES, 1, 2 ** 30);
     this.source = stringOption('source', options.source);
@@ -152,6 +179,8 @@ class JsonArrayParser extends Transform {
     if (options.validate !== undefined && typeof options.validate !== 'function') throw new ConfigError('validate', 'must be a function', options.validate);
     this.validate = options.validate;
     this.keepText = booleanOption('keepText', options.keepText, false);
+    if (options.otherArrays !== undefined && options.otherArrays !== 'refuse' && options.otherArrays !== 'skip') throw new ConfigError('otherArrays', 'must be "refuse" or "skip"', options.otherArrays);
+    this.refuseOtherArrays = options.otherArrays === 'refuse';
     if (this.path !== undefined) this.afterArray = State.ObjectAfter;
   }
 
@@ -236,6 +265,10 @@ class JsonArrayParser extends Transform {
       }
       switch (this.state) {
         case State.Start:
+          if (this.line === 1) {
+            const encoding = otherEncoding(buffer.subarray(i, i + 4));
+            if (encoding) throw this.fail(encoding);
+          }
           if (this.path === undefined) {
             if (byte !== OPEN_BRACKET) throw this.fail('expected a JSON array ("[")', this.excerpt(buffer, i));
             this.state = State.ArrayFirst;
@@ -286,6 +319,9 @@ class JsonArrayParser extends Transform {
             this.state = State.ArrayFirst;
             i++;
           } else {
+            if (byte === OPEN_BRACKET && this.refuseOtherArrays) {
+              throw this.fail(`the document has an array under "${this.key}" besides "${this.path}": say which one to read (--json-path KEY, or the path option)`);
+            }
             i = this.startValue(buffer, i, 'skip');
           }
           break;
@@ -304,7 +340,7 @@ class JsonArrayParser extends Transform {
   }
 
   private endObject(): void {
-    if (!this.pathSeen) throw this.fail(`the document has no "${this.path}" array`);
+    if (!this.pathSeen) throw this.fail(`the document is an object without a "${this.path}" array (expected a JSON array, or an object holding one under "${this.path}"; one JSON value per line is JSONL: --input-format jsonl)`);
     this.state = State.Done;
   }
 
@@ -370,8 +406,9 @@ class JsonArrayParser extends Transform {
       }
       const byte = buffer[i++];
       if (byte === QUOTE) this.inString = true;
-      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) this.depth++;
-      else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+        if (++this.depth > MAX_JSON_DEPTH) throw this.tooDeep(buffer, i);
+      } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
         if (--this.depth === 0) return this.endValue(buffer, i);
       } else if (byte === NEWLINE) this.line++;
     }
@@ -380,7 +417,7 @@ class JsonArrayParser extends Transform {
 
   private keepPart(part: Buffer): void {
     this.valueStart = 0;
-    if (part.length === 0) return;
+    if (part.length === 0 || (this.skeleton && this.kind === 'element')) return;
     this.bytes += part.length;
     this.checkSize();
     this.parts.push(part);
@@ -396,19 +433,28 @@ class JsonArrayParser extends Transform {
 
   /** The value ends just before `end` in `buffer`: parse it, check it, emit it. Returns `end`. */
   private endValue(buffer: Buffer, end: number): number {
+    if (this.skeleton && this.kind === 'element') {
+      this.parts = [];
+      this.index++;
+      this.state = State.ArrayAfter;
+      return end;
+    }
     const start = this.valueStart;
-    let text: string;
+    let bytes: Buffer;
     if (this.parts.length === 0) {
       this.bytes = end - start;
       this.checkSize();
-      text = buffer.toString('utf8', start, end);
+      bytes = buffer.subarray(start, end);
     } else {
       this.keepPart(buffer.subarray(0, end));
-      text = Buffer.concat(this.parts, this.bytes).toString('utf8');
+      bytes = Buffer.concat(this.parts, this.bytes);
       this.parts = [];
     }
     const kind = this.kind;
     const index = kind === 'element' ? this.index : undefined;
+    const invalid = utf8Problem(bytes);
+    if (invalid) throw this.fail(invalid.problem, bytes.toString('utf8', 0, 200), index, this.valueLine + countNewlines(bytes, invalid.offset));
+    const text = bytes.toString('utf8');
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -431,7 +477,7 @@ class JsonArrayParser extends Transform {
     if (value === null || (this.objectsOnly && (typeof value !== 'object' || Array.isArray(value)))) {
       throw this.fail(`${describeType(value)} is not ${this.objectsOnly ? 'an object' : 'allowed (null cannot travel through a stream)'}`, text.slice(0, 200), index, this.valueLine);
     }
-    const problem = this.validate?.(value);
+    const problem = this.validate?.(value, text);
     if (problem !== undefined) throw this.fail(problem, text.slice(0, 200), index, this.valueLine);
     this.index++;
     this.state = State.ArrayAfter;
@@ -439,12 +485,19 @@ class JsonArrayParser extends Transform {
     return end;
   }
 
+  /** The element (or value) being scanned opens its MAX_JSON_DEPTH + 1st level at `buffer[i]`. */
+  private tooDeep(buffer: Buffer, i: number): JsonArrayError {
+    const head = this.parts[0] ?? buffer.subarray(this.valueStart, i);
+    const what = this.kind === 'element' ? 'the element' : `the value of ${JSON.stringify(this.key)}`;
+    return this.fail(`${what} is nested deeper than ${MAX_JSON_DEPTH} levels (the limit of every reader)`, head.toString('utf8', 0, 80), this.kind === 'element' ? this.index : undefined, this.valueLine);
+  }
+
   private excerpt(buffer: Buffer, i: number): string {
     return buffer.toString('utf8', i, Math.min(buffer.length, i + 40));
   }
 }
 
-function countNewlines(text: string, before: number): number {
+function countNewlines(text: string | Buffer, before: number): number {
   let count = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < before; i = text.indexOf('\n', i + 1)) count++;
   return count;

@@ -1,21 +1,44 @@
 /**
- * Input that may be JSONL, one JSON array, or `{"data": [...]}` (the SafetyKit add body and
- * output shape): which one a byte stream holds is decided from its first bytes, and the items
- * are then parsed by `parseJsonl` or `parseJsonArray` with the same checks either way.
+ * Input that may be JSONL, one JSON array, or an object holding the array under one key
+ * (`{"data": [...]}`, the SafetyKit add body and output shape): which one a byte stream holds is
+ * decided, and the items are then parsed by `parseJsonl` or `parseJsonArray` with the same
+ * checks either way.
  *
- * The rule (a JSONL file also starts with `{`, so the first byte alone cannot tell):
- * - first non-space byte `[`: a JSON array;
- * - `{` whose first key is `"data"` and whose value starts with `[`: the `{"data": [...]}` shape;
- * - anything else (including an empty input): JSONL, one value per line.
- * A JSONL record whose first key is "data" holding an array would be misread, so callers whose
- * records may look like that pass the format explicitly.
+ * The rule, first that applies:
+ * - a format said by the caller (`--input-format`);
+ * - the file's extension: `.jsonl` and `.ndjson` are JSONL, `.json` is one JSON document (an
+ *   array, or an object with the array under a key) — a `.jsonl` whose first record happens to
+ *   start with `{"data":[` stays JSONL;
+ * - the first bytes (stdin, other names): `[` is an array; `{` whose first key is `"data"` and
+ *   whose value starts with `[` is the wrapper; anything else (including an empty input) is JSONL.
  */
 import { Readable, type Transform } from 'node:stream';
 import { parseJsonArray } from './json-array.js';
-import { parseJsonl } from './jsonl.js';
+import { parseJsonl, type ItemCheck } from './jsonl.js';
 
-/** What a byte stream was found to hold. */
+/** What a byte stream holds: JSONL, a JSON array, or an object with the array under a key (`data` unless said otherwise). */
 export type JsonInputShape = 'jsonl' | 'array' | 'data-array';
+
+/** A format said by the caller or implied by a file name: JSONL, or one JSON document. */
+export type JsonInputFormat = 'json' | 'jsonl';
+
+/** The format a file name implies: `.jsonl`/`.ndjson` → jsonl, `.json` → json, else undefined (decide from the bytes). */
+export function formatOfName(name: string): JsonInputFormat | undefined {
+  if (/\.(jsonl|ndjson)$/i.test(name)) return 'jsonl';
+  if (/\.json$/i.test(name)) return 'json';
+  return undefined;
+}
+
+/**
+ * The shape to read, from the sniffed one and a format said by the caller or the file name
+ * (undefined: the sniffed shape stands). A JSON document that is not an array is read as an
+ * object holding the array under a key, wherever that key is in it.
+ */
+export function shapeFor(sniffed: JsonInputShape, format: JsonInputFormat | undefined): JsonInputShape {
+  if (format === 'jsonl') return 'jsonl';
+  if (format === 'json') return sniffed === 'array' ? 'array' : 'data-array';
+  return sniffed;
+}
 
 /** The key of the `{"data": [...]}` shape. */
 const WRAPPER_KEY = 'data';
@@ -90,9 +113,13 @@ export interface ParseJsonItemsOptions {
   /** Refuse items that are not objects. Default true. */
   objectsOnly?: boolean;
   /** Extra per-item check: returns why an item cannot be used, or undefined. */
-  validate?: (value: unknown) => string | undefined;
+  validate?: ItemCheck;
   /** Emit each item as a `JsonText` (its text as read and its value). Default false. */
   keepText?: boolean;
+  /** For `data-array`: the key of the array to read. Default `data`. */
+  path?: string;
+  /** For `data-array`: `'refuse'` fails on an array under another key (the caller must say which one to read); `'skip'` skips it. Default `'skip'`. */
+  otherArrays?: 'refuse' | 'skip';
 }
 
 /** The parser (bytes in, items out) for `shape`, with the same checks for every shape. */
@@ -101,7 +128,7 @@ export function parseJsonItems(shape: JsonInputShape, options: ParseJsonItemsOpt
   if (shape === 'jsonl') {
     const validate = options.validate;
     const check = objectsOnly
-      ? (value: unknown) => (typeof value !== 'object' || value === null || Array.isArray(value) ? `${Array.isArray(value) ? 'an array' : `a ${typeof value}`} is not an object` : validate?.(value))
+      ? (value: unknown, text: string) => (typeof value !== 'object' || value === null || Array.isArray(value) ? `${Array.isArray(value) ? 'an array' : `a ${typeof value}`} is not an object` : validate?.(value, text))
       : validate;
     return parseJsonl({ source: options.source, maxLineBytes: options.maxItemBytes, validate: check, keepText: options.keepText });
   }
@@ -111,6 +138,7 @@ export function parseJsonItems(shape: JsonInputShape, options: ParseJsonItemsOpt
     objectsOnly,
     validate: options.validate,
     keepText: options.keepText,
-    path: shape === 'data-array' ? WRAPPER_KEY : undefined,
+    path: shape === 'data-array' ? (options.path ?? WRAPPER_KEY) : undefined,
+    otherArrays: options.otherArrays,
   });
 }

@@ -96,6 +96,14 @@ export function resolveLabels(value: unknown): Array<{ name: string[]; threshold
   });
   const found = checkLabels(wire);
   if (found !== undefined) throw new ConfigError(formatPath(found.path, 'labels'), found.message);
+  // The same label twice would be sent twice, with two thresholds that contradict each other.
+  const seen = new Map<string, number>();
+  wire.forEach(({ name }, i) => {
+    const key = JSON.stringify(name);
+    const first = seen.get(key);
+    if (first !== undefined) throw new ConfigError(`labels[${i}]`, `names the same label as labels[${first}] ("${name.join(' > ')}"); give each label once`);
+    seen.set(key, i);
+  });
   return wire;
 }
 

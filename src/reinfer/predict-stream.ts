@@ -9,6 +9,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Batcher, IdleTimer } from '../core/batch.js';
 import { streamSignal } from '../core/abort.js';
 import { ConfigError, RateLimitError } from '../core/errors.js';
+import { isJsonText } from '../core/json-text.js';
 import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
@@ -95,7 +96,12 @@ export function resolveStreamOptions(options: PredictStreamOptions): ResolvedStr
 export interface Item {
   /** 0-based position in the stream. */
   readonly index: number;
+  /** What was written, given back in the output's `input` (a `JsonText` stays one, so its text can be written unchanged). */
   readonly input: unknown;
+  /** The input's value: the input itself, or a `JsonText`'s parsed value. What is checked and sent. */
+  readonly value: unknown;
+  /** A `JsonText` input's text as read, else undefined. */
+  readonly text: string | undefined;
   /** The serialized wire form, measured once for the byte bound and joined into the request body. */
   wire: string | undefined;
   /** `predictComments`: the uid the answer is matched by. */
@@ -230,7 +236,9 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
 
   /** Check and batch one input; returns the batches it filled. */
   private add(input: unknown): Item[][] {
-    const item: Item = { index: this.nextIndex++, input, wire: undefined, uid: undefined, problem: undefined };
+    const text = isJsonText(input) ? input.text : undefined;
+    const value = isJsonText(input) ? input.value : input;
+    const item: Item = { index: this.nextIndex++, input, value, text, wire: undefined, uid: undefined, problem: undefined };
     this.stats.documents++;
     this.adapter.prepare(item);
     if (item.problem !== undefined) {

@@ -102,11 +102,14 @@ function joinWires(items: readonly Item[]): string {
   return wires.join(',');
 }
 
-/** The wire form of a document: only `messages`, `timestamp`, `user_properties` and `text_format` are sent. */
-function documentWire(doc: ReinferDocument): string {
+/**
+ * The wire form of a document: only `messages`, `timestamp`, `user_properties` and `text_format`
+ * are sent. A document with nothing to leave out goes as `text`, its JSON as read, when known.
+ */
+function documentWire(doc: ReinferDocument, text: string | undefined): string {
   let onlySent = true;
   for (const key in doc) if (key !== 'messages' && key !== 'timestamp' && key !== 'user_properties' && key !== 'text_format') onlySent = false;
-  if (onlySent) return JSON.stringify(doc); // nothing to leave out: no copy
+  if (onlySent) return text ?? JSON.stringify(doc); // nothing to leave out: no copy
   const wire: Record<string, unknown> = { messages: doc.messages };
   if (doc.timestamp !== undefined) wire.timestamp = doc.timestamp;
   if (doc.user_properties !== undefined) wire.user_properties = doc.user_properties;
@@ -118,6 +121,11 @@ function documentWire(doc: ReinferDocument): string {
  * A Transform from Reinfer documents (`{messages, timestamp?, user_properties?}`, extra fields
  * kept on the output) to predictions `{input, labels, entities, labelProperties, sentiment, model}`,
  * batched (`batchSize`), `concurrency` requests in flight, in input order.
+ *
+ * Each of the three transforms also takes `JsonText` inputs (from `parseJsonl({keepText: true})`
+ * or `parseJsonArray({keepText: true})`): the value is checked and sent, and the output's
+ * `input` is that same `JsonText`, which `stringifyJsonl` writes as the text it was read from
+ * (so pass-through fields such as an `id` of `12345678901234567890` keep every digit).
  */
 export function predictDocuments<D extends ReinferDocument = ReinferDocument>(options: PredictOptions & { onError: 'emit' }): PredictStream<D, PredictionResult<D>>;
 export function predictDocuments<D extends ReinferDocument = ReinferDocument>(options: PredictOptions & { onError?: 'throw' }): PredictStream<D>;
@@ -126,8 +134,8 @@ export function predictDocuments(options: PredictOptions): PredictStream<Reinfer
   const { connection, extra, stream } = resolvePredict(options);
   const adapter: PredictAdapter = {
     prepare(item) {
-      item.problem = checkDocument(item.input);
-      if (item.problem === undefined) item.wire = documentWire(item.input as ReinferDocument);
+      item.problem = checkDocument(item.value);
+      if (item.problem === undefined) item.wire = documentWire(item.value as ReinferDocument, item.text);
     },
     async send(items, hooks: CallHooks) {
       const result = await predict(connection, `{"documents":[${joinWires(items)}]${extra}}`, hooks);
@@ -152,9 +160,9 @@ export function predictRawEmails(options: PredictRawEmailsOptions): PredictStrea
   const fields = `,"transform_tag":${JSON.stringify(transformTag)},"include_comments":${includeComments}${extra}`;
   const adapter: PredictAdapter = {
     prepare(item) {
-      item.problem = checkRawEmail(item.input);
+      item.problem = checkRawEmail(item.value);
       if (item.problem !== undefined) return;
-      const doc = item.input as RawEmailDocument;
+      const doc = item.value as RawEmailDocument;
       item.wire = JSON.stringify(doc.user_properties === undefined ? { raw_email: doc.raw_email } : { raw_email: doc.raw_email, user_properties: doc.user_properties });
     },
     async send(items, hooks) {
@@ -177,7 +185,7 @@ export function predictComments(options: PredictCommentsOptions): PredictStream<
   const { connection, extra, stream } = resolvePredict(options);
   const adapter: PredictAdapter = {
     prepare(item) {
-      const checked = commentUid(item.input);
+      const checked = commentUid(item.value);
       if ('problem' in checked) item.problem = checked.problem;
       else {
         item.uid = checked.uid;

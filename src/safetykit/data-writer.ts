@@ -20,6 +20,20 @@ import type { DataObject, RequestStatus } from './types.js';
 const MiB = 1024 * 1024;
 /** The API refuses bodies over 5 MiB; `{"data":[` and `]}` take the rest of the margin. */
 const MAX_BATCH_BYTES = 5 * MiB - 64;
+/** Default of `maxBatchBytes`: also the largest single object an add request carries. */
+export const DEFAULT_MAX_BATCH_BYTES = 4 * MiB;
+
+/**
+ * Why one object's JSON `text` cannot go in an add request of at most `maxBatchBytes` (its
+ * separator counted), or undefined when it fits. Shared with the CLI, which checks it while
+ * reading, so the error names the line.
+ */
+export function objectSizeProblem(text: string, maxBatchBytes = DEFAULT_MAX_BATCH_BYTES): string | undefined {
+  // length is in UTF-16 units: a text can only be too large in bytes if it is > limit/3 long.
+  if (text.length * 3 < maxBatchBytes) return undefined;
+  const size = Buffer.byteLength(text) + 1;
+  return size > maxBatchBytes ? `the object is ${size} bytes serialized, more than one add request carries (maxBatchBytes ${maxBatchBytes})` : undefined;
+}
 
 /** Options of {@link dataWriter}. */
 export interface DataWriterOptions extends SafetykitOptions, PollOptions {
@@ -33,7 +47,11 @@ export interface DataWriterOptions extends SafetykitOptions, PollOptions {
   concurrency?: number;
   /** Poll each request until final; `'result'` events carry its outputs, and `failed` fails the stream. Default false. */
   waitForResults?: boolean;
-  /** What to do with an object without a non-empty string `id`: fail the stream (`'error'`) or count and drop it (`'skip'`). Default `'error'`. */
+  /**
+   * What to do with an object without a non-empty string `id`, or too large for one request
+   * (`maxBatchBytes`): fail the stream once the objects written before it are sent (`'error'`),
+   * or count and drop it (`'skip'`). Default `'error'`.
+   */
   onInvalid?: 'error' | 'skip';
 }
 
@@ -119,7 +137,7 @@ export class DataWriter extends Writable {
     if (onInvalid !== 'error' && onInvalid !== 'skip') throw new ConfigError('onInvalid', 'must be "error" or "skip"', onInvalid);
     this.settings = {
       batchSize: integerOption('batchSize', options.batchSize, 1000, 1, 1000),
-      maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 4 * MiB, 1024, MAX_BATCH_BYTES),
+      maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES, 1024, MAX_BATCH_BYTES),
       flushIntervalMs: integerOption('flushIntervalMs', options.flushIntervalMs, 1000, 0, 86_400_000),
       concurrency: integerOption('concurrency', options.concurrency, 4, 1, 64),
       waitForResults: booleanOption('waitForResults', options.waitForResults, false),
@@ -143,22 +161,37 @@ export class DataWriter extends Writable {
         this.stats.skipped++;
         return callback();
       }
-      return callback(new InvalidObjectError(index, problem));
+      return this.failAfterSending(new InvalidObjectError(index, problem), callback);
     }
     let line: string;
     try {
       line = isJsonText(item) ? item.text : JSON.stringify(object);
     } catch (error) {
-      return callback(new InvalidObjectError(index, `JSON.stringify failed (${(error as Error).message})`));
+      return this.failAfterSending(new InvalidObjectError(index, `JSON.stringify failed (${(error as Error).message})`), callback);
     }
     const size = Buffer.byteLength(line) + 1;
     if (size > this.settings.maxBatchBytes) {
-      return callback(new InvalidObjectError(index, `it is ${size} bytes serialized, more than maxBatchBytes (${this.settings.maxBatchBytes})`));
+      if (this.settings.skipInvalid) {
+        this.stats.skipped++;
+        return callback();
+      }
+      return this.failAfterSending(new InvalidObjectError(index, objectSizeProblem(line, this.settings.maxBatchBytes)!), callback);
     }
     const full = this.batcher.add(line, size);
     this.idle.touch();
     if (full.length === 0) return callback();
     this.enqueue(full).then(() => callback(), callback);
+  }
+
+  /**
+   * A refused object fails the stream only once the objects written before it are sent (their
+   * `'request'` events account for them), rather than dropping the batch they wait in.
+   */
+  private failAfterSending(error: Error, callback: (error?: Error | null) => void): void {
+    this.idle.stop();
+    this.enqueue([this.batcher.take()])
+      .then(() => this.inFlight.drain())
+      .then(() => callback(error), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -8,9 +8,11 @@
  * number) is always built on the main thread by `checkLine`, so it is the same whoever found it.
  * The first bad line wins: before an error is thrown, everything submitted earlier is settled.
  */
+import { isUtf8 } from 'node:buffer';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { JsonlError } from '../core/errors.js';
+import { depthExceededAt, jsonLineProblem, MAX_JSON_DEPTH } from '../core/json-bytes.js';
 import { objectProblem } from './errors.js';
 
 /** Checks one line: true for an object line, false for a blank one; throws for anything else. */
@@ -23,6 +25,9 @@ export type CheckLine = (buffer: Buffer, start: number, end: number, lineNumber:
 export function objectLineCheck(maxLineBytes: number, source: string | undefined): CheckLine {
   return (buffer, start, end, lineNumber) => {
     if (end - start > maxLineBytes + 1) throw tooLongLine(buffer, start, lineNumber, maxLineBytes, source);
+    // The same byte checks as every other reader (core/json-bytes.ts): encoding, invalid UTF-8, nesting depth.
+    const found = jsonLineProblem(buffer, start, end, lineNumber);
+    if (found) throw new JsonlError(lineNumber, found.problem, buffer.toString('utf8', start, Math.min(end, start + 80)), { source });
     const line = buffer.toString('utf8', start, end);
     let value: unknown;
     try {
@@ -61,13 +66,16 @@ const MAX_IN_WORKER = 2;
  */
 function lineCheckWorker(): void {
   // Neither `require` nor a static import exists in an eval worker of an ESM package.
-  const { parentPort } = process.getBuiltinModule('node:worker_threads');
+  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+  // The depth check is core's own function (self-contained), sent as source: no copy of it here.
+  const { depthSource, maxDepth } = workerData as { depthSource: string; maxDepth: number };
+  const depthExceededAt = new Function(`return (${depthSource})`)() as (text: string, limit: number) => number;
   const lineOk = (line: string): boolean => {
     try {
       const value = JSON.parse(line) as unknown;
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
       const id = (value as { id?: unknown }).id;
-      return typeof id === 'string' && id.length > 0;
+      return typeof id === 'string' && id.length > 0 && (line.length <= maxDepth * 2 || depthExceededAt(line, maxDepth) < 0);
     } catch {
       return line.trim().length === 0;
     }
@@ -138,6 +146,8 @@ export class LineChecker {
   async check(buffer: Buffer, start: number, end: number, firstLine: number, lines: number): Promise<void> {
     if (end <= start) return;
     if (this.firstError) return this.fail();
+    // The worker's JSON.parse would take invalid UTF-8 (as U+FFFD): such lines are checked here.
+    if (!isUtf8(buffer.subarray(start, end))) return this.checkHere(buffer, start, end, firstLine);
     this.checkedBytes += end - start;
     const worker = this.useWorker && this.checkedBytes > this.workerAfterBytes ? this.startWorker() : undefined;
     if (!worker || (this.inWorker.size >= MAX_IN_WORKER && !this.current)) return this.checkHere(buffer, start, end, firstLine);
@@ -214,6 +224,7 @@ export class LineChecker {
   private startWorker(): Worker | undefined {
     if (this.worker || this.workerError) return this.worker;
     const worker = new Worker(`(${lineCheckWorker.toString()})()`, {
+      workerData: { depthSource: depthExceededAt.toString(), maxDepth: MAX_JSON_DEPTH },
       eval: true,
       // A small young generation keeps the worker's RSS low; JSON.parse garbage dies young anyway.
       resourceLimits: { maxYoungGenerationSizeMb: 8 },

@@ -3,9 +3,11 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { redact } from '../../core/errors.js';
 import { dataWriter, type DataRequestEvent, type DataWriter } from '../../safetykit/index.js';
+import { objectSizeProblem } from '../../safetykit/data-writer.js';
 import { objectProblem } from '../../safetykit/errors.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
-import { INPUT_FORMAT_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
+import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
+import { systemLimitHint, terminalSafe } from '../terminal-text.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
 import { withJsonFields } from '../report-error.js';
 
@@ -15,16 +17,18 @@ export const command: CliCommand = {
 
 Reads objects (each with a string "id") as JSONL, or as one JSON array, and adds them to a
 SafetyKit namespace with POST /v1/data/{namespace}, in batches of up to 1000, several batches
-in flight.
+in flight. Each object is sent as its own JSON text, byte for byte (numbers such as
+12345678901234567890 or 1.0 keep every digit); input that is not UTF-8 is refused.
 
 Options:
   --namespace NS       the namespace (required)
   --in FILE|-          input file (default -, stdin)
-${inputFormatHelp(23)}
+${inputFormatHelp(23, true)}
   --wait               poll each batch until it succeeds; a failed batch fails the run
   --batch-size N       objects per request, 1..1000 (default 1000)
   --concurrency N      requests in flight, 1..64 (default 4)
-  --skip-invalid       drop objects without a string "id" (counted) instead of failing
+  --skip-invalid       drop objects without a string "id", or over the 4 MiB an add request
+                       carries (counted), instead of failing
   --base-url URL       API base URL (env SAFETYKIT_BASE_URL, default https://api.safetykit.com)
 The API key is read from SAFETYKIT_API_KEY.
 ${COMMON_HELP}
@@ -43,6 +47,7 @@ Examples:
     namespace: { type: 'string' },
     in: { type: 'string' },
     ...INPUT_FORMAT_OPTION,
+    ...JSON_PATH_OPTION,
     wait: { type: 'boolean' },
     'batch-size': { type: 'string' },
     concurrency: { type: 'string' },
@@ -73,7 +78,16 @@ Examples:
     // Checked here rather than in the writer, so the error names the line or element, and so a
     // bad item ends the input cleanly (everything before it is sent) instead of cancelling
     // batches in flight, which would leave unknown whether SafetyKit recorded them.
-    const input = await openCliInput({ path: inPath, stdin: io.stdin, format, objectsOnly: !skipInvalid, validate: skipInvalid ? undefined : objectProblem });
+    // keepText: each object is sent as its own text (never re-serialized, so every digit and key arrives).
+    const input = await openCliInput({
+      path: inPath,
+      stdin: io.stdin,
+      format,
+      jsonPath: values['json-path'],
+      objectsOnly: !skipInvalid,
+      validate: skipInvalid ? undefined : (value, text) => objectProblem(value) ?? objectSizeProblem(text),
+      keepText: true,
+    });
     const progress = new ProgressLine(io.stderr, io.progress, () => {
       const s = writer.stats;
       return `ingest ${namespace}: ${formatCount(s.objects)} objects, ${formatCount(s.batches)} requests (${s.inFlight} in flight), ${formatBytes(s.bytes)}, ${formatCount(ratePerSecond(s.objects, s.elapsedMs))}/s`;
@@ -142,7 +156,7 @@ function reportFailure(error: Error, context: FailureContext): Error {
   const interrupted = io.signal.aborted;
   const objects = accepted.reduce((sum, event) => sum + event.count, 0);
   const message = interrupted ? 'interrupted' : redact(error.message);
-  io.stderr.write(`inference-streams ingest: ${message}\n`);
+  io.stderr.write(`inference-streams ingest: ${terminalSafe(message)}${systemLimitHint(error)}\n`);
   if (io.verbose && !interrupted && error.stack) io.stderr.write(`${redact(error.stack)}\n`);
   const sent = `${formatCount(objects)} objects in ${formatCount(accepted.length)} requests`;
   if (context.inputFailed) {

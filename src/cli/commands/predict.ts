@@ -4,12 +4,13 @@ import { once } from 'node:events';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbortError } from '../../core/errors.js';
+import { isJsonText } from '../../core/json-text.js';
 import { stringifyJsonl } from '../../core/jsonl.js';
 import { csvWriter } from '../../destinations/csv.js';
 import { parquetWriter } from '../../destinations/parquet.js';
 import { predictComments, predictDocuments, predictRawEmails, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
-import { INPUT_FORMAT_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
+import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
 
@@ -19,7 +20,7 @@ export const command: CliCommand = {
 
 Reads JSONL (one input per line) or one JSON array (one input per element), sends it in
 batches to a pinned Reinfer model with several requests in flight, and writes one JSON
-prediction per input, in input order:
+prediction per input, in input order ("input" is the input's JSON text as read, on one line):
 {"input": ..., "labels": [{"name": ["A","B"], "fullName": "A > B", "probability": 0.9}, ...],
  "entities": [...], "labelProperties": [...], "sentiment": 0.5, "model": {"version": 5, ...}}
 
@@ -34,7 +35,7 @@ Options:
   --dataset D             dataset name (required)
   --version V             model version: an integer, live or staging (default live)
   --in FILE|-             input, JSONL or a JSON array (default -: stdin)
-${inputFormatHelp(26)}
+${inputFormatHelp(26, true)}
   --out FILE|-            JSONL output (default -: stdout); FILE.csv or FILE.parquet writes a
                           table instead: a column per top-level field, nested ones as JSON
   --transform-tag T       with --raw-emails: how emails are parsed (required), e.g. generic.0.CONVKER5
@@ -69,6 +70,7 @@ Examples:
     version: { type: 'string' },
     in: { type: 'string', short: 'i' },
     ...INPUT_FORMAT_OPTION,
+    ...JSON_PATH_OPTION,
     out: { type: 'string', short: 'o' },
     'raw-emails': { type: 'boolean' },
     'transform-tag': { type: 'string' },
@@ -114,14 +116,15 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   const format = parseInputFormat(values['input-format']);
   // Inputs that are not objects (uids are strings) are checked by the predict stream itself,
   // which --skip-invalid turns into error lines, the same for JSONL and JSON.
-  const input = await openCliInput({ path: inPath, stdin: io.stdin, format, objectsOnly: false });
+  // keepText: each output's "input" is written as the text it was read from (every digit and key kept).
+  const input = await openCliInput({ path: inPath, stdin: io.stdin, format, jsonPath: values['json-path'], objectsOnly: false, keepText: true });
   const table = /\.csv$/i.test(outPath) ? csvWriter({ file: outPath }) : /\.parquet$/i.test(outPath) ? parquetWriter({ file: outPath }) : undefined;
   const output: Writable = outPath === '-' ? io.stdout : (table ?? (await openOutput(outPath, input.items)));
   const progress = new ProgressLine(io.stderr, io.progress, () => render(stream.stats));
   stream.on('progress', () => progress.update());
   try {
     // end: false for stdout: it belongs to the process (and to the caller in tests), not to us.
-    if (table) await pipeline(input.items, stream, serializeFailures(), table);
+    if (table) await pipeline(input.items, stream, serializeFailures(true), table);
     else await pipeline(input.items, stream, serializeFailures(), stringifyJsonl(), output, { end: outPath !== '-' });
   } catch (error) {
     progress.clear();
@@ -185,21 +188,27 @@ export function parseLabels(value: OptionValues[string]): LabelRequest[] | undef
   if (value === undefined) return undefined;
   const list = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
   return list.map((spec) => {
-    const eq = spec.lastIndexOf('=');
+    const eq = spec.indexOf('=');
     if (eq < 0) return { name: spec };
+    if (spec.indexOf('=', eq + 1) >= 0) throw new UsageError(`--label takes NAME or NAME=THRESHOLD, with one "=" (got "${spec}")`);
     const threshold = parseNumberFlag('label', spec.slice(eq + 1), 0, 1);
     if (eq === 0) throw new UsageError(`--label needs a name before "=" (got "${spec}")`);
     return { name: spec.slice(0, eq), threshold };
   });
 }
 
-/** Failures carry an Error, which JSON would write as `{}`: write its name and message. */
-function serializeFailures(): Transform {
+/**
+ * Failures carry an Error, which JSON would write as `{}`: write its name and message. For a
+ * table, the input's value replaces its text (a column holds values; JSONL keeps the text).
+ */
+function serializeFailures(forTable = false): Transform {
   return new Transform({
     objectMode: true,
-    transform(output: { error?: Error }, _encoding, callback) {
-      if (output.error instanceof Error) callback(null, { ...output, error: { name: output.error.name, message: output.error.message } });
-      else callback(null, output);
+    transform(output: { input?: unknown; error?: Error }, _encoding, callback) {
+      let out = output;
+      if (output.error instanceof Error) out = { ...out, error: { name: output.error.name, message: output.error.message } as Error };
+      if (forTable && isJsonText(output.input)) out = { ...out, input: output.input.value };
+      callback(null, out);
     },
   });
 }
