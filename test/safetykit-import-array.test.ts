@@ -188,6 +188,12 @@ describe('the same data arrives the same way on every import path', () => {
     expect(await importedLines('path-jsonl')).toEqual(FRAGILE);
   });
 
+  it('decides a file by its extension first: a .jsonl whose first line starts with {"data":[ is JSONL', async () => {
+    const lines = ['{"data":[1,2],"id":"d1"}', '{"data":[3],"id":"d2"}'];
+    expect((await cli(['--namespace', 'by-extension', '--in', write('looks-wrapped.jsonl', `${lines.join('\n')}\n`)])).code).toBe(0);
+    expect(await importedLines('by-extension')).toEqual(lines);
+  });
+
   it('importWriter() given JsonText items (parseJsonArray with keepText), strings and Buffers', async () => {
     const writer = importWriter({ ...conn('path-writer'), wait: false });
     await pipeline(Readable.from([Buffer.from(array)]), parseJsonArray({ keepText: true }), writer);

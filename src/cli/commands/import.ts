@@ -5,7 +5,7 @@ import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { isDescriptorPath } from '../../core/file-identity.js';
-import { decideShape, parseJsonItems, sniffJsonInput, type JsonInputShape } from '../../core/json-input.js';
+import { decideShape, formatOfName, parseJsonItems, sniffJsonInput, type JsonInputShape } from '../../core/json-input.js';
 import { stringifyJsonl } from '../../core/jsonl.js';
 import { objectProblem } from '../../safetykit/errors.js';
 import { importFile, importResults, importWriter, type ImportEvent, type ImportFileStats, type ImportWriter, type ImportWriterSummary } from '../../safetykit/index.js';
@@ -230,10 +230,14 @@ class SentParts {
   }
 }
 
-/** What a file holds, from its first bytes (or `--input-format`): only JSONL is uploaded in place. */
+/**
+ * What a file holds, decided as ingest and predict decide it: `--input-format`, else the extension
+ * (`.jsonl`/`.ndjson` JSONL, `.json` a document), else its first bytes.
+ */
 async function fileShape(path: string, format: InputFormat | undefined): Promise<JsonInputShape> {
-  if (format === 'jsonl') return 'jsonl';
-  if (format === 'json') return 'array';
+  const said = format ?? formatOfName(path);
+  if (said === 'jsonl') return 'jsonl';
+  if (said === 'json') return 'array';
   const handle = await open(path, 'r');
   try {
     const head = Buffer.alloc(64 * 1024);
