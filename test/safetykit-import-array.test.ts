@@ -188,6 +188,27 @@ describe('the same data arrives the same way on every import path', () => {
     expect(await importedLines('path-jsonl')).toEqual(FRAGILE);
   });
 
+  it('import --in FILE.json of {"data": [...], "more": [...]}: refused naming "more", nothing uploaded (the other array would be left out)', async () => {
+    const file = write('more.json', '{"data":[{"id":"a"}],"more":[{"id":"b"}]}');
+    const uploadsBefore = emulator.safetykit.uploads().length;
+    const { code, out } = await cli(['--namespace', 'path-more', '--in', file, '--json']);
+    expect(code).toBe(1);
+    const failure = JSON.parse(out.trim().split('\n').at(-1)!);
+    expect(failure.error.name).toBe('JsonArrayError');
+    expect(failure.error.message).toContain('"more"');
+    expect(failure.error.message).toContain('only the "data" array of {"data": [...]} is imported');
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
+    // Keys that hold no array are still skipped.
+    expect((await cli(['--namespace', 'path-more', '--in', write('next.json', '{"data":[{"id":"a"}],"next":{"cursor":[1]},"n":2}')])).code).toBe(0);
+  });
+
+  it('import --in FILE.json of {"data": [...]} after 300 spaces: read as the wrapper the format sniff found', async () => {
+    const file = write('spaced.json', `{${' '.repeat(300)}"data": [${FRAGILE.join(',')}]}`);
+    const { code, err } = await cli(['--namespace', 'path-spaced', '--in', file]);
+    expect(code, err).toBe(0);
+    expect(await importedLines('path-spaced')).toEqual(FRAGILE);
+  });
+
   it('importWriter() given JsonText items (parseJsonArray with keepText), strings and Buffers', async () => {
     const writer = importWriter({ ...conn('path-writer'), wait: false });
     await pipeline(Readable.from([Buffer.from(array)]), parseJsonArray({ keepText: true }), writer);

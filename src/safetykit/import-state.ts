@@ -51,6 +51,8 @@ export interface ImportState {
   edgesSha256?: string;
   /** What the file holds: JSONL (missing in older states), or one JSON array (or `{"data": [...]}`). */
   format?: ImportFileFormat;
+  /** Of a JSON array: true when it is the `data` of `{"data": [...]}` (missing in older states: read from the file again). */
+  wrapped?: boolean;
   /** Of a JSON array: the byte after its closing `]`, once a part reached it. */
   arrayEnd?: number;
   namespace: string;
