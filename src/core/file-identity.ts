@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readlinkSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** Bytes hashed at each end of the file. */
 export const IDENTITY_EDGE_BYTES = 64 * 1024;
@@ -71,11 +72,33 @@ async function readRange(handle: Awaited<ReturnType<typeof open>>, position: num
 
 /**
  * True for a path that names a file descriptor or a device rather than a file (`/dev/stdin`,
- * `/dev/fd/3`, `/proc/self/fd/0`, anything under `/dev` or `/proc`): the same name is another
- * file in every process, so it cannot identify one, even when it leads to a regular file
- * (`--in /dev/stdin < items.jsonl`). Read such a path as a stream.
+ * `/dev/fd/3`, `/proc/self/fd/0`, anything under `/dev` or `/proc`), or a symbolic link to one
+ * (`input.json -> /dev/stdin`): the same name is another file in every process, so it cannot
+ * identify one, even when it leads to a regular file (`--in /dev/stdin < items.jsonl`). Read such
+ * a path as a stream. Links are followed one at a time, not by `realpath()`, which would go
+ * through `/proc/self/fd/0` to the file behind stdin.
  */
 export function isDescriptorPath(path: string): boolean {
-  const absolute = resolve(path);
+  let current = resolve(path);
+  for (let hop = 0; hop < 40; hop++) {
+    if (isUnderDevOrProc(current)) return true;
+    try {
+      current = join(realpathSync(dirname(current)), basename(current));
+    } catch {
+      return false; // no such directory: not a descriptor either
+    }
+    if (isUnderDevOrProc(current)) return true;
+    let target: string;
+    try {
+      target = readlinkSync(current);
+    } catch {
+      return false; // not a link: the file itself
+    }
+    current = resolve(dirname(current), target);
+  }
+  return false;
+}
+
+function isUnderDevOrProc(absolute: string): boolean {
   return absolute === '/dev' || absolute === '/proc' || absolute.startsWith('/dev/') || absolute.startsWith('/proc/');
 }
