@@ -37,6 +37,7 @@ export {
   JsonlError,
   ImportFailedError,
   DiskFullError,
+  OutputLostError,
   redact,
   type ApiErrorDetails,
 } from './core/errors.js';

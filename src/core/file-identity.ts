@@ -6,7 +6,7 @@
  * Size and mtime cost one stat; the hash reads at most 128 KiB, whatever the file's size.
  */
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -59,7 +59,8 @@ export function identityChange(saved: Partial<FileIdentity>, now: FileIdentity):
   return undefined;
 }
 
-async function readRange(handle: Awaited<ReturnType<typeof open>>, position: number, length: number): Promise<Buffer> {
+/** Up to `length` bytes of the open file from `position` (fewer at its end). */
+export async function readRange(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.alloc(length);
   let filled = 0;
   while (filled < length) {
@@ -68,6 +69,23 @@ async function readRange(handle: Awaited<ReturnType<typeof open>>, position: num
     filled += bytesRead;
   }
   return buffer.subarray(0, filled);
+}
+
+/**
+ * What tells one file from another at the same path right now (device and inode): an output
+ * deleted or replaced while it is being written has another one, or none.
+ */
+export interface FileInode {
+  dev: number;
+  ino: number;
+}
+
+/** The device and inode of the file at `path`, or undefined when there is none. */
+export function inodeOf(path: string): Promise<FileInode | undefined> {
+  return stat(path).then(
+    ({ dev, ino }) => ({ dev, ino }),
+    () => undefined,
+  );
 }
 
 /**
