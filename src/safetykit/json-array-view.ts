@@ -13,8 +13,9 @@
  * after a comma (or the `]`). Finding where a part ends means scanning it (strings, escapes,
  * bracket depth); every element's text is then checked by the same line check as a JSONL file's.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { JsonArrayError, JsonlError } from '../core/errors.js';
+import { readRange } from '../core/file-identity.js';
 import { decideShape } from '../core/json-input.js';
 import { objectLineCheck, type CheckLine } from './line-check.js';
 
@@ -168,7 +169,7 @@ export class JsonArrayFile {
     const handle = await open(this.path, 'r');
     try {
       for (let position = start; position < stop; ) {
-        const chunk = await readAt(handle, position, Math.min(READ_BYTES, stop - position));
+        const chunk = await readRange(handle, position, Math.min(READ_BYTES, stop - position));
         if (chunk.length === 0) break;
         const base = position;
         const stoppedAt = scan.scan(chunk, false, (index, kind) => {
@@ -245,7 +246,7 @@ export class JsonArrayFile {
     const handle = await open(this.path, 'r');
     try {
       for (let position = start; position < this.size && elementStart < 0; ) {
-        const chunk = await readAt(handle, position, Math.min(READ_BYTES, this.size - position));
+        const chunk = await readRange(handle, position, Math.min(READ_BYTES, this.size - position));
         if (chunk.length === 0) break;
         const base = position;
         scan.scan(chunk, false, (i) => {
@@ -258,7 +259,7 @@ export class JsonArrayFile {
       }
       if (elementStart < 0) return fileLine;
       // The element's line is the one of its first byte, past the whitespace after the comma.
-      const after = await readAt(handle, elementStart, Math.min(HEAD_BYTES, this.size - elementStart));
+      const after = await readRange(handle, elementStart, Math.min(HEAD_BYTES, this.size - elementStart));
       for (let i = 0; i < after.length && isSpace(after[i]); i++) if (after[i] === NEWLINE) newlines++;
     } finally {
       await handle.close();
@@ -269,7 +270,7 @@ export class JsonArrayFile {
   private async read(position: number, length: number): Promise<Buffer> {
     const handle = await open(this.path, 'r');
     try {
-      return await readAt(handle, position, length);
+      return await readRange(handle, position, length);
     } finally {
       await handle.close();
     }
@@ -307,15 +308,4 @@ function countNewlines(buffer: Buffer, from: number, to: number): number {
 function isBlank(buffer: Buffer, from = 0, to = buffer.length): boolean {
   for (let i = from; i < to; i++) if (!isSpace(buffer[i])) return false;
   return true;
-}
-
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return buffer.subarray(0, filled);
 }
