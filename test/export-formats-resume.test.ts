@@ -22,13 +22,13 @@ const dir = tempDir('export-formats-resume-');
 
 /**
  * Every file under `root` (recursively) with the hash of its bytes: what "untouched" compares.
- * Not a state temp file a kill mid-save left (`.g.dat.state.json.PID.tmp`): litter, which the
+ * Not a state temp file a kill mid-save left (`.g.dat.state.json.PID@HOST.tmp`): litter, which the
  * next run removes on purpose.
  */
 async function snapshot(root: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   for (const entry of await readdir(root, { recursive: true })) {
-    if (/\.state\.json\.\d+\.tmp$/.test(entry)) continue;
+    if (/\.state\.json\.\d+(@[^/]+)?\.tmp$/.test(entry)) continue;
     const path = join(root, entry);
     if ((await stat(path)).isDirectory()) {
       files[`${relative(root, path)}/`] = 'dir';

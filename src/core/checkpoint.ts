@@ -1,13 +1,19 @@
 /**
  * A small JSON state file saved durably: write a temp file, fsync it, rename it over the old
  * one, fsync the directory. A crash at any moment leaves either the old or the new state,
- * never a torn one; a temp file left by a killed process (`.NAME.PID.tmp`) is removed by the
- * next `load` once that pid is gone. The file is readable by its owner only (0600).
+ * never a torn one; a temp file left by a killed process (`.NAME.PID@HOST.tmp`) is removed by
+ * the next `load` on the same host once that pid is gone (a pid of another host, on a shared
+ * directory such as NFS, cannot be checked: its temp files are left alone). The file is readable
+ * by its owner only (0600).
  */
 import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { DiskFullError } from './errors.js';
 import { processAlive } from './process-alive.js';
+
+/** This host's name as it appears in temp file names (nothing but letters, digits, `.` and `-`). */
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
 
 export class CheckpointFile<State> {
   readonly path: string;
@@ -62,23 +68,25 @@ export class CheckpointFile<State> {
     await syncDirectory(dirname(this.path));
   }
 
-  /** Where the process `pid` writes the next state before renaming it over the file. */
+  /** Where the process `pid` of this host writes the next state before renaming it over the file. */
   private tempPath(pid: number): string {
-    return join(dirname(this.path), `.${basename(this.path)}.${pid}.tmp`);
+    return join(dirname(this.path), `.${basename(this.path)}.${pid}@${HOST}.tmp`);
   }
 
   /**
    * Remove this state's temp files whose writer is gone (a `kill -9` mid-save leaves one): they
    * are never read, and one may hold a secret of the state. A live writer's (another process
-   * saving the same state) is left alone. Best effort: litter must not stop a run.
+   * saving the same state) is left alone, and so is every temp file of another host. A name
+   * without a host was written by an older version, which assumed one host: checked here.
+   * Best effort: litter must not stop a run.
    */
   private async removeStaleTemps(): Promise<void> {
     const prefix = `.${basename(this.path)}.`;
     const names = await readdir(dirname(this.path)).catch(() => [] as string[]);
     for (const name of names) {
       if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-      const pid = name.slice(prefix.length, -'.tmp'.length);
-      if (!/^\d+$/.test(pid) || processAlive(Number(pid))) continue;
+      const writer = /^(\d+)(?:@(.+))?$/.exec(name.slice(prefix.length, -'.tmp'.length));
+      if (!writer || (writer[2] !== undefined && writer[2] !== HOST) || processAlive(Number(writer[1]))) continue;
       await rm(join(dirname(this.path), name), { force: true }).catch(() => undefined);
     }
   }
