@@ -227,7 +227,7 @@ export class JsonArrayFile {
     if (other !== undefined) {
       throw new JsonArrayError(
         { line },
-        `the document holds another array, ${JSON.stringify(other)}, beside "data": only the "data" array of {"data": [...]} is imported, so its items would be left out. Import it as a file of its own`,
+        `the document holds another array, ${JSON.stringify(other)}, beside "data": only the "data" array of {"data": [...]} is imported, so its items would be left out: put them in a file of their own to import them`,
         '',
         { source: this.source },
       );
