@@ -198,6 +198,13 @@ describe('the same data arrives the same way on every import path', () => {
     expect(failure.error.message).toContain('"more"');
     expect(failure.error.message).toContain('only the "data" array of {"data": [...]} is imported');
     expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
+    // In many parts too: refused before the first one is uploaded.
+    const elements = Array.from({ length: 400 }, (_, i) => `{"id":"many-${i}","pad":"${'x'.repeat(40)}"}`);
+    const many = write('more-many.json', `{"data": [\n${elements.join(',\n')}\n],\n"more": [{"id": "b"}]}\n`);
+    const refused = await cli(['--namespace', 'path-more', '--in', many, '--part-bytes', '2000', '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out.trim().split('\n').at(-1)!).error.message).toContain(`${many}:402`);
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
     // Keys that hold no array are still skipped.
     expect((await cli(['--namespace', 'path-more', '--in', write('next.json', '{"data":[{"id":"a"}],"next":{"cursor":[1]},"n":2}')])).code).toBe(0);
   });

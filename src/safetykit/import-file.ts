@@ -190,6 +190,8 @@ class FileImportRun {
       const first = parts.length > 0 ? undefined : await this.firstByte();
       // Whether a JSON array is {"data": [...]}'s, recorded once (a state saved before it was recorded learns it now).
       if (this.array && this.state.wrapped === undefined) this.state.wrapped = (first ?? (await this.array.firstElement())).wrapped ?? false;
+      // A wrapper with another array beside "data" is refused before its first part is uploaded.
+      if (this.array && first && this.state.wrapped) await this.array.checkWrapper(first.start, first.fileLine ?? 1);
       let offset = parts.length > 0 ? parts.at(-1)!.end : first!.start;
       for (let index = 0; index < parts.length || offset < this.dataEnd(); index++) {
         if (this.failure) throw this.failure;

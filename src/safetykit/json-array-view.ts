@@ -204,6 +204,36 @@ export class JsonArrayFile {
   }
 
   /**
+   * Of `{"data": [...]}`, before any part is uploaded: what follows the `data` array (another
+   * array beside it is refused) — one scan of the file, so that a refusal uploads nothing. An
+   * array that does not end, or ends badly, is left to `partEnd`, which names it in place.
+   */
+  async checkWrapper(start: number, fileLine: number): Promise<void> {
+    const scan = new ArrayScan();
+    let close: number | undefined;
+    const handle = await open(this.path, 'r');
+    try {
+      for (let position = start; position < this.size && close === undefined; ) {
+        const chunk = await readRange(handle, position, Math.min(READ_BYTES, this.size - position));
+        if (chunk.length === 0) break;
+        const base = position;
+        let stopped = false;
+        scan.scan(chunk, false, (index, kind) => {
+          if (kind === 'comma') return true;
+          if (kind === 'close') close = base + index;
+          stopped = true;
+          return false;
+        });
+        if (stopped && close === undefined) return;
+        position += chunk.length;
+      }
+    } finally {
+      await handle.close();
+    }
+    if (close !== undefined) await this.checkAfterArray(close + 1, fileLine + scan.newlines, true);
+  }
+
+  /**
    * What follows the `]`: nothing but whitespace, or the rest of the `{"data": [...]}` object
    * (`wrapped`), which may hold other keys but no other array: only `data` is imported, and an
    * array beside it would be left out without a word.
