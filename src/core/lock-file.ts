@@ -63,7 +63,7 @@ export async function acquireLock(path: string, what: string): Promise<FileLock>
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new ConfigError('stateFile', `the lock ${path} beside the state file cannot be written (${code}): put the state file in a directory this process may write to (option stateFile, --state)`);
+      throw new ConfigError('stateFile', `the lock ${path} beside the state file cannot be created or read (${code}): put the state file in a directory this process may write to (option stateFile, --state)`);
     }
     throw error;
   }
