@@ -99,6 +99,19 @@ describe('acquireLock: a lock being written, three runs at once, a directory it 
     }
   });
 
+  it('removes the temp file a taker killed before linking left (this host, pid gone), never another host\'s', async () => {
+    const base = join(dir(), 'litter');
+    mkdirSync(base);
+    const path = join(base, 'l.lock');
+    const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+    const dead = `l.lock.0123abcd.4194305@${host}.tmp`;
+    const remote = `l.lock.0123abcd.4194305@elsewhere.example.tmp`;
+    for (const name of [dead, remote]) writeFileSync(join(base, name), '{"pid": 4194305}');
+    const lock = await acquireLock(path, 'x');
+    expect(readdirSync(base).sort()).toEqual(['l.lock', remote].sort());
+    await lock.release();
+  });
+
   it('importFile() of a file in a directory it may not write: a ConfigError of stateFile naming the lock (not a raw EACCES)', async () => {
     // Root may write anywhere: the import runs as "nobody" in a child, from the built library.
     const base = join(dir(), 'readonly');

@@ -7,13 +7,9 @@
  * by its owner only (0600).
  */
 import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { DiskFullError } from './errors.js';
-import { processAlive } from './process-alive.js';
-
-/** This host's name as it appears in temp file names (nothing but letters, digits, `.` and `-`). */
-const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+import { writerGone, writerTag } from './process-alive.js';
 
 export class CheckpointFile<State> {
   readonly path: string;
@@ -46,7 +42,7 @@ export class CheckpointFile<State> {
    */
   async save(state: State): Promise<void> {
     const text = JSON.stringify(state);
-    const temp = this.tempPath(process.pid);
+    const temp = this.tempPath();
     try {
       // Owner-only from the first byte: a state may hold a secret (a pre-signed upload URL), and
       // the temp file is the state once renamed (or litter after a crash). The chmod covers a
@@ -68,9 +64,9 @@ export class CheckpointFile<State> {
     await syncDirectory(dirname(this.path));
   }
 
-  /** Where the process `pid` of this host writes the next state before renaming it over the file. */
-  private tempPath(pid: number): string {
-    return join(dirname(this.path), `.${basename(this.path)}.${pid}@${HOST}.tmp`);
+  /** Where this process writes the next state before renaming it over the file. */
+  private tempPath(): string {
+    return join(dirname(this.path), `.${basename(this.path)}.${writerTag()}.tmp`);
   }
 
   /**
@@ -85,8 +81,7 @@ export class CheckpointFile<State> {
     const names = await readdir(dirname(this.path)).catch(() => [] as string[]);
     for (const name of names) {
       if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-      const writer = /^(\d+)(?:@(.+))?$/.exec(name.slice(prefix.length, -'.tmp'.length));
-      if (!writer || (writer[2] !== undefined && writer[2] !== HOST) || processAlive(Number(writer[1]))) continue;
+      if (!writerGone(name.slice(prefix.length, -'.tmp'.length))) continue;
       await rm(join(dirname(this.path), name), { force: true }).catch(() => undefined);
     }
   }

@@ -11,10 +11,11 @@
  * this code, or damaged) counts as held unless it is older than a few seconds.
  */
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ConfigError, InferenceStreamsError } from './errors.js';
-import { processAlive } from './process-alive.js';
+import { basename, dirname, join } from 'node:path';
+import { processAlive, writerGone, writerTag } from './process-alive.js';
 
 /** Age after which an unparsable lock, or a clearing lock, counts as left by a dead process. */
 const STALE_AFTER_MS = 5_000;
@@ -70,6 +71,7 @@ export async function acquireLock(path: string, what: string): Promise<FileLock>
 }
 
 async function takeLock(path: string, what: string): Promise<FileLock> {
+  await removeDeadTemps(path);
   const mine: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   const text = `${JSON.stringify(mine)}\n`;
   // A few rounds: each one either takes the lock, finds it held, or clears a dead owner's lock.
@@ -90,7 +92,7 @@ async function takeLock(path: string, what: string): Promise<FileLock> {
 
 /** Create `path` holding `text`, whole from its first moment (temp file + link); false when it exists. */
 async function createWhole(path: string, text: string): Promise<boolean> {
-  const temp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${path}.${randomBytes(4).toString('hex')}.${writerTag()}.tmp`;
   await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
   try {
     await link(temp, path);
@@ -100,6 +102,16 @@ async function createWhole(path: string, text: string): Promise<boolean> {
     throw error;
   } finally {
     await rm(temp, { force: true });
+  }
+}
+
+/** Remove the temp files of `path` and its clearing lock that a writer killed before linking left (best effort). */
+async function removeDeadTemps(path: string): Promise<void> {
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    const temp = /^(.*)\.[0-9a-f]{8}\.([^/]+)\.tmp$/.exec(name);
+    if (!temp || (temp[1] !== basename(path) && temp[1] !== `${basename(path)}.clearing`) || !writerGone(temp[2])) continue;
+    await rm(join(dirname(path), name), { force: true }).catch(() => undefined);
   }
 }
 
