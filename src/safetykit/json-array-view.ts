@@ -16,11 +16,11 @@
 import { open } from 'node:fs/promises';
 import { JsonArrayError, JsonlError } from '../core/errors.js';
 import { readRange } from '../core/file-identity.js';
+import { skipJsonString, type StringScanState } from '../core/json-string.js';
 import { decideShape } from '../core/json-input.js';
 import { objectLineCheck, type CheckLine } from './line-check.js';
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
@@ -47,7 +47,8 @@ export type Boundary = 'comma' | 'close' | 'stray-brace';
  */
 export class ArrayScan {
   private inString = false;
-  private escaped = false;
+  /** Carried between chunks while inside a string. */
+  private readonly stringScan: StringScanState = { escaped: false };
   private depth = 0;
   /** LF bytes seen (outside strings, the only place valid JSON has them). */
   newlines = 0;
@@ -62,23 +63,10 @@ export class ArrayScan {
     let i = 0;
     while (i < length) {
       if (this.inString) {
-        if (this.escaped) {
-          this.escaped = false;
-          i++;
-          continue;
-        }
-        const quote = chunk.indexOf(QUOTE, i);
-        if (quote < 0) {
-          // A backslash run at the chunk's end may escape the first byte of the next chunk.
-          let run = 0;
-          for (let b = length - 1; b >= i && chunk[b] === BACKSLASH; b--) run++;
-          this.escaped = run % 2 === 1;
-          return length;
-        }
-        let run = 0;
-        for (let b = quote - 1; b >= i && chunk[b] === BACKSLASH; b--) run++;
-        i = quote + 1;
-        if (run % 2 === 0) this.inString = false;
+        const end = skipJsonString(chunk, i, this.stringScan);
+        if (end < 0) return length;
+        i = end;
+        this.inString = false;
         continue;
       }
       const byte = chunk[i];
