@@ -100,6 +100,34 @@ describe('predictInto', () => {
     await expect(changed).rejects.toThrow(/input.*is not the file the predictions .* were made from \(size/);
   });
 
+  it('skipInvalid: refused inputs are committed like the rest, with their index in the whole input across resumes', async () => {
+    const input = join(dir(), 'h.jsonl');
+    const inputs = docs(120).map((d, i) => (i % 17 === 3 ? { id: d.id } : d));
+    await writeFile(input, `${inputs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+    const file = join(dir(), 'h-out.jsonl');
+    for (let runs = 0; ; runs++) {
+      expect(runs).toBeLessThan(20);
+      const controller = new AbortController();
+      const done = await predictInto({ ...conn(emulator), input, file, skipInvalid: true, batchSize: 10, concurrency: 1, signal: controller.signal, onProgress: (stats) => stats.records >= 30 && controller.abort() }).then(
+        () => true,
+        (error: unknown) => (error instanceof AbortError ? false : Promise.reject(error)),
+      );
+      if (done) break;
+    }
+    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { input: { id: number }; index?: number; error?: { name: string; message: string } });
+    expect(lines.map((line) => line.input.id)).toEqual(inputs.map((d) => d.id));
+    const failures = lines.filter((line) => line.error);
+    expect(failures.map((line) => line.index)).toEqual(inputs.flatMap((d, i) => ('messages' in d ? [] : [i])));
+    expect(failures[0].error).toEqual({ name: 'InvalidDocumentError', message: expect.stringMatching(/messages is required/) });
+    // Error messages name the input's index in the whole file, as a one-shot run's do.
+    for (const failure of failures) expect(failure.error!.message).toContain(`input ${failure.index}:`);
+  });
+
+  it('refuses the input file as the output', async () => {
+    const input = await inputFile('same.jsonl', 3);
+    await expect(predictInto({ ...conn(emulator), input, file: input })).rejects.toThrow(/is the input file/);
+  });
+
   it('refuses stdin and pipes', async () => {
     await expect(predictInto({ ...conn(emulator), input: '/dev/stdin', file: join(dir(), 'x.jsonl') })).rejects.toThrow(/cannot be resumed/);
   });

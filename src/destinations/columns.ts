@@ -106,11 +106,11 @@ export function refuseOtherColumns(saved: readonly string[] | undefined, mapping
   const columns = mapping.columns.map((column) => column.name);
   if (saved.join() === columns.join()) return;
   const keptRecord = saved.includes(RECORD_COLUMN);
-  const hint =
-    keptRecord !== columns.includes(RECORD_COLUMN)
-      ? `was written ${keptRecord ? 'with' : 'without'} keepRecord (--keep-record, the ${RECORD_COLUMN} column); pass the same`
-      : `has the columns ${saved.join(', ')}, not ${columns.join(', ')}; pass the same options`;
-  throw new ConfigError('keepRecord', `the export being resumed (${stateFile}) ${hint} or delete the state file to start over`);
+  if (keptRecord !== columns.includes(RECORD_COLUMN)) {
+    throw new ConfigError('keepRecord', `the export being resumed (${stateFile}) was written ${keptRecord ? 'with' : 'without'} keepRecord (--keep-record, the ${RECORD_COLUMN} column); pass the same or delete the state file to start over`);
+  }
+  // Other columns (a predictions run's `columns`, `keepInput`): name the option that chose them.
+  throw new ConfigError('columns', `the run being resumed (${stateFile}) has the columns ${saved.join(', ')}, not ${columns.join(', ')}; pass the same options or delete the state file to start over`);
 }
 
 /**

@@ -12,6 +12,7 @@
  * settings that decide the predictions; a rerun with another file or other settings is refused
  * with a `ConfigError` naming what changed, instead of mixing two runs in one output.
  */
+import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { unlimitedController } from '../core/abort.js';
 import { AbortError, ConfigError } from '../core/errors.js';
@@ -108,12 +109,13 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   const tabular = options.to !== undefined || (options.format ?? (typeof options.file === 'string' ? formatOf(options.file) : 'jsonl')) !== 'jsonl';
   if (!tabular && options.columns !== undefined) throw new ConfigError('columns', 'are for tables (CSV, Parquet, DuckDB, PostgreSQL); a JSONL output holds whole predictions', options.columns);
   if (!tabular && keepInput) throw new ConfigError('keepInput', 'is for tables; a JSONL output holds each input already', keepInput);
+  if (typeof options.file === 'string' && resolve(options.file) === resolve(path)) throw new ConfigError('file', 'is the input file; write the predictions elsewhere', options.file);
   const settings = settingsOf(options, mode, idField, tabular ? columns : undefined);
   const controller = unlimitedController();
-  const stream = predictStream(options, mode, controller.signal);
+  let stream: PredictStream<unknown, PredictionResult<unknown>> = predictStream(options, mode, controller.signal, 0);
   const { destination, exportId, append } = chooseDestination({ ...options, keepRecord: undefined, split: undefined }, options.signal, mapping);
   const format: PredictIntoSummary['format'] = options.to === undefined ? (options.format ?? formatOf(options.file!)) : options.to.startsWith('duckdb:') ? 'duckdb' : 'postgres';
-  const stats: PredictIntoStats = Object.assign(stream.stats, { records: 0 });
+  let stats: PredictIntoStats = Object.assign(stream.stats, { records: 0 });
   const startedAt = Date.now();
   const onAbort = () => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -127,14 +129,21 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
     refuseChanges(saved, identity, settings, path, destination);
     opened = { position: positions[0], resumed };
     if (!opened.position.done) {
+      // Indexes (of failures, in error messages) count from the start of the input on every run.
+      if (opened.position.records > 0) {
+        stream.destroy();
+        stream = predictStream(options, mode, controller.signal, opened.position.records);
+        Object.assign(stream.stats, { records: 0 });
+        stats = stream.stats as PredictIntoStats;
+      }
       const encode = (at: LinePosition) => JSON.stringify({ ...saved, line: at.line, offset: at.offset });
       const reader = Readable.from(readJsonlFrom(path, { from: { line: saved.line, offset: saved.offset }, signal: controller.signal }));
       reader.on('error', (error) => stream.destroy(error));
       reader.pipe(stream);
       const toRecord = tabular
         ? (output: PredictionResult<unknown>) => predictionRow(output, columns, idField)
-        : (output: PredictionResult<unknown>, index: number) => ('error' in output ? { input: output.input, index, error: failureError(output.error) } : output);
-      const pages = new PredictionPages(stream, options.batchSize ?? DEFAULT_BATCH_SIZE, opened.position.records, toRecord, encode);
+        : (output: PredictionResult<unknown>) => ('error' in output ? { input: output.input, index: output.index, error: failureError(output.error) } : output);
+      const pages = new PredictionPages(stream, options.batchSize ?? DEFAULT_BATCH_SIZE, toRecord, encode);
       await writePages({
         pages,
         destination,
@@ -164,8 +173,8 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
 }
 
 /** The stream of `mode`, in input order (positions are committed in that order). */
-function predictStream(options: PredictIntoOptions, mode: string, signal: AbortSignal): PredictStream<unknown, PredictionResult<unknown>> {
-  const common: PredictOptions = { ...options, ordered: true, onError: options.skipInvalid === true ? 'emit' : 'throw', signal };
+function predictStream(options: PredictIntoOptions, mode: string, signal: AbortSignal, firstIndex: number): PredictStream<unknown, PredictionResult<unknown>> {
+  const common: PredictOptions = { ...options, ordered: true, onError: options.skipInvalid === true ? 'emit' : 'throw', signal, firstIndex };
   if (mode === 'rawEmails') return predictRawEmails({ ...common, transformTag: options.transformTag!, includeComments: options.includeComments }) as PredictStream<unknown, PredictionResult<unknown>>;
   if (mode === 'comments') return predictComments(common) as PredictStream<unknown, PredictionResult<unknown>>;
   return predictDocuments(common) as PredictStream<unknown, PredictionResult<unknown>>;
@@ -228,18 +237,14 @@ class PredictionPages implements PageSource {
   private readonly outputs: AsyncIterator<PredictionResult<unknown>>;
   private ended = false;
   private finished = false;
-  private index: number;
 
   constructor(
     private readonly stream: PredictStream<unknown, PredictionResult<unknown>>,
     private readonly pageSize: number,
-    /** Rows committed before this run: the index of the first output of this run. */
-    firstIndex: number,
-    private readonly toRecord: (output: PredictionResult<unknown>, index: number) => object,
+    private readonly toRecord: (output: PredictionResult<unknown>) => object,
     private readonly encode: (at: LinePosition) => string,
   ) {
     this.outputs = (this.stream as AsyncIterable<PredictionResult<unknown>>)[Symbol.asyncIterator]();
-    this.index = firstIndex;
   }
 
   async next(): Promise<SourcePage | undefined> {
@@ -255,7 +260,7 @@ class PredictionPages implements PageSource {
         break;
       }
       last = (next.value.input as PositionedText).after;
-      records.push(this.toRecord(next.value, this.index++));
+      records.push(this.toRecord(next.value));
     }
     if (last !== undefined) return { records, checkpoint: this.encode(last) };
     this.finished = true;
