@@ -7,6 +7,7 @@ import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { docs } from './reinfer-helpers.js';
 import { captureCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { duckdbRows, sqlString } from './helpers/file-exports.js';
 
 let emulator: Emulator;
 const dir = tempDir('predict-into-cli-');
@@ -49,6 +50,17 @@ describe('predict --in FILE --out FILE (resumable)', () => {
     const rows = (await readFile(out, 'utf8')).split('\r\n');
     expect(rows[0]).toBe('id,top_label,input,extras');
     expect(rows[1]).toMatch(/^r0,/);
+  });
+
+  it('--out x.parquet with --rows-per-part: parts committed as they fill', async () => {
+    const input = join(dir(), 'p.jsonl');
+    await writeFile(input, jsonl(docs(5)));
+    const out = join(dir(), 'p.parquet');
+    const c = cli();
+    expect(await c.run(...base, '--in', input, '--out', out, '--rows-per-part', '2', '--batch-size', '2', '--json')).toBe(EXIT.ok);
+    expect(JSON.parse(c.out())).toMatchObject({ format: 'parquet', records: 5 });
+    const [[rows]] = await duckdbRows(`SELECT count(*) FROM read_parquet(${sqlString(out)})`);
+    expect(Number(rows)).toBe(5);
   });
 
   it('refuses a changed input and changed settings on resume, naming what changed', async () => {

@@ -56,6 +56,8 @@ ${inputFormatHelp(26, true)}
   --id-field F            the input field written in the id column (default id)
   --keep-input            add the input column (the input as JSON) to the default columns
   --append                --to: add rows to a table that holds rows of another run
+  --rows-per-part N       parquet: rows per part file, each durable (and committed) once complete,
+                          so a crash re-sends at most that many (default 100000)
   --transform-tag T       with --raw-emails: how emails are parsed (required), e.g. generic.0.CONVKER5
   --include-comments      with --raw-emails: add the parsed comment to each output
   --threshold X|auto      confidence threshold 0..1, or auto (default: the server's, 0.25)
@@ -98,6 +100,7 @@ Examples:
     'id-field': { type: 'string' },
     'keep-input': { type: 'boolean' },
     append: { type: 'boolean' },
+    'rows-per-part': { type: 'string' },
     'raw-emails': { type: 'boolean' },
     'transform-tag': { type: 'string' },
     'include-comments': { type: 'boolean' },
@@ -133,7 +136,7 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   const format = parseInputFormat(values['input-format']);
   const resumable = await resumableReason(values, inPath, format);
   if (resumable === true) return runPredictInto(values, options, inPath, io);
-  const tableFlag = ['to', 'table', 'columns', 'id-field', 'keep-input', 'append'].find((flag) => values[flag] !== undefined);
+  const tableFlag = ['to', 'table', 'columns', 'id-field', 'keep-input', 'append', 'rows-per-part'].find((flag) => values[flag] !== undefined);
   if (tableFlag !== undefined) throw new UsageError(`--${tableFlag} needs a resumable run: --in FILE (JSONL), in input order; ${resumable}`);
   const outFormat = outputFormat(values, outPath);
   if (outPath !== '-') io.stderr.write(`inference-streams predict: ${resumable}, so ${outPath} is not resumable: it is written from the start\n`);
@@ -241,6 +244,7 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
       to,
       table: values.table as string | undefined,
       append: values.append === true || undefined,
+      rowsPerPart: parseIntegerFlag('rows-per-part', values['rows-per-part'] as string | undefined, 1, 100_000_000),
       columns: parseColumns(values.columns),
       idField: values['id-field'] as string | undefined,
       keepInput: values['keep-input'] === true || undefined,
