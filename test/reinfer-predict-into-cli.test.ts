@@ -87,6 +87,11 @@ describe('predict --in FILE --out FILE (resumable)', () => {
     expect(c.err()).toMatch(/the input is stdin, so .* is not resumable/);
     expect(JSON.parse(c.out())).toMatchObject({ format: 'jsonl', resumable: false });
     expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(3);
+    // The same prediction columns as a resumable run's.
+    const csv = join(dir(), 'd.csv');
+    const fromStdin = cli(jsonl(docs(2)));
+    expect(await fromStdin.run(...base, '--out', csv, '--columns', 'id,top_label,sentiment')).toBe(EXIT.ok);
+    expect((await readFile(csv, 'utf8')).split('\r\n').slice(0, 2)).toEqual(['id,top_label,sentiment,extras', expect.stringMatching(/^0,\w/)]);
     const table = cli(jsonl(docs(1)));
     expect(await table.run(...base, '--to', 'duckdb:x.db', '--table', 't')).toBe(EXIT.usage);
     expect(table.err()).toMatch(/--to needs a resumable run/);

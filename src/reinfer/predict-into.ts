@@ -27,7 +27,7 @@ import { writePages, type PageSource, type SourcePage } from '../destinations/pa
 import { resolveConnection, resolveLabels, resolveThreshold, resolveVersion } from './options.js';
 import { predictComments, predictDocuments, predictRawEmails, type PredictOptions } from './predict.js';
 import { DEFAULT_BATCH_SIZE, type PredictStream, type ReinferStats } from './predict-stream.js';
-import { DEFAULT_PREDICTION_COLUMNS, failureError, predictionRow } from './prediction-row.js';
+import { failureError, predictionColumns, predictionRow } from './prediction-row.js';
 import type { PredictionResult } from './types.js';
 
 /** Options of {@link predictInto}. */
@@ -102,9 +102,7 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   if (!['documents', 'rawEmails', 'comments'].includes(mode)) throw new ConfigError('mode', 'must be documents, rawEmails or comments', mode);
   const idField = stringOption('idField', options.idField) ?? 'id';
   const keepInput = booleanOption('keepInput', options.keepInput, false);
-  if (options.columns !== undefined && !Array.isArray(options.columns)) throw new ConfigError('columns', 'must be an array of column names', options.columns);
-  const columns: readonly PredictionColumn[] = options.columns ?? (keepInput ? [...DEFAULT_PREDICTION_COLUMNS, 'input'] : DEFAULT_PREDICTION_COLUMNS);
-  if (options.columns !== undefined && keepInput && !columns.includes('input')) throw new ConfigError('keepInput', 'adds the input column to the default columns; with columns, name "input" there', keepInput);
+  const columns = predictionColumns(options.columns, keepInput).names;
   const mapping = predictionMapping(columns);
   const tabular = options.to !== undefined || (options.format ?? (typeof options.file === 'string' ? formatOf(options.file) : 'jsonl')) !== 'jsonl';
   if (!tabular && options.columns !== undefined) throw new ConfigError('columns', 'are for tables (CSV, Parquet, DuckDB, PostgreSQL); a JSONL output holds whole predictions', options.columns);

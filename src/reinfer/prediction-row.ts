@@ -4,12 +4,36 @@
  * mapping puts nothing else in `extras` but what cannot be typed (a hostile value) and a failed
  * input's `error`.
  */
+import { Transform } from 'node:stream';
+import { ConfigError } from '../core/errors.js';
 import { isJsonText } from '../core/json-text.js';
-import type { PredictionColumn } from '../destinations/columns.js';
+import { PREDICTION_COLUMNS, predictionMapping, type ColumnSpec, type PredictionColumn } from '../destinations/columns.js';
 import type { PredictionResult } from './types.js';
 
 /** The default columns: everything but the input (which doubles a row's size). */
 export const DEFAULT_PREDICTION_COLUMNS: readonly PredictionColumn[] = ['id', 'top_label', 'top_probability', 'labels', 'entities', 'sentiment', 'model_version'];
+
+/**
+ * The columns of `columns` / `keepInput` (checked: known names, each once): `columns` as given, else
+ * the defaults, plus `input` with `keepInput`.
+ */
+export function predictionColumns(columns: readonly PredictionColumn[] | undefined, keepInput: boolean): { names: readonly PredictionColumn[]; specs: ColumnSpec[] } {
+  if (columns !== undefined && !Array.isArray(columns)) throw new ConfigError('columns', 'must be an array of column names', columns);
+  const names: readonly PredictionColumn[] = columns ?? (keepInput ? [...DEFAULT_PREDICTION_COLUMNS, 'input'] : DEFAULT_PREDICTION_COLUMNS);
+  if (columns !== undefined && keepInput && !names.includes('input')) throw new ConfigError('keepInput', 'adds the input column to the default columns; with columns, name "input" there', keepInput);
+  predictionMapping(names);
+  return { names, specs: names.map((name) => PREDICTION_COLUMNS.find((column) => column.name === name)!) };
+}
+
+/** A Transform from predictions (and failures) to their rows, for a table Writable (`csvWriter`, `parquetWriter`). */
+export function predictionRows(columns: readonly PredictionColumn[], idField: string): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(output: PredictionResult<unknown>, _encoding, callback) {
+      callback(null, predictionRow(output, columns, idField));
+    },
+  });
+}
 
 /** A failed input's error as JSON can hold it (an Error serializes as `{}`). */
 export function failureError(error: unknown): { name: string; message: string } {

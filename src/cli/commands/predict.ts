@@ -7,7 +7,6 @@ import { pipeline } from 'node:stream/promises';
 import { AbortError } from '../../core/errors.js';
 import { isDescriptorPath } from '../../core/file-identity.js';
 import { formatOfName, sniffJsonInput } from '../../core/json-input.js';
-import { isJsonText } from '../../core/json-text.js';
 import { stringifyJsonl } from '../../core/jsonl.js';
 import { csvWriter } from '../../destinations/csv.js';
 import type { PredictionColumn } from '../../destinations/columns.js';
@@ -19,6 +18,7 @@ import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, refus
 import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat, type InputFormat } from '../input.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
+import { failureError, predictionColumns, predictionRows } from '../../reinfer/prediction-row.js';
 
 export const command: CliCommand = {
   name: 'predict',
@@ -136,9 +136,14 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   const format = parseInputFormat(values['input-format']);
   const resumable = await resumableReason(values, inPath, format);
   if (resumable === true) return runPredictInto(values, options, inPath, io);
-  const tableFlag = ['to', 'table', 'columns', 'id-field', 'keep-input', 'append', 'rows-per-part'].find((flag) => values[flag] !== undefined);
+  const tableFlag = ['to', 'table', 'append', 'rows-per-part'].find((flag) => values[flag] !== undefined);
   if (tableFlag !== undefined) throw new UsageError(`--${tableFlag} needs a resumable run: --in FILE (JSONL), in input order; ${resumable}`);
   const outFormat = outputFormat(values, outPath);
+  const columnFlag = ['columns', 'id-field', 'keep-input'].find((flag) => values[flag] !== undefined);
+  if (columnFlag !== undefined && outFormat === 'jsonl') throw new UsageError(`--${columnFlag} is for a CSV or Parquet --out (JSONL holds whole predictions)`);
+  // The same prediction rows as a resumable run's.
+  const columns = predictionColumns(parseColumns(values.columns), values['keep-input'] === true);
+  const idField = typeof values['id-field'] === 'string' ? values['id-field'] : 'id';
   if (outPath !== '-') io.stderr.write(`inference-streams predict: ${resumable}, so ${outPath} is not resumable: it is written from the start\n`);
   let stream: PredictStream<unknown>;
   if (rawEmails) {
@@ -153,13 +158,13 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   // which --skip-invalid turns into error lines, the same for JSONL and JSON.
   // keepText: each output's "input" is written as the text it was read from (every digit and key kept).
   const input = await openCliInput({ path: inPath, stdin: io.stdin, format, jsonPath: values['json-path'], objectsOnly: false, keepText: true });
-  const table = outFormat === 'csv' ? csvWriter({ file: outPath }) : outFormat === 'parquet' ? parquetWriter({ file: outPath }) : undefined;
+  const table = outFormat === 'csv' ? csvWriter({ file: outPath, columns: columns.specs }) : outFormat === 'parquet' ? parquetWriter({ file: outPath, columns: columns.specs }) : undefined;
   const output: Writable = outPath === '-' ? io.stdout : (table ?? (await openOutput(outPath, input.items)));
   const progress = new ProgressLine(io.stderr, io.progress, () => render(stream.stats));
   stream.on('progress', () => progress.update());
   try {
     // end: false for stdout: it belongs to the process (and to the caller in tests), not to us.
-    if (table) await pipeline(input.items, stream, serializeFailures(true), table);
+    if (table) await pipeline(input.items, stream, predictionRows(columns.names, idField), table);
     else await pipeline(input.items, stream, serializeFailures(), stringifyJsonl(), output, { end: outPath !== '-' });
   } catch (error) {
     progress.clear();
@@ -326,18 +331,12 @@ export function parseLabels(value: OptionValues[string]): LabelRequest[] | undef
   });
 }
 
-/**
- * Failures carry an Error, which JSON would write as `{}`: write its name and message. For a
- * table, the input's value replaces its text (a column holds values; JSONL keeps the text).
- */
-function serializeFailures(forTable = false): Transform {
+/** Failures carry an Error, which JSON would write as `{}`: write its name and message. */
+function serializeFailures(): Transform {
   return new Transform({
     objectMode: true,
     transform(output: { input?: unknown; error?: Error }, _encoding, callback) {
-      let out = output;
-      if (output.error instanceof Error) out = { ...out, error: { name: output.error.name, message: output.error.message } as Error };
-      if (forTable && isJsonText(output.input)) out = { ...out, input: output.input.value };
-      callback(null, out);
+      callback(null, output.error instanceof Error ? { ...output, error: failureError(output.error) } : output);
     },
   });
 }
