@@ -110,10 +110,12 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   if (typeof options.file === 'string' && resolve(options.file) === resolve(path)) throw new ConfigError('file', 'is the input file; write the predictions elsewhere', options.file);
   const settings = settingsOf(options, mode, idField, tabular ? columns : undefined);
   const controller = unlimitedController();
-  let stream: PredictStream<unknown, PredictionResult<unknown>> = predictStream(options, mode, controller.signal, 0);
+  // Building a stream checks every predict option (connection, labels, batching) before any I/O.
+  predictStream(options, mode, controller.signal, 0).destroy();
   const { destination, exportId, append } = chooseDestination({ ...options, keepRecord: undefined, split: undefined }, options.signal, mapping);
   const format: PredictIntoSummary['format'] = options.to === undefined ? (options.format ?? formatOf(options.file!)) : options.to.startsWith('duckdb:') ? 'duckdb' : 'postgres';
-  let stats: PredictIntoStats = Object.assign(stream.stats, { records: 0 });
+  let stream: PredictStream<unknown, PredictionResult<unknown>> | undefined;
+  let stats: PredictIntoStats | undefined;
   const startedAt = Date.now();
   const onAbort = () => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -126,36 +128,34 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
     const saved = savedInput(positions, destination);
     refuseChanges(saved, identity, settings, path, destination);
     opened = { position: positions[0], resumed };
+    // Indexes (of failures, in error messages) count from the start of the input on every run.
+    const predictions = predictStream(options, mode, controller.signal, opened.position.records);
+    const counters = Object.assign(predictions.stats, { records: 0 });
+    stream = predictions;
+    stats = counters;
     if (!opened.position.done) {
-      // Indexes (of failures, in error messages) count from the start of the input on every run.
-      if (opened.position.records > 0) {
-        stream.destroy();
-        stream = predictStream(options, mode, controller.signal, opened.position.records);
-        Object.assign(stream.stats, { records: 0 });
-        stats = stream.stats as PredictIntoStats;
-      }
       const encode = (at: LinePosition) => JSON.stringify({ ...saved, line: at.line, offset: at.offset });
       const reader = Readable.from(readJsonlFrom(path, { from: { line: saved.line, offset: saved.offset }, signal: controller.signal }));
-      reader.on('error', (error) => stream.destroy(error));
-      reader.pipe(stream);
+      reader.on('error', (error) => predictions.destroy(error));
+      reader.pipe(predictions);
       const toRecord = tabular
         ? (output: PredictionResult<unknown>) => predictionRow(output, columns, idField)
         : (output: PredictionResult<unknown>) => ('error' in output ? { input: output.input, index: output.index, error: failureError(output.error) } : output);
-      const pages = new PredictionPages(stream, options.batchSize ?? DEFAULT_BATCH_SIZE, toRecord, encode);
+      const pages = new PredictionPages(predictions, options.batchSize ?? DEFAULT_BATCH_SIZE, toRecord, encode);
       await writePages({
         pages,
         destination,
         partition: 0,
         position: opened.position,
         written: (count) => {
-          stats.records += count;
-          stats.elapsedMs = Date.now() - startedAt;
-          options.onProgress?.(stats);
+          counters.records += count;
+          counters.elapsedMs = Date.now() - startedAt;
+          options.onProgress?.(counters);
         },
       });
     }
   } catch (error) {
-    stream.destroy();
+    stream?.destroy();
     controller.abort();
     await destination.close(false).catch(() => undefined);
     if (options.signal?.aborted && !(error instanceof AbortError)) throw new AbortError('predictInto aborted', { cause: error });
@@ -163,11 +163,11 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
-  stream.destroy();
+  stream!.destroy();
   const closed = await destination.close(true);
-  const position = opened.position;
-  stats.elapsedMs = Date.now() - startedAt;
-  return { files: closed.files, bytes: closed.bytes, format, records: position.records, lines: (JSON.parse(position.checkpoint!) as SavedInput).line, resumed: opened.resumed, stats };
+  const position = opened!.position;
+  stats!.elapsedMs = Date.now() - startedAt;
+  return { files: closed.files, bytes: closed.bytes, format, records: position.records, lines: (JSON.parse(position.checkpoint!) as SavedInput).line, resumed: opened!.resumed, stats: stats! };
 }
 
 /** The stream of `mode`, in input order (positions are committed in that order). */
