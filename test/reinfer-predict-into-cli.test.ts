@@ -61,6 +61,14 @@ describe('predict --in FILE --out FILE (resumable)', () => {
     expect(JSON.parse(c.out())).toMatchObject({ format: 'parquet', records: 5 });
     const [[rows]] = await duckdbRows(`SELECT count(*) FROM read_parquet(${sqlString(out)})`);
     expect(Number(rows)).toBe(5);
+    // --state puts the resume state elsewhere; the rerun finds it there.
+    const state = join(dir(), 'elsewhere.state.json');
+    const out2 = join(dir(), 'q.jsonl');
+    expect(await cli().run(...base, '--in', input, '--out', out2, '--state', state)).toBe(EXIT.ok);
+    expect(JSON.parse(await readFile(state, 'utf8'))).toBeTruthy();
+    const again = cli();
+    expect(await again.run(...base, '--in', input, '--out', out2, '--state', state, '--json')).toBe(EXIT.ok);
+    expect(JSON.parse(again.out())).toMatchObject({ resumed: true, documents: 0 });
   });
 
   it('refuses a changed input and changed settings on resume, naming what changed', async () => {

@@ -48,6 +48,7 @@ ${inputFormatHelp(26, true)}
                           the same command again continues there; committed inputs are never sent
                           again. From stdin or a JSON array the file is written from the start
   --format F              jsonl, csv or parquet (default: from --out's extension, else jsonl)
+  --state FILE            a resumable --out's state file (default: the --out file + .state.json)
   --to URL --table T      a database instead: postgres://USER@HOST:PORT/DB or duckdb:PATH, resumable
                           (the position is committed in the same transaction as the rows)
   --columns C,...         table columns (CSV, Parquet, databases), from id, top_label,
@@ -101,6 +102,7 @@ Examples:
     'keep-input': { type: 'boolean' },
     append: { type: 'boolean' },
     'rows-per-part': { type: 'string' },
+    state: { type: 'string' },
     'raw-emails': { type: 'boolean' },
     'transform-tag': { type: 'string' },
     'include-comments': { type: 'boolean' },
@@ -136,7 +138,7 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   const format = parseInputFormat(values['input-format']);
   const resumable = await resumableReason(values, inPath, format);
   if (resumable === true) return runPredictInto(values, options, inPath, io);
-  const tableFlag = ['to', 'table', 'append', 'rows-per-part'].find((flag) => values[flag] !== undefined);
+  const tableFlag = ['to', 'table', 'append', 'rows-per-part', 'state'].find((flag) => values[flag] !== undefined);
   if (tableFlag !== undefined) throw new UsageError(`--${tableFlag} needs a resumable run: --in FILE (JSONL), in input order; ${resumable}`);
   const outFormat = outputFormat(values, outPath);
   const columnFlag = ['columns', 'id-field', 'keep-input'].find((flag) => values[flag] !== undefined);
@@ -245,6 +247,7 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
       includeComments: values['include-comments'] === true || undefined,
       skipInvalid: values['skip-invalid'] === true,
       file: outPath,
+      stateFile: values.state as string | undefined,
       format: values.format as ExportFormat | undefined,
       to,
       table: values.table as string | undefined,
