@@ -118,7 +118,7 @@ describe('Parquet destination', () => {
     expect((await readdir(dir())).filter((name) => name.includes('writer.parquet.'))).toEqual([]);
   });
 
-  it('predict --out x.parquet / x.csv: one row per prediction, the same values as the JSONL output', async () => {
+  it('predict --out x.parquet / x.csv: one prediction row per input, the same values as the JSONL output', async () => {
     const emulator = await startEmulator({});
     const input = join(dir(), 'docs.jsonl');
     await writeFile(input, ['Hello "there", café', 'refund please', 'line\nbreak'].map((text, i) => JSON.stringify({ id: `d${i}`, messages: [{ body: { text } }] })).join('\n'));
@@ -126,14 +126,20 @@ describe('Parquet destination', () => {
     for (const ext of ['jsonl', 'csv', 'parquet']) {
       outputs[ext] = join(dir(), `predictions.${ext}`);
       const run = captureCli({ env: { ...emulator.env } });
-      expect(await run.run('predict', '--project', 'acme', '--dataset', 'emails', '--in', input, '--out', outputs[ext])).toBe(EXIT.ok);
+      expect(await run.run('predict', '--project', 'acme', '--dataset', 'emails', '--in', input, '--out', outputs[ext], ...(ext === 'jsonl' ? [] : ['--keep-input']))).toBe(EXIT.ok);
     }
-    const lines = (await readFile(outputs.jsonl, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    const asColumns = (prediction: Record<string, unknown>) => Object.values(prediction).map((value) => (typeof value === 'object' ? JSON.stringify(value) : value));
+    type Line = { input: { id: string }; labels: { fullName: string; probability: number }[]; entities: unknown[]; sentiment: number | null; model: { version: number } };
+    const lines = (await readFile(outputs.jsonl, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Line);
+    // The columns of a prediction row (README "Prediction columns"), from the JSONL prediction.
+    const asRow = (p: Line) => {
+      const top = p.labels.reduce((best, label) => (label.probability > best.probability ? label : best));
+      return [p.input.id, top.fullName, top.probability, JSON.stringify(p.labels), JSON.stringify(p.entities), p.sentiment, BigInt(p.model.version), JSON.stringify(p.input)];
+    };
     const fromParquet = await duckdbRows(`SELECT * EXCLUDE (extras) FROM read_parquet(${sqlString(outputs.parquet)})`);
-    expect(fromParquet).toEqual(lines.map(asColumns));
+    expect(fromParquet).toEqual(lines.map(asRow));
     const fromCsv = parse(await readFile(outputs.csv), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(fromCsv[0])).toEqual(['id', 'top_label', 'top_probability', 'labels', 'entities', 'sentiment', 'model_version', 'input', 'extras']);
     expect(fromCsv.map((row) => JSON.parse(row.input) as unknown)).toEqual(lines.map((line) => line.input));
-    expect(Object.keys(fromCsv[0])).toEqual([...Object.keys(lines[0]), 'extras']);
+    expect(fromCsv.map((row) => Object.values(row).slice(0, 7))).toEqual(lines.map((line) => asRow(line).slice(0, 7).map((value) => (value === null ? '' : String(value)))));
   });
 });

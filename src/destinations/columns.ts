@@ -108,11 +108,45 @@ export function refuseOtherColumns(saved: readonly string[] | undefined, mapping
   const columns = mapping.columns.map((column) => column.name);
   if (saved.join() === columns.join()) return;
   const keptRecord = saved.includes(RECORD_COLUMN);
-  const hint =
-    keptRecord !== columns.includes(RECORD_COLUMN)
-      ? `was written ${keptRecord ? 'with' : 'without'} keepRecord (--keep-record, the ${RECORD_COLUMN} column); pass the same`
-      : `has the columns ${saved.join(', ')}, not ${columns.join(', ')}; pass the same options`;
-  throw new ConfigError('keepRecord', `the export being resumed (${stateFile}) ${hint} or delete the state file to start over`);
+  if (keptRecord !== columns.includes(RECORD_COLUMN)) {
+    throw new ConfigError('keepRecord', `the export being resumed (${stateFile}) was written ${keptRecord ? 'with' : 'without'} keepRecord (--keep-record, the ${RECORD_COLUMN} column); pass the same or delete the state file to start over`);
+  }
+  // Other columns (a predictions run's `columns`, `keepInput`): name the option that chose them.
+  throw new ConfigError('columns', `the run being resumed (${stateFile}) has the columns ${saved.join(', ')}, not ${columns.join(', ')}; pass the same options or delete the state file to start over`);
+}
+
+/**
+ * The columns of a prediction row (`predictInto` into CSV, Parquet, DuckDB or PostgreSQL), all
+ * that can be chosen, in row order: the input's id, the most probable label and its
+ * probability, every label and entity as JSON, the sentiment, the model version, and the input
+ * itself as JSON. Rows are built by `src/reinfer/prediction-row.ts` with exactly these keys.
+ */
+export const PREDICTION_COLUMNS: readonly Required<ColumnSpec>[] = [
+  { name: 'id', path: 'id', type: 'string' },
+  { name: 'top_label', path: 'top_label', type: 'string' },
+  { name: 'top_probability', path: 'top_probability', type: 'double' },
+  { name: 'labels', path: 'labels', type: 'json' },
+  { name: 'entities', path: 'entities', type: 'json' },
+  { name: 'sentiment', path: 'sentiment', type: 'double' },
+  { name: 'model_version', path: 'model_version', type: 'integer' },
+  { name: 'input', path: 'input', type: 'json' },
+];
+
+/** Names of {@link PREDICTION_COLUMNS}. */
+export type PredictionColumn = 'id' | 'top_label' | 'top_probability' | 'labels' | 'entities' | 'sentiment' | 'model_version' | 'input';
+
+/** The mapping of prediction rows with these columns (checked: known names, each once), in the order given. */
+export function predictionMapping(columns: readonly string[]): ColumnMapping {
+  const seen = new Set<string>();
+  const specs = columns.map((name) => {
+    const spec = PREDICTION_COLUMNS.find((column) => column.name === name);
+    if (!spec) throw new ConfigError('columns', `has no column "${name}"; choose from ${PREDICTION_COLUMNS.map((column) => column.name).join(', ')}`, name);
+    if (seen.has(name)) throw new ConfigError('columns', `names "${name}" twice`, name);
+    seen.add(name);
+    return spec;
+  });
+  if (specs.length === 0) throw new ConfigError('columns', `must name at least one of ${PREDICTION_COLUMNS.map((column) => column.name).join(', ')}`, columns);
+  return new PathMapping(specs, {});
 }
 
 /** The mapping of Innerworks results used by `exportInferenceResults`. */

@@ -2,7 +2,7 @@
 // choice of one from `exportInferenceResults`' options.
 import { ConfigError } from '../core/errors.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
-import { innerworksMapping } from './columns.js';
+import { innerworksMapping, type ColumnMapping } from './columns.js';
 import { createCsvDestination } from './csv.js';
 import type { Destination } from './destination.js';
 import { createDuckdbDestination } from './duckdb.js';
@@ -62,7 +62,7 @@ export interface DestinationOptions {
 }
 
 /** The destination the options name, the export id its positions are saved under, and whether it may append to a table of other rows. */
-export function chooseDestination(options: DestinationOptions, signal?: AbortSignal): { destination: Destination; exportId: string; append: boolean } {
+export function chooseDestination(options: DestinationOptions, signal?: AbortSignal, rows?: ColumnMapping): { destination: Destination; exportId: string; append: boolean } {
   const file = stringOption('file', options.file);
   const to = stringOption('to', options.to);
   const table = stringOption('table', options.table);
@@ -73,7 +73,8 @@ export function chooseDestination(options: DestinationOptions, signal?: AbortSig
   const rowsPerPart = integerOption('rowsPerPart', options.rowsPerPart, 100_000, 1, 100_000_000);
   const stateFile = stringOption('stateFile', options.stateFile);
   const escapeFormulas = booleanOption('csvEscapeFormulas', options.csvEscapeFormulas, false);
-  const context = { mapping: innerworksMapping({ keepRecord }), signal };
+  // `rows`: another kind of record than an Innerworks result (predictions), mapped by the caller's columns.
+  const context = { mapping: rows ?? innerworksMapping({ keepRecord }), signal };
   if (to !== undefined) {
     if (file !== undefined) throw new ConfigError('to', 'cannot be combined with file (one destination per export)', to);
     if (options.format !== undefined) throw new ConfigError('format', 'is for files; a database is chosen by to', options.format);

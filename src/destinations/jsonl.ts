@@ -1,17 +1,19 @@
 /**
- * The JSONL destination: one `JSON.stringify(record)` per line, appended page by page with the
+ * The JSONL destination: one `JSON.stringify(record)` per line (a `JsonText` field, e.g. a
+ * prediction's `input`, written as the text it was read from: see `jsonLine`), appended page by page with the
  * state after it (see `./appending-file.ts`). The export's default, byte-identical to the export
  * before destinations existed.
  */
 import { AppendingFileDestination, type AppendingFileOptions, type Encoder } from './appending-file.js';
 import type { Destination } from './destination.js';
+import { jsonLine } from '../core/jsonl.js';
 
 /** Records as JSONL bytes, one `JSON.stringify` per line. */
 export const jsonlEncoder: Encoder = {
   format: 'jsonl',
   encode(records: readonly object[]): Buffer {
     let text = '';
-    for (const record of records) text += `${JSON.stringify(record)}\n`;
+    for (const record of records) text += `${jsonLine(record)}\n`;
     return Buffer.from(text);
   },
 };

@@ -55,6 +55,8 @@ export interface ReinferControl {
   requests(): ReinferRequestRecord[];
   /** Predict requests being handled now. */
   inFlight(): number;
+  /** Documents (or uids) in every predict request that reached the model since start: what a run paid for, resends included. */
+  documentsReceived(): number;
   /** Change the latency model or concurrency limit while running. */
   configure(options: Pick<ReinferEmulatorOptions, 'latencyMs' | 'perDocumentMs' | 'jitterMs' | 'maxConcurrent' | 'retryAfterMs'>): void;
   /** The first `count` uids of the comment store (valid input for `predict-comments`). */
@@ -81,6 +83,7 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
   const perSource = options.commentsPerSource ?? 1000;
   const jitter = seededRandom(hash32(context.seed, 0x5e1f));
   const records: ReinferRequestRecord[] = [];
+  let documentsReceived = 0;
   let inFlight = 0;
 
   const cache = new PredictionCache();
@@ -118,6 +121,7 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
       includeComments: b.include_comments,
     });
     if (records.length > 1000) records.shift();
+    documentsReceived += count;
     return { body: b, version, count };
   }
 
@@ -232,6 +236,7 @@ export function reinferRoutes(options: ReinferEmulatorOptions, context: Emulator
   const control: ReinferControl = {
     requests: () => records.slice(),
     inFlight: () => inFlight,
+    documentsReceived: () => documentsReceived,
     configure(more) {
       for (const [key, value] of Object.entries(more)) if (value !== undefined) (settings as Record<string, number>)[key] = value;
     },

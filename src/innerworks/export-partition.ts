@@ -10,6 +10,7 @@ import { integerOption, stringOption } from '../core/options.js';
 import { baseStats } from '../core/stats.js';
 import type { Destination, PartitionPosition } from '../destinations/destination.js';
 import { chooseDestination, type DestinationOptions } from '../destinations/index.js';
+import { writePages } from '../destinations/page-loop.js';
 import { withoutPassword } from '../destinations/pg-url.js';
 import { PageCursor } from './cursor.js';
 import { resolveInnerworksOptions, type InferenceResultsOptions, type ResolvedInnerworksOptions } from './options.js';
@@ -64,28 +65,8 @@ export async function writePartition(work: PartitionWrite): Promise<void> {
     stats.elapsedMs = Date.now() - work.startedAt;
     await work.onPage?.();
   };
-  for (;;) {
-    const page = await cursor.next();
-    if (!page) break;
-    const { checkpoint, records } = page;
-    // Drop the parsed page from the cursor before the awaits below: the next page is parsed
-    // meanwhile, and this one should not survive into the old generation (GC time).
-    page.records = [];
-    const count = records.length;
-    // The position after this page, applied only once the destination has it: a failed write
-    // must leave the position (which the caller reports) where the destination still is.
-    const next: PartitionPosition = { ...position };
-    if (count > 0) {
-      next.records += count;
-      next.pages++;
-    }
-    // A page cut at endTime has no checkpoint to resume from: the range is then complete.
-    if (checkpoint === undefined) next.done = true;
-    else next.checkpoint = checkpoint;
-    await destination.write(partition, records, { ...next });
-    Object.assign(position, next);
-    await written(count);
-  }
+  // A page cut at endTime has no checkpoint to resume from: the range is then complete.
+  await writePages({ pages: cursor, destination, partition, position, written });
   if (position.endTime !== undefined && !position.done) {
     const next: PartitionPosition = { ...position, done: true };
     await destination.write(partition, [], { ...next });

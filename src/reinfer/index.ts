@@ -1,5 +1,7 @@
 /** Public surface of the Reinfer pieces (re-exported by src/index.ts). */
 export { predictDocuments, predictRawEmails, predictComments, type PredictOptions, type PredictRawEmailsOptions, type PredictCommentsOptions } from './predict.js';
+export { predictInto, type PredictIntoOptions, type PredictIntoStats, type PredictIntoSummary } from './predict-into.js';
+export type { PredictionColumn } from '../destinations/columns.js';
 export { getValidation, type ValidationOptions } from './validation.js';
 export {
   PredictStream,

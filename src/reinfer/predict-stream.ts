@@ -48,6 +48,12 @@ export interface PredictStreamOptions extends ReinferConnectionOptions {
   ordered?: boolean;
   /** `'throw'`: a bad input fails the stream; `'emit'`: it comes out as `{input, index, error}`. Default `'throw'`. */
   onError?: 'throw' | 'emit';
+  /**
+   * The index of the first input, in failures' `index` and in error messages: a run that resumes
+   * a larger input after its first N inputs passes N, so the indexes are those of the whole
+   * input. Default 0.
+   */
+  firstIndex?: number;
 }
 
 /** Counters of a predict transform (`stream.stats`, and the `'progress'` event). */
@@ -74,6 +80,7 @@ export interface ResolvedStreamOptions {
   maxConcurrency: number;
   ordered: boolean;
   onError: 'throw' | 'emit';
+  firstIndex: number;
 }
 
 export function resolveStreamOptions(options: PredictStreamOptions): ResolvedStreamOptions {
@@ -89,6 +96,7 @@ export function resolveStreamOptions(options: PredictStreamOptions): ResolvedStr
     maxConcurrency: integerOption('maxConcurrency', options.maxConcurrency, DEFAULT_MAX_CONCURRENCY, 1, 256),
     ordered: booleanOption('ordered', options.ordered, true),
     onError: options.onError ?? 'throw',
+    firstIndex: integerOption('firstIndex', options.firstIndex, 0, 0, Number.MAX_SAFE_INTEGER),
   };
 }
 
@@ -179,6 +187,7 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
     // Requests and retry waits listen to the stream's own signal, which destroy() and the caller's abort fire.
     streamSignal(this, this.controller, connection.common.signal, 'predict stream');
     const initial = settings.concurrency === 'auto' ? Math.min(2, settings.maxConcurrency) : settings.concurrency;
+    this.nextIndex = settings.firstIndex;
     this.stats = { ...baseStats(), documents: 0, predicted: 0, failed: 0, batches: 0, splits: 0, concurrency: initial };
     this.batcher = new Batcher({ maxItems: settings.batchSize, maxBytes: settings.maxBatchBytes });
     this.idle = new IdleTimer(settings.flushIntervalMs, () => this.flushIdle());

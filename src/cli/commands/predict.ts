@@ -1,18 +1,24 @@
 /** `inference-streams predict`: JSONL documents, raw emails or comment uids through a Reinfer model, JSONL predictions out. */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbortError } from '../../core/errors.js';
-import { isJsonText } from '../../core/json-text.js';
+import { isDescriptorPath } from '../../core/file-identity.js';
+import { formatOfName, sniffJsonInput } from '../../core/json-input.js';
 import { stringifyJsonl } from '../../core/jsonl.js';
 import { csvWriter } from '../../destinations/csv.js';
+import type { PredictionColumn } from '../../destinations/columns.js';
+import { formatOf, type ExportFormat } from '../../destinations/file-format.js';
 import { parquetWriter } from '../../destinations/parquet.js';
-import { predictComments, predictDocuments, predictRawEmails, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
+import { withoutPassword } from '../../destinations/pg-url.js';
+import { predictComments, predictDocuments, predictInto, predictRawEmails, type PredictIntoStats, type PredictIntoSummary, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
-import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
+import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat, type InputFormat } from '../input.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
+import { failureError, predictionColumns, predictionRows } from '../../reinfer/prediction-row.js';
 
 export const command: CliCommand = {
   name: 'predict',
@@ -36,8 +42,23 @@ Options:
   --version V             model version: an integer, live or staging (default live)
   --in FILE|-             input, JSONL or a JSON array (default -: stdin)
 ${inputFormatHelp(26, true)}
-  --out FILE|-            JSONL output (default -: stdout); FILE.csv or FILE.parquet writes a
-                          table instead: a column per top-level field, nested ones as JSON
+  --out FILE|-            output (default -: stdout): FILE.jsonl, FILE.csv or FILE.parquet. From a
+                          JSONL file (--in FILE) it is resumable: the input position after the
+                          last prediction written is saved with it (FILE.state.json), and running
+                          the same command again continues there; committed inputs are never sent
+                          again. From stdin or a JSON array the file is written from the start
+  --format F              jsonl, csv or parquet (default: from --out's extension, else jsonl)
+  --state FILE            a resumable --out's state file (default: the --out file + .state.json)
+  --to URL --table T      a database instead: postgres://USER@HOST:PORT/DB or duckdb:PATH, resumable
+                          (the position is committed in the same transaction as the rows)
+  --columns C,...         table columns (CSV, Parquet, databases), from id, top_label,
+                          top_probability, labels, entities, sentiment, model_version, input
+                          (default all but input)
+  --id-field F            the input field written in the id column (default id)
+  --keep-input            add the input column (the input as JSON) to the default columns
+  --append                --to: add rows to a table that holds rows of another run
+  --rows-per-part N       parquet: rows per part file, each durable (and committed) once complete,
+                          so a crash re-sends at most that many (default 100000)
   --transform-tag T       with --raw-emails: how emails are parsed (required), e.g. generic.0.CONVKER5
   --include-comments      with --raw-emails: add the parsed comment to each output
   --threshold X|auto      confidence threshold 0..1, or auto (default: the server's, 0.25)
@@ -59,6 +80,7 @@ ${COMMON_HELP}
 
 Examples:
   inference-streams predict --project acme --dataset emails --in docs.jsonl --out predictions.jsonl
+  inference-streams predict --project acme --dataset emails --in docs.jsonl --to postgres://me@db/acme --table predictions
   inference-streams predict --project acme --dataset emails --version 5 --threshold auto < docs.jsonl
   inference-streams predict --project acme --dataset emails --label 'Order > Missing=0.4' --label Billing
   inference-streams predict --project acme --dataset emails --raw-emails --transform-tag generic.0.CONVKER5 --in emails.jsonl
@@ -72,6 +94,15 @@ Examples:
     ...INPUT_FORMAT_OPTION,
     ...JSON_PATH_OPTION,
     out: { type: 'string', short: 'o' },
+    format: { type: 'string' },
+    to: { type: 'string' },
+    table: { type: 'string' },
+    columns: { type: 'string' },
+    'id-field': { type: 'string' },
+    'keep-input': { type: 'boolean' },
+    append: { type: 'boolean' },
+    'rows-per-part': { type: 'string' },
+    state: { type: 'string' },
     'raw-emails': { type: 'boolean' },
     'transform-tag': { type: 'string' },
     'include-comments': { type: 'boolean' },
@@ -92,7 +123,7 @@ Examples:
 
 async function runPredict(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  refuseJsonWithStdout(values, values.out === undefined || values.out === '-', 'predictions on stdout: add --out FILE');
+  refuseJsonWithStdout(values, (values.out === undefined || values.out === '-') && values.to === undefined, 'predictions on stdout: add --out FILE');
   const options = predictOptions(values, io);
   const rawEmails = values['raw-emails'] === true;
   const uids = values.uids === true;
@@ -100,31 +131,42 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   if (!rawEmails && (values['transform-tag'] !== undefined || values['include-comments'] !== undefined)) {
     throw new UsageError('--transform-tag and --include-comments go with --raw-emails');
   }
+  const transformTag = values['transform-tag'];
+  if (rawEmails && typeof transformTag !== 'string') throw new UsageError('--raw-emails needs --transform-tag T (e.g. generic.0.CONVKER5)');
+  const inPath = typeof values.in === 'string' ? values.in : '-';
+  const outPath = typeof values.out === 'string' ? values.out : '-';
+  const format = parseInputFormat(values['input-format']);
+  const resumable = await resumableReason(values, inPath, format);
+  if (resumable === true) return runPredictInto(values, options, inPath, io);
+  const tableFlag = ['to', 'table', 'append', 'rows-per-part', 'state'].find((flag) => values[flag] !== undefined);
+  if (tableFlag !== undefined) throw new UsageError(`--${tableFlag} needs a resumable run: --in FILE (JSONL), in input order; ${resumable}`);
+  const outFormat = outputFormat(values, outPath);
+  const columnFlag = ['columns', 'id-field', 'keep-input'].find((flag) => values[flag] !== undefined);
+  if (columnFlag !== undefined && outFormat === 'jsonl') throw new UsageError(`--${columnFlag} is for a CSV or Parquet --out (JSONL holds whole predictions)`);
+  // The same prediction rows as a resumable run's.
+  const columns = predictionColumns(parseColumns(values.columns), values['keep-input'] === true);
+  const idField = typeof values['id-field'] === 'string' ? values['id-field'] : 'id';
+  if (outPath !== '-') io.stderr.write(`inference-streams predict: ${resumable}, so ${outPath} is not resumable: it is written from the start\n`);
   let stream: PredictStream<unknown>;
   if (rawEmails) {
-    const transformTag = values['transform-tag'];
-    if (typeof transformTag !== 'string') throw new UsageError('--raw-emails needs --transform-tag T (e.g. generic.0.CONVKER5)');
-    stream = predictRawEmails({ ...options, transformTag, includeComments: values['include-comments'] === true }) as PredictStream<unknown>;
+    stream = predictRawEmails({ ...options, transformTag: transformTag as string, includeComments: values['include-comments'] === true }) as PredictStream<unknown>;
   } else if (uids) {
     stream = predictComments(options) as PredictStream<unknown>;
   } else {
     stream = predictDocuments(options) as PredictStream<unknown>;
   }
 
-  const inPath = typeof values.in === 'string' ? values.in : '-';
-  const outPath = typeof values.out === 'string' ? values.out : '-';
-  const format = parseInputFormat(values['input-format']);
   // Inputs that are not objects (uids are strings) are checked by the predict stream itself,
   // which --skip-invalid turns into error lines, the same for JSONL and JSON.
   // keepText: each output's "input" is written as the text it was read from (every digit and key kept).
   const input = await openCliInput({ path: inPath, stdin: io.stdin, format, jsonPath: values['json-path'], objectsOnly: false, keepText: true });
-  const table = /\.csv$/i.test(outPath) ? csvWriter({ file: outPath }) : /\.parquet$/i.test(outPath) ? parquetWriter({ file: outPath }) : undefined;
+  const table = outFormat === 'csv' ? csvWriter({ file: outPath, columns: columns.specs }) : outFormat === 'parquet' ? parquetWriter({ file: outPath, columns: columns.specs }) : undefined;
   const output: Writable = outPath === '-' ? io.stdout : (table ?? (await openOutput(outPath, input.items)));
   const progress = new ProgressLine(io.stderr, io.progress, () => render(stream.stats));
   stream.on('progress', () => progress.update());
   try {
     // end: false for stdout: it belongs to the process (and to the caller in tests), not to us.
-    if (table) await pipeline(input.items, stream, serializeFailures(true), table);
+    if (table) await pipeline(input.items, stream, predictionRows(columns.names, idField), table);
     else await pipeline(input.items, stream, serializeFailures(), stringifyJsonl(), output, { end: outPath !== '-' });
   } catch (error) {
     progress.clear();
@@ -137,12 +179,107 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   progress.done();
   const stats = stream.stats;
   if (values.json === true) {
-    writeJsonSummary(io, 'predict', { ...stats, format: input.format, out: outPath });
+    writeJsonSummary(io, 'predict', { ...stats, format: outFormat, inputFormat: input.format, resumable: false, out: outPath });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
     const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
     io.stderr.write(
       `Predicted ${formatCount(stats.predicted)} of ${formatCount(stats.documents)} inputs${failed} (${formatCount(stats.batches)} batches, ${formatCount(stats.requests)} requests${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+/**
+ * True when the run can be resumed: a JSONL file in, in input order, into a file or a database.
+ * Otherwise why not, in words for the note on stderr.
+ */
+async function resumableReason(values: OptionValues, inPath: string, format: InputFormat | undefined): Promise<true | string> {
+  if ((values.out === undefined || values.out === '-') && values.to === undefined) return 'predictions go to stdout';
+  if (inPath === '-') return 'the input is stdin';
+  if (isDescriptorPath(inPath)) return `the input ${inPath} is a descriptor, not a file`;
+  if (values.unordered === true) return '--unordered writes predictions out of input order';
+  if (values['json-path'] !== undefined || format === 'json') return 'the input is read as a JSON document (only JSONL input is resumable)';
+  try {
+    if (!(await stat(inPath)).isFile()) return `the input ${inPath} is not a regular file`;
+  } catch {
+    return true; // predictInto names the missing file
+  }
+  const byName = format ?? formatOfName(inPath);
+  if (byName === 'json') return 'the input is a JSON document (only JSONL input is resumable)';
+  if (byName === undefined) {
+    const { shape, bytes } = await sniffJsonInput(createReadStream(inPath));
+    bytes.destroy();
+    if (shape !== 'jsonl') return 'the input is a JSON document (only JSONL input is resumable)';
+  }
+  return true;
+}
+
+/** The output's format for the non-resumable path: --format, else by --out's extension. */
+function outputFormat(values: OptionValues, outPath: string): ExportFormat {
+  const format = values.format;
+  if (format !== undefined && format !== 'jsonl' && format !== 'csv' && format !== 'parquet') throw new UsageError(`--format must be jsonl, csv or parquet (got ${JSON.stringify(format)})`);
+  if (format !== undefined) return format;
+  return outPath === '-' ? 'jsonl' : formatOf(outPath);
+}
+
+/** `--columns a,b,c` as a list. */
+function parseColumns(value: OptionValues[string]): PredictionColumn[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value.split(',').map((name) => name.trim()) as PredictionColumn[];
+}
+
+/** The resumable run: predictInto with the command's options, progress and summary. */
+async function runPredictInto(values: OptionValues, options: PredictOptions, inPath: string, io: CliIO): Promise<number> {
+  const outPath = typeof values.out === 'string' && values.out !== '-' ? values.out : undefined;
+  const to = typeof values.to === 'string' ? values.to : undefined;
+  if (outPath !== undefined && to !== undefined) throw new UsageError('--out and --to are two outputs; choose one');
+  let current: PredictIntoStats | undefined;
+  const progress = new ProgressLine(io.stderr, io.progress, () => (current ? render(current) : 'predict: starting'));
+  const mode = values['raw-emails'] === true ? 'rawEmails' : values.uids === true ? 'comments' : 'documents';
+  let summary: PredictIntoSummary;
+  try {
+    summary = await predictInto({
+      ...options,
+      input: inPath,
+      mode,
+      transformTag: values['transform-tag'] as string | undefined,
+      includeComments: values['include-comments'] === true || undefined,
+      skipInvalid: values['skip-invalid'] === true,
+      file: outPath,
+      stateFile: values.state as string | undefined,
+      format: values.format as ExportFormat | undefined,
+      to,
+      table: values.table as string | undefined,
+      append: values.append === true || undefined,
+      rowsPerPart: parseIntegerFlag('rows-per-part', values['rows-per-part'] as string | undefined, 1, 100_000_000),
+      columns: parseColumns(values.columns),
+      idField: values['id-field'] as string | undefined,
+      keepInput: values['keep-input'] === true || undefined,
+      onProgress: (stats) => {
+        current = stats;
+        progress.update();
+      },
+    });
+  } catch (error) {
+    progress.clear();
+    if (io.signal.aborted) {
+      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(current?.records ?? 0)} predictions written; run the same command to continue\n`);
+      throw new AbortError('interrupted', { cause: error });
+    }
+    throw error;
+  }
+  progress.done();
+  const { stats } = summary;
+  const where = outPath ?? `${withoutPassword(to!)} table ${String(values.table)}`;
+  if (values.json === true) {
+    writeJsonSummary(io, 'predict', { ...stats, format: summary.format, resumable: true, resumed: summary.resumed, records: summary.records, recordsThisRun: stats.records, files: summary.files, bytes: summary.bytes, out: where });
+  } else {
+    const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
+    const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
+    const resumed = summary.resumed ? ` (resumed: ${formatCount(summary.records)} in all)` : '';
+    io.stderr.write(
+      `Predicted ${formatCount(stats.predicted)} of ${formatCount(stats.documents)} inputs${failed} (${formatCount(stats.batches)} batches, ${formatCount(stats.requests)} requests${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s into ${where}${resumed}\n`,
     );
   }
   return EXIT.ok;
@@ -197,18 +334,12 @@ export function parseLabels(value: OptionValues[string]): LabelRequest[] | undef
   });
 }
 
-/**
- * Failures carry an Error, which JSON would write as `{}`: write its name and message. For a
- * table, the input's value replaces its text (a column holds values; JSONL keeps the text).
- */
-function serializeFailures(forTable = false): Transform {
+/** Failures carry an Error, which JSON would write as `{}`: write its name and message. */
+function serializeFailures(): Transform {
   return new Transform({
     objectMode: true,
     transform(output: { input?: unknown; error?: Error }, _encoding, callback) {
-      let out = output;
-      if (output.error instanceof Error) out = { ...out, error: { name: output.error.name, message: output.error.message } as Error };
-      if (forTable && isJsonText(output.input)) out = { ...out, input: output.input.value };
-      callback(null, out);
+      callback(null, output.error instanceof Error ? { ...output, error: failureError(output.error) } : output);
     },
   });
 }
