@@ -43,7 +43,9 @@ describe('predict --out FILE survives SIGKILLs', () => {
       const file = join(dir(), `killed.${format}`);
       const result = await killLoop({ cli: cli(), args: args(input, file), env: { ...emulator.env }, minKills: 5, killAfterMs: () => 400 + Math.random() * 900 });
       expect(result.kills).toBeGreaterThanOrEqual(5);
-      expect(JSON.parse(result.stdout)).toMatchObject({ records: N, format, resumable: true, resumed: true });
+      // Not `resumed`: on a loaded machine every kill may land before a run opens its output (Node's
+      // start-up alone can take a second); resuming is checked in reinfer-predict-into-cli.
+      expect(JSON.parse(result.stdout)).toMatchObject({ records: N, format, resumable: true });
       expect(emulator.stats()['reinfer.predict'].faults).toBeGreaterThan(0);
       const sent = emulator.reinfer.documentsReceived();
       expect(sent).toBeLessThanOrEqual(N + (result.kills + 1) * (CONCURRENCY + 2) * BATCH);

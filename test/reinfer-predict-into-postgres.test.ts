@@ -39,7 +39,8 @@ describe('predict --to postgres', () => {
     const args = (table: string) => ['predict', '--project', 'acme', '--dataset', 'emails', '--in', input, '--to', withoutPassword(), '--table', table, '--batch-size', String(BATCH), '--concurrency', String(CONCURRENCY), '--json'];
     const result = await killLoop({ cli: cli(), args: args('killed'), env: { ...emulator.env, PGPASSWORD: cluster.password }, minKills: 5, killAfterMs: () => 400 + Math.random() * 900 });
     expect(result.kills).toBeGreaterThanOrEqual(5);
-    expect(JSON.parse(result.stdout)).toMatchObject({ records: N, format: 'postgres', resumed: true });
+    // Not `resumed`: every kill may land before a run opens the table on a loaded machine.
+    expect(JSON.parse(result.stdout)).toMatchObject({ records: N, format: 'postgres' });
     expect(result.stdout + result.stderr).not.toContain(cluster.password);
     expect(emulator.reinfer.documentsReceived()).toBeLessThanOrEqual(N + (result.kills + 1) * (CONCURRENCY + 2) * BATCH);
     const [counts] = await query<{ rows: number; ids: number; min: string; max: string }>('SELECT count(*)::int AS rows, count(DISTINCT id)::int AS ids, min(id::int)::text AS min, max(id::int)::text AS max FROM killed');
