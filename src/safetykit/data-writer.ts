@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { Batcher, IdleTimer } from '../core/batch.js';
 import { ConfigError } from '../core/errors.js';
 import { isJsonText, type JsonText } from '../core/json-text.js';
+import { PositionedText, type LinePosition } from '../core/jsonl-positions.js';
 import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
@@ -85,6 +86,28 @@ export interface DataWriterSummary {
 export interface DataRequestEvent {
   requestId: string;
   count: number;
+  /** Input position after the batch's last object, when the objects were written as `PositionedText`s (from `readJsonlFrom()`). */
+  position?: LinePosition;
+}
+
+/**
+ * Payload of the `'acknowledged'` event: every object written up to `position` (the position of
+ * a `PositionedText`, see `readJsonlFrom()`) was accepted by the API, or skipped. Batches are
+ * accepted out of order (`concurrency`); this moves only when a batch and every batch before it
+ * are accepted, so it is the position a resumed run may start from.
+ */
+export interface DataAcknowledgedEvent {
+  position: LinePosition;
+  /** Objects accepted up to `position` by this writer. */
+  objects: number;
+}
+
+/** A batch on its way: its lines, and the input position after its last item (skipped items included). */
+interface PendingBatch {
+  lines: string[];
+  position: LinePosition | undefined;
+  /** Set once the API accepted it. */
+  accepted: boolean;
 }
 
 /** Payload of the `'result'` event (`waitForResults`): one batch reached its final state. */
@@ -120,7 +143,14 @@ export class DataWriter extends Writable {
   private readonly settings: Settings;
   private readonly batcher: Batcher<string>;
   private readonly idle: IdleTimer;
-  private readonly inFlight: OrderedMap<string[], void>;
+  private readonly inFlight: OrderedMap<PendingBatch, void>;
+  /** Batches sent and not yet acknowledged with every batch before them, in input order. */
+  private readonly unacknowledged: PendingBatch[] = [];
+  /** Position after the last item written (sent or skipped); undefined until a `PositionedText` comes. */
+  private lastPosition: LinePosition | undefined;
+  private acknowledgedObjects = 0;
+  /** Every object written up to here was accepted (or skipped): see {@link DataAcknowledgedEvent}. */
+  acknowledged: LinePosition | undefined;
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
   private readonly requestIds: string[] = [];
@@ -155,10 +185,12 @@ export class DataWriter extends Writable {
     if (this.started === 0) this.started = Date.now();
     const index = this.index++;
     const object = isJsonText(item) ? item.value : item;
+    const position = item instanceof PositionedText ? item.after : undefined;
     const problem = objectProblem(object);
     if (problem !== undefined) {
       if (this.settings.skipInvalid) {
         this.stats.skipped++;
+        this.lastPosition = position ?? this.lastPosition;
         return callback();
       }
       return this.failAfterSending(new InvalidObjectError(index, problem), callback);
@@ -173,14 +205,25 @@ export class DataWriter extends Writable {
     if (size > this.settings.maxBatchBytes) {
       if (this.settings.skipInvalid) {
         this.stats.skipped++;
+        this.lastPosition = position ?? this.lastPosition;
         return callback();
       }
       return this.failAfterSending(new InvalidObjectError(index, objectSizeProblem(line, this.settings.maxBatchBytes)!), callback);
     }
+    const before = this.lastPosition;
+    this.lastPosition = position ?? before;
     const full = this.batcher.add(line, size);
     this.idle.touch();
     if (full.length === 0) return callback();
-    this.enqueue(full).then(() => callback(), callback);
+    // The last full batch holds this item unless the item started the next (open) batch.
+    const holdsItem = this.batcher.length === 0;
+    const batches = full.map((lines, i) => ({ lines, position: holdsItem && i === full.length - 1 ? this.lastPosition : before, accepted: false }));
+    this.enqueue(batches).then(() => callback(), callback);
+  }
+
+  /** The open batch, taken to be sent: it ends at the last item written. */
+  private takeOpen(): PendingBatch[] {
+    return [{ lines: this.batcher.take(), position: this.lastPosition, accepted: false }];
   }
 
   /**
@@ -189,16 +232,18 @@ export class DataWriter extends Writable {
    */
   private failAfterSending(error: Error, callback: (error?: Error | null) => void): void {
     this.idle.stop();
-    this.enqueue([this.batcher.take()])
+    this.enqueue(this.takeOpen())
       .then(() => this.inFlight.drain())
       .then(() => callback(error), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     this.idle.stop();
-    this.enqueue([this.batcher.take()])
+    this.enqueue(this.takeOpen())
       .then(() => this.inFlight.drain())
       .then(() => {
+        // Every batch was accepted: items skipped after the last one are acknowledged too.
+        this.advanceAcknowledged(this.lastPosition);
         this.stats.elapsedMs = this.started ? Date.now() - this.started : 0;
         this.summary = {
           objects: this.stats.objects,
@@ -222,9 +267,12 @@ export class DataWriter extends Writable {
     callback(error);
   }
 
-  private enqueue(batches: string[][]): Promise<void> {
+  private enqueue(batches: PendingBatch[]): Promise<void> {
+    const sent = batches.filter((batch) => batch.lines.length > 0);
+    // Registered now, in the order of the calls, which is input order (the sends are chained too).
+    this.unacknowledged.push(...sent);
     const next = this.sending.then(async () => {
-      for (const batch of batches) if (batch.length > 0) await this.inFlight.push(batch);
+      for (const batch of sent) await this.inFlight.push(batch);
     });
     // A failure is reported once, by whoever awaits `next`; later batches must not re-raise it.
     this.sending = next.catch(() => undefined);
@@ -233,10 +281,29 @@ export class DataWriter extends Writable {
 
   private flushPartial(): void {
     if (this.batcher.length === 0) return;
-    this.enqueue([this.batcher.take()]).catch((error: Error) => this.destroy(error));
+    this.enqueue(this.takeOpen()).catch((error: Error) => this.destroy(error));
   }
 
-  private async send(lines: string[]): Promise<void> {
+  /** Drop the accepted batches at the front of the window; the position moves to the last one's. */
+  private acknowledge(batch: PendingBatch): void {
+    batch.accepted = true;
+    let position: LinePosition | undefined;
+    while (this.unacknowledged.length > 0 && this.unacknowledged[0].accepted) {
+      const done = this.unacknowledged.shift()!;
+      this.acknowledgedObjects += done.lines.length;
+      position = done.position ?? position;
+    }
+    this.advanceAcknowledged(position);
+  }
+
+  private advanceAcknowledged(position: LinePosition | undefined): void {
+    if (position === undefined || (this.acknowledged !== undefined && position.offset <= this.acknowledged.offset)) return;
+    this.acknowledged = position;
+    this.emit('acknowledged', { position, objects: this.acknowledgedObjects } satisfies DataAcknowledgedEvent);
+  }
+
+  private async send(batch: PendingBatch): Promise<void> {
+    const { lines } = batch;
     const body = `{"data":[${lines.join(',')}]}`;
     this.stats.inFlight++;
     this.stats.requests++;
@@ -246,7 +313,8 @@ export class DataWriter extends Writable {
       this.stats.objects += lines.length;
       this.stats.batches++;
       this.requestIds.push(requestId);
-      this.emit('request', { requestId, count: lines.length } satisfies DataRequestEvent);
+      this.emit('request', { requestId, count: lines.length, ...(batch.position ? { position: batch.position } : {}) } satisfies DataRequestEvent);
+      this.acknowledge(batch);
       if (this.settings.waitForResults) {
         const status = await pollUntilFinal(this.#config, requestId, this.settings.poll, {
           signal: this.signal,
