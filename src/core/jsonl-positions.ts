@@ -8,10 +8,9 @@
  * accepted, `null`, too-deep nesting and lines longer than `maxLineBytes` refused with a
  * `JsonlError` naming the line.
  */
-import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { JsonlError } from './errors.js';
-import { jsonDepthProblem } from './json-bytes.js';
+import { jsonLineProblem } from './json-bytes.js';
 import { JsonText } from './json-text.js';
 import { DEFAULT_MAX_LINE_BYTES } from './jsonl.js';
 
@@ -63,10 +62,10 @@ export async function* readJsonlFrom(path: string, options: ReadJsonlFromOptions
     if (after.line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.charCodeAt(text.length - 1) === 0x0d) text = text.slice(0, -1);
     if (text.trim().length === 0) return undefined;
-    // Not UTF-8: decoding would silently turn those bytes into U+FFFD.
-    if (!isUtf8(bytes)) throw new JsonlError(line, 'not valid UTF-8', text, { source });
-    const deep = jsonDepthProblem(text);
-    if (deep) throw new JsonlError(line, deep.problem, text, { source });
+    // The checks and words of every other line reader: not UTF-8 (decoding would silently turn
+    // those bytes into U+FFFD), gzip or UTF-16 on line 1, nesting too deep.
+    const bad = jsonLineProblem(bytes, 0, bytes.length, line);
+    if (bad) throw new JsonlError(line, bad.problem, text, { source });
     let value: unknown;
     try {
       value = JSON.parse(text);

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { ConfigError, JsonlError } from '../core/errors.js';
 import { isDescriptorPath, readFileIdentity } from '../core/file-identity.js';
 import { readJsonlFrom, type LinePosition, type PositionedText } from '../core/jsonl-positions.js';
+import { notAnObject } from '../core/json-input.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
 import { acquireLock } from '../core/lock-file.js';
 import { integerOption, stringOption } from '../core/options.js';
@@ -92,7 +93,7 @@ export async function ingestFile(options: IngestFileOptions): Promise<IngestFile
       const onProgress = options.onProgress;
       writer.on('progress', (stats: DataWriterStats) => onProgress(stats));
     }
-    const checkLine = options.onInvalid === 'skip' ? undefined : (item: PositionedText) => objectProblem(item.value) ?? objectSizeProblem(item.text, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
+    const checkLine = options.onInvalid === 'skip' ? undefined : (item: PositionedText) => notAnObject(item.value) ?? objectProblem(item.value) ?? objectSizeProblem(item.text, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
     // A bad line ends the input cleanly, so the writer finishes and every object before it is added.
     let badLine: Error | undefined;
     async function* lines(): AsyncGenerator<PositionedText> {
