@@ -54,6 +54,14 @@ export interface DataWriterOptions extends SafetykitOptions, PollOptions {
    * or count and drop it (`'skip'`). Default `'error'`.
    */
   onInvalid?: 'error' | 'skip';
+  /**
+   * Keep the batches sent within `concurrency` of the oldest one not yet accepted: the
+   * acknowledged position (`'acknowledged'`) then trails what was sent by at most `concurrency`
+   * batches, so a run resumed from it sends at most that many again. Without it, batches are
+   * accepted in any order and, while one is retried, the others go on (the position waits for
+   * it, however far they get). `ingestFile()` sets it. Default false.
+   */
+  acknowledgeInOrder?: boolean;
 }
 
 /** Counters of a {@link DataWriter} (`stream.stats`, and each `'progress'` event). */
@@ -131,6 +139,7 @@ interface Settings {
   concurrency: number;
   waitForResults: boolean;
   skipInvalid: boolean;
+  acknowledgeInOrder: boolean;
   poll: ResolvedPoll;
 }
 
@@ -172,12 +181,13 @@ export class DataWriter extends Writable {
       concurrency: integerOption('concurrency', options.concurrency, 4, 1, 64),
       waitForResults: booleanOption('waitForResults', options.waitForResults, false),
       skipInvalid: onInvalid === 'skip',
+      acknowledgeInOrder: booleanOption('acknowledgeInOrder', options.acknowledgeInOrder, false),
       poll: resolvePoll(options),
     };
     this.signal = streamSignal(this, this.controller, this.#config.signal, 'dataWriter');
     this.batcher = new Batcher({ maxItems: this.settings.batchSize, maxBytes: this.settings.maxBatchBytes });
     this.idle = new IdleTimer(this.settings.flushIntervalMs, () => this.flushPartial());
-    this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: false });
+    this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: this.settings.acknowledgeInOrder });
   }
 
   /** An object, or a `JsonText` of one (from `parseJsonl`/`parseJsonArray` with `keepText`): its text is sent as it came. */

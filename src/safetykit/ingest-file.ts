@@ -20,7 +20,7 @@ import { DEFAULT_MAX_BATCH_BYTES, dataWriter, objectSizeProblem, type DataAcknow
 import { objectProblem } from './errors.js';
 import { IngestStateFile, type IngestState } from './ingest-state.js';
 
-/** Options of {@link ingestFile}: those of `dataWriter()`, and the file. */
+/** Options of {@link ingestFile}: those of `dataWriter()` (`acknowledgeInOrder` is always on), and the file. */
 export interface IngestFileOptions extends DataWriterOptions {
   /** The JSONL file to ingest: a regular file (not a pipe, a device, or a path under `/dev` or `/proc`). Required. */
   file: string;
@@ -71,7 +71,8 @@ export async function ingestFile(options: IngestFileOptions): Promise<IngestFile
   const maxLineBytes = integerOption('maxLineBytes', options.maxLineBytes, DEFAULT_MAX_LINE_BYTES, 1, 1024 * 1024 * 1024);
   const stateFile = new IngestStateFile(stringOption('stateFile', options.stateFile) ?? `${file}.ingest-state.json`);
   // Every option is checked here, before the lock and the first request.
-  const writer = dataWriter(options);
+  // In order: a kill then costs at most the `concurrency` batches sent after the saved position.
+  const writer = dataWriter({ ...options, acknowledgeInOrder: true });
 
   const { isFile, ...identity } = await readFileIdentity(file);
   if (!isFile || isDescriptorPath(file)) throw new ConfigError('file', 'must be a regular file, not a pipe or device (stream anything else into dataWriter(), which cannot resume)', file);
