@@ -66,6 +66,33 @@ describe('ingest --in FILE survives SIGKILLs', () => {
     expect(total(emulator.safetykit.addedIds('killed'))).toBe(received);
   }, 180_000);
 
+  it('saves the acknowledged position on SIGINT (exit 130), and the rerun continues from it', async () => {
+    const emulator = await startEmulator({ port: 0, latencyMs: 80 });
+    const input = await inputFile('interrupted.jsonl');
+    const state = `${input}.ingest-state.json`;
+    const child = spawn(process.execPath, [cli(), ...args('interrupted', input)], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...emulator.env } });
+    let err = '';
+    child.stderr.on('data', (chunk) => (err += chunk));
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    for (let i = 0; i < 400 && !existsSync(state); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    child.kill('SIGINT');
+    const [code] = await exited;
+    expect(code, err).toBe(130);
+    const saved = JSON.parse(await readFile(state, 'utf8')) as { position: { line: number }; objects: number; finished: boolean };
+    expect(saved.finished).toBe(false);
+    expect(saved.position.line).toBeGreaterThan(0);
+    expect(saved.position.line).toBeLessThan(N);
+    expect(saved.objects).toBe(saved.position.line);
+    expect(err).toMatch(/Run the same command again to resume/);
+    const again = await run(args('interrupted', input), emulator.env);
+    expect(again.code).toBe(0);
+    expect(again.err).toContain(`resuming from line ${saved.position.line + 1} of `);
+    expect(JSON.parse(again.out)).toMatchObject({ resumedFrom: saved.position, totalObjects: N, objects: N - saved.position.line });
+    const ids = emulator.safetykit.addedIds('interrupted');
+    expect(ids.size).toBe(N);
+    expect(total(ids)).toBeLessThanOrEqual(N + (CONCURRENCY + 1) * BATCH);
+  }, 60_000);
+
   it('refuses another namespace and a changed file, naming the flag and the state file', async () => {
     const emulator = await startEmulator({ port: 0 });
     const input = await inputFile('refused.jsonl');
