@@ -158,8 +158,7 @@ export class DataWriter extends Writable {
   /** Position after the last item written (sent or skipped); undefined until a `PositionedText` comes. */
   private lastPosition: LinePosition | undefined;
   private acknowledgedObjects = 0;
-  /** Every object written up to here was accepted (or skipped): see {@link DataAcknowledgedEvent}. */
-  acknowledged: LinePosition | undefined;
+  private acknowledgedPosition: LinePosition | undefined;
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
   private readonly requestIds: string[] = [];
@@ -188,6 +187,11 @@ export class DataWriter extends Writable {
     this.batcher = new Batcher({ maxItems: this.settings.batchSize, maxBytes: this.settings.maxBatchBytes });
     this.idle = new IdleTimer(this.settings.flushIntervalMs, () => this.flushPartial());
     this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: this.settings.acknowledgeInOrder });
+  }
+
+  /** Every object written up to here was accepted (or skipped): see {@link DataAcknowledgedEvent}. Undefined until then, or without `PositionedText` input. */
+  get acknowledged(): LinePosition | undefined {
+    return this.acknowledgedPosition;
   }
 
   /** An object, or a `JsonText` of one (from `parseJsonl`/`parseJsonArray` with `keepText`): its text is sent as it came. */
@@ -307,8 +311,8 @@ export class DataWriter extends Writable {
   }
 
   private advanceAcknowledged(position: LinePosition | undefined): void {
-    if (position === undefined || (this.acknowledged !== undefined && position.offset <= this.acknowledged.offset)) return;
-    this.acknowledged = position;
+    if (position === undefined || (this.acknowledgedPosition !== undefined && position.offset <= this.acknowledgedPosition.offset)) return;
+    this.acknowledgedPosition = position;
     this.emit('acknowledged', { position, objects: this.acknowledgedObjects } satisfies DataAcknowledgedEvent);
   }
 
