@@ -10,6 +10,7 @@ export { parseJsonl, stringifyJsonl, type ItemCheck, type ParseJsonlOptions } fr
 export { MAX_JSON_DEPTH } from './core/json-bytes.js';
 export { parseJsonArray, type ParseJsonArrayOptions } from './core/json-array.js';
 export { JsonText, isJsonText, oneLine } from './core/json-text.js';
+export type { LinePosition } from './core/jsonl-positions.js';
 export { JsonArrayError } from './core/errors.js';
 export { csvWriter, type CsvWriterOptions } from './destinations/csv.js';
 export { parquetWriter, type ParquetWriterOptions } from './destinations/parquet.js';

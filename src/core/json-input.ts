@@ -122,13 +122,18 @@ export interface ParseJsonItemsOptions {
   otherArrays?: 'refuse' | 'skip';
 }
 
+/** Why a JSONL item is not an object (`an array is not an object`), or undefined when it is one. */
+export function notAnObject(value: unknown): string | undefined {
+  return typeof value !== 'object' || value === null || Array.isArray(value) ? `${Array.isArray(value) ? 'an array' : `a ${typeof value}`} is not an object` : undefined;
+}
+
 /** The parser (bytes in, items out) for `shape`, with the same checks for every shape. */
 export function parseJsonItems(shape: JsonInputShape, options: ParseJsonItemsOptions = {}): Transform {
   const objectsOnly = options.objectsOnly ?? true;
   if (shape === 'jsonl') {
     const validate = options.validate;
     const check = objectsOnly
-      ? (value: unknown, text: string) => (typeof value !== 'object' || value === null || Array.isArray(value) ? `${Array.isArray(value) ? 'an array' : `a ${typeof value}`} is not an object` : validate?.(value, text))
+      ? (value: unknown, text: string) => notAnObject(value) ?? validate?.(value, text)
       : validate;
     return parseJsonl({ source: options.source, maxLineBytes: options.maxItemBytes, validate: check, keepText: options.keepText });
   }

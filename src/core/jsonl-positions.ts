@@ -10,7 +10,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { JsonlError } from './errors.js';
-import { isBlankLine, jsonDepthProblem, otherEncoding, utf8Problem } from './json-bytes.js';
+import { isBlankLine, jsonLineProblem } from './json-bytes.js';
 import { JsonText } from './json-text.js';
 import { DEFAULT_MAX_LINE_BYTES } from './jsonl.js';
 
@@ -58,17 +58,14 @@ export async function* readJsonlFrom(path: string, options: ReadJsonlFromOptions
     line++;
     const after = { line, offset: end };
     if (bytes.length > maxLineBytes + 1) throw new JsonlError(line, `line is longer than maxLineBytes (${maxLineBytes})`, bytes.toString('utf8', 0, 80), { source });
-    // The same byte checks as parseJsonl (core/json-bytes.ts): another encoding named on line 1,
-    // invalid UTF-8 (decoding would silently turn it into U+FFFD) named by its byte.
-    const encoding = line === 1 ? otherEncoding(bytes.subarray(0, 4)) : undefined;
-    const found = encoding === undefined ? utf8Problem(bytes) : { problem: encoding };
-    if (found) throw new JsonlError(line, found.problem, encoding ? '' : bytes.toString('utf8', 0, 80), { source });
     let text = bytes.toString('utf8');
     if (after.line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.charCodeAt(text.length - 1) === 0x0d) text = text.slice(0, -1);
     if (isBlankLine(text)) return undefined;
-    const deep = jsonDepthProblem(text);
-    if (deep) throw new JsonlError(line, deep.problem, text, { source });
+    // The checks and words of every other line reader: not UTF-8 (decoding would silently turn
+    // those bytes into U+FFFD), gzip or UTF-16 on line 1, nesting too deep.
+    const bad = jsonLineProblem(bytes, 0, bytes.length, line);
+    if (bad) throw new JsonlError(line, bad.problem, text, { source });
     let value: unknown;
     try {
       value = JSON.parse(text);

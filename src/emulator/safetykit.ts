@@ -63,6 +63,12 @@ export interface SafetykitControl {
   importedIds(namespace: string): Promise<Map<string, number>>;
   /** The non-blank lines of every stored upload into `namespace`, as received (no parsing): what a test compares byte for byte. */
   importedLines(namespace: string): Promise<string[]>;
+  /**
+   * How many times each object id reached `namespace` through add requests (every add the
+   * handler received, including those whose answer a fault then cut): what a resumed ingest
+   * sent again shows up as counts above 1.
+   */
+  addedIds(namespace: string): Map<string, number>;
 }
 
 const MiB = 1024 * 1024;
@@ -311,6 +317,14 @@ export function safetykitRoutes(options: SafetykitEmulatorOptions, context: Emul
           const id = String((JSON.parse(line) as { id?: unknown }).id);
           counts.set(id, (counts.get(id) ?? 0) + 1);
         }
+      }
+      return counts;
+    },
+    addedIds: (namespace) => {
+      const counts = new Map<string, number>();
+      for (const stored of requests.values()) {
+        if (stored.kind !== 'add' || stored.namespace !== namespace) continue;
+        for (const id of stored.ids ?? []) counts.set(id, (counts.get(id) ?? 0) + 1);
       }
       return counts;
     },

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { Batcher, IdleTimer } from '../core/batch.js';
 import { ConfigError } from '../core/errors.js';
 import { isJsonText, type JsonText } from '../core/json-text.js';
+import { PositionedText, type LinePosition } from '../core/jsonl-positions.js';
 import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
@@ -53,6 +54,14 @@ export interface DataWriterOptions extends SafetykitOptions, PollOptions {
    * or count and drop it (`'skip'`). Default `'error'`.
    */
   onInvalid?: 'error' | 'skip';
+  /**
+   * Keep the batches sent within `concurrency` of the oldest one not yet accepted: the
+   * acknowledged position (`'acknowledged'`) then trails what was sent by at most `concurrency`
+   * batches, so a run resumed from it sends at most that many again. Without it, batches are
+   * accepted in any order and, while one is retried, the others go on (the position waits for
+   * it, however far they get). `ingestFile()` sets it. Default false.
+   */
+  acknowledgeInOrder?: boolean;
 }
 
 /** Counters of a {@link DataWriter} (`stream.stats`, and each `'progress'` event). */
@@ -85,6 +94,28 @@ export interface DataWriterSummary {
 export interface DataRequestEvent {
   requestId: string;
   count: number;
+  /** Input position after the batch's last object, when the objects were written as `PositionedText`s (from `readJsonlFrom()`). */
+  position?: LinePosition;
+}
+
+/**
+ * Payload of the `'acknowledged'` event: every object written up to `position` (the position of
+ * a `PositionedText`, see `readJsonlFrom()`) was accepted by the API, or skipped. Batches are
+ * accepted out of order (`concurrency`); this moves only when a batch and every batch before it
+ * are accepted, so it is the position a resumed run may start from.
+ */
+export interface DataAcknowledgedEvent {
+  position: LinePosition;
+  /** Objects accepted up to `position` by this writer. */
+  objects: number;
+}
+
+/** A batch on its way: its lines, and the input position after its last item (skipped items included). */
+interface PendingBatch {
+  lines: string[];
+  position: LinePosition | undefined;
+  /** Set once the API accepted it. */
+  accepted: boolean;
 }
 
 /** Payload of the `'result'` event (`waitForResults`): one batch reached its final state. */
@@ -108,6 +139,7 @@ interface Settings {
   concurrency: number;
   waitForResults: boolean;
   skipInvalid: boolean;
+  acknowledgeInOrder: boolean;
   poll: ResolvedPoll;
 }
 
@@ -120,7 +152,13 @@ export class DataWriter extends Writable {
   private readonly settings: Settings;
   private readonly batcher: Batcher<string>;
   private readonly idle: IdleTimer;
-  private readonly inFlight: OrderedMap<string[], void>;
+  private readonly inFlight: OrderedMap<PendingBatch, void>;
+  /** Batches sent and not yet acknowledged with every batch before them, in input order. */
+  private readonly unacknowledged: PendingBatch[] = [];
+  /** Position after the last item written (sent or skipped); undefined until a `PositionedText` comes. */
+  private lastPosition: LinePosition | undefined;
+  private acknowledgedObjects = 0;
+  private acknowledgedPosition: LinePosition | undefined;
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
   private readonly requestIds: string[] = [];
@@ -142,12 +180,18 @@ export class DataWriter extends Writable {
       concurrency: integerOption('concurrency', options.concurrency, 4, 1, 64),
       waitForResults: booleanOption('waitForResults', options.waitForResults, false),
       skipInvalid: onInvalid === 'skip',
+      acknowledgeInOrder: booleanOption('acknowledgeInOrder', options.acknowledgeInOrder, false),
       poll: resolvePoll(options),
     };
     this.signal = streamSignal(this, this.controller, this.#config.signal, 'dataWriter');
     this.batcher = new Batcher({ maxItems: this.settings.batchSize, maxBytes: this.settings.maxBatchBytes });
     this.idle = new IdleTimer(this.settings.flushIntervalMs, () => this.flushPartial());
-    this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: false });
+    this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: this.settings.acknowledgeInOrder });
+  }
+
+  /** Every object written up to here was accepted (or skipped): see {@link DataAcknowledgedEvent}. Undefined until then, or without `PositionedText` input. */
+  get acknowledged(): LinePosition | undefined {
+    return this.acknowledgedPosition;
   }
 
   /** An object, or a `JsonText` of one (from `parseJsonl`/`parseJsonArray` with `keepText`): its text is sent as it came. */
@@ -155,10 +199,12 @@ export class DataWriter extends Writable {
     if (this.started === 0) this.started = Date.now();
     const index = this.index++;
     const object = isJsonText(item) ? item.value : item;
+    const position = item instanceof PositionedText ? item.after : undefined;
     const problem = objectProblem(object);
     if (problem !== undefined) {
       if (this.settings.skipInvalid) {
         this.stats.skipped++;
+        this.lastPosition = position ?? this.lastPosition;
         return callback();
       }
       return this.failAfterSending(new InvalidObjectError(index, problem), callback);
@@ -173,14 +219,25 @@ export class DataWriter extends Writable {
     if (size > this.settings.maxBatchBytes) {
       if (this.settings.skipInvalid) {
         this.stats.skipped++;
+        this.lastPosition = position ?? this.lastPosition;
         return callback();
       }
       return this.failAfterSending(new InvalidObjectError(index, objectSizeProblem(line, this.settings.maxBatchBytes)!), callback);
     }
+    const before = this.lastPosition;
+    this.lastPosition = position ?? before;
     const full = this.batcher.add(line, size);
     this.idle.touch();
     if (full.length === 0) return callback();
-    this.enqueue(full).then(() => callback(), callback);
+    // The last full batch holds this item unless the item started the next (open) batch.
+    const holdsItem = this.batcher.length === 0;
+    const batches = full.map((lines, i) => ({ lines, position: holdsItem && i === full.length - 1 ? this.lastPosition : before, accepted: false }));
+    this.enqueue(batches).then(() => callback(), callback);
+  }
+
+  /** The open batch, taken to be sent: it ends at the last item written. */
+  private takeOpen(): PendingBatch[] {
+    return [{ lines: this.batcher.take(), position: this.lastPosition, accepted: false }];
   }
 
   /**
@@ -189,16 +246,18 @@ export class DataWriter extends Writable {
    */
   private failAfterSending(error: Error, callback: (error?: Error | null) => void): void {
     this.idle.stop();
-    this.enqueue([this.batcher.take()])
+    this.enqueue(this.takeOpen())
       .then(() => this.inFlight.drain())
       .then(() => callback(error), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     this.idle.stop();
-    this.enqueue([this.batcher.take()])
+    this.enqueue(this.takeOpen())
       .then(() => this.inFlight.drain())
       .then(() => {
+        // Every batch was accepted: items skipped after the last one are acknowledged too.
+        this.advanceAcknowledged(this.lastPosition);
         this.stats.elapsedMs = this.started ? Date.now() - this.started : 0;
         this.summary = {
           objects: this.stats.objects,
@@ -222,9 +281,12 @@ export class DataWriter extends Writable {
     callback(error);
   }
 
-  private enqueue(batches: string[][]): Promise<void> {
+  private enqueue(batches: PendingBatch[]): Promise<void> {
+    const sent = batches.filter((batch) => batch.lines.length > 0);
+    // Registered now, in the order of the calls, which is input order (the sends are chained too).
+    this.unacknowledged.push(...sent);
     const next = this.sending.then(async () => {
-      for (const batch of batches) if (batch.length > 0) await this.inFlight.push(batch);
+      for (const batch of sent) await this.inFlight.push(batch);
     });
     // A failure is reported once, by whoever awaits `next`; later batches must not re-raise it.
     this.sending = next.catch(() => undefined);
@@ -233,10 +295,29 @@ export class DataWriter extends Writable {
 
   private flushPartial(): void {
     if (this.batcher.length === 0) return;
-    this.enqueue([this.batcher.take()]).catch((error: Error) => this.destroy(error));
+    this.enqueue(this.takeOpen()).catch((error: Error) => this.destroy(error));
   }
 
-  private async send(lines: string[]): Promise<void> {
+  /** Drop the accepted batches at the front of the window; the position moves to the last one's. */
+  private acknowledge(batch: PendingBatch): void {
+    batch.accepted = true;
+    let position: LinePosition | undefined;
+    while (this.unacknowledged.length > 0 && this.unacknowledged[0].accepted) {
+      const done = this.unacknowledged.shift()!;
+      this.acknowledgedObjects += done.lines.length;
+      position = done.position ?? position;
+    }
+    this.advanceAcknowledged(position);
+  }
+
+  private advanceAcknowledged(position: LinePosition | undefined): void {
+    if (position === undefined || (this.acknowledgedPosition !== undefined && position.offset <= this.acknowledgedPosition.offset)) return;
+    this.acknowledgedPosition = position;
+    this.emit('acknowledged', { position, objects: this.acknowledgedObjects } satisfies DataAcknowledgedEvent);
+  }
+
+  private async send(batch: PendingBatch): Promise<void> {
+    const { lines } = batch;
     const body = `{"data":[${lines.join(',')}]}`;
     this.stats.inFlight++;
     this.stats.requests++;
@@ -246,7 +327,8 @@ export class DataWriter extends Writable {
       this.stats.objects += lines.length;
       this.stats.batches++;
       this.requestIds.push(requestId);
-      this.emit('request', { requestId, count: lines.length } satisfies DataRequestEvent);
+      this.emit('request', { requestId, count: lines.length, ...(batch.position ? { position: batch.position } : {}) } satisfies DataRequestEvent);
+      this.acknowledge(batch);
       if (this.settings.waitForResults) {
         const status = await pollUntilFinal(this.#config, requestId, this.settings.poll, {
           signal: this.signal,

@@ -1,5 +1,7 @@
 /** Public surface of the SafetyKit pieces: sinks, requests, results, settings. */
-export { dataWriter, DataWriter, type DataWriterOptions, type DataWriterStats, type DataWriterSummary, type DataRequestEvent, type DataResultEvent } from './data-writer.js';
+export { dataWriter, DataWriter, type DataWriterOptions, type DataWriterStats, type DataWriterSummary, type DataRequestEvent, type DataResultEvent, type DataAcknowledgedEvent } from './data-writer.js';
+export { ingestFile, type IngestFileOptions, type IngestFileSummary } from './ingest-file.js';
+export type { IngestState } from './ingest-state.js';
 export { importWriter, ImportWriter, type ImportWriterOptions, type ImportWriterStats, type ImportWriterSummary, type ImportEvent, type ImportPhase } from './import-writer.js';
 export { importFile, type ImportFileOptions, type ImportFileStats, type ImportFileSummary } from './import-file.js';
 export { InputChangedError, type ImportFileFormat } from './import-state.js';

@@ -1,8 +1,11 @@
 /** `inference-streams ingest`: JSONL or JSON-array objects in, batched SafetyKit adds out. */
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { redact } from '../../core/errors.js';
-import { dataWriter, type DataRequestEvent, type DataWriter } from '../../safetykit/index.js';
+import { ConfigError, JsonlError, redact } from '../../core/errors.js';
+import { LockedError } from '../../core/lock-file.js';
+import { isDescriptorPath } from '../../core/file-identity.js';
+import { dataWriter, ingestFile, type DataRequestEvent, type DataWriterOptions, type DataWriterStats, type DataWriterSummary, type IngestFileSummary } from '../../safetykit/index.js';
 import { objectSizeProblem } from '../../safetykit/data-writer.js';
 import { objectProblem } from '../../safetykit/errors.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
@@ -20,9 +23,22 @@ SafetyKit namespace with POST /v1/data/{namespace}, in batches of up to 1000, se
 in flight. Each object is sent as its own JSON text, byte for byte (numbers such as
 12345678901234567890 or 1.0 keep every digit); input that is not UTF-8 is refused.
 
+Re-running: an ingest of a regular JSONL file resumes. The position in the file up to which
+SafetyKit accepted every object (in input order) is kept in FILE.ingest-state.json (or --state)
+as batches are accepted; run the same command again after a crash, kill -9 or Ctrl-C and it
+starts there ("resuming from line N"): at most the batches in flight at the crash are sent again,
+and a finished ingest run again sends nothing. If the file changed since (size, modification time,
+or its first or last 64 KiB) or --namespace differs, the run is refused; delete the state file to
+ingest the file again from the start. While it runs, FILE.ingest-state.json.lock keeps a second
+run of the same ingest from starting (refused, naming the pid of the first).
+Not resumable (each run sends everything again): a JSON array or {"data": [...]} file, --in -
+(stdin), a pipe, a device, any path under /dev or /proc (--in /dev/stdin too).
+
 Options:
   --namespace NS       the namespace (required)
   --in FILE|-          input file (default -, stdin)
+  --state FILE         resume state of a JSONL file's ingest, and its lock FILE.lock (default:
+                       the --in file + .ingest-state.json)
 ${inputFormatHelp(23, true)}
   --wait               poll each batch until it succeeds; a failed batch fails the run
   --batch-size N       objects per request, 1..1000 (default 1000)
@@ -43,9 +59,12 @@ Examples:
   cat users.jsonl | inference-streams ingest --namespace users --wait --json
   inference-streams ingest --emulator --namespace demo --in items.jsonl
 `,
+  // ingestFile()'s file is --in.
+  flagOf: { file: 'in' },
   options: {
     namespace: { type: 'string' },
     in: { type: 'string' },
+    state: { type: 'string' },
     ...INPUT_FORMAT_OPTION,
     ...JSON_PATH_OPTION,
     wait: { type: 'boolean' },
@@ -63,7 +82,8 @@ Examples:
     const inPath = typeof values.in === 'string' ? values.in : '-';
     const format = parseInputFormat(values['input-format']);
     const skipInvalid = values['skip-invalid'] === true;
-    const writer = dataWriter({
+    const statePath = typeof values.state === 'string' ? values.state : undefined;
+    const writerOptions: DataWriterOptions = {
       apiKey,
       baseUrl: optionOrEnv(values, 'base-url', io.env, 'SAFETYKIT_BASE_URL'),
       namespace,
@@ -72,9 +92,7 @@ Examples:
       waitForResults: values.wait === true,
       onInvalid: skipInvalid ? 'skip' : 'error',
       signal: io.signal,
-    });
-    const accepted: DataRequestEvent[] = [];
-    writer.on('request', (event: DataRequestEvent) => accepted.push(event));
+    };
     // Checked here rather than in the writer, so the error names the line or element, and so a
     // bad item ends the input cleanly (everything before it is sent) instead of cancelling
     // batches in flight, which would leave unknown whether SafetyKit recorded them.
@@ -88,28 +106,73 @@ Examples:
       validate: skipInvalid ? undefined : (value, text) => objectProblem(value) ?? objectSizeProblem(text),
       keepText: true,
     });
+    const resumable = input.format === 'jsonl' && inPath !== '-' && (await isRegularFile(inPath));
+    if (statePath !== undefined && !resumable) {
+      input.items.destroy();
+      throw new UsageError('--state needs --in FILE, a regular JSONL file: a JSON array, stdin, a pipe or a device (anything under /dev or /proc) is not resumed');
+    }
+    const accepted: DataRequestEvent[] = [];
+    let stats: DataWriterStats | undefined;
     const progress = new ProgressLine(io.stderr, io.progress, () => {
-      const s = writer.stats;
+      if (!stats) return `ingest ${namespace}: starting`;
+      const s = stats;
       return `ingest ${namespace}: ${formatCount(s.objects)} objects, ${formatCount(s.batches)} requests (${s.inFlight} in flight), ${formatBytes(s.bytes)}, ${formatCount(ratePerSecond(s.objects, s.elapsedMs))}/s`;
     });
-    writer.on('progress', () => progress.update());
-    const feed = untilBadItem(input.items);
-    try {
-      await pipeline(feed.items, writer, { signal: io.signal });
-      if (feed.error) throw feed.error;
-    } catch (error) {
-      progress.clear();
-      throw reportFailure(error as Error, { io, namespace, accepted, writer, started, inputFailed: error === feed.error });
+    const onProgress = (next: DataWriterStats) => {
+      stats = next;
+      progress.update();
+    };
+    const failure = { io, namespace, accepted, stats: () => stats, started, stateFile: undefined as string | undefined };
+    let summary: DataWriterSummary & Partial<IngestFileSummary>;
+    if (resumable) {
+      // The file is read again from the saved position, line by line with its offsets.
+      input.items.destroy();
+      failure.stateFile = statePath ?? `${inPath}.ingest-state.json`;
+      try {
+        summary = await ingestFile({
+          ...writerOptions,
+          file: inPath,
+          stateFile: statePath,
+          onResume: (from) => {
+            progress.clear();
+            io.stderr.write(`resuming from line ${from.line + 1} of ${terminalSafe(inPath)} (the ${formatCount(from.line)} lines before it were accepted by an earlier run; state ${terminalSafe(failure.stateFile!)})\n`);
+          },
+          onRequest: (event) => accepted.push(event),
+          onProgress,
+        });
+      } catch (error) {
+        progress.clear();
+        // Refused before anything was sent (a changed file, another namespace, a run holding the lock): the usual report names the flag.
+        if (error instanceof ConfigError || error instanceof LockedError) throw error;
+        throw reportFailure(error as Error, { ...failure, inputFailed: error instanceof JsonlError });
+      }
+    } else {
+      const writer = dataWriter(writerOptions);
+      writer.on('request', (event: DataRequestEvent) => accepted.push(event));
+      writer.on('progress', onProgress);
+      const feed = untilBadItem(input.items);
+      try {
+        await pipeline(feed.items, writer, { signal: io.signal });
+        if (feed.error) throw feed.error;
+      } catch (error) {
+        progress.clear();
+        stats = writer.stats;
+        throw reportFailure(error as Error, { ...failure, inputFailed: error === feed.error });
+      }
+      summary = writer.summary!;
     }
     progress.done();
-    const summary = writer.summary!;
+    const resume = resumable ? { resumable, resumed: summary.resumed, resumedFrom: summary.resumedFrom, position: summary.position, totalObjects: summary.totalObjects, stateFile: summary.stateFile } : { resumable };
     if (values.json === true) {
-      writeJsonSummary(io, 'ingest', { namespace, format: input.format, ...summary, requests: accepted, elapsedMs: Date.now() - started });
+      writeJsonSummary(io, 'ingest', { namespace, format: input.format, ...summary, ...resume, requests: accepted, elapsedMs: Date.now() - started });
+    } else if (resumable && summary.resumed && summary.objects === 0 && summary.skipped === 0) {
+      io.stderr.write(`Nothing to send: every object of ${terminalSafe(inPath)} was added to ${namespace} by an earlier run (${formatCount(summary.totalObjects ?? 0)} objects; state ${terminalSafe(summary.stateFile ?? '')}; delete it to send the file again)\n`);
     } else {
       const skipped = summary.skipped ? `, ${formatCount(summary.skipped)} skipped` : '';
       const waited = values.wait === true ? `, ${formatCount(summary.statuses.succeeded ?? 0)} succeeded` : '';
+      const earlier = summary.resumed ? ` (${formatCount(summary.totalObjects ?? 0)} in total with the earlier runs)` : '';
       io.stderr.write(
-        `Added ${formatCount(summary.objects)} objects to ${namespace} in ${formatCount(summary.requestIds.length)} requests${skipped}${waited} (${formatCount(ratePerSecond(summary.objects, summary.elapsedMs))} objects/s)\n`,
+        `Added ${formatCount(summary.objects)} objects to ${namespace} in ${formatCount(summary.requestIds.length)} requests${skipped}${waited}${earlier} (${formatCount(ratePerSecond(summary.objects, summary.elapsedMs))} objects/s)\n`,
       );
     }
     return EXIT.ok;
@@ -138,8 +201,11 @@ interface FailureContext {
   io: CliIO;
   namespace: string;
   accepted: DataRequestEvent[];
-  writer: DataWriter;
+  /** The writer's last counters (undefined before its first request). */
+  stats: () => DataWriterStats | undefined;
   started: number;
+  /** The resume state of a resumable ingest. */
+  stateFile: string | undefined;
   /** The input was bad (the writer finished with everything before it); else the writer failed or the run was interrupted. */
   inputFailed: boolean;
 }
@@ -152,7 +218,7 @@ const LISTED = 20;
  * SafetyKit accepted (on stderr, and in the --json summary). Returns the error, marked as reported.
  */
 function reportFailure(error: Error, context: FailureContext): Error {
-  const { io, namespace, accepted, writer } = context;
+  const { io, namespace, accepted } = context;
   const interrupted = io.signal.aborted;
   const objects = accepted.reduce((sum, event) => sum + event.count, 0);
   const message = interrupted ? 'interrupted' : redact(error.message);
@@ -164,21 +230,30 @@ function reportFailure(error: Error, context: FailureContext): Error {
   } else {
     io.stderr.write(`SafetyKit accepted ${sent} to ${namespace} before this${accepted.length ? ':' : '.'} Requests still in flight were cancelled and may or may not have been recorded.\n`);
   }
+  if (context.stateFile !== undefined) {
+    io.stderr.write(`Run the same command again to resume: what SafetyKit acknowledged, in input order, is not sent again (state ${terminalSafe(context.stateFile)}).\n`);
+  }
   const shown = accepted.length <= LISTED ? accepted : [...accepted.slice(0, LISTED / 2), undefined, ...accepted.slice(-LISTED / 2)];
   for (const event of shown) {
     io.stderr.write(event ? `  ${event.requestId}  ${formatCount(event.count)} objects\n` : `  … ${formatCount(accepted.length - LISTED)} more (--json lists every request)\n`);
   }
   // The --json failure line (report-error.ts) carries what was sent before the error.
-  const stats = writer.stats;
+  const stats = context.stats();
   withJsonFields(error, {
     namespace,
     objects,
     requestIds: accepted.map((event) => event.requestId),
     requests: accepted,
-    skipped: stats.skipped,
-    retries: stats.retries,
-    bytes: stats.bytes,
+    skipped: stats?.skipped ?? 0,
+    retries: stats?.retries ?? 0,
+    bytes: stats?.bytes ?? 0,
+    ...(context.stateFile !== undefined ? { stateFile: context.stateFile } : {}),
     elapsedMs: Date.now() - context.started,
   });
   return markReported(error);
+}
+
+/** A regular file, read again from a saved position; anything else (a pipe, a device, a path under /dev or /proc) is read once. */
+async function isRegularFile(path: string): Promise<boolean> {
+  return (await stat(path)).isFile() && !isDescriptorPath(path);
 }
