@@ -38,6 +38,7 @@ export {
   JsonlError,
   ImportFailedError,
   DiskFullError,
+  OutputLostError,
   redact,
   type ApiErrorDetails,
 } from './core/errors.js';

@@ -142,3 +142,25 @@ describe('--json on failure: one line {"command", "ok": false, "error": {...}} o
   });
 });
 
+
+describe('--json lines are safe to print', () => {
+  it('a bad line quoting DEL, C1 and bidi characters: the failure line escapes them and still parses', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'is-json-safe-'));
+    try {
+      const file = join(dir, 'bad.jsonl');
+      // Not JSON: V8's message quotes the line, raw characters included.
+      await writeFile(file, '{"id":"a"}\n{"id": "b" \u202e\u0085\u007f oops}\n');
+      const run = captureCli({ env: emulator.env });
+      expect(await run.run('ingest', '--namespace', 'safe-json', '--in', file, '--json')).toBe(EXIT.failure);
+      const line = run.out().trim().split('\n').at(-1)!;
+      expect(line).not.toMatch(/[\u007f-\u009f\u202a-\u202e]/);
+      expect(line).toContain('\\u202e');
+      const failure = JSON.parse(line);
+      expect(failure.ok).toBe(false);
+      expect(failure.error.message).toContain('\u202e');
+      expect(run.err()).not.toMatch(/[\u007f-\u009f\u202a-\u202e]/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

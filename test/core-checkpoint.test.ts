@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointFile } from '../src/core/checkpoint.js';
@@ -56,14 +56,21 @@ describe('CheckpointFile', () => {
       const exited = once(killed, 'exit');
       killed.kill('SIGKILL');
       await exited;
-      const dead = `.x.state.json.${killed.pid}.tmp`;
-      const live = `.x.state.json.${alive.pid}.tmp`;
+      const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+      const dead = `.x.state.json.${killed.pid}@${host}.tmp`;
+      const live = `.x.state.json.${alive.pid}@${host}.tmp`;
+      // A dead pid here may be a live writer on another host sharing the directory (NFS): kept.
+      const otherHost = `.x.state.json.${killed.pid}@elsewhere.example.tmp`;
+      // Written by an older version (no host in the name): checked on this host, as it was then.
+      const legacy = `.x.state.json.${killed.pid}.tmp`;
       await writeFile(join(dir, dead), '{"n":2, "uploadUrl": "https://bucket.example/p?X-Amz-Signature=secret"');
       await writeFile(join(dir, live), '{"n":');
+      await writeFile(join(dir, otherHost), '{"n":');
+      await writeFile(join(dir, legacy), '{"n":');
       // Another state's temp file in the same directory is not this state's to remove.
       await writeFile(join(dir, `.other.json.${killed.pid}.tmp`), 'x');
       expect(await new CheckpointFile<{ n: number }>(path).load()).toEqual({ n: 1 });
-      expect((await readdir(dir)).sort()).toEqual([`.other.json.${killed.pid}.tmp`, live, 'x.state.json'].sort());
+      expect((await readdir(dir)).sort()).toEqual([`.other.json.${killed.pid}.tmp`, live, otherHost, 'x.state.json'].sort());
     } finally {
       alive.kill('SIGKILL');
     }

@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { parseJsonArray } from '../src/core/json-array.js';
 import { JsonText, oneLine } from '../src/core/json-text.js';
 import { parseJsonl } from '../src/core/jsonl.js';
+import { objectMapping } from '../src/destinations/columns.js';
 import { dataWriter } from '../src/safetykit/index.js';
+import { objectLineCheck } from '../src/safetykit/line-check.js';
 import { startTestServer } from './helpers/server.js';
 
 /** Values JSON.parse + JSON.stringify change: big integers, 1e400, -0, 1.0, duplicate keys. */
@@ -83,5 +85,38 @@ describe('dataWriter with JsonText items', () => {
     } finally {
       await api.close();
     }
+  });
+});
+
+describe('JsonText where a plain object is expected', () => {
+  it('JSON.stringify writes its value; a tabular writer maps its value and keeps its text as the record', () => {
+    const item = new JsonText('{"id":"a","n":12345678901234567890}', { id: 'a', n: 12345678901234567890 });
+    expect(JSON.stringify({ input: item })).toBe(JSON.stringify({ input: item.value }));
+    const mapping = objectMapping(['id'], item, { keepRecord: true });
+    expect(mapping.columns.map((column) => column.name)).toEqual(['id', 'extras', 'record']);
+    const row = mapping.row(item);
+    expect(row[0]).toBe('a');
+    expect(JSON.parse(row[1] as string)).toEqual({ n: 12345678901234567890 });
+    expect(row[2]).toBe('{"id":"a","n":12345678901234567890}');
+  });
+
+  it('an invalid Date left to extras says so instead of becoming null', () => {
+    const mapping = objectMapping([{ name: 'at', type: 'timestamp' }], { at: new Date(NaN) });
+    expect(mapping.row({ at: new Date(NaN) })).toEqual([null, '{"at":"Invalid Date"}']);
+  });
+});
+
+describe('blank lines are JSON whitespace only', () => {
+  it('a line of U+00A0 is refused by parseJsonl (String#trim would call it blank), naming its line', async () => {
+    const error = await collect(Readable.from(['{"id":"a"}\n \t\r\n\u00a0\n']), parseJsonl()).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/line 3/);
+  });
+
+  it('the import line check refuses it too', () => {
+    const check = objectLineCheck(1024, 'x.jsonl');
+    expect(check(Buffer.from(' \t'), 0, 2, 1)).toBe(false);
+    const line = Buffer.from('\u00a0');
+    expect(() => check(line, 0, line.length, 2)).toThrow(/x\.jsonl:2/);
   });
 });

@@ -5,12 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { identityChange, isDescriptorPath, readFileIdentity } from '../src/core/file-identity.js';
-import { acquireLock, LockedError } from '../src/core/lock-file.js';
+import { acquireLock, LockedError, type FileLock } from '../src/core/lock-file.js';
 import { rejection } from './helpers/rejection.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -61,6 +62,74 @@ describe('acquireLock', () => {
     writeFileSync(path, JSON.stringify({ pid: 1, host: hostname(), since: 'now' }));
     await lock.release();
     expect(existsSync(path)).toBe(true);
+  });
+});
+
+describe('acquireLock: a lock being written, three runs at once, a directory it cannot write', () => {
+  it('a lock whose owner has not written it yet (empty, just made) is held, not taken over', async () => {
+    const path = join(dir(), 'fresh-empty.lock');
+    writeFileSync(path, '');
+    const error = await rejection<LockedError>(acquireLock(path, 'An import of e.json'));
+    expect(error).toBeInstanceOf(LockedError);
+    expect(error.message).toContain('An import of e.json is already running');
+    expect(readFileSync(path, 'utf8')).toBe('');
+  });
+
+  it('an unreadable lock untouched for more than a few seconds was left by a dead process: taken over', async () => {
+    const path = join(dir(), 'old-empty.lock');
+    writeFileSync(path, '{"pid": 12');
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(path, past, past);
+    const lock = await acquireLock(path, 'x');
+    expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('a lock is never seen empty or half written: many racers over a dead owner, again and again, one winner each time', async () => {
+    for (let round = 0; round < 20; round++) {
+      const path = join(dir(), `many-${round}.lock`);
+      writeFileSync(path, JSON.stringify({ pid: 4_194_305, host: hostname(), since: 'then' }));
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => acquireLock(path, 'x')));
+      const won = results.filter((result) => result.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      expect(results.filter((result) => result.status === 'rejected').every((result) => (result as PromiseRejectedResult).reason instanceof LockedError)).toBe(true);
+      expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+      await (won[0] as PromiseFulfilledResult<FileLock>).value.release();
+      expect(readdirSync(dir()).filter((name) => name.startsWith(`many-${round}.lock`))).toEqual([]);
+    }
+  });
+
+  it('removes the temp file a taker killed before linking left (this host, pid gone), never another host\'s', async () => {
+    const base = join(dir(), 'litter');
+    mkdirSync(base);
+    const path = join(base, 'l.lock');
+    const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+    const dead = `l.lock.0123abcd.4194305@${host}.tmp`;
+    const remote = `l.lock.0123abcd.4194305@elsewhere.example.tmp`;
+    for (const name of [dead, remote]) writeFileSync(join(base, name), '{"pid": 4194305}');
+    const lock = await acquireLock(path, 'x');
+    expect(readdirSync(base).sort()).toEqual(['l.lock', remote].sort());
+    await lock.release();
+  });
+
+  it('importFile() of a file in a directory it may not write: a ConfigError of stateFile naming the lock (not a raw EACCES)', async () => {
+    // Root may write anywhere: the import runs as "nobody" in a child, from the built library.
+    const base = join(dir(), 'readonly');
+    mkdirSync(base);
+    writeFileSync(join(base, 'items.jsonl'), '{"id":"a"}\n');
+    chmodSync(dir(), 0o755);
+    chmodSync(base, 0o555);
+    const library = pathToFileURL(join(process.cwd(), 'dist/index.js')).href;
+    const script = `import(${JSON.stringify(library)}).then(({ importFile }) => importFile({ file: ${JSON.stringify(join(base, 'items.jsonl'))}, namespace: 'n1', apiKey: 'sk-readonly-0123456789', baseUrl: 'http://127.0.0.1:9' }))
+      .then(() => console.log('{}'), (error) => console.log(JSON.stringify({ name: error.name, option: error.option, message: error.message })));`;
+    const child = spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    await once(child, 'exit');
+    const failure = JSON.parse(out);
+    expect(failure).toMatchObject({ name: 'ConfigError', option: 'stateFile' });
+    expect(failure.message).toContain(`${join(base, 'items.jsonl')}.import-state.json.lock`);
+    expect(failure.message).toContain('(option stateFile, --state)');
   });
 });
 

@@ -5,7 +5,7 @@
 // the --to hint instead of getting JSONL.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
@@ -22,13 +22,13 @@ const dir = tempDir('export-formats-resume-');
 
 /**
  * Every file under `root` (recursively) with the hash of its bytes: what "untouched" compares.
- * Not a state temp file a kill mid-save left (`.g.dat.state.json.PID.tmp`): litter, which the
+ * Not a state temp file a kill mid-save left (`.g.dat.state.json.PID@HOST.tmp`): litter, which the
  * next run removes on purpose.
  */
 async function snapshot(root: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
   for (const entry of await readdir(root, { recursive: true })) {
-    if (/\.state\.json\.\d+\.tmp$/.test(entry)) continue;
+    if (/\.state\.json\.\d+(@[^/]+)?\.tmp$/.test(entry)) continue;
     const path = join(root, entry);
     if ((await stat(path)).isDirectory()) {
       files[`${relative(root, path)}/`] = 'dir';
@@ -87,6 +87,26 @@ describe('a resumed file export keeps one format', () => {
       expect(await snapshot(root)).toEqual(before);
     });
   }
+
+  it('a state file whose format is none written here: ConfigError of stateFile (exit 2, --state), the output untouched', async () => {
+    const emulator = await startEmulator({ records: 30 });
+    const root = join(dir(), 'alien-state');
+    await mkdir(root);
+    const file = join(root, 'alien.jsonl');
+    await writeFile(`${file}.state.json`, JSON.stringify({ format: 'xml' }));
+    const before = await snapshot(root);
+    const cli = captureCli({ env: emulator.env });
+    const code = await cli.run('export', '--out', file, '--json');
+    expect(code, cli.err()).toBe(EXIT.usage);
+    const failure = JSON.parse(cli.out().trim().split('\n').at(-1)!).error;
+    expect(failure).toMatchObject({ name: 'ConfigError', option: 'stateFile' });
+    expect(failure.message).toContain(`Invalid --state: `);
+    expect(failure.message).toContain(`${file}.state.json is not the state of an Innerworks export`);
+    expect(await snapshot(root)).toEqual(before);
+    const error = await exportInferenceResults(libraryOptions(emulator, { file })).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('Invalid option "stateFile"');
+  });
 
   it('resuming in the format it was started with still works after a refusal (JSONL, stopped, then finished)', async () => {
     const emulator = await startEmulator({ records: 300 });

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
-import { ConfigError } from '../src/core/errors.js';
+import { ConfigError, OutputLostError } from '../src/core/errors.js';
 import { exportInferenceResults } from '../src/innerworks/index.js';
 import { captureCli } from './helpers/cli.js';
 import { emulatorPerTest, queryDuckdb } from './helpers/destination-tests.js';
@@ -48,7 +48,8 @@ describe('an output deleted while the export runs', () => {
         }),
       ).catch((caught: unknown) => caught);
       expect(deleted, name).toBe(true);
-      expect(error, name).toBeInstanceOf(Error);
+      expect(error, name).toBeInstanceOf(OutputLostError);
+      expect(error, name).toMatchObject({ name: 'OutputLostError', path: doomed(path), how: 'deleted' });
       expect((error as Error).message, name).toMatch(/was deleted while the export ran/);
       expect((error as Error).message, name).toContain(doomed(path));
     }
@@ -57,7 +58,7 @@ describe('an output deleted while the export runs', () => {
   it('the CLI exits 1 naming the file, with no "Exported" line, when --out is deleted mid-run', async () => {
     const emulator = await startEmulator({ records: 1000, latencyMs: 20 });
     const file = join(dir(), 'cli.jsonl');
-    const child = spawnCli(['export', '--out', file, '--batch-size', '50', '--no-progress'], emulator.env);
+    const child = spawnCli(['export', '--out', file, '--batch-size', '50', '--no-progress', '--json'], emulator.env);
     // Deleted once a page is counted in the state, with most of the export still to come.
     for (let i = 0; i < 400 && !/"pages":[1-9]/.test(await readFile(`${file}.state.json`, 'utf8').catch(() => '')); i++) {
       await new Promise((resolve) => setTimeout(resolve, 25));
@@ -67,6 +68,7 @@ describe('an output deleted while the export runs', () => {
     expect(code, child.err()).toBe(EXIT.failure);
     expect(child.err()).toContain(`The output file ${file} was deleted while the export ran`);
     expect(child.err()).not.toContain('Exported');
+    expect(JSON.parse(child.out().trim().split('\n').at(-1)!).error).toMatchObject({ name: 'OutputLostError', exitCode: EXIT.failure });
   });
 });
 

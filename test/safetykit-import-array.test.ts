@@ -194,6 +194,34 @@ describe('the same data arrives the same way on every import path', () => {
     expect(await importedLines('by-extension')).toEqual(lines);
   });
 
+  it('import --in FILE.json of {"data": [...], "more": [...]}: refused naming "more", nothing uploaded (the other array would be left out)', async () => {
+    const file = write('more.json', '{"data":[{"id":"a"}],"more":[{"id":"b"}]}');
+    const uploadsBefore = emulator.safetykit.uploads().length;
+    const { code, out } = await cli(['--namespace', 'path-more', '--in', file, '--json']);
+    expect(code).toBe(1);
+    const failure = JSON.parse(out.trim().split('\n').at(-1)!);
+    expect(failure.error.name).toBe('JsonArrayError');
+    expect(failure.error.message).toContain('"more"');
+    expect(failure.error.message).toContain('only the "data" array of {"data": [...]} is imported');
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
+    // In many parts too: refused before the first one is uploaded.
+    const elements = Array.from({ length: 400 }, (_, i) => `{"id":"many-${i}","pad":"${'x'.repeat(40)}"}`);
+    const many = write('more-many.json', `{"data": [\n${elements.join(',\n')}\n],\n"more": [{"id": "b"}]}\n`);
+    const refused = await cli(['--namespace', 'path-more', '--in', many, '--part-bytes', '2000', '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out.trim().split('\n').at(-1)!).error.message).toContain(`${many}:402`);
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
+    // Keys that hold no array are still skipped.
+    expect((await cli(['--namespace', 'path-more', '--in', write('next.json', '{"data":[{"id":"a"}],"next":{"cursor":[1]},"n":2}')])).code).toBe(0);
+  });
+
+  it('import --in FILE.json of {"data": [...]} after 300 spaces: read as the wrapper the format sniff found', async () => {
+    const file = write('spaced.json', `{${' '.repeat(300)}"data": [${FRAGILE.join(',')}]}`);
+    const { code, err } = await cli(['--namespace', 'path-spaced', '--in', file]);
+    expect(code, err).toBe(0);
+    expect(await importedLines('path-spaced')).toEqual(FRAGILE);
+  });
+
   it('importWriter() given JsonText items (parseJsonArray with keepText), strings and Buffers', async () => {
     const writer = importWriter({ ...conn('path-writer'), wait: false });
     await pipeline(Readable.from([Buffer.from(array)]), parseJsonArray({ keepText: true }), writer);

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
@@ -244,10 +244,10 @@ describe('two runs of the same import at once', () => {
 
 describe('import --in /dev/stdin', () => {
   /** The CLI with `file` as its stdin (a regular file behind /dev/stdin, as `< file` gives). */
-  async function importStdinFile(file: string, namespace: string): Promise<[number | null, string]> {
+  async function importStdinFile(file: string, namespace: string, inPath = '/dev/stdin'): Promise<[number | null, string]> {
     const fd = openSync(file, 'r');
     try {
-      const child = spawn(process.execPath, ['dist/cli/main.js', 'import', '--no-progress', '--namespace', namespace, '--in', '/dev/stdin'], {
+      const child = spawn(process.execPath, ['dist/cli/main.js', 'import', '--no-progress', '--namespace', namespace, '--in', inPath], {
         stdio: [fd, 'pipe', 'pipe'],
         env: { ...process.env, SAFETYKIT_API_KEY: KEY, SAFETYKIT_BASE_URL: emulator.url, TMPDIR: join(dir(), 'tmp') },
       });
@@ -282,5 +282,51 @@ describe('import --in /dev/stdin', () => {
       // Left there by a version that took /dev/stdin for a file.
       for (const leftover of ['/dev/stdin.import-state.json', '/dev/stdin.import-state.json.lock']) rmSync(leftover, { force: true });
     }
+  }, 60_000);
+
+  it('a symbolic link to /dev/stdin is read as a stream too: no state beside the link, every object of both inputs imported', async () => {
+    mkdirSync(join(dir(), 'tmp'), { recursive: true });
+    const link = join(dir(), 'stdin-link.jsonl');
+    symlinkSync('/dev/stdin', link);
+    const mtime = new Date('2026-01-01T00:00:00Z');
+    const inputs = ['link-a', 'link-b'].map((prefix) => {
+      const file = join(dir(), `${prefix}.jsonl`);
+      writeJsonl(file, 300, prefix);
+      utimesSync(file, mtime, mtime);
+      return file;
+    });
+    for (const file of inputs) {
+      const [code, err] = await importStdinFile(file, 'stdinlink', link);
+      expect(code, err).toBe(0);
+    }
+    expect(existsSync(`${link}.import-state.json`)).toBe(false);
+    const received = await emulator.safetykit.importedIds('stdinlink');
+    expect(received.size).toBe(600);
+    expect([...received.values()].every((times) => times === 1)).toBe(true);
+  }, 60_000);
+});
+
+describe('a re-run with settings other than the recorded import\'s', () => {
+  it('another --namespace, --input-format or a --state of something else: a ConfigError naming the flag, exit 2, nothing sent', async () => {
+    const file = join(dir(), 'settings.jsonl');
+    writeJsonl(file, 50, 'settings');
+    expect((await spawnImport(['--namespace', 'settings-a', '--in', file]).exited)[0]).toBe(0);
+    const uploadsBefore = emulator.safetykit.uploads().length;
+    const other = join(dir(), 'other-state.json');
+    writeFileSync(other, JSON.stringify({ kind: 'innerworks-export', version: 1 }));
+    for (const [args, flag, option, text] of [
+      [['--namespace', 'settings-b', '--in', file], '--namespace', 'namespace', 'into namespace "settings-a": pass that namespace to resume it'],
+      [['--namespace', 'settings-a', '--in', file, '--input-format', 'json'], '--input-format', 'format', 'read as JSONL, not as a JSON array: pass the same format as then ("jsonl")'],
+      [['--namespace', 'settings-a', '--in', file, '--state', other], '--state', 'stateFile', 'is not the state of a SafetyKit import'],
+    ] as const) {
+      const run = spawnImport([...args, '--json']);
+      const [code] = await run.exited;
+      expect(code, run.err()).toBe(2);
+      const failure = JSON.parse(run.out().trim().split('\n').at(-1)!);
+      expect(failure.error).toMatchObject({ name: 'ConfigError', option, exitCode: 2 });
+      expect(failure.error.message).toContain(`Invalid ${flag}: `);
+      expect(failure.error.message).toContain(text);
+    }
+    expect(emulator.safetykit.uploads().length).toBe(uploadsBefore);
   }, 60_000);
 });

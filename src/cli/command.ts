@@ -2,6 +2,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ParseArgsConfig } from 'node:util';
 import { AbortError } from '../core/errors.js';
+import { jsonLineSafe } from './terminal-text.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export type OptionValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
@@ -96,7 +97,7 @@ export function isReported(error: unknown): boolean {
 export function writeJsonSummary(io: Pick<CliIO, 'stdout'>, command: string, fields: Record<string, unknown> & { elapsedMs: number }): void {
   const summary: Record<string, unknown> = { command, ...fields };
   summary.command = command; // the command's name wins over a field of the same name
-  io.stdout.write(`${JSON.stringify(summary)}\n`);
+  io.stdout.write(`${jsonLineSafe(summary)}\n`);
 }
 
 /**

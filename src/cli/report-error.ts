@@ -6,7 +6,7 @@
  */
 import { AbortError, ConfigError, ConnectionError, describeUrl, redact } from '../core/errors.js';
 import { COMMON_OPTIONS, EXIT, JsonWithStdoutError, UsageError, interruptedExitCode, isReported, type CliCommand, type CliIO, type OptionValues } from './command.js';
-import { systemLimitHint, terminalSafe } from './terminal-text.js';
+import { jsonLineSafe, systemLimitHint, terminalSafe } from './terminal-text.js';
 
 /** Where a command's server and credential come from. */
 export interface ServiceSettings {
@@ -100,7 +100,7 @@ export function reportError(commandName: string, error: unknown, io: CliIO, cont
     io.stderr.write(`inference-streams ${commandName}: ${terminalSafe(redact(message))}${help}\n`);
     if (io.verbose && exitCode === EXIT.failure && error instanceof Error && error.stack) io.stderr.write(`${redact(error.stack)}\n`);
   }
-  if (context.values?.json === true && !(error instanceof JsonWithStdoutError)) io.stdout.write(`${JSON.stringify(jsonFailure(commandName, error, message, exitCode))}\n`);
+  if (context.values?.json === true && !(error instanceof JsonWithStdoutError)) io.stdout.write(`${jsonLineSafe(jsonFailure(commandName, error, message, exitCode))}\n`);
   return exitCode;
 }
 

@@ -20,6 +20,15 @@ export function terminalSafe(text: string): string {
   });
 }
 
+/**
+ * One JSON line for stdout: `JSON.stringify` escapes C0 controls but writes DEL, C1 controls and
+ * bidi characters (which can come from a bad input line quoted in a message) as they are; here
+ * they are `\u` escapes too. Valid JSON either way: outside strings JSON has no such characters.
+ */
+export function jsonLineSafe(value: unknown): string {
+  return JSON.stringify(value).replace(UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** What to do about an error that is a system limit (too many open files), or '' for any other error. */
 export function systemLimitHint(error: unknown): string {
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {

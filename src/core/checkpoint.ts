@@ -1,13 +1,15 @@
 /**
  * A small JSON state file saved durably: write a temp file, fsync it, rename it over the old
  * one, fsync the directory. A crash at any moment leaves either the old or the new state,
- * never a torn one; a temp file left by a killed process (`.NAME.PID.tmp`) is removed by the
- * next `load` once that pid is gone. The file is readable by its owner only (0600).
+ * never a torn one; a temp file left by a killed process (`.NAME.PID@HOST.tmp`) is removed by
+ * the next `load` on the same host once that pid is gone (a pid of another host, on a shared
+ * directory such as NFS, cannot be checked: its temp files are left alone). The file is readable
+ * by its owner only (0600).
  */
 import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DiskFullError } from './errors.js';
-import { processAlive } from './process-alive.js';
+import { writerGone, writerTag } from './process-alive.js';
 
 export class CheckpointFile<State> {
   readonly path: string;
@@ -40,7 +42,7 @@ export class CheckpointFile<State> {
    */
   async save(state: State): Promise<void> {
     const text = JSON.stringify(state);
-    const temp = this.tempPath(process.pid);
+    const temp = this.tempPath();
     try {
       // Owner-only from the first byte: a state may hold a secret (a pre-signed upload URL), and
       // the temp file is the state once renamed (or litter after a crash). The chmod covers a
@@ -62,23 +64,24 @@ export class CheckpointFile<State> {
     await syncDirectory(dirname(this.path));
   }
 
-  /** Where the process `pid` writes the next state before renaming it over the file. */
-  private tempPath(pid: number): string {
-    return join(dirname(this.path), `.${basename(this.path)}.${pid}.tmp`);
+  /** Where this process writes the next state before renaming it over the file. */
+  private tempPath(): string {
+    return join(dirname(this.path), `.${basename(this.path)}.${writerTag()}.tmp`);
   }
 
   /**
    * Remove this state's temp files whose writer is gone (a `kill -9` mid-save leaves one): they
    * are never read, and one may hold a secret of the state. A live writer's (another process
-   * saving the same state) is left alone. Best effort: litter must not stop a run.
+   * saving the same state) is left alone, and so is every temp file of another host. A name
+   * without a host was written by an older version, which assumed one host: checked here.
+   * Best effort: litter must not stop a run.
    */
   private async removeStaleTemps(): Promise<void> {
     const prefix = `.${basename(this.path)}.`;
     const names = await readdir(dirname(this.path)).catch(() => [] as string[]);
     for (const name of names) {
       if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-      const pid = name.slice(prefix.length, -'.tmp'.length);
-      if (!/^\d+$/.test(pid) || processAlive(Number(pid))) continue;
+      if (!writerGone(name.slice(prefix.length, -'.tmp'.length))) continue;
       await rm(join(dirname(this.path), name), { force: true }).catch(() => undefined);
     }
   }

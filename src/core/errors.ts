@@ -299,6 +299,22 @@ export class DiskFullError extends InferenceStreamsError {
   }
 }
 
+/**
+ * An output file (or database file) this run wrote was deleted or replaced by another file while
+ * the run went on: writes to the open descriptor still succeed, but what they wrote is gone.
+ */
+export class OutputLostError extends InferenceStreamsError {
+  /** The output that was lost. */
+  readonly path: string;
+  /** `deleted`, or `replaced` by another file at the same path. */
+  readonly how: 'deleted' | 'replaced';
+  constructor(path: string, how: 'deleted' | 'replaced', message: string) {
+    super(message);
+    this.path = path;
+    this.how = how;
+  }
+}
+
 /** A SafetyKit request (import or add) ended in `failed`. */
 export class ImportFailedError extends InferenceStreamsError {
   readonly requestId: string;

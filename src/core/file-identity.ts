@@ -6,8 +6,9 @@
  * Size and mtime cost one stat; the hash reads at most 128 KiB, whatever the file's size.
  */
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { readlinkSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** Bytes hashed at each end of the file. */
 export const IDENTITY_EDGE_BYTES = 64 * 1024;
@@ -58,7 +59,8 @@ export function identityChange(saved: Partial<FileIdentity>, now: FileIdentity):
   return undefined;
 }
 
-async function readRange(handle: Awaited<ReturnType<typeof open>>, position: number, length: number): Promise<Buffer> {
+/** Up to `length` bytes of the open file from `position` (fewer at its end). */
+export async function readRange(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.alloc(length);
   let filled = 0;
   while (filled < length) {
@@ -70,12 +72,51 @@ async function readRange(handle: Awaited<ReturnType<typeof open>>, position: num
 }
 
 /**
+ * What tells one file from another at the same path right now (device and inode): an output
+ * deleted or replaced while it is being written has another one, or none.
+ */
+export interface FileInode {
+  dev: number;
+  ino: number;
+}
+
+/** The device and inode of the file at `path`, or undefined when there is none. */
+export function inodeOf(path: string): Promise<FileInode | undefined> {
+  return stat(path).then(
+    ({ dev, ino }) => ({ dev, ino }),
+    () => undefined,
+  );
+}
+
+/**
  * True for a path that names a file descriptor or a device rather than a file (`/dev/stdin`,
- * `/dev/fd/3`, `/proc/self/fd/0`, anything under `/dev` or `/proc`): the same name is another
- * file in every process, so it cannot identify one, even when it leads to a regular file
- * (`--in /dev/stdin < items.jsonl`). Read such a path as a stream.
+ * `/dev/fd/3`, `/proc/self/fd/0`, anything under `/dev` or `/proc`), or a symbolic link to one
+ * (`input.json -> /dev/stdin`): the same name is another file in every process, so it cannot
+ * identify one, even when it leads to a regular file (`--in /dev/stdin < items.jsonl`). Read such
+ * a path as a stream. Links are followed one at a time, not by `realpath()`, which would go
+ * through `/proc/self/fd/0` to the file behind stdin.
  */
 export function isDescriptorPath(path: string): boolean {
-  const absolute = resolve(path);
+  let current = resolve(path);
+  for (let hop = 0; hop < 40; hop++) {
+    if (isUnderDevOrProc(current)) return true;
+    try {
+      current = join(realpathSync(dirname(current)), basename(current));
+    } catch {
+      return false; // no such directory: not a descriptor either
+    }
+    if (isUnderDevOrProc(current)) return true;
+    let target: string;
+    try {
+      target = readlinkSync(current);
+    } catch {
+      return false; // not a link: the file itself
+    }
+    current = resolve(dirname(current), target);
+  }
+  return false;
+}
+
+function isUnderDevOrProc(absolute: string): boolean {
   return absolute === '/dev' || absolute === '/proc' || absolute.startsWith('/dev/') || absolute.startsWith('/proc/');
 }

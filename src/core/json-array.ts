@@ -14,6 +14,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { ConfigError, JsonArrayError } from './errors.js';
 import { MAX_JSON_DEPTH, otherEncoding, utf8Problem } from './json-bytes.js';
 import { DEFAULT_MAX_LINE_BYTES, type ItemCheck } from './jsonl.js';
+import { skipJsonString, type StringScanState } from './json-string.js';
 import { JsonText } from './json-text.js';
 import { booleanOption, integerOption, stringOption } from './options.js';
 import { orderErrors } from './ordered-errors.js';
@@ -50,7 +51,6 @@ export interface ParseJsonArrayOptions {
 }
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
@@ -158,7 +158,8 @@ class JsonArrayParser extends Transform {
   private kind: ValueKind = 'element';
   private depth = 0;
   private inString = false;
-  private escaped = false;
+  /** Carried between chunks while inside a string. */
+  private readonly stringScan: StringScanState = { escaped: false };
   private scalar = false;
   private parts: Buffer[] = [];
   private bytes = 0;
@@ -351,7 +352,7 @@ class JsonArrayParser extends Transform {
     this.valueLine = this.line;
     this.parts = [];
     this.bytes = 0;
-    this.escaped = false;
+    this.stringScan.escaped = false;
     const byte = buffer[i];
     if (byte === QUOTE) {
       this.inString = true;
@@ -378,23 +379,9 @@ class JsonArrayParser extends Transform {
     const length = buffer.length;
     while (i < length) {
       if (this.inString) {
-        if (this.escaped) {
-          this.escaped = false;
-          i++;
-          continue;
-        }
-        const quote = buffer.indexOf(QUOTE, i);
-        if (quote < 0) {
-          // A backslash run at the chunk's end may escape the first byte of the next chunk.
-          let run = 0;
-          for (let b = length - 1; b >= i && buffer[b] === BACKSLASH; b--) run++;
-          this.escaped = run % 2 === 1;
-          return length;
-        }
-        let run = 0;
-        for (let b = quote - 1; b >= i && buffer[b] === BACKSLASH; b--) run++;
-        i = quote + 1;
-        if (run % 2 === 1) continue;
+        const end = skipJsonString(buffer, i, this.stringScan);
+        if (end < 0) return length;
+        i = end;
         this.inString = false;
         if (this.depth === 0) return this.endValue(buffer, i);
         continue;

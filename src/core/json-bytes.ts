@@ -21,6 +21,17 @@ import { isUtf8 } from 'node:buffer';
 export const MAX_JSON_DEPTH = 1000;
 
 
+const JSON_BLANK = /^[ \t\r\n]*$/;
+
+/**
+ * A line holding JSON whitespace only (space, tab, CR, LF): a blank line every reader skips.
+ * Not `String#trim`, which also removes U+00A0, U+FEFF and other spaces that JSON refuses, so a
+ * line of those would be skipped by one reader and uploaded by another.
+ */
+export function isBlankLine(line: string): boolean {
+  return JSON_BLANK.test(line);
+}
+
 /** What is wrong with an item's bytes, and where (a byte offset into the item). */
 export interface JsonBytesProblem {
   problem: string;

@@ -17,6 +17,15 @@ export class JsonText<T = unknown> {
     readonly text: string,
     readonly value: T,
   ) {}
+
+  /**
+   * What `JSON.stringify` (and so a CSV/Parquet/database json column, or a user's own
+   * stringify) writes for it: the value, not a `{text, value}` wrapper. Paths that keep the text
+   * (`stringifyJsonl`, `dataWriter`, `importWriter`) test for a JsonText first and write `text`.
+   */
+  toJSON(): T {
+    return this.value;
+  }
 }
 
 /** True for a {@link JsonText}. */

@@ -10,7 +10,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ConfigError, JsonlError } from './errors.js';
-import { jsonBytesProblem, jsonDepthProblem, otherEncoding } from './json-bytes.js';
+import { isBlankLine, jsonDepthProblem, otherEncoding, utf8Problem } from './json-bytes.js';
 import { isJsonText, JsonText, oneLine } from './json-text.js';
 import { booleanOption, integerOption, stringOption } from './options.js';
 import { orderErrors } from './ordered-errors.js';
@@ -126,7 +126,8 @@ class JsonlParser extends Transform {
   private parseBytes(bytes: Buffer): void {
     const lineNumber = this.lineNumber + 1;
     if (bytes.length > this.maxLineBytes + 1) throw this.tooLong(lineNumber, bytes);
-    const found = jsonBytesProblem(bytes);
+    // Encoding only: the depth is checked once, on the decoded text (parseText).
+    const found = utf8Problem(bytes);
     if (found) {
       this.lineNumber++;
       throw this.fail(lineNumber, found.problem, bytes);
@@ -147,7 +148,7 @@ class JsonlParser extends Transform {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      if (line.trim().length === 0) return;
+      if (isBlankLine(line)) return;
       throw this.fail(lineNumber, (error as Error).message, bytes ?? Buffer.from(line.slice(0, 4)), line, error);
     }
     // A null would end the stream.

@@ -19,7 +19,8 @@ import { ConfigError } from '../core/errors.js';
 import type { ColumnMapping } from './columns.js';
 import { CHECKPOINTS_TABLE, DatabaseError, qualified, type TableName } from './database-error.js';
 import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
-import { fileIdentity, refuseLostOutput, type FileIdentity } from './output-check.js';
+import { inodeOf, type FileInode } from '../core/file-identity.js';
+import { refuseLostOutput } from './output-check.js';
 
 /** A value bound to a statement parameter (`$1` …). */
 export type SqlValue = string | number | boolean | null;
@@ -60,7 +61,7 @@ export class CheckpointedTableDestination implements Destination {
   /** Partitions share the connection: their transactions take turns. */
   #turn: Promise<unknown> = Promise.resolve();
   /** The database file as opened (see SqlTable.file). */
-  #fileIdentity: FileIdentity | undefined;
+  #fileInode: FileInode | undefined;
 
   constructor(table: SqlTable, mapping: ColumnMapping) {
     this.#table = table;
@@ -75,7 +76,7 @@ export class CheckpointedTableDestination implements Destination {
   async open(request: OpenRequest): Promise<OpenedExport> {
     this.#exportId = request.exportId;
     await this.#table.connect();
-    if (this.#table.file !== undefined) this.#fileIdentity = await fileIdentity(this.#table.file);
+    if (this.#table.file !== undefined) this.#fileInode = await inodeOf(this.#table.file);
     try {
       await this.#table.run('BEGIN');
       await this.#table.prepare(this.#mapping);
@@ -154,8 +155,8 @@ export class CheckpointedTableDestination implements Destination {
     await this.#turn;
     await this.#table.close();
     // A database file deleted while the export ran took every row with it, yet each commit succeeded.
-    if (complete && this.#table.file !== undefined && this.#fileIdentity) {
-      await refuseLostOutput(this.#table.file, this.#fileIdentity, 'database file', `the rows of table ${this.#table.table.name} and the saved positions of export ${this.#exportId}`, 'Run the export again to start over in a new file.');
+    if (complete && this.#table.file !== undefined && this.#fileInode) {
+      await refuseLostOutput(this.#table.file, this.#fileInode, 'database file', `the rows of table ${this.#table.table.name} and the saved positions of export ${this.#exportId}`, 'Run the export again to start over in a new file.');
     }
     return { files: [], bytes: 0 };
   }

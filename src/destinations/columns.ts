@@ -17,10 +17,12 @@
  * lone surrogate), so `JSON.parse` of the stored text gives back the original value.
  *
  * The typed columns plus `extras` therefore hold the whole record; the optional `record` column
- * (off by default: it doubles the size and the CPU per row) keeps the record's exact JSON text as
- * well.
+ * (off by default: it doubles the size and the CPU per row) keeps the whole record as JSON as well
+ * (`JSON.stringify` of the parsed record; a `JsonText` record keeps its own text). Numbers are
+ * doubles throughout: a page is read with `JSON.parse`.
  */
 import { ConfigError } from '../core/errors.js';
+import { isJsonText, oneLine } from '../core/json-text.js';
 
 /** A column's type, mapped by each destination to its own (see the README table). */
 export type ColumnType = 'string' | 'boolean' | 'timestamp' | 'integer' | 'double' | 'json';
@@ -157,7 +159,8 @@ export function innerworksMapping(options: MappingOptions = {}): ColumnMapping {
  * top-level fields of the first record (nested objects become json columns). Types not given are
  * taken from the first record that has a value for the column.
  */
-export function objectMapping(columns: readonly (string | ColumnSpec)[] | undefined, first: object, options: MappingOptions = {}): ColumnMapping {
+export function objectMapping(columns: readonly (string | ColumnSpec)[] | undefined, firstItem: object, options: MappingOptions = {}): ColumnMapping {
+  const first = isJsonText(firstItem) ? (firstItem.value as object) : firstItem;
   const specs: ColumnSpec[] = columns === undefined ? Object.keys(first).map((name) => ({ name })) : columns.map((column, i) => columnSpec(column, i));
   const seen = new Set<string>();
   for (const spec of specs) {
@@ -246,11 +249,13 @@ class PathMapping implements ColumnMapping {
     this.columns = columns;
   }
 
-  row(record: object): CellValue[] {
+  row(item: object): CellValue[] {
+    // A JsonText (parseJsonl/parseJsonArray with keepText) maps as its value; `record` keeps its text.
+    const record = isJsonText(item) ? (item.value as object) : item;
     const row: CellValue[] = new Array<CellValue>(this.columns.length).fill(null);
     const extras = this.walk(this.root, record as Record<string, unknown>, row);
     row[this.width] = extras === undefined ? null : JSON.stringify(extras);
-    if (this.keepRecord) row[this.width + 1] = JSON.stringify(record);
+    if (this.keepRecord) row[this.width + 1] = isJsonText(item) ? oneLine(item.text) : JSON.stringify(record);
     return row;
   }
 
@@ -270,6 +275,9 @@ class PathMapping implements ColumnMapping {
         if (cell !== undefined) {
           row[child.column] = cell;
           left = undefined;
+        } else if (value instanceof Date && Number.isNaN(value.getTime())) {
+          // JSON.stringify would write an invalid Date as null: keep that it was one.
+          left = String(value);
         }
       } else if (child && typeof value === 'object' && value !== null && !Array.isArray(value)) {
         left = this.walk(child, value as Record<string, unknown>, row);

@@ -56,7 +56,7 @@ export function savedFormatOf(saved: { format?: unknown; columns?: unknown }): E
 export function refuseOtherFormat(saved: { format?: unknown; columns?: unknown }, format: ExportFormat, stateFile: string): void {
   const was = savedFormatOf(saved);
   if (was === format) return;
-  if (was === undefined) throw new Error(`The state file ${stateFile} is not an Innerworks export state; delete it to start over`);
+  if (was === undefined) throw new ConfigError('stateFile', `${stateFile} is not the state of an Innerworks export (its format is not one written here): name another state file, or delete that file to start over`, stateFile);
   throw new ConfigError(
     'format',
     `the export being resumed (${stateFile}) was written as ${FORMAT_NAMES[was]}, not ${FORMAT_NAMES[format]}: pass the same format (--format ${was}) to resume it, or delete the state file and the output to start over in ${FORMAT_NAMES[format]}`,

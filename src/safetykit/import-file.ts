@@ -188,6 +188,10 @@ class FileImportRun {
     try {
       const { parts } = this.state;
       const first = parts.length > 0 ? undefined : await this.firstByte();
+      // Whether a JSON array is {"data": [...]}'s, recorded once (a state saved before it was recorded learns it now).
+      if (this.array && this.state.wrapped === undefined) this.state.wrapped = (first ?? (await this.array.firstElement())).wrapped ?? false;
+      // A wrapper with another array beside "data" is refused before its first part is uploaded.
+      if (this.array && first && this.state.wrapped) await this.array.checkWrapper(first.start, first.fileLine ?? 1);
       let offset = parts.length > 0 ? parts.at(-1)!.end : first!.start;
       for (let index = 0; index < parts.length || offset < this.dataEnd(); index++) {
         if (this.failure) throw this.failure;
@@ -379,7 +383,7 @@ class FileImportRun {
    * Where the first part starts: after a UTF-8 byte order mark, which the service would not
    * parse; in a JSON array, after its `[`.
    */
-  private async firstByte(): Promise<{ start: number; fileLine?: number }> {
+  private async firstByte(): Promise<{ start: number; fileLine?: number; wrapped?: boolean }> {
     if (this.array) return this.array.firstElement();
     const head = await this.read(0, 3);
     return { start: head.length === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0 };
@@ -394,7 +398,7 @@ class FileImportRun {
   private async nextPart(offset: number, firstLine: number, previous: ImportPartState | undefined, first: { fileLine?: number } | undefined): Promise<ImportPartState | undefined> {
     if (!this.array) return { start: offset, end: await this.partEnd(offset), firstLine, uploaded: false };
     const fileLine = previous ? previous.fileLine! + (previous.newlines ?? 0) : (first?.fileLine ?? 1);
-    const found = await this.array.partEnd(offset, this.settings.partBytes, fileLine, previous === undefined);
+    const found = await this.array.partEnd(offset, this.settings.partBytes, fileLine, previous === undefined, this.state.wrapped ?? false);
     if (found.last) this.state.arrayEnd = found.end;
     if (found.empty) return undefined;
     return { start: offset, end: found.end, firstLine, fileLine, newlines: found.newlines, uploaded: false };

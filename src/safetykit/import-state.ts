@@ -4,7 +4,7 @@
  * a killed run can be re-run without sending any part twice.
  */
 import { CheckpointFile } from '../core/checkpoint.js';
-import { InferenceStreamsError } from '../core/errors.js';
+import { ConfigError, InferenceStreamsError } from '../core/errors.js';
 import { identityChange, type FileIdentity } from '../core/file-identity.js';
 
 /** One part of the file: a byte range that is one import request. */
@@ -51,6 +51,8 @@ export interface ImportState {
   edgesSha256?: string;
   /** What the file holds: JSONL (missing in older states), or one JSON array (or `{"data": [...]}`). */
   format?: ImportFileFormat;
+  /** Of a JSON array: true when it is the `data` of `{"data": [...]}` (missing in older states: read from the file again). */
+  wrapped?: boolean;
   /** Of a JSON array: the byte after its closing `]`, once a part reached it. */
   arrayEnd?: number;
   namespace: string;
@@ -83,7 +85,8 @@ export class ImportStateFile {
 
   /**
    * The state of an earlier run of the same import, or a fresh one. Throws `InputChangedError`
-   * when the file is not the one recorded, and a plain Error when the state is of something else.
+   * when the file is not the one recorded, and a `ConfigError` naming the setting that differs
+   * from the recorded import's (`stateFile` of something else, another `format` or `namespace`).
    */
   async open(file: string, identity: FileIdentity, namespace: string, format: ImportFileFormat): Promise<{ state: ImportState; resumed: boolean }> {
     const saved = await this.checkpoint.load();
@@ -92,7 +95,7 @@ export class ImportStateFile {
       return { state: { version: 1, kind: 'safetykit-import', file, size, mtimeNs, edgesSha256, format, namespace, parts: [] }, resumed: false };
     }
     if (saved.kind !== 'safetykit-import' || saved.version !== 1 || !Array.isArray(saved.parts)) {
-      throw new Error(`${this.path} is not the state of a SafetyKit import; pass another --state file or delete it`);
+      throw new ConfigError('stateFile', `${this.path} is not the state of a SafetyKit import: name another state file, or delete that file`, this.path);
     }
     const change = identityChange(saved, identity);
     if (change !== undefined) throw new InputChangedError(file, this.path, change);
@@ -100,10 +103,11 @@ export class ImportStateFile {
     saved.edgesSha256 ??= identity.edgesSha256;
     const savedFormat = saved.format ?? 'jsonl';
     if (savedFormat !== format) {
-      throw new Error(`${this.path} records an import of ${file} read as ${savedFormat === 'json' ? 'a JSON array' : 'JSONL'}, not as ${format === 'json' ? 'a JSON array' : 'JSONL'}; pass the same --input-format as then, or delete it to start over`);
+      const as = (what: ImportFileFormat) => (what === 'json' ? 'a JSON array' : 'JSONL');
+      throw new ConfigError('format', `the state file ${this.path} records an import of ${file} read as ${as(savedFormat)}, not as ${as(format)}: pass the same format as then ("${savedFormat}") to resume it, or delete the state file to start over`, format);
     }
     if (saved.namespace !== namespace) {
-      throw new Error(`${this.path} records an import of ${file} into namespace "${saved.namespace}", not "${namespace}"; pass --namespace ${saved.namespace}, or delete it to import into "${namespace}"`);
+      throw new ConfigError('namespace', `the state file ${this.path} records an import of ${file} into namespace "${saved.namespace}": pass that namespace to resume it, or delete the state file to import into "${namespace}"`, namespace);
     }
     return { state: saved, resumed: true };
   }

@@ -13,12 +13,14 @@
  * after a comma (or the `]`). Finding where a part ends means scanning it (strings, escapes,
  * bracket depth); every element's text is then checked by the same line check as a JSONL file's.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { JsonArrayError, JsonlError } from '../core/errors.js';
+import { readRange } from '../core/file-identity.js';
+import { skipJsonString, type StringScanState } from '../core/json-string.js';
+import { decideShape } from '../core/json-input.js';
 import { objectLineCheck, type CheckLine } from './line-check.js';
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
@@ -45,7 +47,8 @@ export type Boundary = 'comma' | 'close' | 'stray-brace';
  */
 export class ArrayScan {
   private inString = false;
-  private escaped = false;
+  /** Carried between chunks while inside a string. */
+  private readonly stringScan: StringScanState = { escaped: false };
   private depth = 0;
   /** LF bytes seen (outside strings, the only place valid JSON has them). */
   newlines = 0;
@@ -60,23 +63,10 @@ export class ArrayScan {
     let i = 0;
     while (i < length) {
       if (this.inString) {
-        if (this.escaped) {
-          this.escaped = false;
-          i++;
-          continue;
-        }
-        const quote = chunk.indexOf(QUOTE, i);
-        if (quote < 0) {
-          // A backslash run at the chunk's end may escape the first byte of the next chunk.
-          let run = 0;
-          for (let b = length - 1; b >= i && chunk[b] === BACKSLASH; b--) run++;
-          this.escaped = run % 2 === 1;
-          return length;
-        }
-        let run = 0;
-        for (let b = quote - 1; b >= i && chunk[b] === BACKSLASH; b--) run++;
-        i = quote + 1;
-        if (run % 2 === 0) this.inString = false;
+        const end = skipJsonString(chunk, i, this.stringScan);
+        if (end < 0) return length;
+        i = end;
+        this.inString = false;
         continue;
       }
       const byte = chunk[i];
@@ -131,23 +121,21 @@ export class JsonArrayFile {
   ) {}
 
   /**
-   * The byte just after the array's `[` and its 1-based line: the array is the document, or the
-   * value of `"data"`, the first key of a top-level object (`{"data": [...]}`).
+   * The byte just after the array's `[`, its 1-based line, and whether the array is the document
+   * or the value of `"data"`, the first key of a top-level object (`{"data": [...]}`, `wrapped`).
+   * The shape is decided by the same rule as every other input's (`decideShape`).
    */
-  async firstElement(): Promise<{ start: number; fileLine: number }> {
+  async firstElement(): Promise<{ start: number; fileLine: number; wrapped: boolean }> {
     const head = await this.read(0, Math.min(this.size, HEAD_BYTES));
+    const shape = decideShape(head, true);
     let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-    let line = 1;
-    const skipSpace = () => {
-      for (; i < head.length && isSpace(head[i]); i++) if (head[i] === NEWLINE) line++;
-    };
-    skipSpace();
-    if (head[i] === OPEN_BRACKET) return { start: i + 1, fileLine: line };
-    const wrapper = /^\{[ \t\r\n]*"data"[ \t\r\n]*:[ \t\r\n]*\[/.exec(head.toString('latin1', i, i + 200));
-    if (head[i] === OPEN_BRACE && wrapper) {
-      for (let end = i + wrapper[0].length; i < end; i++) if (head[i] === NEWLINE) line++;
-      return { start: i, fileLine: line };
+    for (; i < head.length && isSpace(head[i]); i++);
+    if (shape === 'array' || shape === 'data-array') {
+      // The first "[" is the array's: before it stand only whitespace, or `{ "data" :`.
+      const bracket = head.indexOf(OPEN_BRACKET, i);
+      return { start: bracket + 1, fileLine: 1 + countNewlines(head, 0, bracket), wrapped: shape === 'data-array' };
     }
+    const line = 1 + countNewlines(head, 0, i);
     const found = i >= head.length ? (this.size === 0 ? 'the file is empty' : 'only whitespace') : JSON.stringify(head.toString('utf8', i, i + 40));
     throw new JsonArrayError({ line }, `expected a JSON array ("[") or {"data": [...]}, found ${found}`, '', { source: this.source });
   }
@@ -158,7 +146,7 @@ export class JsonArrayFile {
    * element is longer (at most `maxLineBytes` more are read; a longer element fails its line check).
    * When the part reaches the `]`, what follows the array is checked here, before it is uploaded.
    */
-  async partEnd(start: number, partBytes: number, fileLine: number, first: boolean): Promise<ArrayPartEnd> {
+  async partEnd(start: number, partBytes: number, fileLine: number, first: boolean, wrapped: boolean): Promise<ArrayPartEnd> {
     const limit = start + partBytes;
     const stop = Math.min(this.size, limit + this.maxLineBytes + 2);
     const scan = new ArrayScan();
@@ -169,7 +157,7 @@ export class JsonArrayFile {
     const handle = await open(this.path, 'r');
     try {
       for (let position = start; position < stop; ) {
-        const chunk = await readAt(handle, position, Math.min(READ_BYTES, stop - position));
+        const chunk = await readRange(handle, position, Math.min(READ_BYTES, stop - position));
         if (chunk.length === 0) break;
         const base = position;
         const stoppedAt = scan.scan(chunk, false, (index, kind) => {
@@ -198,29 +186,70 @@ export class JsonArrayFile {
     if (last) {
       const trailing = !empty && best.previous >= start && isBlank(await this.read(best.previous + 1, Math.min(HEAD_BYTES, best.at - best.previous - 1)));
       if ((empty && !first) || trailing) throw new JsonArrayError({ line }, 'expected an element after "," (trailing commas are not JSON)', '', { source: this.source });
-      await this.checkAfterArray(best.at + 1, line);
+      await this.checkAfterArray(best.at + 1, line, wrapped);
     }
     return { end: best.at + 1, last, empty, newlines: best.newlines };
   }
 
-  /** What follows the `]`: nothing but whitespace, or the rest of the `{"data": [...]}` object. */
-  private async checkAfterArray(after: number, line: number): Promise<void> {
+  /**
+   * Of `{"data": [...]}`, before any part is uploaded: what follows the `data` array (another
+   * array beside it is refused) — one scan of the file, so that a refusal uploads nothing. An
+   * array that does not end, or ends badly, is left to `partEnd`, which names it in place.
+   */
+  async checkWrapper(start: number, fileLine: number): Promise<void> {
+    const scan = new ArrayScan();
+    let close: number | undefined;
+    const handle = await open(this.path, 'r');
+    try {
+      for (let position = start; position < this.size && close === undefined; ) {
+        const chunk = await readRange(handle, position, Math.min(READ_BYTES, this.size - position));
+        if (chunk.length === 0) break;
+        const base = position;
+        let stopped = false;
+        scan.scan(chunk, false, (index, kind) => {
+          if (kind === 'comma') return true;
+          if (kind === 'close') close = base + index;
+          stopped = true;
+          return false;
+        });
+        if (stopped && close === undefined) return;
+        position += chunk.length;
+      }
+    } finally {
+      await handle.close();
+    }
+    if (close !== undefined) await this.checkAfterArray(close + 1, fileLine + scan.newlines, true);
+  }
+
+  /**
+   * What follows the `]`: nothing but whitespace, or the rest of the `{"data": [...]}` object
+   * (`wrapped`), which may hold other keys but no other array: only `data` is imported, and an
+   * array beside it would be left out without a word.
+   */
+  private async checkAfterArray(after: number, line: number, wrapped: boolean): Promise<void> {
     if (this.size - after > this.maxLineBytes) throw new JsonArrayError({ line }, `more than maxLineBytes (${this.maxLineBytes}) bytes follow the array`, '', { source: this.source });
     const rest = (await this.read(after, this.size - after)).toString('utf8');
-    const head = (await this.read(0, Math.min(this.size, HEAD_BYTES))).toString('utf8').replace(/^\uFEFF/, '').trimStart();
-    if (head.startsWith('[')) {
+    if (!wrapped) {
       if (rest.trim().length > 0) throw new JsonArrayError({ line }, 'unexpected text after the end of the array', rest.trim().slice(0, 40), { source: this.source });
       return;
     }
-    // {"data": [...] ...}: the rest must close the object, and may hold other keys (skipped, not imported).
-    let wrapper: unknown;
+    let wrapper: Record<string, unknown>;
     try {
-      wrapper = JSON.parse(`{"data":[]${rest}`);
+      wrapper = JSON.parse(`{"data":[]${rest}`) as Record<string, unknown>;
     } catch (error) {
       throw new JsonArrayError({ line }, `the document around the "data" array is not valid JSON (${(error as Error).message})`, rest.trim().slice(0, 40), { source: this.source, cause: error });
     }
-    const data = (wrapper as { data?: unknown }).data;
+    const data = wrapper.data;
     if (!Array.isArray(data) || data.length > 0) throw new JsonArrayError({ line }, 'the document has "data" twice', '', { source: this.source });
+    const other = Object.keys(wrapper).find((key) => key !== 'data' && Array.isArray(wrapper[key]));
+    if (other !== undefined) {
+      throw new JsonArrayError(
+        { line },
+        `the document holds another array, ${JSON.stringify(other)}, beside "data": only the "data" array of {"data": [...]} is imported, so its items would be left out: put them in a file of their own to import them`,
+        '',
+        { source: this.source },
+      );
+    }
   }
 
   /**
@@ -235,7 +264,7 @@ export class JsonArrayFile {
     const handle = await open(this.path, 'r');
     try {
       for (let position = start; position < this.size && elementStart < 0; ) {
-        const chunk = await readAt(handle, position, Math.min(READ_BYTES, this.size - position));
+        const chunk = await readRange(handle, position, Math.min(READ_BYTES, this.size - position));
         if (chunk.length === 0) break;
         const base = position;
         scan.scan(chunk, false, (i) => {
@@ -248,7 +277,7 @@ export class JsonArrayFile {
       }
       if (elementStart < 0) return fileLine;
       // The element's line is the one of its first byte, past the whitespace after the comma.
-      const after = await readAt(handle, elementStart, Math.min(HEAD_BYTES, this.size - elementStart));
+      const after = await readRange(handle, elementStart, Math.min(HEAD_BYTES, this.size - elementStart));
       for (let i = 0; i < after.length && isSpace(after[i]); i++) if (after[i] === NEWLINE) newlines++;
     } finally {
       await handle.close();
@@ -259,7 +288,7 @@ export class JsonArrayFile {
   private async read(position: number, length: number): Promise<Buffer> {
     const handle = await open(this.path, 'r');
     try {
-      return await readAt(handle, position, length);
+      return await readRange(handle, position, length);
     } finally {
       await handle.close();
     }
@@ -288,18 +317,13 @@ export async function elementError(error: JsonlError, file: JsonArrayFile, part:
   return new JsonArrayError({ line, index }, error.problem, error.excerpt, { source, cause: error.cause });
 }
 
+function countNewlines(buffer: Buffer, from: number, to: number): number {
+  let count = 0;
+  for (let i = from; i < to; i++) if (buffer[i] === NEWLINE) count++;
+  return count;
+}
+
 function isBlank(buffer: Buffer, from = 0, to = buffer.length): boolean {
   for (let i = from; i < to; i++) if (!isSpace(buffer[i])) return false;
   return true;
-}
-
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return buffer.subarray(0, filled);
 }

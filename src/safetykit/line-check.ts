@@ -12,7 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { JsonlError } from '../core/errors.js';
-import { depthExceededAt, jsonLineProblem, MAX_JSON_DEPTH } from '../core/json-bytes.js';
+import { depthExceededAt, isBlankLine, jsonLineProblem, MAX_JSON_DEPTH } from '../core/json-bytes.js';
 import { objectProblem } from './errors.js';
 
 /** Checks one line: true for an object line, false for a blank one; throws for anything else. */
@@ -33,7 +33,7 @@ export function objectLineCheck(maxLineBytes: number, source: string | undefined
     try {
       value = JSON.parse(line);
     } catch (error) {
-      if (line.trim().length === 0) return false;
+      if (isBlankLine(line)) return false;
       throw new JsonlError(lineNumber, (error as Error).message, line, { source, cause: error });
     }
     const problem = objectProblem(value);
@@ -77,7 +77,8 @@ function lineCheckWorker(): void {
       const id = (value as { id?: unknown }).id;
       return typeof id === 'string' && id.length > 0 && (line.length <= maxDepth * 2 || depthExceededAt(line, maxDepth) < 0);
     } catch {
-      return line.trim().length === 0;
+      // JSON whitespace only, as core's isBlankLine (this worker's source cannot import it).
+      return /^[ \t\r\n]*$/.test(line);
     }
   };
   parentPort!.on('message', (message: { id: number; bytes: Uint8Array; length: number }) => {

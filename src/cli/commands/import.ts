@@ -66,6 +66,8 @@ Examples:
   inference-streams import --namespace listings --in listings.json --wait
   inference-streams import --emulator --namespace demo --in items.jsonl --results-out -
 `,
+  // importFile()'s format is set by --input-format (or found from the file's first bytes).
+  flagOf: { format: '--input-format' },
   options: {
     namespace: { type: 'string' },
     in: { type: 'string' },
