@@ -22,7 +22,8 @@ import { exportPartition } from '../innerworks/export-partition.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, watchRedis, withoutPassword } from './bullmq.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat, type WorkerStatus } from './heartbeat.js';
-import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PartitionJobData, type PartitionProgress } from './jobs.js';
+import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, isPredictJob, type ExportJobData, type PartitionJobData, type PartitionProgress, type PredictJobData, type PredictPartitionJobData } from './jobs.js';
+import { predictPartition } from './predict-partition.js';
 import { apiTarget, ownFailure } from './own-failure.js';
 import { checkInnerworks } from './preflight.js';
 import { SelfPause } from './self-pause.js';
@@ -123,7 +124,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   let active = 0;
   // Created once Redis answered; the self-pause pauses and resumes it.
-  let partitions: Worker<PartitionJobData, PartitionProgress> | undefined;
+  let partitions: Worker<PartitionJobData | PredictPartitionJobData, PartitionProgress> | undefined;
 
   const status = (): WorkerStatus => {
     const health = selfPause.health;
@@ -166,14 +167,21 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     signal: stopping.signal,
   });
 
-  const runPartition = async (job: Job<PartitionJobData, PartitionProgress>, token?: string): Promise<PartitionProgress> => {
+  const runPartition = async (job: Job<PartitionJobData | PredictPartitionJobData, PartitionProgress>, token?: string): Promise<PartitionProgress> => {
     const { exportId, partition, target } = job.data;
-    const baseUrl = job.data.baseUrl ?? defaultBaseUrl;
+    // Queued predictions (enqueuePredictions) call Reinfer with this worker's REINFER_TOKEN.
+    const predicting = isPredictJob(job.data);
+    const baseUrl = isPredictJob(job.data) ? (job.data.predict.endpoint ?? process.env.REINFER_ENDPOINT ?? '') : (job.data.baseUrl ?? defaultBaseUrl);
     emit({ type: 'started', exportId, partition, attempt: job.attemptsMade + 1 });
     active++;
     let outcome;
     try {
-      outcome = await exportPartition({
+      const onPredictPage = async (progress: PartitionProgress) => {
+        selfPause.succeeded();
+        await job.updateProgress(progress);
+        emit({ type: 'page', exportId, partition, progress });
+      };
+      outcome = isPredictJob(job.data) ? await predictPartition(job.data as PredictPartitionJobData, stopping.signal, onPredictPage, progressOf(job.progress)) : await exportPartition({
         apiKey,
         baseUrl,
         batchSize: job.data.batchSize,
@@ -182,7 +190,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
         keepRecord: target.keepRecord,
         append: target.append,
         exportId,
-        plan: planPartitions(job.data.plan),
+        plan: planPartitions((job.data as PartitionJobData).plan),
         partition,
         signal: stopping.signal,
         onPage: async (position) => {
@@ -194,7 +202,9 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       });
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      const outage = ownFailure(err, { baseUrl, to: target.to });
+      // The probes of an API outage speak Innerworks: a Reinfer failure counts as the job's for now.
+      const found = ownFailure(err, { baseUrl, to: target.to });
+      const outage = predicting && found?.kind === 'api' ? undefined : found;
       if (outage) {
         // Not the partition's fault: back to the queue for another worker (or this one once the
         // outage is over) without using an attempt. Paused first, so that this worker does not
@@ -228,7 +238,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     return progress;
   };
 
-  const finishExport = async (job: Job<ExportJobData>): Promise<{ records: number; pages: number; partitions: number }> => {
+  const finishExport = async (job: Job<ExportJobData | PredictJobData>): Promise<{ records: number; pages: number; partitions: number }> => {
     const values = Object.values(await job.getChildrenValues<PartitionProgress>());
     const records = values.reduce((sum, value) => sum + value.records, 0);
     const pages = values.reduce((sum, value) => sum + value.pages, 0);
@@ -269,8 +279,8 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     // Refuse to start with an API that does not answer or refuses the key: such a worker would
     // take jobs only to fail them.
     await checkInnerworks({ apiKey, baseUrl: defaultBaseUrl, startup: true, signal: options.signal });
-    partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
-    const finishers = new Worker<ExportJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connections[1], concurrency: 1 });
+    partitions = new Worker<PartitionJobData | PredictPartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
+    const finishers = new Worker<ExportJobData | PredictJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connections[1], concurrency: 1 });
     workers.push(partitions, finishers);
     // Job failures are reported through onEvent ('failed'); the rest (lock renewal, moveToWait,
     // Redis) as 'error' events: the worker goes on, ioredis retries. Without these listeners a
@@ -297,6 +307,12 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   }
   options.signal?.addEventListener('abort', onAbort, { once: true });
   return { id, queue: withoutPassword(queue), baseUrl: apiTarget(defaultBaseUrl), status, close };
+}
+
+/** A job's last reported progress (a resumed job starts from it), or zeros. */
+function progressOf(progress: unknown): PartitionProgress {
+  const p = progress as Partial<PartitionProgress> | undefined;
+  return typeof p === 'object' && p !== null && typeof p.records === 'number' && typeof p.pages === 'number' ? { records: p.records, pages: p.pages, done: p.done === true } : { records: 0, pages: 0, done: false };
 }
 
 /** An error that only says Redis cannot be reached (a refused or lost connection). */

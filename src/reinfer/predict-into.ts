@@ -65,6 +65,8 @@ export interface PredictIntoOptions extends Omit<PredictOptions, 'ordered' | 'on
   ranges?: readonly LineRange[];
   /** With `ranges`: which range this call predicts, 0-based. Default 0. */
   partition?: number;
+  /** Called after each committed page with the partition's position (totals over all runs), awaited. Default none. */
+  onPage?: (position: Readonly<PartitionPosition>) => void | Promise<void>;
 }
 
 /** Counters of a run: the predict stream's, and the rows committed. */
@@ -173,6 +175,7 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
           counters.records += count;
           counters.elapsedMs = Date.now() - startedAt;
           options.onProgress?.(counters);
+          return options.onPage?.({ ...opened!.position });
         },
       });
     }
