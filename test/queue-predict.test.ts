@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { exportStatus, type ExportStatus } from '../src/queue/index.js';
+import { enqueuePredictions, exportStatus, type ExportStatus } from '../src/queue/index.js';
 import { captureCli } from './helpers/cli.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
@@ -128,6 +128,19 @@ describe('predict --queue', () => {
     expect(stored).not.toContain(TOKEN);
     expect(stored).not.toContain(postgres.password);
   }, 240_000);
+
+  it('the id: the same for the same file and settings (concurrency aside), another for another K or a changed file', async () => {
+    const input = join(dir(), 'small.jsonl');
+    await writeFile(input, `${docs(20).map((d) => JSON.stringify(d)).join('\n')}\n`);
+    const common = { queue: redis.url, input, to: postgres.url, table: 'preds_ids', project: 'acme', dataset: 'emails' };
+    const first = await enqueuePredictions({ ...common, partitions: 3, concurrency: 2 });
+    expect(first).toMatchObject({ partitions: 3, added: true });
+    expect(await enqueuePredictions({ ...common, partitions: 3, concurrency: 8 })).toEqual({ ...first, added: false, retried: 0 });
+    const other = await enqueuePredictions({ ...common, partitions: 4 });
+    expect(other.id).not.toBe(first.id);
+    await writeFile(input, `${docs(21).map((d) => JSON.stringify(d)).join('\n')}\n`);
+    expect((await enqueuePredictions({ ...common, partitions: 3 })).id).not.toBe(first.id);
+  });
 
   it('refuses a JSON array, stdin and a local-only flag before touching Redis', async () => {
     const array = join(dir(), 'docs.json');

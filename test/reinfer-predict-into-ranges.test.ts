@@ -63,5 +63,21 @@ describe('predictInto with ranges', () => {
     expect([Number(rows), Number(ids)]).toEqual([97, 97]);
     await expect(predictInto({ ...common, ranges: await planLineRanges(input, size, 3), partition: 0 })).rejects.toThrow(/3|partition/);
     await expect(predictInto({ ...common, ranges: [{ start: 0, end: 5 }, { start: 6, end: size }] })).rejects.toThrow(/ranges/);
+    await expect(predictInto({ ...common, to: undefined, file: join(dir(), 'x.jsonl'), partition: 0 })).rejects.toThrow(/database/);
+  });
+
+  it('a bad line in a partition is named by its line in the range and the range', async () => {
+    const emulator = await startEmulator({ port: 0 });
+    const input = join(dir(), 'bad.jsonl');
+    const lines = docs(10).map((d) => JSON.stringify(d));
+    lines[7] = '{oops';
+    await writeFile(input, `${lines.join('\n')}\n`);
+    const bytes = await readFile(input);
+    const cut = bytes.indexOf(Buffer.from(`${lines[5]}\n`));
+    const ranges = [{ start: 0, end: cut }, { start: cut, end: bytes.length }];
+    const options = { ...conn(emulator), input, to: `duckdb:${join(dir(), 'bad.duckdb')}`, table: 'preds', batchSize: 2, ranges };
+    expect((await predictInto({ ...options, partition: 0 })).records).toBe(5);
+    await expect(predictInto({ ...options, partition: 1 })).rejects.toThrow(`(partition 1, from byte ${cut}):3: `);
+    await expect(predictInto({ ...options, partition: 1 })).rejects.toMatchObject({ line: 3 });
   });
 });

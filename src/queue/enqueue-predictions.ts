@@ -103,6 +103,12 @@ export interface EnqueuedPredictions {
   retried: number;
 }
 
+/**
+ * Enqueue predictions of a JSONL file for `exportWorker`s: K partition jobs (one byte range each)
+ * under one parent job, keyed by an id derived from the parameters and the file's identity, so
+ * that enqueueing the same again adds nothing (it only sends failed partitions back to work).
+ * Everything is checked before Redis is touched: a JSON array, stdin or a pipe is a ConfigError.
+ */
 export async function enqueuePredictions(options: EnqueuePredictionsOptions): Promise<EnqueuedPredictions> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
   const queue = checkRedisUrl(options.queue);
