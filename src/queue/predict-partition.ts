@@ -8,6 +8,7 @@ import { identityChange, readFileIdentity } from '../core/file-identity.js';
 import type { PredictionColumn } from '../destinations/columns.js';
 import { predictInto } from '../reinfer/predict-into.js';
 import type { PartitionProgress, PredictPartitionJobData } from './jobs.js';
+import { ownFailure } from './own-failure.js';
 
 /** How a partition run ended: its totals, and whether `signal` stopped it before the end. */
 export interface PredictPartitionOutcome {
@@ -59,6 +60,17 @@ export async function predictPartition(data: PredictPartitionJobData, signal: Ab
     return { position: { ...last, records: summary.records, done: true }, stopped: false };
   } catch (error) {
     if (signal.aborted && error instanceof AbortError) return { position: last, stopped: true };
-    throw error;
+    throw asJobFailure(error);
   }
+}
+
+/**
+ * A Reinfer request that could not reach the tenant, or whose token was refused, as a failure of
+ * the job (it uses an attempt): the worker's hand-back and self-pause probe the Innerworks API,
+ * which says nothing about Reinfer. The message (and the error, as `original`) is kept; a
+ * database outage is left as it is, so the worker hands the job back as it does for exports.
+ */
+function asJobFailure(error: unknown): unknown {
+  if (!(error instanceof Error) || ownFailure(error, { baseUrl: '', to: '' })?.kind !== 'api') return error;
+  return Object.assign(new Error(error.message), { name: error.name, original: error });
 }

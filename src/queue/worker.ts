@@ -20,10 +20,11 @@ import { checkPostgres } from '../destinations/postgres.js';
 import { INNERWORKS_DEFAULT_BASE_URL } from '../innerworks/client.js';
 import { exportPartition } from '../innerworks/export-partition.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
+import { isPredictJob, type PredictPartitionJobData } from './jobs.js';
+import { predictPartition } from './predict-partition.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, watchRedis, withoutPassword } from './bullmq.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat, type WorkerStatus } from './heartbeat.js';
-import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, isPredictJob, type ExportJobData, type PartitionJobData, type PartitionProgress, type PredictJobData, type PredictPartitionJobData } from './jobs.js';
-import { predictPartition } from './predict-partition.js';
+import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PartitionJobData, type PartitionProgress } from './jobs.js';
 import { apiTarget, ownFailure } from './own-failure.js';
 import { checkInnerworks } from './preflight.js';
 import { SelfPause } from './self-pause.js';
@@ -124,7 +125,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   let active = 0;
   // Created once Redis answered; the self-pause pauses and resumes it.
-  let partitions: Worker<PartitionJobData | PredictPartitionJobData, PartitionProgress> | undefined;
+  let partitions: Worker<PartitionJobData, PartitionProgress> | undefined;
 
   const status = (): WorkerStatus => {
     const health = selfPause.health;
@@ -167,11 +168,11 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     signal: stopping.signal,
   });
 
-  const runPartition = async (job: Job<PartitionJobData | PredictPartitionJobData, PartitionProgress>, token?: string): Promise<PartitionProgress> => {
+  const runPartition = async (job: Job<PartitionJobData, PartitionProgress>, token?: string): Promise<PartitionProgress> => {
     const { exportId, partition, target } = job.data;
     // Queued predictions (enqueuePredictions) call Reinfer with this worker's REINFER_TOKEN.
-    const predicting = isPredictJob(job.data);
-    const baseUrl = isPredictJob(job.data) ? (job.data.predict.endpoint ?? process.env.REINFER_ENDPOINT ?? '') : (job.data.baseUrl ?? defaultBaseUrl);
+    const predict = isPredictJob(job.data) ? (job.data as unknown as PredictPartitionJobData) : undefined;
+    const baseUrl = predict ? (predict.predict.endpoint ?? process.env.REINFER_ENDPOINT ?? '') : (job.data.baseUrl ?? defaultBaseUrl);
     emit({ type: 'started', exportId, partition, attempt: job.attemptsMade + 1 });
     active++;
     let outcome;
@@ -181,7 +182,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
         await job.updateProgress(progress);
         emit({ type: 'page', exportId, partition, progress });
       };
-      outcome = isPredictJob(job.data) ? await predictPartition(job.data as PredictPartitionJobData, stopping.signal, onPredictPage, progressOf(job.progress)) : await exportPartition({
+      outcome = predict ? await predictPartition(predict, stopping.signal, onPredictPage, progressOf(job.progress)) : await exportPartition({
         apiKey,
         baseUrl,
         batchSize: job.data.batchSize,
@@ -190,7 +191,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
         keepRecord: target.keepRecord,
         append: target.append,
         exportId,
-        plan: planPartitions((job.data as PartitionJobData).plan),
+        plan: planPartitions(job.data.plan),
         partition,
         signal: stopping.signal,
         onPage: async (position) => {
@@ -202,9 +203,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       });
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      // The probes of an API outage speak Innerworks: a Reinfer failure counts as the job's for now.
-      const found = ownFailure(err, { baseUrl, to: target.to });
-      const outage = predicting && found?.kind === 'api' ? undefined : found;
+      const outage = ownFailure(err, { baseUrl, to: target.to });
       if (outage) {
         // Not the partition's fault: back to the queue for another worker (or this one once the
         // outage is over) without using an attempt. Paused first, so that this worker does not
@@ -238,7 +237,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     return progress;
   };
 
-  const finishExport = async (job: Job<ExportJobData | PredictJobData>): Promise<{ records: number; pages: number; partitions: number }> => {
+  const finishExport = async (job: Job<ExportJobData>): Promise<{ records: number; pages: number; partitions: number }> => {
     const values = Object.values(await job.getChildrenValues<PartitionProgress>());
     const records = values.reduce((sum, value) => sum + value.records, 0);
     const pages = values.reduce((sum, value) => sum + value.pages, 0);
@@ -279,8 +278,8 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     // Refuse to start with an API that does not answer or refuses the key: such a worker would
     // take jobs only to fail them.
     await checkInnerworks({ apiKey, baseUrl: defaultBaseUrl, startup: true, signal: options.signal });
-    partitions = new Worker<PartitionJobData | PredictPartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
-    const finishers = new Worker<ExportJobData | PredictJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connections[1], concurrency: 1 });
+    partitions = new Worker<PartitionJobData, PartitionProgress>(PARTITIONS_QUEUE, runPartition, { ...common, connection: connections[0], concurrency });
+    const finishers = new Worker<ExportJobData>(EXPORTS_QUEUE, finishExport, { ...common, connection: connections[1], concurrency: 1 });
     workers.push(partitions, finishers);
     // Job failures are reported through onEvent ('failed'); the rest (lock renewal, moveToWait,
     // Redis) as 'error' events: the worker goes on, ioredis retries. Without these listeners a
