@@ -44,6 +44,8 @@ export interface ReadJsonlFromOptions {
   maxLineBytes?: number;
   /** Stops reading (the generator then throws the signal's reason). */
   signal?: AbortSignal;
+  /** Byte offset to stop at (exclusive; a line start, e.g. a planned range's end). Default the end of the file. */
+  to?: number;
 }
 
 /** The JSON lines of `path` from `options.from` on. */
@@ -51,7 +53,9 @@ export async function* readJsonlFrom(path: string, options: ReadJsonlFromOptions
   const source = options.source ?? path;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   let { line, offset } = options.from ?? { line: 0, offset: 0 };
-  const stream = createReadStream(path, { start: offset, signal: options.signal });
+  // An empty range reads nothing (createReadStream's `end` is inclusive, and end < start is refused).
+  if (options.to !== undefined && options.to <= offset) return;
+  const stream = createReadStream(path, { start: offset, ...(options.to !== undefined ? { end: options.to - 1 } : {}), signal: options.signal });
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const parse = (bytes: Buffer, end: number): PositionedText | undefined => {

@@ -93,40 +93,65 @@ export async function enqueueExport(options: EnqueueExportOptions): Promise<Enqu
   const exportId = deriveExportId(data);
   const parentData: ExportJobData = { ...data, exportId, partitions: ranges.length };
 
+  const enqueued = await enqueueFlow({ queue, redisTimeoutMs, id: exportId, partitions: ranges.length, attempts, backoffMs, parentName: 'finish-export', childName: 'export-partition', parentData, childData: (partition) => ({ ...parentData, partition }) satisfies PartitionJobData });
+  return { exportId, ...enqueued };
+}
+
+/** What {@link enqueueFlow} puts in Redis: a parent job `id` and its `partitions` children. */
+export interface Flow<P, C> {
+  queue: string;
+  redisTimeoutMs: number;
+  /** The parent job's id (the export's or the predictions' id); child i is `partitionJobId(id, i)`. */
+  id: string;
+  partitions: number;
+  attempts: number;
+  backoffMs: number;
+  parentName: string;
+  childName: string;
+  parentData: P;
+  childData: (partition: number) => C;
+}
+
+/**
+ * Add a flow once: when the parent `id` is in Redis already nothing is added and failed children
+ * are sent back to work (they resume from the position saved in the database). Shared by
+ * `enqueueExport` and `enqueuePredictions`.
+ */
+export async function enqueueFlow<P extends object, C extends object>(flow: Flow<P, C>): Promise<{ partitions: number; added: boolean; retried: number }> {
+  const { queue, id, partitions } = flow;
   const libraries = await loadQueueLibraries();
   const { FlowProducer, Job, Queue } = libraries.bullmq;
   const connection = connect(libraries, queue);
-  await reachRedis(connection, queue, redisTimeoutMs);
+  await reachRedis(connection, queue, flow.redisTimeoutMs);
   const producer = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
   const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection, prefix: QUEUE_PREFIX });
   const exportsQueue = new Queue(EXPORTS_QUEUE, { connection, prefix: QUEUE_PREFIX });
   try {
-    const existing = await Job.fromId(exportsQueue, exportId);
+    const existing = await Job.fromId(exportsQueue, id);
     if (existing) {
-      // Already enqueued: send failed partitions back to work; they resume from their saved positions.
       let retried = 0;
-      for (let partition = 0; partition < ranges.length; partition++) {
-        const job = await Job.fromId(partitionsQueue, partitionJobId(exportId, partition));
+      for (let partition = 0; partition < partitions; partition++) {
+        const job = await Job.fromId(partitionsQueue, partitionJobId(id, partition));
         if (job && (await job.getState()) === 'failed') {
           await job.retry('failed');
           retried++;
         }
       }
-      return { exportId, partitions: ranges.length, added: false, retried };
+      return { partitions, added: false, retried };
     }
     await producer.add({
-      name: 'finish-export',
+      name: flow.parentName,
       queueName: EXPORTS_QUEUE,
-      data: parentData,
-      opts: { jobId: exportId },
-      children: ranges.map((_, partition) => ({
-        name: 'export-partition',
+      data: flow.parentData,
+      opts: { jobId: id },
+      children: Array.from({ length: partitions }, (_, partition) => ({
+        name: flow.childName,
         queueName: PARTITIONS_QUEUE,
-        data: { ...parentData, partition } satisfies PartitionJobData,
-        opts: { jobId: partitionJobId(exportId, partition), attempts, backoff: { type: 'exponential', delay: backoffMs } },
+        data: flow.childData(partition),
+        opts: { jobId: partitionJobId(id, partition), attempts: flow.attempts, backoff: { type: 'exponential', delay: flow.backoffMs } },
       })),
     });
-    return { exportId, partitions: ranges.length, added: true, retried: 0 };
+    return { partitions, added: true, retried: 0 };
   } finally {
     await Promise.allSettled([producer.close(), partitionsQueue.close(), exportsQueue.close()]);
     connection.disconnect();
@@ -139,7 +164,7 @@ export async function enqueueExport(options: EnqueueExportOptions): Promise<Enqu
  * `PGCONNECT_TIMEOUT`), so that `sslmode=verify-full` is not dropped on the way. Parameters left
  * unset stay so: each worker's own `PG*` variables (or libpq's defaults) decide them.
  */
-function sharedTarget(to: string | undefined): string {
+export function sharedTarget(to: string | undefined): string {
   const connection = resolvePostgresConnection(to, process.env, 'to');
   const given = new URL(to ?? (process.env.DATABASE_URL || 'postgres://')).searchParams;
   const query = new URLSearchParams();

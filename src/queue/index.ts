@@ -4,3 +4,4 @@ export { exportWorker, type ExportWorker, type ExportWorkerOptions, type WorkerE
 export { exportStatus, type ExportState, type ExportStatus, type ExportStatusOptions, type PartitionStatus } from './status.js';
 export type { PartitionProgress } from './jobs.js';
 export type { WorkerStatus } from './heartbeat.js';
+export { enqueuePredictions, type EnqueuePredictionsOptions, type EnqueuedPredictions } from './enqueue-predictions.js';

@@ -5,7 +5,10 @@
  * environment.
  */
 import { createHash } from 'node:crypto';
+import type { FileIdentity } from '../core/file-identity.js';
+import type { LineRange } from '../core/line-ranges.js';
 import type { PlanOptions } from '../innerworks/partition-plan.js';
+import type { LabelRequest, ModelVersion } from '../reinfer/types.js';
 
 /** BullMQ key prefix of every queue of this library. */
 export const QUEUE_PREFIX = 'inference-streams';
@@ -58,3 +61,64 @@ export function deriveExportId(data: Omit<ExportJobData, 'exportId' | 'partition
 
 /** The parent job's id is the export id; partition i's is `ID-p<i>`. */
 export const partitionJobId = (exportId: string, partition: number) => `${exportId}-p${partition}`;
+
+/**
+ * How the workers call the model for queued predictions: everything but the token, which each
+ * worker reads from its own `REINFER_TOKEN`.
+ */
+export interface QueuedPredictSettings {
+  /** Tenant endpoint; undefined: each worker's `REINFER_ENDPOINT`. */
+  endpoint?: string;
+  project: string;
+  dataset: string;
+  version?: ModelVersion;
+  mode: 'documents' | 'rawEmails' | 'comments';
+  transformTag?: string;
+  includeComments?: boolean;
+  threshold?: number | 'auto';
+  labels?: LabelRequest[];
+  columns?: string[];
+  idField?: string;
+  keepInput?: boolean;
+  skipInvalid?: boolean;
+  batchSize?: number;
+  concurrency?: number | 'auto';
+  maxConcurrency?: number;
+  timeoutMs?: number;
+}
+
+/** The data of queued predictions' parent job; each partition job has the same plus its index. */
+export interface PredictJobData {
+  kind: 'predict';
+  /** The predictions' id (`prd-…`), the key of their positions in the database. */
+  exportId: string;
+  partitions: number;
+  /** The JSONL input, an absolute path every worker can read (a shared volume). */
+  input: string;
+  /** The input as planned: a worker that finds another file there refuses the job. */
+  identity: FileIdentity;
+  /** Byte range of each partition (line starts). */
+  ranges: LineRange[];
+  target: QueueTarget;
+  predict: QueuedPredictSettings;
+}
+
+export interface PredictPartitionJobData extends PredictJobData {
+  partition: number;
+}
+
+/** True for the jobs of queued predictions (export jobs carry no `kind`). */
+export function isPredictJob(data: object): data is PredictJobData {
+  return (data as { kind?: unknown }).kind === 'predict';
+}
+
+/**
+ * Queued predictions' id: a hash of the input file (path and identity), the partition count, the
+ * database and table, and the settings that decide the rows; the same predictions get the same id.
+ * Concurrency and timeouts are not part of it (they change how, not what).
+ */
+export function derivePredictionsId(data: Omit<PredictJobData, 'exportId' | 'partitions' | 'ranges'> & { partitions: number }): string {
+  const { concurrency: _c, maxConcurrency: _m, timeoutMs: _t, ...what } = data.predict;
+  const identity = JSON.stringify([1, data.input, data.identity, data.partitions, data.target.to, data.target.table, what]);
+  return `prd-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
+}

@@ -1,19 +1,25 @@
-/** `exportStatus()`: where a queued export stands, partition by partition, read from Redis. */
+/**
+ * `exportStatus()`: where a queued export (or queued predictions, `enqueuePredictions`) stands,
+ * partition by partition, read from Redis.
+ */
 import { ConfigError } from '../core/errors.js';
 import { integerOption, stringOption } from '../core/options.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, withoutPassword } from './bullmq.js';
 import { readHeartbeats, type WorkerStatus } from './heartbeat.js';
-import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, partitionJobId, type ExportJobData, type PartitionProgress } from './jobs.js';
+import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, isPredictJob, partitionJobId, type ExportJobData, type PartitionProgress, type PredictJobData } from './jobs.js';
 
 /** The state of an export, or of one partition. */
 export type ExportState = 'waiting' | 'active' | 'completed' | 'failed';
 
 export interface PartitionStatus {
   partition: number;
-  /** Time range, epoch ms [startTime, endTime). */
-  startTime: number;
-  endTime: number;
+  /** An export's: time range, epoch ms [startTime, endTime). */
+  startTime?: number;
+  endTime?: number;
+  /** Queued predictions': byte range of the input [startByte, endByte). */
+  startByte?: number;
+  endByte?: number;
   state: ExportState;
   /** Records and pages written so far (all attempts together), from the last committed page. */
   records: number;
@@ -30,6 +36,10 @@ export interface PartitionStatus {
 
 export interface ExportStatus {
   exportId: string;
+  /** `export` (enqueueExport) or `predict` (enqueuePredictions). */
+  kind: 'export' | 'predict';
+  /** Queued predictions: the input file the workers read. */
+  input?: string;
   /**
    * `completed` once every partition is and the export was finished; `failed` when a partition
    * failed for good (enqueue the same export again to retry those); `active` while any partition
@@ -50,7 +60,7 @@ export interface ExportStatus {
 export interface ExportStatusOptions {
   /** Redis, `redis://HOST:PORT`. Required. */
   queue: string;
-  /** The id `enqueueExport` returned. Required. */
+  /** The id `enqueueExport` or `enqueuePredictions` returned. Required. */
   exportId: string;
   /** How long to wait for Redis to answer before failing with a ConnectionError, ms, 100..600 000. Default 10 000. */
   redisTimeoutMs?: number;
@@ -68,9 +78,10 @@ export async function exportStatus(options: ExportStatusOptions): Promise<Export
   const exportsQueue = new Queue(EXPORTS_QUEUE, { connection, prefix: QUEUE_PREFIX });
   const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection, prefix: QUEUE_PREFIX });
   try {
-    const parent = await Job.fromId<ExportJobData>(exportsQueue, exportId);
-    if (!parent) throw new ConfigError('exportId', `no export with this id in the queue at ${withoutPassword(queue)}`, exportId);
-    const ranges = planPartitions(parent.data.plan);
+    const parent = await Job.fromId<ExportJobData | PredictJobData>(exportsQueue, exportId);
+    if (!parent) throw new ConfigError('exportId', `no export or predictions with this id in the queue at ${withoutPassword(queue)}`, exportId);
+    const data = parent.data;
+    const ranges: Array<Pick<PartitionStatus, 'startTime' | 'endTime' | 'startByte' | 'endByte'>> = isPredictJob(data) ? data.ranges.map((r) => ({ startByte: r.start, endByte: r.end })) : planPartitions(data.plan);
     const partitions = await Promise.all(
       ranges.map(async (range, partition): Promise<PartitionStatus> => {
         const job = await Job.fromId<unknown, PartitionProgress>(partitionsQueue, partitionJobId(exportId, partition));
@@ -99,6 +110,8 @@ export async function exportStatus(options: ExportStatusOptions): Promise<Export
             : 'waiting';
     return {
       exportId,
+      kind: isPredictJob(data) ? 'predict' : 'export',
+      ...(isPredictJob(data) ? { input: data.input } : {}),
       state,
       records: partitions.reduce((sum, p) => sum + p.records, 0),
       pages: partitions.reduce((sum, p) => sum + p.pages, 0),

@@ -20,6 +20,8 @@ import { checkPostgres } from '../destinations/postgres.js';
 import { INNERWORKS_DEFAULT_BASE_URL } from '../innerworks/client.js';
 import { exportPartition } from '../innerworks/export-partition.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
+import { isPredictJob, type PredictPartitionJobData } from './jobs.js';
+import { predictPartition } from './predict-partition.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, watchRedis, withoutPassword } from './bullmq.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat, type WorkerStatus } from './heartbeat.js';
 import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PartitionJobData, type PartitionProgress } from './jobs.js';
@@ -168,12 +170,19 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
 
   const runPartition = async (job: Job<PartitionJobData, PartitionProgress>, token?: string): Promise<PartitionProgress> => {
     const { exportId, partition, target } = job.data;
-    const baseUrl = job.data.baseUrl ?? defaultBaseUrl;
+    // Queued predictions (enqueuePredictions) call Reinfer with this worker's REINFER_TOKEN.
+    const predict = isPredictJob(job.data) ? (job.data as unknown as PredictPartitionJobData) : undefined;
+    const baseUrl = predict ? (predict.predict.endpoint ?? process.env.REINFER_ENDPOINT ?? '') : (job.data.baseUrl ?? defaultBaseUrl);
     emit({ type: 'started', exportId, partition, attempt: job.attemptsMade + 1 });
     active++;
     let outcome;
     try {
-      outcome = await exportPartition({
+      const onPredictPage = async (progress: PartitionProgress) => {
+        selfPause.succeeded();
+        await job.updateProgress(progress);
+        emit({ type: 'page', exportId, partition, progress });
+      };
+      outcome = predict ? await predictPartition(predict, stopping.signal, onPredictPage, progressOf(job.progress)) : await exportPartition({
         apiKey,
         baseUrl,
         batchSize: job.data.batchSize,
@@ -297,6 +306,12 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   }
   options.signal?.addEventListener('abort', onAbort, { once: true });
   return { id, queue: withoutPassword(queue), baseUrl: apiTarget(defaultBaseUrl), status, close };
+}
+
+/** A job's last reported progress (a resumed job starts from it), or zeros. */
+function progressOf(progress: unknown): PartitionProgress {
+  const p = progress as Partial<PartitionProgress> | undefined;
+  return typeof p === 'object' && p !== null && typeof p.records === 'number' && typeof p.pages === 'number' ? { records: p.records, pages: p.pages, done: p.done === true } : { records: 0, pages: 0, done: false };
 }
 
 /** An error that only says Redis cannot be reached (a refused or lost connection). */

@@ -18,7 +18,8 @@ import { unlimitedController } from '../core/abort.js';
 import { AbortError, ConfigError } from '../core/errors.js';
 import { identityChange, isDescriptorPath, readFileIdentity, type FileIdentity } from '../core/file-identity.js';
 import { readJsonlFrom, type LinePosition, type PositionedText } from '../core/jsonl-positions.js';
-import { booleanOption, stringOption } from '../core/options.js';
+import type { LineRange } from '../core/line-ranges.js';
+import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { predictionMapping, type PredictionColumn } from '../destinations/columns.js';
 import type { Destination, PartitionPosition } from '../destinations/destination.js';
 import { formatOf, type ExportFormat } from '../destinations/file-format.js';
@@ -54,6 +55,18 @@ export interface PredictIntoOptions extends Omit<PredictOptions, 'ordered' | 'on
   keepInput?: boolean;
   /** Called after each committed page with this run's counters. Default none. */
   onProgress?: (stats: PredictIntoStats) => void;
+  /**
+   * Split the input into partitions run apart (by the queue's workers, or by several calls): every
+   * partition's byte range of the input, from `planLineRanges` (each starts at a line start). The
+   * destination saves a position per range on first open; this call predicts only the range of
+   * `partition` and stops at its end. Databases only (`to`). Line numbers in errors then count from
+   * the range's start. Default none: the whole input is one partition.
+   */
+  ranges?: readonly LineRange[];
+  /** With `ranges`: which range this call predicts, 0-based. Default 0. */
+  partition?: number;
+  /** Called after each committed page with the partition's position (totals over all runs), awaited. Default none. */
+  onPage?: (position: Readonly<PartitionPosition>) => void | Promise<void>;
 }
 
 /** Counters of a run: the predict stream's, and the rows committed. */
@@ -85,6 +98,9 @@ interface SavedInput {
   kind: 'predict';
   line: number;
   offset: number;
+  /** With `ranges`: the partition's byte range (a resumed run must have the same plan). */
+  start?: number;
+  end?: number;
   input: FileIdentity;
   settings: Record<string, unknown>;
 }
@@ -108,6 +124,9 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   if (!tabular && options.columns !== undefined) throw new ConfigError('columns', 'are for tables (CSV, Parquet, DuckDB, PostgreSQL); a JSONL output holds whole predictions', options.columns);
   if (!tabular && keepInput) throw new ConfigError('keepInput', 'is for tables; a JSONL output holds each input already', keepInput);
   if (typeof options.file === 'string' && resolve(options.file) === resolve(path)) throw new ConfigError('file', 'is the input file; write the predictions elsewhere', options.file);
+  const ranges = rangesOf(options);
+  const partition = ranges === undefined ? 0 : integerOption('partition', options.partition, 0, 0, ranges.length - 1);
+  if (ranges !== undefined && options.to === undefined) throw new ConfigError('ranges', 'need a database (to): only a database keeps each partition\'s position with its rows, so partitions can run apart');
   const settings = settingsOf(options, mode, idField, tabular ? columns : undefined);
   const controller = unlimitedController();
   // Building a stream checks every predict option (connection, labels, batching) before any I/O.
@@ -123,11 +142,14 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   try {
     if (options.signal?.aborted) throw new AbortError('predictInto aborted before it started', { cause: options.signal.reason });
     const identity = await inputIdentity(path);
-    const initial: SavedInput = { kind: 'predict', line: 0, offset: 0, input: identity, settings };
-    const { positions, resumed } = await destination.open({ exportId, initial: [{ checkpoint: JSON.stringify(initial), records: 0, pages: 0, done: false }], append });
-    const saved = savedInput(positions, destination);
+    const initial: SavedInput[] = ranges === undefined ? [{ kind: 'predict', line: 0, offset: 0, input: identity, settings }] : ranges.map((range) => ({ kind: 'predict', line: 0, offset: range.start, start: range.start, end: range.end, input: identity, settings }));
+    const { positions, resumed } = await destination.open({ exportId, initial: initial.map((saved) => ({ checkpoint: JSON.stringify(saved), records: 0, pages: 0, done: false })), append });
+    const saved = savedInput(positions, destination, partition, initial.length);
     refuseChanges(saved, identity, settings, path, destination);
-    opened = { position: positions[0], resumed };
+    if (saved.start !== initial[partition].start || saved.end !== initial[partition].end) {
+      throw new ConfigError('ranges', `differ from the partitions saved in ${destination.description} (partition ${partition} was bytes ${saved.start ?? 0}..${saved.end ?? 'end'}); use the same plan, or another output`);
+    }
+    opened = { position: positions[partition], resumed };
     // Indexes (of failures, in error messages) count from the start of the input on every run.
     const predictions = predictStream(options, mode, controller.signal, opened.position.records);
     const counters = Object.assign(predictions.stats, { records: 0 });
@@ -135,7 +157,9 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
     stats = counters;
     if (!opened.position.done) {
       const encode = (at: LinePosition) => JSON.stringify({ ...saved, line: at.line, offset: at.offset });
-      const reader = Readable.from(readJsonlFrom(path, { from: { line: saved.line, offset: saved.offset }, signal: controller.signal }));
+      // A partition's line numbers count from its range's start: its source says where that is.
+      const source = saved.start === undefined ? path : `${path} (partition ${partition}, from byte ${saved.start})`;
+      const reader = Readable.from(readJsonlFrom(path, { from: { line: saved.line, offset: saved.offset }, to: saved.end, source, signal: controller.signal }));
       reader.on('error', (error) => predictions.destroy(error));
       reader.pipe(predictions);
       const toRecord = tabular
@@ -145,12 +169,13 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
       await writePages({
         pages,
         destination,
-        partition: 0,
+        partition,
         position: opened.position,
         written: (count) => {
           counters.records += count;
           counters.elapsedMs = Date.now() - startedAt;
           options.onProgress?.(counters);
+          return options.onPage?.({ ...opened!.position });
         },
       });
     }
@@ -201,16 +226,30 @@ async function inputIdentity(path: string): Promise<FileIdentity> {
   return identity;
 }
 
-function savedInput(positions: readonly PartitionPosition[], destination: Destination): SavedInput {
+/** `options.ranges`, checked: non-empty, each a [start, end) that follows the one before. */
+function rangesOf(options: PredictIntoOptions): readonly LineRange[] | undefined {
+  const ranges = options.ranges;
+  if (ranges === undefined) {
+    if (options.partition !== undefined) throw new ConfigError('partition', 'goes with ranges');
+    return undefined;
+  }
+  const valid = Array.isArray(ranges) && ranges.length > 0 && ranges.length <= 4096 && ranges.every((r: LineRange, i) => typeof r === 'object' && r !== null && Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.end >= r.start && (i === 0 ? r.start === 0 : r.start === ranges[i - 1].end));
+  if (!valid) throw new ConfigError('ranges', 'must be 1..4096 consecutive {start, end} byte ranges from 0 (see planLineRanges)');
+  return ranges;
+}
+
+function savedInput(positions: readonly PartitionPosition[], destination: Destination, partition: number, count: number): SavedInput {
+  const position = positions[Math.min(partition, positions.length - 1)];
   let saved: Partial<SavedInput> | undefined;
   try {
-    saved = positions.length === 1 && positions[0].checkpoint !== undefined ? (JSON.parse(positions[0].checkpoint) as Partial<SavedInput>) : undefined;
+    saved = position?.checkpoint !== undefined ? (JSON.parse(position.checkpoint) as Partial<SavedInput>) : undefined;
   } catch {
     saved = undefined;
   }
   if (saved?.kind !== 'predict' || !Number.isSafeInteger(saved.line) || !Number.isSafeInteger(saved.offset) || typeof saved.input !== 'object' || typeof saved.settings !== 'object') {
     throw new ConfigError('file', `${destination.description} holds the state of another kind of run (an export?), not of predictions; choose another output or start over`);
   }
+  if (positions.length !== count) throw new ConfigError('ranges', `${destination.description} holds ${positions.length} partition(s) of predictions, not ${count}; use the same plan, or another output`);
   return saved as SavedInput;
 }
 

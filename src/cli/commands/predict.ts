@@ -18,6 +18,7 @@ import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, refus
 import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat, type InputFormat } from '../input.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
+import { PREDICT_QUEUE_HELP, PREDICT_QUEUE_OPTIONS, enqueuePredictionsFromFlags } from './predict-queue.js';
 import { failureError, predictionColumns, predictionRows } from '../../reinfer/prediction-row.js';
 
 export const command: CliCommand = {
@@ -72,6 +73,8 @@ ${inputFormatHelp(26, true)}
   --timeout-ms MS         whole-request timeout (default 240000)
   --endpoint URL          tenant API endpoint (env REINFER_ENDPOINT); --base-url is the same
 
+${PREDICT_QUEUE_HELP}
+
 Environment:
   REINFER_TOKEN           API token, sent as Authorization: Bearer (required)
   REINFER_ENDPOINT        tenant API endpoint, e.g. https://acme.reinfer.io
@@ -85,6 +88,8 @@ Examples:
   inference-streams predict --project acme --dataset emails --label 'Order > Missing=0.4' --label Billing
   inference-streams predict --project acme --dataset emails --raw-emails --transform-tag generic.0.CONVKER5 --in emails.jsonl
   inference-streams predict --project acme --dataset emails --uids --concurrency auto --in uids.jsonl
+  inference-streams predict --project acme --dataset emails --in /shared/docs.jsonl --queue redis://10.0.0.5:6379 \\
+    --partitions 32 --to postgres://me@db/acme --table predictions --json
 `,
   options: {
     project: { type: 'string' },
@@ -117,12 +122,15 @@ Examples:
     'timeout-ms': { type: 'string' },
     endpoint: { type: 'string' },
     'base-url': { type: 'string' },
+    ...PREDICT_QUEUE_OPTIONS,
   },
   run: runPredict,
 };
 
 async function runPredict(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values.queue !== undefined) return enqueuePredictionsFromFlags(values, io);
+  for (const flag of Object.keys(PREDICT_QUEUE_OPTIONS)) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --queue`);
   refuseJsonWithStdout(values, (values.out === undefined || values.out === '-') && values.to === undefined, 'predictions on stdout: add --out FILE');
   const options = predictOptions(values, io);
   const rawEmails = values['raw-emails'] === true;

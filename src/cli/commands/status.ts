@@ -5,42 +5,47 @@ import { formatCount } from '../progress.js';
 
 export const command: CliCommand = {
   name: 'status',
-  help: `Usage: inference-streams status --queue redis://HOST:PORT --export ID [--json]
+  help: `Usage: inference-streams status --queue redis://HOST:PORT --id ID [--json]
 
-Prints the export's state (waiting, active, completed or failed), its records and pages, and for
-each partition its time range, state, records, attempts and the reason of its last failure;
+Prints the state of a queued export or of queued predictions (waiting, active, completed or
+failed), its records and pages, and for each partition its range (time for an export, bytes of
+the input for predictions), state, records, attempts and the reason of its last failure;
 then the workers serving the queue, and for each that paused itself (its API or database
 unreachable, or its credentials refused) why, since when and when it checks again. Records count
 what was committed to the database, so they only grow.
 
 Options:
   --queue URL             Redis, redis://[:PASSWORD@]HOST:PORT[/DB] (required)
-  --export ID             the export id printed by 'export --queue' (required)
+  --id ID                 the id printed by 'export --queue' or 'predict --queue' (required)
+  --export ID             the same as --id (the older name)
 
 ${COMMON_HELP}
 
 Examples:
-  inference-streams status --queue redis://127.0.0.1:6379 --export exp-3f2a9c0d41b7e865
-  inference-streams status --queue redis://127.0.0.1:6379 --export exp-3f2a9c0d41b7e865 --json | jq .state
+  inference-streams status --queue redis://127.0.0.1:6379 --id exp-3f2a9c0d41b7e865
+  inference-streams status --queue redis://127.0.0.1:6379 --id exp-3f2a9c0d41b7e865 --json | jq .state
 `,
   options: {
     queue: { type: 'string' },
+    id: { type: 'string' },
     export: { type: 'string' },
   },
-  flagOf: { queue: '--queue', exportId: '--export' },
+  flagOf: { queue: '--queue', exportId: '--id' },
   async run(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     if (typeof values.queue !== 'string') throw new UsageError('--queue redis://HOST:PORT is required');
-    if (typeof values.export !== 'string') throw new UsageError('--export ID is required (export --queue prints it)');
+    const id = typeof values.id === 'string' ? values.id : values.export;
+    if (typeof values.id === 'string' && typeof values.export === 'string' && values.id !== values.export) throw new UsageError('--export is another name of --id; give one');
+    if (typeof id !== 'string') throw new UsageError('--id ID is required (export --queue and predict --queue print it)');
     const started = Date.now();
-    const status = await exportStatus({ queue: values.queue, exportId: values.export });
+    const status = await exportStatus({ queue: values.queue, exportId: id });
     if (values.json === true) {
       writeJsonSummary(io, 'status', { ...status, elapsedMs: Date.now() - started });
       return EXIT.ok;
     }
-    const lines = [`Export ${status.exportId}: ${status.state}, ${formatCount(status.records)} records in ${formatCount(status.pages)} pages`, ''];
+    const lines = [`${status.kind === 'predict' ? `Predictions of ${status.input}` : 'Export'} ${status.exportId}: ${status.state}, ${formatCount(status.records)} records in ${formatCount(status.pages)} pages`, ''];
     for (const p of status.partitions) {
-      const range = `${new Date(p.startTime).toISOString()} .. ${new Date(p.endTime).toISOString()}`;
+      const range = p.startByte !== undefined ? `bytes ${p.startByte} .. ${p.endByte}` : `${new Date(p.startTime!).toISOString()} .. ${new Date(p.endTime!).toISOString()}`;
       const why = p.failedReason ? ` (${p.state === 'failed' ? 'failed' : 'last failure'}: ${p.failedReason})` : '';
       lines.push(`  ${String(p.partition).padStart(4)}  ${p.state.padEnd(9)}  ${formatCount(p.records).padStart(12)} records  ${range}  attempts ${p.attemptsMade}${why}`);
     }

@@ -15,6 +15,9 @@ the export's PostgreSQL table, saving the position with every page. Run one or m
 machine. On SIGTERM or Ctrl-C a worker finishes the page in hand, commits it, hands its jobs back
 to the queue and exits. A worker that dies (kill -9, a lost machine) stops renewing its jobs'
 locks: after --lock-duration another worker takes them over and resumes from the saved position.
+It also runs the partitions of predictions enqueued with 'predict --queue': each predicts its
+byte range of the input file (which it reads at the enqueued path: a shared volume) into the
+PostgreSQL table, with REINFER_TOKEN from its own environment.
 
 At startup a worker prints the queue and the API base URL it serves, and refuses to start when
 Redis or the API does not answer or the API refuses its key. A failure that is the worker's own
@@ -33,6 +36,8 @@ Options:
 Environment (credentials are never stored in Redis; each worker reads its own):
   INNERWORKS_API_KEY      API key sent as x-api-key (required)
   PGPASSWORD, PGPASSFILE  the database password (or ~/.pgpass), as in libpq
+  REINFER_TOKEN           for 'predict --queue' jobs: the Reinfer API token
+  REINFER_ENDPOINT        for 'predict --queue' jobs enqueued without --endpoint: the tenant endpoint
 
 ${COMMON_HELP}
 
