@@ -310,6 +310,11 @@ describe('the Redis password', () => {
     expect(redact('AUTH userinfo-secret-771 failed; AUTH query-secret-772 failed')).not.toMatch(/secret-77/);
     expect(withoutPassword('redis://127.0.0.1:6379/0?db=1&password=query-secret-773')).not.toContain('query-secret-773');
     expect(withoutPassword('redis://:userinfo-secret-774@127.0.0.1:6379')).not.toContain('userinfo-secret-774');
+    // A raw / or @ in the password, or a / in the user name, hides the whole userinfo tail.
+    expect(withoutPassword('redis://:pw/userinfo-secret-775@127.0.0.1:6379')).toBe('redis://:…@127.0.0.1:6379');
+    expect(withoutPassword('redis://:pw@userinfo-secret-776@127.0.0.1:6379')).toBe('redis://:…@127.0.0.1:6379');
+    expect(withoutPassword('redis://us/er:userinfo-secret-777@127.0.0.1:6379')).toBe('redis://…@127.0.0.1:6379');
+    expect(withoutPassword('redis://127.0.0.1:6379/0')).toBe('redis://127.0.0.1:6379/0');
   });
 });
 
