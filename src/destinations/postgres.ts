@@ -11,7 +11,7 @@
  */
 import type { Client, ClientConfig } from 'pg';
 import { Readable } from 'node:stream';
-import { ConfigError } from '../core/errors.js';
+import { AbortError, ConfigError } from '../core/errors.js';
 import { pipeline } from 'node:stream/promises';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
 import { CheckpointedTableDestination, type SqlTable, type SqlValue } from './checkpointed-table.js';
@@ -95,17 +95,25 @@ class PostgresTable implements SqlTable {
     return `postgres table ${this.table.schema ? `${this.table.schema}.` : ''}${this.table.name} on ${this.target}`;
   }
 
-  async connect(): Promise<void> {
+  /** Connect; `signal` gives up a connect in progress at once (the socket is closed: nothing lingers). */
+  async connect(signal?: AbortSignal): Promise<void> {
     this.#driver = await loadDriver(this.target);
+    signal?.throwIfAborted();
     const client = new this.#driver.Client(pgClientConfig(this.#connection) as ClientConfig);
     client.on('error', (error: Error) => {
       this.#broken = error;
     });
+    const onAbort = () => void client.end().catch(() => undefined);
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await client.connect();
+      signal?.throwIfAborted();
     } catch (error) {
       await client.end().catch(() => undefined);
+      if (signal?.aborted) throw new AbortError(`stopped while connecting to ${this.target}`, { cause: signal.reason });
       throw connectError(this.target, error);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     this.#client = client;
   }
@@ -232,9 +240,9 @@ export function postgresWriter(options: PostgresWriterOptions): TableWriter {
  * and disconnect: whether this process can reach it and log in. Throws the destination's
  * DatabaseError (naming the target, never the password) when it cannot.
  */
-export async function checkPostgres(connectionString: string): Promise<void> {
+export async function checkPostgres(connectionString: string, signal?: AbortSignal): Promise<void> {
   const table = new PostgresTable({ connectionString, table: 'unused' });
-  await table.connect();
+  await table.connect(signal);
   await table.close();
 }
 

@@ -17,10 +17,14 @@ to the queue and exits. A worker that dies (kill -9, a lost machine) stops renew
 locks: after --lock-duration another worker takes them over and resumes from the saved position.
 
 At startup a worker prints the queue and the API base URL it serves, and refuses to start when
-Redis or the API does not answer or the API refuses its key. A failure that is the worker's own
-(the API or the database unreachable from it, or refusing its credentials) hands the job back
-without using one of its attempts; three in a row pause the worker, which says why here and in
-'status', probes what failed (waits of 1 s doubling to 5 s) and resumes when it works again.
+Redis or the API does not answer or the API refuses its key. When the API or the database is
+unreachable or refuses credentials, the worker checks it again at once: if it answers, the
+failure was the job's and uses an attempt; if not, the job goes back to the queue without using
+one (waits of 1 s doubling to 15 s), at most 10 times or for 10 minutes per job, after which
+such failures use its attempts. Three failures of the worker's own settings in a row (its API
+URL or key, its database password) pause it: it says why here and in 'status', probes what
+failed (waits of 1 s doubling to 5 s) and resumes when it works again (a database password
+pause ends after 10 minutes at the latest). An address the export names never pauses a worker.
 
 Options:
   --queue URL             Redis, redis://[:PASSWORD@]HOST:PORT[/DB] (required; Redis >= 6.2)
@@ -135,7 +139,7 @@ function log(io: CliIO, event: WorkerEvent): void {
     case 'failed':
       return void io.stderr.write(`${which}: failed: ${redact(event.error.message)}\n`);
     case 'handed-back':
-      return void io.stderr.write(`${which}: handed back to the queue, no attempt used: ${redact(event.reason)}\n`);
+      return void io.stderr.write(`${which}: handed back to the queue, no attempt used (${event.handBacks} of at most ${event.maxHandBacks}): ${redact(event.reason)}\n`);
     case 'finished':
       return void io.stderr.write(`${which}: export finished, ${formatCount(event.records)} records\n`);
     case 'page':
