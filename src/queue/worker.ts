@@ -7,8 +7,8 @@
  *
  * A worker checks at startup that Redis and the API answer (with its key), and refuses to start
  * otherwise. A failure that may not be the job's (the API or the database unreachable, or
- * refusing credentials: see own-failure.ts) is checked at once with a probe of what failed: when
- * the probe succeeds the failure was the job's after all and uses an attempt; otherwise the job
+ * refusing credentials: see own-failure.ts) uses no attempt. An API failure is checked at once
+ * with a probe: when it answers, the failure was the job's after all and uses an attempt. The job
  * goes back without using one, up to a cap per job (hand-back.ts), after which it is charged.
  * Failures of the worker's own settings, a few in a row, pause it until a probe finds the outage
  * over (self-pause.ts); an address the export names never pauses a worker.
@@ -268,13 +268,15 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
 
   /**
    * Why a failure that looks like an outage must use one of the job's attempts after all, or
-   * undefined: the job's hand-backs are used up, or what failed answers a probe at once (the
-   * request, not the way to the server, is what fails: a page that times out every time, a 403
-   * about this request).
+   * undefined: the job's hand-backs are used up, or the API answers a probe at once (the request,
+   * not the way to the server, is what fails: a page that times out every time, a 403 about this
+   * request). A database that answers again right after is an outage ending (a restart refuses
+   * logins while it starts up): handed back, and the cap still bounds it.
    */
   const chargeToJob = async (job: Job<PartitionJobData, PartitionProgress>, outage: Outage): Promise<string | undefined> => {
     const used = chargeAfterHandBacks(job.data, Date.now(), { maxHandBacks, windowMs: handBackWindowMs });
     if (used) return used;
+    if (outage.kind !== 'api') return undefined;
     try {
       await probe(outage, stopping.signal);
     } catch {
