@@ -98,19 +98,28 @@ class PostgresTable implements SqlTable {
   /** Connect; `signal` gives up a connect in progress at once (the socket is closed: nothing lingers). */
   async connect(signal?: AbortSignal): Promise<void> {
     this.#driver = await loadDriver(this.target);
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw new AbortError(`stopped before connecting to ${this.target}`, { cause: signal.reason });
     const client = new this.#driver.Client(pgClientConfig(this.#connection) as ClientConfig);
     client.on('error', (error: Error) => {
       this.#broken = error;
     });
-    const onAbort = () => void client.end().catch(() => undefined);
+    // pg's connect() does not settle when end() is called during it, and end() leaves a socket
+    // waiting for the server's answer open: race connect() against the signal, and destroy the socket.
+    let onAbort = () => undefined as void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        void client.end().catch(() => undefined);
+        reject(new AbortError(`stopped while connecting to ${this.target}`, { cause: signal?.reason }));
+      };
+    });
+    aborted.catch(() => undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await client.connect();
-      signal?.throwIfAborted();
+      await Promise.race([client.connect(), aborted]);
     } catch (error) {
+      if (error instanceof AbortError) throw error;
       await client.end().catch(() => undefined);
-      if (signal?.aborted) throw new AbortError(`stopped while connecting to ${this.target}`, { cause: signal.reason });
       throw connectError(this.target, error);
     } finally {
       signal?.removeEventListener('abort', onAbort);
