@@ -223,7 +223,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       });
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      const outage = stopping.signal.aborted ? undefined : ownFailure(err, { baseUrl, to: target.to, workerBaseUrl: defaultBaseUrl });
+      const outage = ownFailure(err, { baseUrl, to: target.to, workerBaseUrl: defaultBaseUrl });
       const charged = outage && (await chargeToJob(job, outage));
       if (outage && !charged) {
         // Not the partition's fault: back to the queue for another worker (or this one once the
