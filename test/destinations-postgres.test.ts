@@ -242,14 +242,30 @@ describe('PostgreSQL connection settings (libpq conventions)', () => {
     expect(rejectionOf(() => resolvePostgresConnection(url, {})).message).toContain('postgres://[REDACTED]@127.0.0.1:1/db');
     // The same URL with its password encoded is fine.
     expect(resolvePostgresConnection('postgres://u:Xy7%40SecretTail%2FMoreSecret@127.0.0.1:1/db', {})).toMatchObject({ host: '127.0.0.1', port: 1, password: 'Xy7@SecretTail/MoreSecret' });
-    // A legitimate @ in a query value is left alone.
-    expect(resolvePostgresConnection('postgres://h/d?application_name=me@home', {})).toMatchObject({ host: 'h', applicationName: 'me@home' });
+    // An @ in a query value cannot be told from a password's: it must be encoded.
+    expect(rejectionOf(() => resolvePostgresConnection('postgres://h/d?application_name=me@home', {})).message).toMatch(/%40/);
+    expect(resolvePostgresConnection('postgres://h/d?application_name=me%40home', {})).toMatchObject({ host: 'h', applicationName: 'me@home' });
     for (const json of [[], ['--json']]) {
       const cli = captureCli({ env: { INNERWORKS_API_KEY: 'unused-key-1234' } });
       expect(await cli.run('export', '--to', url, '--table', 't', '--base-url', 'http://127.0.0.1:1', ...json)).toBe(EXIT.usage);
       expect(cli.err()).toMatch(/--to/);
       expect(cli.err() + cli.out()).not.toMatch(/SecretTail|MoreSecret/);
     }
+  });
+
+  it('shows no part of the password when the user name holds a / or a space, or a raw ? puts the password in the port and query', () => {
+    // (a) does not parse, and the user name "a b/c" defeated the old redaction; (b) parsed with
+    // host "u", port "1234" and sslmode read out of the password.
+    for (const bad of ['postgres://a b/c:Secret-88@h/db', 'postgres://u:1234?sslmode=disable&x=Secret-88@h/db', 'postgres://u:12#x=Secret-88@h/db']) {
+      const error = rejectionOf(() => resolvePostgresConnection(bad, {}, 'to'));
+      expect(error, bad).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).option).toBe('to');
+      expect(error.message, bad).not.toMatch(/Secret|1234|sslmode=disable/);
+      expect(withoutPassword(bad)).not.toContain('Secret');
+    }
+    expect(withoutPassword('postgres://a b/c:Secret-88@h/db')).toBe('postgres://[REDACTED]@h/db');
+    expect(withoutPassword('mysql://a/b:Secret-88@h/db')).toBe('mysql://[REDACTED]@h/db');
+    expect(withoutPassword('postgres://a b:Secret-88@h/db')).toBe('postgres://[REDACTED]@h/db');
   });
 
   it('names the option and the part for a malformed percent-encoding (%ZZ), never showing the password', () => {

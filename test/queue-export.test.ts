@@ -250,6 +250,24 @@ describe("a worker's own failures", () => {
     expect(await tableCounts('results_misconfigured')).toEqual({ rows: RECORDS, distinct: RECORDS });
   });
 
+  it('a worker process fails an export whose database host is wrong after --max-hand-backs, without pausing; a bad value is refused', async () => {
+    const { exportId } = await enqueueExport({ queue: redis.url, startTime: since(), endTime: until(), partitions: 2, to: 'postgres://tester@127.0.0.1:1/nowhere', table: 'never_written', baseUrl: emulator.url, attempts: 1, backoffMs: 50 });
+    const worker = spawnWorker({}, redis.url, ['--concurrency', '2', '--max-hand-backs', '1']);
+    workers.push(worker);
+    await waitFor('the export to fail', async () => (await statusOf(exportId)).state === 'failed', 60_000);
+    const failed = await statusOf(exportId);
+    expect(failed.partitions.map((p) => p.failedReason)).toEqual([expect.stringMatching(/127\.0\.0\.1:1.*handed back 1 time already/), expect.stringMatching(/handed back 1 time already/)]);
+    expect(worker.err()).toMatch(/handed back to the queue, no attempt used \(1 of at most 1\)/);
+    expect(worker.err()).not.toMatch(/paused/);
+    expect(failed.workers.find((w) => w.pid === worker.child.pid)?.state).toBe('running');
+
+    const bad = spawnWorker({}, redis.url, ['--max-hand-backs', '1001']);
+    workers.push(bad);
+    const [code] = await bad.exited;
+    expect(code).toBe(EXIT.usage);
+    expect(bad.err()).toMatch(/--max-hand-backs/);
+  });
+
   it('PostgreSQL stopped for 30 s mid-export: the workers wait it out without using attempts and the export completes exactly once', async () => {
     const { exportId } = await enqueueExport({ queue: redis.url, startTime: since(), endTime: until(), partitions: 4, to: databaseUrl(), table: 'results_pg_outage', baseUrl: emulator.url, batchSize: 250, attempts: 3, backoffMs: 50 });
     const running = [spawnWorker({}, redis.url, ['--concurrency', '2']), spawnWorker({}, redis.url, ['--concurrency', '2'])];
@@ -257,9 +275,11 @@ describe("a worker's own failures", () => {
     await waitFor('committed pages', async () => (await statusOf(exportId)).records > 0);
     expect((await statusOf(exportId)).state).toBe('active');
     const outage = postgres.restart(30_000);
-    await waitFor('a worker to pause itself', async () => (await statusOf(exportId)).workers.some((w) => w.state === 'paused' && running.some((worker) => worker.child.pid === w.pid)), 25_000);
+    // The database is the export's (its host came from the enqueuer): the jobs are handed back,
+    // counted toward their cap, and no worker pauses itself over it.
+    await waitFor('jobs to be handed back', async () => running.some((worker) => /handed back to the queue, no attempt used \(2 of at most 10\): the database/.test(worker.err())), 25_000);
     const during = await statusOf(exportId);
-    expect(during.workers.find((w) => w.state === 'paused')?.pausedReason).toMatch(/database/);
+    expect(during.workers.filter((w) => running.some((worker) => worker.child.pid === w.pid)).map((w) => w.state)).toEqual(['running', 'running']);
     expect(JSON.stringify(during.workers)).not.toContain(postgres.password);
     await outage;
     await waitFor('the export to complete', async () => (await statusOf(exportId)).state === 'completed', 120_000);
@@ -270,8 +290,10 @@ describe("a worker's own failures", () => {
     expect(ours.map((w) => w.state)).toEqual(['running', 'running']);
     expect(await tableCounts('results_pg_outage')).toEqual({ rows: RECORDS, distinct: RECORDS });
     const said = running.map((w) => w.err()).join('');
-    expect(said).toMatch(/resumed after \d+ s paused/);
+    expect(said).not.toMatch(/paused, taking no new jobs/);
     expect(said).not.toMatch(/could not renew lock/);
+    expect(postgres.password.length).toBeGreaterThan(0);
+    expect(said).not.toContain(postgres.password);
   }, 180_000);
 });
 
@@ -310,6 +332,11 @@ describe('the Redis password', () => {
     expect(redact('AUTH userinfo-secret-771 failed; AUTH query-secret-772 failed')).not.toMatch(/secret-77/);
     expect(withoutPassword('redis://127.0.0.1:6379/0?db=1&password=query-secret-773')).not.toContain('query-secret-773');
     expect(withoutPassword('redis://:userinfo-secret-774@127.0.0.1:6379')).not.toContain('userinfo-secret-774');
+    // A raw / or @ in the password, or a / in the user name, hides the whole userinfo tail.
+    expect(withoutPassword('redis://:pw/userinfo-secret-775@127.0.0.1:6379')).toBe('redis://:…@127.0.0.1:6379');
+    expect(withoutPassword('redis://:pw@userinfo-secret-776@127.0.0.1:6379')).toBe('redis://:…@127.0.0.1:6379');
+    expect(withoutPassword('redis://us/er:userinfo-secret-777@127.0.0.1:6379')).toBe('redis://…@127.0.0.1:6379');
+    expect(withoutPassword('redis://127.0.0.1:6379/0')).toBe('redis://127.0.0.1:6379/0');
   });
 });
 

@@ -46,6 +46,23 @@ describe('ownFailure', () => {
     }
   });
 
+  it("pauses a worker only for its own settings: its API (not one the export names), its database password (not the export's host or user)", () => {
+    const refused = new ConnectionError(endpoint, 'connection failed', { code: 'ECONNREFUSED' });
+    expect(ownFailure(refused, { ...where, workerBaseUrl: 'http://api.example:8080/' })).toMatchObject({ kind: 'api', own: true });
+    expect(ownFailure(refused, { ...where, workerBaseUrl: 'http://other.example' })).toMatchObject({ kind: 'api', own: false });
+    expect(ownFailure(new AuthenticationError({ status: 401, endpoint }), { ...where, workerBaseUrl: 'http://other.example' })).toMatchObject({ own: false });
+    for (const [code, message, own] of [
+      ['28P01', 'cannot connect to PostgreSQL: password authentication failed for user "tester"', true],
+      [undefined, 'cannot connect to PostgreSQL: SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string', true],
+      ['ENOTFOUND', 'cannot connect to PostgreSQL: getaddrinfo ENOTFOUND db.exampel', false],
+      ['28000', 'cannot connect to PostgreSQL: no pg_hba.conf entry for host "10.0.0.3", user "nobody"', false],
+      ['ECONNREFUSED', 'cannot connect to PostgreSQL: connect ECONNREFUSED 10.0.0.2:5432', false],
+      ['08P01', 'cannot connect to PostgreSQL: The server does not support SSL connections', false],
+    ] as const) {
+      expect(ownFailure(new DatabaseError(database, message, { code }), where), message).toMatchObject({ kind: 'database', own });
+    }
+  });
+
   it("leaves the job's failures to count: refused requests, bad pages, server errors, tables of other columns, a missing database", () => {
     for (const error of [
       new InvalidRequestError({ status: 400, endpoint, serverMessage: 'batch_size out of range', serverCause: 'batch_size' }),

@@ -7,6 +7,7 @@
  */
 import { userInfo } from 'node:os';
 import { ConfigError, registerSecret } from '../core/errors.js';
+import { hasStrayAt, hideUrlPassword } from '../core/url-password.js';
 
 /** libpq's `sslmode` values. */
 export type PostgresSslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -38,16 +39,17 @@ export function resolvePostgresConnection(url: string | undefined, env: Env = pr
   const raw = url ?? (env.DATABASE_URL || undefined);
   const params = new Map<string, string>();
   if (raw !== undefined) {
+    // Before parsing: a URL parser would take the tail of such a password for the host or query.
+    refuseUnencodedUserinfo(raw, option);
     let parsed: URL;
     try {
       parsed = new URL(raw);
     } catch {
-      throw new ConfigError(option, 'must be a postgres://USER@HOST:PORT/DATABASE URL', withoutPassword(raw));
+      throw new ConfigError(option, 'must be a postgres://USER@HOST:PORT/DATABASE URL', withoutUserinfo(raw));
     }
     if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-      throw new ConfigError(option, 'must be a postgres://USER@HOST:PORT/DATABASE URL', withoutPassword(raw));
+      throw new ConfigError(option, 'must be a postgres://USER@HOST:PORT/DATABASE URL', withoutUserinfo(raw));
     }
-    refuseUnencodedUserinfo(parsed, raw, option);
     const decode = (text: string, part: string) => decodePart(text, part, raw, option);
     // Query parameters first, so that the URL's own parts win over them as in libpq.
     for (const [key, value] of parsed.searchParams) params.set(key === 'dbname' ? 'database' : key, value);
@@ -118,34 +120,36 @@ export function postgresUrl(connection: PostgresConnection): string {
 /**
  * A URL with its password replaced, for messages about a URL that did not parse. A raw password
  * may hold `/ ? # @` (that is often why the URL did not parse), so everything from the `:` after
- * the user name up to the LAST `@` is redacted, and a `password=` query parameter up to the end:
- * better a message that hides too much than one that shows the rest of a password.
+ * the user name up to the LAST `@` is redacted (all of the userinfo when the user name is not
+ * plain), and a `password=` query parameter up to the end: better a message that hides too much
+ * than one that shows the rest of a password.
  */
 export function withoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):.*@/is, '$1:[REDACTED]@').replace(/([?&]password=).*$/is, '$1[REDACTED]');
+  return hideUrlPassword(url, '[REDACTED]');
 }
 
 /**
  * A raw `/`, `?` or `#` in a password ends the host part for a URL parser: in
  * `postgres://u:Xy7@Secret/Tail@db:5432/x` the host would be `Secret` and the rest of the password
- * the path, which messages show and DNS is asked about. A PostgreSQL URL has no `@` in its path,
- * its query's names or a fragment, so one there means such a password (or user name): refused,
- * showing nothing before the last `@`. Which `@` the user meant cannot be known for sure, so the
- * URL is not guessed at.
+ * the path, which messages show and DNS is asked about; in `postgres://u:1234?sslmode=disable&x=S@h/db`
+ * the host would be `u`, the port the start of the password and `sslmode` read from it. The whole
+ * userinfo comes before the first `/ ? #` after `//`, so an `@` after them means such a user name
+ * or password (or an `@` in a query value, to be written `%40`): refused, showing nothing before
+ * the last `@`. Which `@` the user meant cannot be known for sure, so the URL is not guessed at.
  */
-function refuseUnencodedUserinfo(parsed: URL, raw: string, option: string): void {
-  const strayAt = parsed.pathname.includes('@') || parsed.hash.includes('@') || [...parsed.searchParams.keys()].some((key) => key.includes('@'));
-  if (!strayAt) return;
+function refuseUnencodedUserinfo(raw: string, option: string): void {
+  if (!hasStrayAt(raw)) return;
   throw new ConfigError(
     option,
-    'has a user name or password with a raw @, /, ? or # in it, so the URL cannot be read safely: percent-encode them (@ as %40, / as %2F, ? as %3F, # as %23) or give the password in PGPASSWORD or ~/.pgpass',
+    'has a raw @ after the host (a user name or password with a raw @, /, ? or # in it, or an @ in a query value), so the URL cannot be read safely: percent-encode them (@ as %40, / as %2F, ? as %3F, # as %23) or give the password in PGPASSWORD or ~/.pgpass',
     withoutUserinfo(raw),
   );
 }
 
 /** `postgres://[REDACTED]@` and what follows the URL's last `@`: no part of the user name or password. */
 function withoutUserinfo(raw: string): string {
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw)?.[0] ?? '';
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw)?.[0];
+  if (scheme === undefined || !raw.includes('@')) return withoutPassword(raw);
   return withoutPassword(`${scheme}[REDACTED]@${raw.slice(raw.lastIndexOf('@') + 1)}`);
 }
 

@@ -11,7 +11,7 @@
  */
 import type { Client, ClientConfig } from 'pg';
 import { Readable } from 'node:stream';
-import { ConfigError } from '../core/errors.js';
+import { AbortError, ConfigError } from '../core/errors.js';
 import { pipeline } from 'node:stream/promises';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
 import { CheckpointedTableDestination, type SqlTable, type SqlValue } from './checkpointed-table.js';
@@ -95,17 +95,34 @@ class PostgresTable implements SqlTable {
     return `postgres table ${this.table.schema ? `${this.table.schema}.` : ''}${this.table.name} on ${this.target}`;
   }
 
-  async connect(): Promise<void> {
+  /** Connect; `signal` gives up a connect in progress at once (the socket is closed: nothing lingers). */
+  async connect(signal?: AbortSignal): Promise<void> {
     this.#driver = await loadDriver(this.target);
+    if (signal?.aborted) throw new AbortError(`stopped before connecting to ${this.target}`, { cause: signal.reason });
     const client = new this.#driver.Client(pgClientConfig(this.#connection) as ClientConfig);
     client.on('error', (error: Error) => {
       this.#broken = error;
     });
+    // pg's connect() does not settle when end() is called during it, and end() leaves a socket
+    // waiting for the server's answer open: race connect() against the signal, and destroy the socket.
+    let onAbort = () => undefined as void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+        void client.end().catch(() => undefined);
+        reject(new AbortError(`stopped while connecting to ${this.target}`, { cause: signal?.reason }));
+      };
+    });
+    aborted.catch(() => undefined);
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await client.connect();
+      await Promise.race([client.connect(), aborted]);
     } catch (error) {
+      if (error instanceof AbortError) throw error;
       await client.end().catch(() => undefined);
       throw connectError(this.target, error);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     this.#client = client;
   }
@@ -232,9 +249,9 @@ export function postgresWriter(options: PostgresWriterOptions): TableWriter {
  * and disconnect: whether this process can reach it and log in. Throws the destination's
  * DatabaseError (naming the target, never the password) when it cannot.
  */
-export async function checkPostgres(connectionString: string): Promise<void> {
+export async function checkPostgres(connectionString: string, signal?: AbortSignal): Promise<void> {
   const table = new PostgresTable({ connectionString, table: 'unused' });
-  await table.connect();
+  await table.connect(signal);
   await table.close();
 }
 

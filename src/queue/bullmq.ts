@@ -6,6 +6,7 @@
 import type * as BullMQ from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import { AbortError, ConfigError, ConnectionError, redact, registerSecret } from '../core/errors.js';
+import { hideUrlPassword } from '../core/url-password.js';
 import { importOptional } from '../destinations/optional.js';
 
 export type BullmqModule = typeof BullMQ;
@@ -47,9 +48,9 @@ export function checkRedisUrl(url: unknown, option = 'queue'): string {
   return url;
 }
 
-/** The URL as it may be shown: `redis://:…@host:6379`, `?password=…`: never the password. */
+/** The URL as it may be shown: `redis://:…@host:6379`, `?password=…`: never the password (a raw `/` or `@` in it included). */
 export function withoutPassword(url: string): string {
-  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:…@').replace(/([?&]password=)[^&#]*/gi, '$1…');
+  return hideUrlPassword(url, '…');
 }
 
 function safeDecode(text: string): string {

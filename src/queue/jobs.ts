@@ -41,6 +41,10 @@ export interface ExportJobData {
 
 export interface PartitionJobData extends ExportJobData {
   partition: number;
+  /** Times workers handed this job back for a failure not charged to it, since it last made progress (see hand-back.ts). */
+  handBacks?: number;
+  /** When the first of those hand-backs was, epoch ms. */
+  firstHandBackAt?: number;
 }
 
 /** What a partition job reports with `updateProgress` after each committed page, and returns. */

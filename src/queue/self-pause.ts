@@ -3,6 +3,13 @@
  * taking jobs instead of handing every waiting job the same failure: it pauses itself, probes
  * what failed with a growing wait (capped), and resumes once the probe succeeds. Jobs in hand
  * are left to finish or fail on their own; their own failures are handed back, not charged.
+ *
+ * Only a failure of the worker's own settings pauses it (see `Outage.own`). A pause on its API
+ * (its base URL and key, which no export can change) lasts until a probe succeeds: such a
+ * worker would fail every job. A pause on its database password probes a database that a job
+ * named, which may never answer (a wrong user): that pause ends after `maxPauseMs` at the latest,
+ * and the job, handed back once more, is charged when its hand-backs are used up (hand-back.ts).
+ * So no job waits for ever on a paused worker.
  */
 import { redact } from '../core/errors.js';
 import { sleep } from '../core/retry.js';
@@ -38,6 +45,8 @@ export interface SelfPauseOptions {
   probe(outage: Outage, signal: AbortSignal): Promise<void>;
   /** Told when the worker pauses, after each failed probe, and when it resumes (with the health before). */
   onChange(health: WorkerHealth, previous: WorkerHealth): void;
+  /** Longest pause for `outage`, ms; undefined: until a probe succeeds. */
+  maxPauseMs(outage: Outage): number | undefined;
   /** Ends the probing (the worker is closing). */
   signal: AbortSignal;
 }
@@ -74,6 +83,8 @@ export class SelfPause {
 
   async #probeUntilBack(outage: Outage): Promise<void> {
     const { signal } = this.#options;
+    const maxPauseMs = this.#options.maxPauseMs(outage);
+    const until = maxPauseMs === undefined ? Infinity : Date.now() + maxPauseMs;
     let delay = FIRST_PROBE_DELAY_MS;
     for (;;) {
       try {
@@ -82,12 +93,16 @@ export class SelfPause {
         break;
       } catch (error) {
         if (signal.aborted || this.#health.state !== 'paused') return;
+        // Bounded: take jobs again; their hand-back cap decides whether the failure is theirs.
+        if (Date.now() + delay >= until) break;
         delay = Math.min(delay * 2, MAX_PROBE_DELAY_MS);
         const previous = this.#health;
         this.#health = { ...previous, nextProbeAt: Date.now() + delay, lastProbeError: redact(error instanceof Error ? error.message : String(error)) };
         this.#options.onChange(this.#health, previous);
       }
     }
+    // Closing: a worker being closed must not start fetching jobs again.
+    if (signal.aborted) return;
     const previous = this.#health;
     this.#health = { state: 'running' };
     this.#streak = 0;

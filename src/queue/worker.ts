@@ -6,9 +6,12 @@
  * to another worker, and that one resumes from the saved position: every record once.
  *
  * A worker checks at startup that Redis and the API answer (with its key), and refuses to start
- * otherwise. A failure that is the worker's own (the API or the database unreachable from it, or
- * refusing its credentials: see own-failure.ts) hands the job back without using one of its
- * attempts; a few in a row pause the worker until a probe finds the outage over (self-pause.ts).
+ * otherwise. A failure that may not be the job's (the API or the database unreachable, or
+ * refusing credentials: see own-failure.ts) uses no attempt. An API failure is checked at once
+ * with a probe: when it answers, the failure was the job's after all and uses an attempt. The job
+ * goes back without using one, up to a cap per job (hand-back.ts), after which it is charged.
+ * Failures of the worker's own settings, a few in a row, pause it until a probe finds the outage
+ * over (self-pause.ts); an address the export names never pauses a worker.
  * Each worker publishes a small record of itself for `status` (heartbeat.ts).
  */
 import { randomBytes } from 'node:crypto';
@@ -25,12 +28,11 @@ import { predictPartition } from './predict-partition.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, watchRedis, withoutPassword } from './bullmq.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat, type WorkerStatus } from './heartbeat.js';
 import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PartitionJobData, type PartitionProgress } from './jobs.js';
-import { apiTarget, ownFailure } from './own-failure.js';
+import { chargeAfterHandBacks, DEFAULT_HAND_BACK_WINDOW_MS, DEFAULT_MAX_HAND_BACKS, handBackDelayMs } from './hand-back.js';
+import { apiTarget, ownFailure, type Outage } from './own-failure.js';
 import { checkInnerworks } from './preflight.js';
 import { SelfPause } from './self-pause.js';
 
-/** How long a job handed back for a failure of this worker's own waits before any worker may take it, ms. */
-const HAND_BACK_DELAY_MS = 1000;
 
 /** Options of {@link exportWorker}. */
 export interface ExportWorkerOptions {
@@ -55,6 +57,19 @@ export interface ExportWorkerOptions {
   lockDuration?: number;
   /** Times a job may be found stalled (its worker died) before it fails, 1..1000. Default 100: a kill is not the job's fault. */
   maxStalledCount?: number;
+  /**
+   * Times one job may be handed back (for an unreachable API or database, or refused
+   * credentials) before such a failure uses one of its attempts after all, 0..1000. Default 10
+   * (the waits between them grow from 1 s to 15 s: about two minutes in all). The count is kept
+   * with the job, across workers, and starts again once the job commits a page.
+   */
+  maxHandBacks?: number;
+  /**
+   * Time since a job's first hand-back after which a further failure uses an attempt, ms,
+   * 1000..86 400 000; also the longest a worker stays paused because the database a job names
+   * refuses its password. Default 600 000 (10 minutes).
+   */
+  handBackWindowMs?: number;
   /** Told about each job's start, pages and end (for logs). Default none. */
   onEvent?: (event: WorkerEvent) => void;
   /** How long to wait for Redis to answer at startup before failing with a ConnectionError, ms, 100..600 000. Default 10 000. */
@@ -73,8 +88,11 @@ export type WorkerEvent =
   | { type: 'completed'; exportId: string; partition: number; progress: PartitionProgress }
   | { type: 'stopped'; exportId: string; partition: number; progress: PartitionProgress }
   | { type: 'failed'; exportId: string; partition: number; error: Error }
-  /** The failure was this worker's own (`reason`): the job went back to the queue without using an attempt. */
-  | { type: 'handed-back'; exportId: string; partition: number; reason: string }
+  /**
+   * The failure was not the job's (`reason`): it went back to the queue without using an
+   * attempt, for the `handBacks`-th time of at most `maxHandBacks`.
+   */
+  | { type: 'handed-back'; exportId: string; partition: number; reason: string; handBacks: number; maxHandBacks: number }
   /**
    * The worker paused itself after failures of its own in a row (and again after each failed
    * probe): it takes no new jobs until a probe of what failed succeeds.
@@ -114,6 +132,8 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   const lockDuration = integerOption('lockDuration', options.lockDuration, 30_000, 100, 3_600_000);
   const maxStalledCount = integerOption('maxStalledCount', options.maxStalledCount, 100, 1, 1000);
   const redisTimeoutMs = integerOption('redisTimeoutMs', options.redisTimeoutMs, REDIS_TIMEOUT_MS, 100, 600_000);
+  const maxHandBacks = integerOption('maxHandBacks', options.maxHandBacks, DEFAULT_MAX_HAND_BACKS, 0, 1000);
+  const handBackWindowMs = integerOption('handBackWindowMs', options.handBackWindowMs, DEFAULT_HAND_BACK_WINDOW_MS, 1000, 86_400_000);
   if (options.apiKey === undefined && !process.env.INNERWORKS_API_KEY) throw new ConfigError('apiKey', 'is required: pass it or set INNERWORKS_API_KEY (workers never read it from Redis)');
   const apiKey = resolveSecret('apiKey', options.apiKey, 'INNERWORKS_API_KEY');
   const defaultBaseUrl = resolveBaseUrl('baseUrl', options.baseUrl, 'INNERWORKS_BASE_URL', INNERWORKS_DEFAULT_BASE_URL);
@@ -156,10 +176,14 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       .finally(() => (publishing = undefined));
   };
 
+  const probe = (outage: Outage, signal: AbortSignal) => (outage.kind === 'api' ? checkInnerworks({ apiKey, baseUrl: outage.address, startup: false, signal }) : checkPostgres(outage.address, signal));
   const selfPause = new SelfPause({
     pause: async () => partitions?.pause(true),
     resume: async () => partitions?.resume(),
-    probe: (outage, signal) => (outage.kind === 'api' ? checkInnerworks({ apiKey, baseUrl: outage.address, startup: false, signal }) : checkPostgres(outage.address)),
+    probe,
+    // Its API (base URL and key from its environment) is the worker's alone: paused until it works.
+    // A database password pause probes a host a job named, which may never answer: bounded.
+    maxPauseMs: (outage) => (outage.kind === 'api' ? undefined : handBackWindowMs),
     onChange: (health, previous) => {
       if (health.state === 'paused') emit({ type: 'paused', reason: health.reason, nextProbeInMs: Math.max(0, health.nextProbeAt - Date.now()), ...(health.lastProbeError ? { lastProbeError: health.lastProbeError } : {}) });
       else if (previous.state === 'paused') emit({ type: 'resumed', pausedMs: Date.now() - previous.since });
@@ -196,6 +220,11 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
         signal: stopping.signal,
         onPage: async (position) => {
           selfPause.succeeded();
+          // Progress: earlier hand-backs were an outage that is over, not a job that cannot work.
+          if (job.data.handBacks !== undefined) {
+            const { handBacks: _handBacks, firstHandBackAt: _first, ...data } = job.data;
+            await job.updateData(data);
+          }
           const progress = { records: position.records, pages: position.pages, done: position.done };
           await job.updateProgress(progress);
           emit({ type: 'page', exportId, partition, progress });
@@ -203,16 +232,25 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       });
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      const outage = ownFailure(err, { baseUrl, to: target.to });
-      if (outage) {
+      const outage = ownFailure(err, { baseUrl, to: target.to, workerBaseUrl: defaultBaseUrl });
+      const charged = outage && (await chargeToJob(job, outage));
+      if (outage && !charged) {
         // Not the partition's fault: back to the queue for another worker (or this one once the
-        // outage is over) without using an attempt. Paused first, so that this worker does not
+        // outage is over) without using an attempt, counted toward the job's cap. A failure of
+        // this worker's own settings also counts toward pausing it, first, so that it does not
         // fetch the next job only to fail it the same way.
-        emit({ type: 'handed-back', exportId, partition, reason: outage.reason });
-        await selfPause.failed(outage);
+        const handBacks = (job.data.handBacks ?? 0) + 1;
+        await job.updateData({ ...job.data, handBacks, firstHandBackAt: job.data.firstHandBackAt ?? Date.now() });
+        emit({ type: 'handed-back', exportId, partition, reason: outage.reason, handBacks, maxHandBacks });
+        if (outage.own) await selfPause.failed(outage);
         noteHandedBack(job.id);
-        await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
+        await job.moveToDelayed(Date.now() + handBackDelayMs(handBacks), token);
         throw new DelayedError();
+      }
+      if (charged) {
+        const chargedError = new Error(`${outage.reason} (${charged})`, { cause: err });
+        emit({ type: 'failed', exportId, partition, error: chargedError });
+        throw chargedError;
       }
       emit({ type: 'failed', exportId, partition, error: err });
       // Retrying cannot fix a bad option or a request the server refuses: fail the job at once, with the reason.
@@ -235,6 +273,25 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     }
     emit({ type: 'completed', exportId, partition, progress });
     return progress;
+  };
+
+  /**
+   * Why a failure that looks like an outage must use one of the job's attempts after all, or
+   * undefined: the job's hand-backs are used up, or the API answers a probe at once (the request,
+   * not the way to the server, is what fails: a page that times out every time, a 403 about this
+   * request). A database that answers again right after is an outage ending (a restart refuses
+   * logins while it starts up): handed back, and the cap still bounds it.
+   */
+  const chargeToJob = async (job: Job<PartitionJobData, PartitionProgress>, outage: Outage): Promise<string | undefined> => {
+    const used = chargeAfterHandBacks(job.data, Date.now(), { maxHandBacks, windowMs: handBackWindowMs });
+    if (used) return used;
+    if (outage.kind !== 'api') return undefined;
+    try {
+      await probe(outage, stopping.signal);
+    } catch {
+      return undefined;
+    }
+    return stopping.signal.aborted ? undefined : `${outage.target} answered a check right after, so the failure is this job's and uses an attempt`;
   };
 
   const finishExport = async (job: Job<ExportJobData>): Promise<{ records: number; pages: number; partitions: number }> => {

@@ -20,10 +20,14 @@ byte range of the input file (which it reads at the enqueued path: a shared volu
 PostgreSQL table, with REINFER_TOKEN from its own environment.
 
 At startup a worker prints the queue and the API base URL it serves, and refuses to start when
-Redis or the API does not answer or the API refuses its key. A failure that is the worker's own
-(the API or the database unreachable from it, or refusing its credentials) hands the job back
-without using one of its attempts; three in a row pause the worker, which says why here and in
-'status', probes what failed (waits of 1 s doubling to 5 s) and resumes when it works again.
+Redis or the API does not answer or the API refuses its key. When the API is unreachable or
+refuses the key, the worker checks it again at once: if it answers, the failure was the job's
+and uses an attempt. Otherwise, and when the database is unreachable or refuses the login, the
+job goes back to the queue without using one (waits of 1 s doubling to 15 s), at most --max-hand-backs times or for --hand-back-window
+per job, after which such failures use its attempts. Three failures of the worker's own settings in a row (its API
+URL or key, its database password) pause it: it says why here and in 'status', probes what
+failed (waits of 1 s doubling to 5 s) and resumes when it works again (a database password
+pause ends after 10 minutes at the latest). An address the export names never pauses a worker.
 
 Options:
   --queue URL             Redis, redis://[:PASSWORD@]HOST:PORT[/DB] (required; Redis >= 6.2)
@@ -32,6 +36,10 @@ Options:
   --lock-duration MS      how long a job's lock lasts unless renewed: a dead worker's job waits
                           this long before another takes it (default 30000)
   --base-url URL          Innerworks base URL when the export names none (env INNERWORKS_BASE_URL)
+  --max-hand-backs N      times one job may be handed back without using an attempt, 0..1000
+                          (default 10)
+  --hand-back-window MS   time since a job's first hand-back after which such failures use its
+                          attempts; also the longest database password pause (default 600000)
 
 Environment (credentials are never stored in Redis; each worker reads its own):
   INNERWORKS_API_KEY      API key sent as x-api-key (required)
@@ -51,8 +59,10 @@ Examples:
     'stalled-interval': { type: 'string' },
     'lock-duration': { type: 'string' },
     'base-url': { type: 'string' },
+    'max-hand-backs': { type: 'string' },
+    'hand-back-window': { type: 'string' },
   },
-  flagOf: { queue: '--queue', concurrency: '--concurrency', stalledInterval: '--stalled-interval', lockDuration: '--lock-duration', apiKey: 'INNERWORKS_API_KEY' },
+  flagOf: { queue: '--queue', concurrency: '--concurrency', stalledInterval: '--stalled-interval', lockDuration: '--lock-duration', maxHandBacks: '--max-hand-backs', handBackWindowMs: '--hand-back-window', apiKey: 'INNERWORKS_API_KEY' },
   run: runWorker,
 };
 
@@ -70,6 +80,8 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
     concurrency: parseIntegerFlag('concurrency', values.concurrency as string | undefined, 1, 64),
     stalledInterval: parseIntegerFlag('stalled-interval', values['stalled-interval'] as string | undefined, 100, 3_600_000),
     lockDuration: parseIntegerFlag('lock-duration', values['lock-duration'] as string | undefined, 100, 3_600_000),
+    maxHandBacks: parseIntegerFlag('max-hand-backs', values['max-hand-backs'] as string | undefined, 0, 1000),
+    handBackWindowMs: parseIntegerFlag('hand-back-window', values['hand-back-window'] as string | undefined, 1000, 86_400_000),
     onEvent: workerLog(io),
   };
   // Said before the checks, so that a worker that cannot start has said what it tried.
@@ -140,7 +152,7 @@ function log(io: CliIO, event: WorkerEvent): void {
     case 'failed':
       return void io.stderr.write(`${which}: failed: ${redact(event.error.message)}\n`);
     case 'handed-back':
-      return void io.stderr.write(`${which}: handed back to the queue, no attempt used: ${redact(event.reason)}\n`);
+      return void io.stderr.write(`${which}: handed back to the queue, no attempt used (${event.handBacks} of at most ${event.maxHandBacks}): ${redact(event.reason)}\n`);
     case 'finished':
       return void io.stderr.write(`${which}: export finished, ${formatCount(event.records)} records\n`);
     case 'page':
