@@ -6,7 +6,7 @@
 // (peak RSS is the case's own); cases are interleaved round by round and ratios are taken within
 // each round, so load from other work on the shared machine falls on every case alike.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, printBenchmark, runCase, startServerProcess, ROOT } from '../lib.mjs';
 
@@ -119,7 +119,7 @@ printBenchmark({
     rssCheck('postgres', '(c) predictInto → PostgreSQL'),
   ],
   notes: [
-    `Load average (1 / 5 / 15 min) at the start ${load(loadBefore)}, at the end ${load(loadAfter)} on ${'2'} shared cores: other work ran alongside, so absolute docs/s vary; the ratios come from cases run back to back in the same round.`,
+    `Load average (1 / 5 / 15 min) at the start ${load(loadBefore)}, at the end ${load(loadAfter)} on ${cpus().length} shared cores: other work ran alongside, so absolute docs/s vary; the ratios come from cases run back to back in the same round.`,
     `Every case runs \`inference-streams predict\` in-process (main(), so the peak RSS is the command's) on the same JSONL file of ~400 B documents (the reinfer-predict documents with an id); (a) gets the file on stdin, which is today's non-resumable path (the predict stream → stringifyJsonl → the file); (b) and (c) get it as --in FILE, which runs predictInto. (a) and (b) write byte-identical files.`,
     '(b) commits each page of 2048 predictions with its input position: the file and its state file are fsynced. (c) COPYs each page (binary) and upserts the position in the same transaction (PostgreSQL 15 in its own process, fsync on).',
     `Emulator in its own process with the reinfer-predict latency model: 100 ms + 0.02 ms per document per request, 8 concurrent requests at most (429 above). One unmeasured warm-up run of (a) on ${count(SMALL)} documents first.`,
