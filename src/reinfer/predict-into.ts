@@ -1,8 +1,8 @@
 /**
- * `predictInto()`: a JSONL file of inputs through a Reinfer model into a destination (a JSONL,
+ * `predictInto()`: a JSONL or JSON array file of inputs through a Reinfer model into a destination (a JSONL,
  * CSV or Parquet file, or a DuckDB or PostgreSQL table), exactly once across crashes. Each page
  * of predictions is handed to the destination with the input position after it (line and byte
- * offset), on the same page loop and `Destination` contract as the export
+ * offset; for a JSON array also the element count, the array read by `readJsonArrayFrom`), on the same page loop and `Destination` contract as the export
  * (`src/destinations/page-loop.ts`): the destination makes both durable together. A rerun opens
  * the input at the saved byte offset, so committed inputs are never sent again; only the batches
  * in flight at the crash are. Predictions stay in input order, and a JSONL output is
@@ -12,11 +12,15 @@
  * settings that decide the predictions; a rerun with another file or other settings is refused
  * with a `ConfigError` naming what changed, instead of mixing two runs in one output.
  */
+import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { unlimitedController } from '../core/abort.js';
 import { AbortError, ConfigError } from '../core/errors.js';
 import { identityChange, isDescriptorPath, readFileIdentity, type FileIdentity } from '../core/file-identity.js';
+import { checkJsonSkeleton } from '../core/json-array.js';
+import { readJsonArrayFrom } from '../core/json-array-from.js';
+import { shapeOfFile, WRAPPER_KEY, type JsonInputFormat, type JsonInputShape } from '../core/json-input.js';
 import { readJsonlFrom, type LinePosition, type PositionedText } from '../core/jsonl-positions.js';
 import { booleanOption, stringOption } from '../core/options.js';
 import { predictionMapping, type PredictionColumn } from '../destinations/columns.js';
@@ -32,8 +36,20 @@ import type { PredictionResult } from './types.js';
 
 /** Options of {@link predictInto}. */
 export interface PredictIntoOptions extends Omit<PredictOptions, 'ordered' | 'onError'>, Pick<DestinationOptions, 'file' | 'format' | 'to' | 'table' | 'exportId' | 'append' | 'stateFile' | 'rowsPerPart' | 'csvEscapeFormulas'> {
-  /** The inputs: a JSONL file (one input per line; blank lines skipped). Required. A pipe or stdin cannot be resumed: use the transforms. */
+  /**
+   * The inputs: a JSONL file (one input per line; blank lines skipped), a JSON array, or an object
+   * holding the array under a key (`{"data": [...]}`). Required. A pipe or stdin cannot be
+   * resumed: use the transforms.
+   */
   input: string;
+  /**
+   * `'jsonl'` or `'json'` (an array, or an object holding it under `jsonPath`). Default: by the
+   * extension (`.jsonl`/`.ndjson`, `.json`), else by the first bytes (`[` or `{"data": [`: JSON).
+   * A resumed run must read the same shape.
+   */
+  inputFormat?: JsonInputFormat;
+  /** Read the array under this key of the input's top-level object (implies JSON). Default `data` for an object, none for an array. */
+  jsonPath?: string;
   /** Which endpoint: `'documents'` (`/predict`), `'rawEmails'` (`/predict-raw-emails`) or `'comments'` (`/predict-comments`, inputs are uids). Default `'documents'`. */
   mode?: 'documents' | 'rawEmails' | 'comments';
   /** `rawEmails`: how the platform parses the emails (required there). */
@@ -72,7 +88,7 @@ export interface PredictIntoSummary {
   format: ExportFormat | 'duckdb' | 'postgres';
   /** Rows written (predictions and failures), all runs. */
   records: number;
-  /** Input lines read up to the last committed row, all runs. */
+  /** Input lines read up to the last committed row, all runs (JSON array: the line the last committed element ends on). */
   lines: number;
   /** True when an earlier run's position was found and resumed. */
   resumed: boolean;
@@ -85,6 +101,8 @@ interface SavedInput {
   kind: 'predict';
   line: number;
   offset: number;
+  /** JSON array input: elements read before `offset`. */
+  index?: number;
   input: FileIdentity;
   settings: Record<string, unknown>;
 }
@@ -101,6 +119,11 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   const mode = options.mode ?? 'documents';
   if (!['documents', 'rawEmails', 'comments'].includes(mode)) throw new ConfigError('mode', 'must be documents, rawEmails or comments', mode);
   const idField = stringOption('idField', options.idField) ?? 'id';
+  const inputFormat = options.inputFormat;
+  if (inputFormat !== undefined && inputFormat !== 'json' && inputFormat !== 'jsonl') throw new ConfigError('inputFormat', 'must be "json" or "jsonl"', inputFormat);
+  const jsonPath = stringOption('jsonPath', options.jsonPath);
+  if (jsonPath === '') throw new ConfigError('jsonPath', 'must be a key, e.g. "data"', jsonPath);
+  if (jsonPath !== undefined && inputFormat === 'jsonl') throw new ConfigError('jsonPath', 'reads a JSON document, but inputFormat is "jsonl"', jsonPath);
   const keepInput = booleanOption('keepInput', options.keepInput, false);
   const columns = predictionColumns(options.columns, keepInput).names;
   const mapping = predictionMapping(columns);
@@ -123,7 +146,13 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   try {
     if (options.signal?.aborted) throw new AbortError('predictInto aborted before it started', { cause: options.signal.reason });
     const identity = await inputIdentity(path);
-    const initial: SavedInput = { kind: 'predict', line: 0, offset: 0, input: identity, settings };
+    const shape = await shapeOfFile(path, inputFormat, jsonPath);
+    const key = shape === 'data-array' ? (jsonPath ?? WRAPPER_KEY) : undefined;
+    // {"data": [...], "more": [...]}: which array was meant is unclear unless jsonPath says; refused before anything is sent.
+    if (shape === 'data-array' && jsonPath === undefined) await checkJsonSkeleton(createReadStream(path), { path: WRAPPER_KEY, source: path });
+    // Only a JSON input adds these, so that a JSONL run saved before they existed resumes as it was.
+    if (shape !== 'jsonl') Object.assign(settings, { inputShape: shape, jsonPath: key ?? null });
+    const initial: SavedInput = { kind: 'predict', line: 0, offset: 0, ...(shape === 'jsonl' ? {} : { index: 0 }), input: identity, settings };
     const { positions, resumed } = await destination.open({ exportId, initial: [{ checkpoint: JSON.stringify(initial), records: 0, pages: 0, done: false }], append });
     const saved = savedInput(positions, destination);
     refuseChanges(saved, identity, settings, path, destination);
@@ -134,8 +163,8 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
     stream = predictions;
     stats = counters;
     if (!opened.position.done) {
-      const encode = (at: LinePosition) => JSON.stringify({ ...saved, line: at.line, offset: at.offset });
-      const reader = Readable.from(readJsonlFrom(path, { from: { line: saved.line, offset: saved.offset }, signal: controller.signal }));
+      const encode = (at: LinePosition) => JSON.stringify({ ...saved, line: at.line, offset: at.offset, ...(at.index === undefined ? {} : { index: at.index }) });
+      const reader = Readable.from(inputReader(path, shape, key, jsonPath === undefined, saved, controller.signal));
       reader.on('error', (error) => predictions.destroy(error));
       reader.pipe(predictions);
       const toRecord = tabular
@@ -168,6 +197,12 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   const position = opened!.position;
   stats!.elapsedMs = Date.now() - startedAt;
   return { files: closed.files, bytes: closed.bytes, format, records: position.records, lines: (JSON.parse(position.checkpoint!) as SavedInput).line, resumed: opened!.resumed, stats: stats! };
+}
+
+/** The inputs from the saved position on, read as `shape`. */
+function inputReader(path: string, shape: JsonInputShape, key: string | undefined, refuseOtherArrays: boolean, saved: SavedInput, signal: AbortSignal): AsyncGenerator<PositionedText> {
+  if (shape === 'jsonl') return readJsonlFrom(path, { from: { line: saved.line, offset: saved.offset }, signal });
+  return readJsonArrayFrom(path, { from: { line: saved.line, offset: saved.offset, index: saved.index ?? 0 }, path: key, otherArrays: refuseOtherArrays ? 'refuse' : 'skip', signal });
 }
 
 /** The stream of `mode`, in input order (positions are committed in that order). */
@@ -208,7 +243,7 @@ function savedInput(positions: readonly PartitionPosition[], destination: Destin
   } catch {
     saved = undefined;
   }
-  if (saved?.kind !== 'predict' || !Number.isSafeInteger(saved.line) || !Number.isSafeInteger(saved.offset) || typeof saved.input !== 'object' || typeof saved.settings !== 'object') {
+  if (saved?.kind !== 'predict' || !Number.isSafeInteger(saved.line) || !Number.isSafeInteger(saved.offset) || (saved.index !== undefined && !Number.isSafeInteger(saved.index)) || typeof saved.input !== 'object' || typeof saved.settings !== 'object') {
     throw new ConfigError('file', `${destination.description} holds the state of another kind of run (an export?), not of predictions; choose another output or start over`);
   }
   return saved as SavedInput;
