@@ -95,7 +95,7 @@ describe('predict --in FILE --out FILE (resumable)', () => {
     const first = cli();
     expect(await first.run(...base, '--in', input, '--out', out, '--json', '--batch-size', '5')).toBe(EXIT.ok);
     expect(first.err()).not.toMatch(/not resumable/);
-    expect(JSON.parse(first.out())).toMatchObject({ format: 'jsonl', resumable: true, resumed: false, records: 12, documents: 12 });
+    expect(JSON.parse(first.out())).toMatchObject({ format: 'jsonl', inputFormat: 'json', resumable: true, resumed: false, records: 12, documents: 12 });
     const before = emulator.reinfer.documentsReceived();
     const again = cli();
     expect(await again.run(...base, '--in', input, '--out', out, '--json', '--batch-size', '5')).toBe(EXIT.ok);

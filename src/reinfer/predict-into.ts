@@ -84,6 +84,8 @@ export interface PredictIntoSummary {
   files: string[];
   /** Size of the file(s) in bytes (0 for a database). */
   bytes: number;
+  /** The input's format: `jsonl`, or `json` (an array, or an object holding it). */
+  inputFormat: JsonInputFormat;
   /** The output's format: jsonl, csv, parquet, duckdb or postgres. */
   format: ExportFormat | 'duckdb' | 'postgres';
   /** Rows written (predictions and failures), all runs. */
@@ -143,10 +145,12 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   const onAbort = () => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let opened: { position: PartitionPosition; resumed: boolean } | undefined;
+  let inputShape: JsonInputShape = 'jsonl';
   try {
     if (options.signal?.aborted) throw new AbortError('predictInto aborted before it started', { cause: options.signal.reason });
     const identity = await inputIdentity(path);
     const shape = await shapeOfFile(path, inputFormat, jsonPath);
+    inputShape = shape;
     const key = shape === 'data-array' ? (jsonPath ?? WRAPPER_KEY) : undefined;
     // {"data": [...], "more": [...]}: which array was meant is unclear unless jsonPath says; refused before anything is sent.
     if (shape === 'data-array' && jsonPath === undefined) await checkJsonSkeleton(createReadStream(path), { path: WRAPPER_KEY, source: path });
@@ -196,7 +200,7 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   const closed = await destination.close(true);
   const position = opened!.position;
   stats!.elapsedMs = Date.now() - startedAt;
-  return { files: closed.files, bytes: closed.bytes, format, records: position.records, lines: (JSON.parse(position.checkpoint!) as SavedInput).line, resumed: opened!.resumed, stats: stats! };
+  return { files: closed.files, bytes: closed.bytes, format, inputFormat: inputShape === 'jsonl' ? 'jsonl' : 'json', records: position.records, lines: (JSON.parse(position.checkpoint!) as SavedInput).line, resumed: opened!.resumed, stats: stats! };
 }
 
 /** The inputs from the saved position on, read as `shape`. */

@@ -268,7 +268,7 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
   const { stats } = summary;
   const where = outPath ?? `${withoutPassword(to!)} table ${String(values.table)}`;
   if (values.json === true) {
-    writeJsonSummary(io, 'predict', { ...stats, format: summary.format, resumable: true, resumed: summary.resumed, records: summary.records, recordsThisRun: stats.records, files: summary.files, bytes: summary.bytes, out: where });
+    writeJsonSummary(io, 'predict', { ...stats, format: summary.format, inputFormat: summary.inputFormat, resumable: true, resumed: summary.resumed, records: summary.records, recordsThisRun: stats.records, files: summary.files, bytes: summary.bytes, out: where });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
     const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
