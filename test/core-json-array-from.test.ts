@@ -1,6 +1,9 @@
 /** parseJsonArray's `from` option and readJsonArrayFrom: a JSON array read on from a saved element boundary. */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseJsonArray, type ArrayPosition } from '../src/core/json-array.js';
 import { describe, expect, it } from 'vitest';
 import { readJsonArrayFrom } from '../src/core/json-array-from.js';
 import { JsonArrayError } from '../src/core/errors.js';
@@ -98,6 +101,31 @@ describe('readJsonArrayFrom', () => {
     const again = await readAll(skeleton, { from: ok.items[0].after as { line: number; offset: number; index: number } });
     expect(again.items).toHaveLength(1);
     expect(again.error?.message).toMatch(/:3: expected "," or "\]" after element \[1\]/);
+  });
+
+  it('positions do not depend on where the chunks split (scalars too), and a resume from each gives the rest', async () => {
+    const text = '[ "a.1" ,\n12345678901234567890,{"id":"x\\"]"},\n\t-1.5e3 , true,[1,[2]]\r\n]';
+    const bytes = Buffer.from(text);
+    const read = async (chunks: Buffer[], from: ArrayPosition) => {
+      const items: PositionedText[] = [];
+      await pipeline(Readable.from(chunks, { objectMode: false }), parseJsonArray({ objectsOnly: false, from }), new Writable({ objectMode: true, write: (item: PositionedText, _e, cb) => (items.push(item), cb()) }));
+      return items;
+    };
+    const whole = await read([bytes], { offset: 0, line: 0, index: 0 });
+    expect(whole.map((item) => item.text)).toEqual(['"a.1"', '12345678901234567890', '{"id":"x\\"]"}', '-1.5e3', 'true', '[1,[2]]']);
+    expect(whole.map((item) => text.slice(0, item.after.offset).trimEnd().endsWith(item.text))).toEqual(whole.map(() => true));
+    for (let step = 1; step <= 5; step++) {
+      const split: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += step) split.push(bytes.subarray(i, i + step));
+      expect((await read(split, { offset: 0, line: 0, index: 0 })).map((item) => item.after)).toEqual(whole.map((item) => item.after));
+      for (const [k, item] of whole.entries()) {
+        const from = item.after as ArrayPosition;
+        const rest = bytes.subarray(from.offset);
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < rest.length; i += step) chunks.push(rest.subarray(i, i + step));
+        expect((await read(chunks, from)).map((r) => r.after)).toEqual(whole.slice(k + 1).map((r) => r.after));
+      }
+    }
   });
 
   it('refuses a from position that is not one', async () => {
