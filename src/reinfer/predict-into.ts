@@ -1,9 +1,10 @@
 /**
- * `predictInto()`: a JSONL or JSON array file of inputs through a Reinfer model into a destination (a JSONL,
- * CSV or Parquet file, or a DuckDB or PostgreSQL table), exactly once across crashes. Each page
- * of predictions is handed to the destination with the input position after it (line and byte
- * offset; for a JSON array also the element count, the array read by `readJsonArrayFrom`), on the same page loop and `Destination` contract as the export
- * (`src/destinations/page-loop.ts`): the destination makes both durable together. A rerun opens
+ * `predictInto()`: a JSONL file of inputs (or a JSON array, or `{"data": [...]}`) through a
+ * Reinfer model into a destination (a JSONL, CSV or Parquet file, or a DuckDB or PostgreSQL
+ * table), exactly once across crashes. Each page of predictions is handed to the destination with
+ * the input position after it (line and byte offset; for an array also the element count), on
+ * the same page loop and `Destination` contract as the export (`src/destinations/page-loop.ts`):
+ * the destination makes both durable together. A rerun opens
  * the input at the saved byte offset, so committed inputs are never sent again; only the batches
  * in flight at the crash are. Predictions stay in input order, and a JSONL output is
  * byte-identical to a one-shot run.
