@@ -88,6 +88,35 @@ describe('predict --in FILE --out FILE (resumable)', () => {
     expect(changed.err()).toMatch(/is not the file the predictions .* were made from \(size/);
   });
 
+  it('a JSON array file resumes too ([...] and {"data": [...]}, --json-path); --unordered still does not', async () => {
+    const input = join(dir(), 'e.json');
+    await writeFile(input, JSON.stringify(docs(12), null, 2));
+    const out = join(dir(), 'e.jsonl');
+    const first = cli();
+    expect(await first.run(...base, '--in', input, '--out', out, '--json', '--batch-size', '5')).toBe(EXIT.ok);
+    expect(first.err()).not.toMatch(/not resumable/);
+    expect(JSON.parse(first.out())).toMatchObject({ format: 'jsonl', inputFormat: 'json', resumable: true, resumed: false, records: 12, documents: 12 });
+    const before = emulator.reinfer.documentsReceived();
+    const again = cli();
+    expect(await again.run(...base, '--in', input, '--out', out, '--json', '--batch-size', '5')).toBe(EXIT.ok);
+    expect(JSON.parse(again.out())).toMatchObject({ resumed: true, records: 12, documents: 0 });
+    expect(emulator.reinfer.documentsReceived()).toBe(before);
+    expect((await readFile(out, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { input: { id: number } }).input.id)).toEqual(docs(12).map((d) => d.id));
+
+    const wrapped = join(dir(), 'e-wrapped');
+    await writeFile(wrapped, JSON.stringify({ items: docs(4), note: 'x' }));
+    const keyed = cli();
+    expect(await keyed.run(...base, '--in', wrapped, '--json-path', 'items', '--out', join(dir(), 'e-wrapped.csv'), '--json')).toBe(EXIT.ok);
+    expect(JSON.parse(keyed.out())).toMatchObject({ format: 'csv', resumable: true, records: 4 });
+    const jsonlPath = cli();
+    expect(await jsonlPath.run(...base, '--in', join(dir(), 'a.jsonl'), '--json-path', 'items', '--out', join(dir(), 'e-x.csv'))).toBe(EXIT.usage);
+    expect(jsonlPath.err()).toMatch(/--json-path reads a JSON document/);
+
+    const unordered = cli();
+    expect(await unordered.run(...base, '--in', input, '--out', join(dir(), 'e-unordered.jsonl'), '--unordered', '--json')).toBe(EXIT.ok);
+    expect(unordered.err()).toMatch(/--unordered writes predictions out of input order, so .* is not resumable/);
+  });
+
   it('stdin is not resumable: says so and writes the file from the start', async () => {
     const out = join(dir(), 'd.jsonl');
     const c = cli(jsonl(docs(3)));

@@ -1,4 +1,4 @@
-// `inference-streams predict --in docs.jsonl --out x.jsonl|x.csv`, SIGKILLed at random moments
+// `inference-streams predict --in docs.jsonl|docs.json --out x.jsonl|x.csv`, SIGKILLed at random moments
 // under 10 % injected faults and rerun each time: exactly N rows, each input once and in input
 // order, byte-identical to a run that was never killed, and the documents paid for bounded by
 // N + (kills + 1) × (concurrency + 2) × batch size.
@@ -33,15 +33,22 @@ async function inputFile(): Promise<string> {
   return path;
 }
 
+/** The same inputs as a pretty-printed `{"data": [...]}` document (elements over several lines). */
+async function jsonInputFile(): Promise<string> {
+  const path = join(dir(), 'docs.json');
+  await writeFile(path, JSON.stringify({ data: docs(N), total: N }, null, 2));
+  return path;
+}
+
 const args = (input: string, out: string) => ['predict', '--project', 'acme', '--dataset', 'emails', '--in', input, '--out', out, '--batch-size', String(BATCH), '--concurrency', String(CONCURRENCY), '--json'];
 
 describe('predict --out FILE survives SIGKILLs', () => {
-  for (const format of ['jsonl', 'csv'] as const) {
-    it(`${format}: exactly N rows in input order, byte-identical to an unkilled run, bounded resends`, async () => {
+  for (const [format, input] of [['jsonl', 'jsonl'], ['csv', 'jsonl'], ['jsonl', 'json']] as const) {
+    it(`${format} from ${input === 'json' ? 'a {"data": [...]} JSON document' : 'JSONL'}: exactly N rows in input order, byte-identical to an unkilled run, bounded resends`, async () => {
       const emulator = await emulatorWithLatency();
-      const input = await inputFile();
-      const file = join(dir(), `killed.${format}`);
-      const result = await killLoop({ cli: cli(), args: args(input, file), env: { ...emulator.env }, minKills: 5, killAfterMs: () => 400 + Math.random() * 900 });
+      const inputPath = input === 'json' ? await jsonInputFile() : await inputFile();
+      const file = join(dir(), `killed-${input}.${format}`);
+      const result = await killLoop({ cli: cli(), args: args(inputPath, file), env: { ...emulator.env }, minKills: 5, killAfterMs: () => 400 + Math.random() * 900 });
       expect(result.kills).toBeGreaterThanOrEqual(5);
       // Not `resumed`: on a loaded machine every kill may land before a run opens its output (Node's
       // start-up alone can take a second); resuming is checked in reinfer-predict-into-cli.
@@ -54,8 +61,8 @@ describe('predict --out FILE survives SIGKILLs', () => {
       expect(ids).toEqual(Array.from({ length: N }, (_, i) => i));
 
       emulator.setFaults({ retryAfterMs: 5 });
-      const reference = join(dir(), `one-shot.${format}`);
-      const oneShot = await killLoop({ cli: cli(), args: args(input, reference), env: { ...emulator.env }, minKills: 0, killAfterMs: () => 0 });
+      const reference = join(dir(), `one-shot-${input}.${format}`);
+      const oneShot = await killLoop({ cli: cli(), args: args(inputPath, reference), env: { ...emulator.env }, minKills: 0, killAfterMs: () => 0 });
       expect(oneShot.kills).toBe(0);
       expect(await sha256(file)).toBe(await sha256(reference));
     }, 180_000);

@@ -78,17 +78,28 @@ export function parseInputFormat(value: unknown): InputFormat | undefined {
 }
 
 /**
+ * Check a `--json-path` value against the format said (`--input-format`, else `--in`'s
+ * extension): the key, or undefined without the flag.
+ */
+export function parseJsonPath(jsonPath: unknown, path: string, forced: InputFormat | undefined): string | undefined {
+  if (jsonPath === undefined) return undefined;
+  if (typeof jsonPath !== 'string' || jsonPath === '') throw new UsageError('--json-path must be a key, e.g. --json-path data');
+  const stdin = path === '-';
+  const said = forced ?? (stdin ? undefined : formatOfName(path));
+  if (said === 'jsonl') throw new UsageError(`--json-path reads a JSON document, but ${stdin ? 'stdin' : path} is read as JSONL (${forced ? '--input-format jsonl' : 'by its extension'})`);
+  return jsonPath;
+}
+
+/**
  * Open `--in` and start parsing it. Resolves once the format is known, so a missing file or a
  * bad `--input-format` fails here, before the command sends anything.
  */
 export async function openCliInput(options: CliInputOptions): Promise<CliInput> {
   const forced = parseInputFormat(options.format);
-  const jsonPath = options.jsonPath;
-  if (jsonPath !== undefined && (typeof jsonPath !== 'string' || jsonPath === '')) throw new UsageError('--json-path must be a key, e.g. --json-path data');
+  const jsonPath = parseJsonPath(options.jsonPath, options.path, forced);
   const stdin = options.path === '-';
   const source = stdin ? 'stdin' : options.path;
   const said = forced ?? (stdin ? undefined : formatOfName(options.path));
-  if (jsonPath !== undefined && said === 'jsonl') throw new UsageError(`--json-path reads a JSON document, but ${source} is read as JSONL (${forced ? '--input-format jsonl' : 'by its extension'})`);
   // Node's default 64 KiB reads: 1 MiB reads raised an ingest's peak RSS by ~60 MB at the same
   // speed (benchmarks/json-array), more parsed items being in flight at once.
   const raw = stdin ? options.stdin : createReadStream(options.path);
@@ -110,7 +121,7 @@ export async function openCliInput(options: CliInputOptions): Promise<CliInput> 
     objectsOnly: options.objectsOnly,
     validate: options.validate,
     keepText: options.keepText,
-    path: typeof jsonPath === 'string' ? jsonPath : undefined,
+    path: jsonPath,
     // {"data": [...], "more": [...]}: which array was meant is unclear unless --json-path says.
     otherArrays: jsonPath === undefined ? 'refuse' : 'skip',
   });

@@ -16,6 +16,7 @@ import { MAX_JSON_DEPTH, otherEncoding, utf8Problem } from './json-bytes.js';
 import { DEFAULT_MAX_LINE_BYTES, type ItemCheck } from './jsonl.js';
 import { skipJsonString, type StringScanState } from './json-string.js';
 import { JsonText } from './json-text.js';
+import { PositionedText, type LinePosition } from './jsonl-positions.js';
 import { booleanOption, integerOption, stringOption } from './options.js';
 import { orderErrors } from './ordered-errors.js';
 
@@ -48,6 +49,22 @@ export interface ParseJsonArrayOptions {
    * value) instead of the value alone, so the element can be forwarded as it came. Default false.
    */
   keepText?: boolean;
+  /**
+   * Start after an element, at a position an earlier run saved (an element's
+   * {@link PositionedText.after}): the caller feeds the bytes from `from.offset` on, the scan
+   * expects `,` or `]` first (then the rest of the top-level object, with `path`), and line
+   * numbers and element indexes count on from the saved ones. `{offset: 0}` is the document's
+   * start. With this option every element is emitted as a {@link PositionedText} (its text,
+   * value and the position just after it). Default none: the document from its start, elements
+   * as values or `JsonText`s.
+   */
+  from?: ArrayPosition;
+}
+
+/** Where an array reader stands: just after element `index - 1`, which ends on line `line` (1-based), at byte `offset`. */
+export interface ArrayPosition extends LinePosition {
+  /** Elements read before this point. */
+  index: number;
 }
 
 const QUOTE = 0x22;
@@ -136,6 +153,10 @@ class JsonArrayParser extends Transform {
   private readonly validate: ItemCheck | undefined;
   private readonly keepText: boolean;
   private readonly refuseOtherArrays: boolean;
+  /** Emit PositionedTexts (the `from` option). */
+  private readonly positioned: boolean;
+  /** Bytes of the input before the chunk being scanned (with `from`, counted from its offset). */
+  private chunkBase = 0;
 
   private state = State.Start;
   /** State to return to after the current array closes. */
@@ -183,6 +204,24 @@ class JsonArrayParser extends Transform {
     if (options.otherArrays !== undefined && options.otherArrays !== 'refuse' && options.otherArrays !== 'skip') throw new ConfigError('otherArrays', 'must be "refuse" or "skip"', options.otherArrays);
     this.refuseOtherArrays = options.otherArrays === 'refuse';
     if (this.path !== undefined) this.afterArray = State.ObjectAfter;
+    this.positioned = options.from !== undefined;
+    if (options.from !== undefined) this.startFrom(options.from);
+  }
+
+  /** The `from` option: the state just after element `from.index - 1`. */
+  private startFrom(from: ArrayPosition): void {
+    if (typeof from !== 'object' || from === null) throw new ConfigError('from', 'must be a position {offset, line, index}', from);
+    const { offset, line, index } = from;
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new ConfigError('from.offset', 'must be an integer ≥ 0', offset);
+    this.chunkBase = offset;
+    if (offset === 0) return;
+    if (!Number.isSafeInteger(line) || line < 1) throw new ConfigError('from.line', 'must be an integer ≥ 1 after the start', line);
+    if (!Number.isSafeInteger(index) || index < 1) throw new ConfigError('from.index', 'must be an integer ≥ 1 after the start', index);
+    this.line = line;
+    this.index = index;
+    this.bomMatched = 3;
+    this.state = State.ArrayAfter;
+    this.pathSeen = this.path !== undefined;
   }
 
   override _transform(chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback): void {
@@ -220,6 +259,7 @@ class JsonArrayParser extends Transform {
 
   private finishChunk(error?: Error): void {
     const done = this.chunkDone!;
+    this.chunkBase += this.chunk!.length;
     this.chunk = undefined;
     this.chunkDone = undefined;
     done(error);
@@ -468,7 +508,8 @@ class JsonArrayParser extends Transform {
     if (problem !== undefined) throw this.fail(problem, text.slice(0, 200), index, this.valueLine);
     this.index++;
     this.state = State.ArrayAfter;
-    if (!this.push(this.keepText ? new JsonText(text, value) : value)) this.full = true;
+    const item = this.positioned ? new PositionedText(text, value, { line: this.line, offset: this.chunkBase + end, index: this.index }) : this.keepText ? new JsonText(text, value) : value;
+    if (!this.push(item)) this.full = true;
     return end;
   }
 

@@ -12,6 +12,7 @@
  * - the first bytes (stdin, other names): `[` is an array; `{` whose first key is `"data"` and
  *   whose value starts with `[` is the wrapper; anything else (including an empty input) is JSONL.
  */
+import { createReadStream } from 'node:fs';
 import { Readable, type Transform } from 'node:stream';
 import { parseJsonArray } from './json-array.js';
 import { parseJsonl, type ItemCheck } from './jsonl.js';
@@ -41,7 +42,7 @@ export function shapeFor(sniffed: JsonInputShape, format: JsonInputFormat | unde
 }
 
 /** The key of the `{"data": [...]}` shape. */
-const WRAPPER_KEY = 'data';
+export const WRAPPER_KEY = 'data';
 /** Bytes read, at most, before deciding (only leading whitespace can make it this long). */
 const MAX_SNIFF_BYTES = 64 * 1024;
 
@@ -102,6 +103,20 @@ export function decideShape(head: Buffer, final = false): JsonInputShape | undef
   i++;
   if (!skipSpace()) return undecided();
   return head[i] === 0x5b ? 'data-array' : 'jsonl';
+}
+
+/**
+ * The shape of the file at `path` by the rule above: `jsonPath` (the key of the array in an
+ * object) means `data-array`; else `format`, the extension, and the first bytes. Reading errors
+ * (e.g. ENOENT) reject.
+ */
+export async function shapeOfFile(path: string, format?: JsonInputFormat, jsonPath?: string): Promise<JsonInputShape> {
+  if (jsonPath !== undefined) return 'data-array';
+  const said = format ?? formatOfName(path);
+  if (said === 'jsonl') return 'jsonl';
+  const { shape, bytes } = await sniffJsonInput(createReadStream(path));
+  bytes.destroy();
+  return shapeFor(shape, said);
 }
 
 /** Options of {@link parseJsonItems}. */

@@ -20,6 +20,8 @@ export interface LinePosition {
   line: number;
   /** Byte offset in the file. */
   offset: number;
+  /** Array readers (`parseJsonArray`'s `from`): elements read before this point. Line readers: none. */
+  index?: number;
 }
 
 /** A line's text and value, with the position just after the line. */
@@ -27,7 +29,7 @@ export class PositionedText<T = unknown> extends JsonText<T> {
   constructor(
     text: string,
     value: T,
-    /** Position after this line (its `line` is this line's 1-based number). */
+    /** Position after this line (its `line` is this line's 1-based number; an array element's: the line it ends on, and its `index` + 1). */
     readonly after: LinePosition,
   ) {
     super(text, value);

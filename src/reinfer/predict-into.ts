@@ -1,9 +1,10 @@
 /**
- * `predictInto()`: a JSONL file of inputs through a Reinfer model into a destination (a JSONL,
- * CSV or Parquet file, or a DuckDB or PostgreSQL table), exactly once across crashes. Each page
- * of predictions is handed to the destination with the input position after it (line and byte
- * offset), on the same page loop and `Destination` contract as the export
- * (`src/destinations/page-loop.ts`): the destination makes both durable together. A rerun opens
+ * `predictInto()`: a JSONL file of inputs (or a JSON array, or `{"data": [...]}`) through a
+ * Reinfer model into a destination (a JSONL, CSV or Parquet file, or a DuckDB or PostgreSQL
+ * table), exactly once across crashes. Each page of predictions is handed to the destination with
+ * the input position after it (line and byte offset; for an array also the element count), on
+ * the same page loop and `Destination` contract as the export (`src/destinations/page-loop.ts`):
+ * the destination makes both durable together. A rerun opens
  * the input at the saved byte offset, so committed inputs are never sent again; only the batches
  * in flight at the crash are. Predictions stay in input order, and a JSONL output is
  * byte-identical to a one-shot run.
@@ -12,11 +13,15 @@
  * settings that decide the predictions; a rerun with another file or other settings is refused
  * with a `ConfigError` naming what changed, instead of mixing two runs in one output.
  */
+import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { unlimitedController } from '../core/abort.js';
 import { AbortError, ConfigError } from '../core/errors.js';
 import { identityChange, isDescriptorPath, readFileIdentity, type FileIdentity } from '../core/file-identity.js';
+import { checkJsonSkeleton } from '../core/json-array.js';
+import { readJsonArrayFrom } from '../core/json-array-from.js';
+import { shapeOfFile, WRAPPER_KEY, type JsonInputFormat, type JsonInputShape } from '../core/json-input.js';
 import { readJsonlFrom, type LinePosition, type PositionedText } from '../core/jsonl-positions.js';
 import type { LineRange } from '../core/line-ranges.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
@@ -33,8 +38,20 @@ import type { PredictionResult } from './types.js';
 
 /** Options of {@link predictInto}. */
 export interface PredictIntoOptions extends Omit<PredictOptions, 'ordered' | 'onError'>, Pick<DestinationOptions, 'file' | 'format' | 'to' | 'table' | 'exportId' | 'append' | 'stateFile' | 'rowsPerPart' | 'csvEscapeFormulas'> {
-  /** The inputs: a JSONL file (one input per line; blank lines skipped). Required. A pipe or stdin cannot be resumed: use the transforms. */
+  /**
+   * The inputs: a JSONL file (one input per line; blank lines skipped), a JSON array, or an object
+   * holding the array under a key (`{"data": [...]}`). Required. A pipe or stdin cannot be
+   * resumed: use the transforms.
+   */
   input: string;
+  /**
+   * `'jsonl'` or `'json'` (an array, or an object holding it under `jsonPath`). Default: by the
+   * extension (`.jsonl`/`.ndjson`, `.json`), else by the first bytes (`[` or `{"data": [`: JSON).
+   * A resumed run must read the same shape.
+   */
+  inputFormat?: JsonInputFormat;
+  /** Read the array under this key of the input's top-level object (implies JSON). Default `data` for an object, none for an array. */
+  jsonPath?: string;
   /** Which endpoint: `'documents'` (`/predict`), `'rawEmails'` (`/predict-raw-emails`) or `'comments'` (`/predict-comments`, inputs are uids). Default `'documents'`. */
   mode?: 'documents' | 'rawEmails' | 'comments';
   /** `rawEmails`: how the platform parses the emails (required there). */
@@ -81,11 +98,13 @@ export interface PredictIntoSummary {
   files: string[];
   /** Size of the file(s) in bytes (0 for a database). */
   bytes: number;
+  /** The input's format: `jsonl`, or `json` (an array, or an object holding it). */
+  inputFormat: JsonInputFormat;
   /** The output's format: jsonl, csv, parquet, duckdb or postgres. */
   format: ExportFormat | 'duckdb' | 'postgres';
   /** Rows written (predictions and failures), all runs. */
   records: number;
-  /** Input lines read up to the last committed row, all runs. */
+  /** Input lines read up to the last committed row, all runs (JSON array: the line the last committed element ends on). */
   lines: number;
   /** True when an earlier run's position was found and resumed. */
   resumed: boolean;
@@ -101,6 +120,8 @@ interface SavedInput {
   /** With `ranges`: the partition's byte range (a resumed run must have the same plan). */
   start?: number;
   end?: number;
+  /** JSON array input: elements read before `offset`. */
+  index?: number;
   input: FileIdentity;
   settings: Record<string, unknown>;
 }
@@ -117,6 +138,11 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   const mode = options.mode ?? 'documents';
   if (!['documents', 'rawEmails', 'comments'].includes(mode)) throw new ConfigError('mode', 'must be documents, rawEmails or comments', mode);
   const idField = stringOption('idField', options.idField) ?? 'id';
+  const inputFormat = options.inputFormat;
+  if (inputFormat !== undefined && inputFormat !== 'json' && inputFormat !== 'jsonl') throw new ConfigError('inputFormat', 'must be "json" or "jsonl"', inputFormat);
+  const jsonPath = stringOption('jsonPath', options.jsonPath);
+  if (jsonPath === '') throw new ConfigError('jsonPath', 'must be a key, e.g. "data"', jsonPath);
+  if (jsonPath !== undefined && inputFormat === 'jsonl') throw new ConfigError('jsonPath', 'reads a JSON document, but inputFormat is "jsonl"', jsonPath);
   const keepInput = booleanOption('keepInput', options.keepInput, false);
   const columns = predictionColumns(options.columns, keepInput).names;
   const mapping = predictionMapping(columns);
@@ -139,10 +165,20 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   const onAbort = () => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let opened: { position: PartitionPosition; resumed: boolean } | undefined;
+  let inputShape: JsonInputShape = 'jsonl';
   try {
     if (options.signal?.aborted) throw new AbortError('predictInto aborted before it started', { cause: options.signal.reason });
     const identity = await inputIdentity(path);
-    const initial: SavedInput[] = ranges === undefined ? [{ kind: 'predict', line: 0, offset: 0, input: identity, settings }] : ranges.map((range) => ({ kind: 'predict', line: 0, offset: range.start, start: range.start, end: range.end, input: identity, settings }));
+    const shape = await shapeOfFile(path, inputFormat, jsonPath);
+    inputShape = shape;
+    if (ranges !== undefined && shape !== 'jsonl') throw new ConfigError('ranges', 'are for a JSONL input: a JSON array cannot be cut into byte ranges', path);
+    const key = shape === 'data-array' ? (jsonPath ?? WRAPPER_KEY) : undefined;
+    // {"data": [...], "more": [...]}: which array was meant is unclear unless jsonPath says; refused before anything is sent.
+    if (shape === 'data-array' && jsonPath === undefined) await checkJsonSkeleton(createReadStream(path), { path: WRAPPER_KEY, source: path });
+    // Only a JSON input adds these, so that a JSONL run saved before they existed resumes as it was.
+    if (shape !== 'jsonl') Object.assign(settings, { inputShape: shape, jsonPath: key ?? null });
+    const first: SavedInput = { kind: 'predict', line: 0, offset: 0, ...(shape === 'jsonl' ? {} : { index: 0 }), input: identity, settings };
+    const initial: SavedInput[] = ranges === undefined ? [first] : ranges.map((range) => ({ ...first, offset: range.start, start: range.start, end: range.end }));
     const { positions, resumed } = await destination.open({ exportId, initial: initial.map((saved) => ({ checkpoint: JSON.stringify(saved), records: 0, pages: 0, done: false })), append });
     const saved = savedInput(positions, destination, partition, initial.length);
     refuseChanges(saved, identity, settings, path, destination);
@@ -156,10 +192,8 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
     stream = predictions;
     stats = counters;
     if (!opened.position.done) {
-      const encode = (at: LinePosition) => JSON.stringify({ ...saved, line: at.line, offset: at.offset });
-      // A partition's line numbers count from its range's start: its source says where that is.
-      const source = saved.start === undefined ? path : `${path} (partition ${partition}, from byte ${saved.start})`;
-      const reader = Readable.from(readJsonlFrom(path, { from: { line: saved.line, offset: saved.offset }, to: saved.end, source, signal: controller.signal }));
+      const encode = (at: LinePosition) => JSON.stringify({ ...saved, line: at.line, offset: at.offset, ...(at.index === undefined ? {} : { index: at.index }) });
+      const reader = Readable.from(inputReader(path, shape, key, jsonPath === undefined, saved, partition, controller.signal));
       reader.on('error', (error) => predictions.destroy(error));
       reader.pipe(predictions);
       const toRecord = tabular
@@ -192,7 +226,17 @@ export async function predictInto(options: PredictIntoOptions): Promise<PredictI
   const closed = await destination.close(true);
   const position = opened!.position;
   stats!.elapsedMs = Date.now() - startedAt;
-  return { files: closed.files, bytes: closed.bytes, format, records: position.records, lines: (JSON.parse(position.checkpoint!) as SavedInput).line, resumed: opened!.resumed, stats: stats! };
+  return { files: closed.files, bytes: closed.bytes, format, inputFormat: inputShape === 'jsonl' ? 'jsonl' : 'json', records: position.records, lines: (JSON.parse(position.checkpoint!) as SavedInput).line, resumed: opened!.resumed, stats: stats! };
+}
+
+/** The inputs from the saved position on, read as `shape`. */
+function inputReader(path: string, shape: JsonInputShape, key: string | undefined, refuseOtherArrays: boolean, saved: SavedInput, partition: number, signal: AbortSignal): AsyncGenerator<PositionedText> {
+  if (shape === 'jsonl') {
+    // A partition's line numbers count from its range's start: its source says where that is.
+    const source = saved.start === undefined ? path : `${path} (partition ${partition}, from byte ${saved.start})`;
+    return readJsonlFrom(path, { from: { line: saved.line, offset: saved.offset }, to: saved.end, source, signal });
+  }
+  return readJsonArrayFrom(path, { from: { line: saved.line, offset: saved.offset, index: saved.index ?? 0 }, path: key, otherArrays: refuseOtherArrays ? 'refuse' : 'skip', signal });
 }
 
 /** The stream of `mode`, in input order (positions are committed in that order). */
@@ -246,7 +290,7 @@ function savedInput(positions: readonly PartitionPosition[], destination: Destin
   } catch {
     saved = undefined;
   }
-  if (saved?.kind !== 'predict' || !Number.isSafeInteger(saved.line) || !Number.isSafeInteger(saved.offset) || typeof saved.input !== 'object' || typeof saved.settings !== 'object') {
+  if (saved?.kind !== 'predict' || !Number.isSafeInteger(saved.line) || !Number.isSafeInteger(saved.offset) || (saved.index !== undefined && !Number.isSafeInteger(saved.index)) || typeof saved.input !== 'object' || typeof saved.settings !== 'object') {
     throw new ConfigError('file', `${destination.description} holds the state of another kind of run (an export?), not of predictions; choose another output or start over`);
   }
   if (positions.length !== count) throw new ConfigError('ranges', `${destination.description} holds ${positions.length} partition(s) of predictions, not ${count}; use the same plan, or another output`);

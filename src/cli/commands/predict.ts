@@ -1,12 +1,11 @@
 /** `inference-streams predict`: JSONL documents, raw emails or comment uids through a Reinfer model, JSONL predictions out. */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbortError } from '../../core/errors.js';
 import { isDescriptorPath } from '../../core/file-identity.js';
-import { formatOfName, sniffJsonInput } from '../../core/json-input.js';
 import { stringifyJsonl } from '../../core/jsonl.js';
 import { csvWriter } from '../../destinations/csv.js';
 import type { PredictionColumn } from '../../destinations/columns.js';
@@ -15,7 +14,7 @@ import { parquetWriter } from '../../destinations/parquet.js';
 import { withoutPassword } from '../../destinations/pg-url.js';
 import { predictComments, predictDocuments, predictInto, predictRawEmails, type PredictIntoStats, type PredictIntoSummary, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
-import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat, type InputFormat } from '../input.js';
+import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat, parseJsonPath, type InputFormat } from '../input.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
 import { PREDICT_QUEUE_HELP, PREDICT_QUEUE_OPTIONS, enqueuePredictionsFromFlags } from './predict-queue.js';
@@ -44,10 +43,11 @@ Options:
   --in FILE|-             input, JSONL or a JSON array (default -: stdin)
 ${inputFormatHelp(26, true)}
   --out FILE|-            output (default -: stdout): FILE.jsonl, FILE.csv or FILE.parquet. From a
-                          JSONL file (--in FILE) it is resumable: the input position after the
-                          last prediction written is saved with it (FILE.state.json), and running
-                          the same command again continues there; committed inputs are never sent
-                          again. From stdin or a JSON array the file is written from the start
+                          file (--in FILE, JSONL or a JSON array) it is resumable: the input
+                          position after the last prediction written is saved with it
+                          (FILE.state.json), and running the same command again continues there;
+                          committed inputs are never sent again. From stdin (or --unordered) the
+                          file is written from the start
   --format F              jsonl, csv or parquet (default: from --out's extension, else jsonl)
   --state FILE            a resumable --out's state file (default: the --out file + .state.json)
   --to URL --table T      a database instead: postgres://USER@HOST:PORT/DB or duckdb:PATH, resumable
@@ -144,10 +144,10 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   const inPath = typeof values.in === 'string' ? values.in : '-';
   const outPath = typeof values.out === 'string' ? values.out : '-';
   const format = parseInputFormat(values['input-format']);
-  const resumable = await resumableReason(values, inPath, format);
-  if (resumable === true) return runPredictInto(values, options, inPath, io);
+  const resumable = await resumableReason(values, inPath);
+  if (resumable === true) return runPredictInto(values, options, inPath, format, io);
   const tableFlag = ['to', 'table', 'append', 'rows-per-part', 'state'].find((flag) => values[flag] !== undefined);
-  if (tableFlag !== undefined) throw new UsageError(`--${tableFlag} needs a resumable run: --in FILE (JSONL), in input order; ${resumable}`);
+  if (tableFlag !== undefined) throw new UsageError(`--${tableFlag} needs a resumable run: --in FILE (JSONL or a JSON array), in input order; ${resumable}`);
   const outFormat = outputFormat(values, outPath);
   const columnFlag = ['columns', 'id-field', 'keep-input'].find((flag) => values[flag] !== undefined);
   if (columnFlag !== undefined && outFormat === 'jsonl') throw new UsageError(`--${columnFlag} is for a CSV or Parquet --out (JSONL holds whole predictions)`);
@@ -199,26 +199,18 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
 }
 
 /**
- * True when the run can be resumed: a JSONL file in, in input order, into a file or a database.
- * Otherwise why not, in words for the note on stderr.
+ * True when the run can be resumed: a file in (JSONL or a JSON array), in input order, into a
+ * file or a database. Otherwise why not, in words for the note on stderr.
  */
-async function resumableReason(values: OptionValues, inPath: string, format: InputFormat | undefined): Promise<true | string> {
+async function resumableReason(values: OptionValues, inPath: string): Promise<true | string> {
   if ((values.out === undefined || values.out === '-') && values.to === undefined) return 'predictions go to stdout';
   if (inPath === '-') return 'the input is stdin';
   if (isDescriptorPath(inPath)) return `the input ${inPath} is a descriptor, not a file`;
   if (values.unordered === true) return '--unordered writes predictions out of input order';
-  if (values['json-path'] !== undefined || format === 'json') return 'the input is read as a JSON document (only JSONL input is resumable)';
   try {
     if (!(await stat(inPath)).isFile()) return `the input ${inPath} is not a regular file`;
   } catch {
     return true; // predictInto names the missing file
-  }
-  const byName = format ?? formatOfName(inPath);
-  if (byName === 'json') return 'the input is a JSON document (only JSONL input is resumable)';
-  if (byName === undefined) {
-    const { shape, bytes } = await sniffJsonInput(createReadStream(inPath));
-    bytes.destroy();
-    if (shape !== 'jsonl') return 'the input is a JSON document (only JSONL input is resumable)';
   }
   return true;
 }
@@ -238,7 +230,8 @@ function parseColumns(value: OptionValues[string]): PredictionColumn[] | undefin
 }
 
 /** The resumable run: predictInto with the command's options, progress and summary. */
-async function runPredictInto(values: OptionValues, options: PredictOptions, inPath: string, io: CliIO): Promise<number> {
+async function runPredictInto(values: OptionValues, options: PredictOptions, inPath: string, inputFormat: InputFormat | undefined, io: CliIO): Promise<number> {
+  const jsonPath = parseJsonPath(values['json-path'], inPath, inputFormat);
   const outPath = typeof values.out === 'string' && values.out !== '-' ? values.out : undefined;
   const to = typeof values.to === 'string' ? values.to : undefined;
   if (outPath !== undefined && to !== undefined) throw new UsageError('--out and --to are two outputs; choose one');
@@ -250,6 +243,8 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
     summary = await predictInto({
       ...options,
       input: inPath,
+      inputFormat,
+      jsonPath,
       mode,
       transformTag: values['transform-tag'] as string | undefined,
       includeComments: values['include-comments'] === true || undefined,
@@ -281,7 +276,7 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
   const { stats } = summary;
   const where = outPath ?? `${withoutPassword(to!)} table ${String(values.table)}`;
   if (values.json === true) {
-    writeJsonSummary(io, 'predict', { ...stats, format: summary.format, resumable: true, resumed: summary.resumed, records: summary.records, recordsThisRun: stats.records, files: summary.files, bytes: summary.bytes, out: where });
+    writeJsonSummary(io, 'predict', { ...stats, format: summary.format, inputFormat: summary.inputFormat, resumable: true, resumed: summary.resumed, records: summary.records, recordsThisRun: stats.records, files: summary.files, bytes: summary.bytes, out: where });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
     const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
