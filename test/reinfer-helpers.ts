@@ -1,7 +1,8 @@
 /** Shared helpers of the Reinfer tests (not a test file itself). */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Emulator } from '../src/emulator/index.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { startEmulator, type Emulator } from '../src/emulator/index.js';
 
 export const FAST_RETRY = { baseDelayMs: 1, maxDelayMs: 20 };
 
@@ -35,4 +36,26 @@ export async function run<T = any>(transform: NodeJS.ReadWriteStream & Readable,
     }),
   );
   return out;
+}
+
+/**
+ * One emulator for a test file (port 0, quick Retry-After), its stats and faults reset before
+ * each test, closed after the file; call the returned function inside a test.
+ */
+export function reinferEmulatorPerFile(): () => Emulator {
+  let emulator: Emulator | undefined;
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0, faults: { retryAfterMs: 5 } });
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+  beforeEach(() => {
+    emulator!.resetStats();
+    emulator!.setFaults({ retryAfterMs: 5 });
+  });
+  return () => {
+    if (!emulator) throw new Error('reinferEmulatorPerFile() is only available inside tests');
+    return emulator;
+  };
 }

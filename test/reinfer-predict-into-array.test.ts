@@ -3,34 +3,23 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
 import { AbortError, ConfigError, JsonArrayError } from '../src/core/errors.js';
 import { parseJsonArray } from '../src/core/json-array.js';
 import { stringifyJsonl } from '../src/core/jsonl.js';
 import { predictDocuments, predictInto } from '../src/reinfer/index.js';
-import { conn, docs } from './reinfer-helpers.js';
+import { conn, docs, reinferEmulatorPerFile } from './reinfer-helpers.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-let emulator: Emulator;
+const emulator = reinferEmulatorPerFile();
 const dir = tempDir('predict-into-array-');
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, faults: { retryAfterMs: 5 } });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(() => {
-  emulator.resetStats();
-  emulator.setFaults({ retryAfterMs: 5 });
-});
 
 const N = 240;
 const BATCH = 20;
 
 /** Today's one-shot path: the array through predictDocuments into JSONL. */
 async function oneShot(input: string, output: string, path?: string): Promise<string> {
-  await pipeline(createReadStream(input), parseJsonArray({ keepText: true, objectsOnly: false, path }), predictDocuments({ ...conn(emulator), batchSize: BATCH }), stringifyJsonl(), createWriteStream(output));
+  await pipeline(createReadStream(input), parseJsonArray({ keepText: true, objectsOnly: false, path }), predictDocuments({ ...conn(emulator()), batchSize: BATCH }), stringifyJsonl(), createWriteStream(output));
   return readFile(output, 'utf8');
 }
 
@@ -60,19 +49,19 @@ describe('predictInto with a JSON array input', () => {
       await writeFile(input, shape.text());
       const expected = await oneShot(input, join(dir(), `${shape.name}-expected.jsonl`), shape.path);
       const file = join(dir(), `${shape.name}-out.jsonl`);
-      const start = emulator.reinfer.documentsReceived();
-      const runs = await runWithStops({ ...conn(emulator), input, file, batchSize: BATCH, concurrency: 2 }, 60);
+      const start = emulator().reinfer.documentsReceived();
+      const runs = await runWithStops({ ...conn(emulator()), input, file, batchSize: BATCH, concurrency: 2 }, 60);
       expect(runs).toBeGreaterThan(2);
       const output = await readFile(file, 'utf8');
       expect(output).toBe(expected);
       expect(output.trimEnd().split('\n').map((line) => (JSON.parse(line) as { input: { id: number } }).input.id)).toEqual(docs(N).map((d) => d.id));
-      expect(emulator.reinfer.documentsReceived() - start).toBeLessThanOrEqual(N + runs * (2 + 2) * BATCH);
+      expect(emulator().reinfer.documentsReceived() - start).toBeLessThanOrEqual(N + runs * (2 + 2) * BATCH);
       // After the end: nothing sent again.
-      const before = emulator.reinfer.documentsReceived();
-      const again = await predictInto({ ...conn(emulator), input, file, batchSize: BATCH });
+      const before = emulator().reinfer.documentsReceived();
+      const again = await predictInto({ ...conn(emulator()), input, file, batchSize: BATCH });
       expect(again).toMatchObject({ records: N, resumed: true });
       expect(again.stats.documents).toBe(0);
-      expect(emulator.reinfer.documentsReceived()).toBe(before);
+      expect(emulator().reinfer.documentsReceived()).toBe(before);
     }, 60_000);
   }
 
@@ -80,7 +69,7 @@ describe('predictInto with a JSON array input', () => {
     const input = join(dir(), 'table.json');
     await writeFile(input, JSON.stringify(docs(100), null, 1));
     const file = join(dir(), 'table.csv');
-    await runWithStops({ ...conn(emulator), input, file, batchSize: 10, concurrency: 1 }, 30);
+    await runWithStops({ ...conn(emulator()), input, file, batchSize: 10, concurrency: 1 }, 30);
     const ids = (await readFile(file, 'utf8')).trimEnd().split('\r\n').slice(1).map((row) => Number(row.split(',')[0]));
     expect(ids).toEqual(docs(100).map((d) => d.id));
   });
@@ -90,13 +79,13 @@ describe('predictInto with a JSON array input', () => {
     await writeFile(input, JSON.stringify({ data: docs(50) }));
     const file = join(dir(), 'shape.jsonl');
     const controller = new AbortController();
-    await expect(predictInto({ ...conn(emulator), input, file, batchSize: 10, concurrency: 1, signal: controller.signal, onProgress: () => controller.abort() })).rejects.toThrow(AbortError);
-    const other = predictInto({ ...conn(emulator), input, file, batchSize: 10, inputFormat: 'jsonl' });
+    await expect(predictInto({ ...conn(emulator()), input, file, batchSize: 10, concurrency: 1, signal: controller.signal, onProgress: () => controller.abort() })).rejects.toThrow(AbortError);
+    const other = predictInto({ ...conn(emulator()), input, file, batchSize: 10, inputFormat: 'jsonl' });
     await expect(other).rejects.toThrow(ConfigError);
     await expect(other).rejects.toThrow(/inputShape.*differs from the run being resumed/);
-    await expect(predictInto({ ...conn(emulator), input, file, batchSize: 10, jsonPath: 'items' })).rejects.toThrow(/jsonPath.*differs/);
+    await expect(predictInto({ ...conn(emulator()), input, file, batchSize: 10, jsonPath: 'items' })).rejects.toThrow(/jsonPath.*differs/);
     // The same shape resumes and completes.
-    const summary = await predictInto({ ...conn(emulator), input, file, batchSize: 10 });
+    const summary = await predictInto({ ...conn(emulator()), input, file, batchSize: 10 });
     expect(summary).toMatchObject({ records: 50, resumed: true });
   });
 
@@ -107,21 +96,21 @@ describe('predictInto with a JSON array input', () => {
     await writeFile(input, `[\n${lines.join(',\n')}\n]\n`);
     const file = join(dir(), 'bad.jsonl');
     const controller = new AbortController();
-    await expect(predictInto({ ...conn(emulator), input, file, batchSize: 10, concurrency: 1, signal: controller.signal, onProgress: (stats) => stats.records >= 20 && controller.abort() })).rejects.toThrow(AbortError);
-    const resumed = predictInto({ ...conn(emulator), input, file, batchSize: 10, concurrency: 1 });
+    await expect(predictInto({ ...conn(emulator()), input, file, batchSize: 10, concurrency: 1, signal: controller.signal, onProgress: (stats) => stats.records >= 20 && controller.abort() })).rejects.toThrow(AbortError);
+    const resumed = predictInto({ ...conn(emulator()), input, file, batchSize: 10, concurrency: 1 });
     await expect(resumed).rejects.toThrow(JsonArrayError);
     await expect(resumed).rejects.toThrow(`${input}:47 element [45]`);
 
     const two = join(dir(), 'two.json');
     await writeFile(two, JSON.stringify({ data: docs(3), more: docs(3) }));
-    const before = emulator.reinfer.documentsReceived();
-    await expect(predictInto({ ...conn(emulator), input: two, file: join(dir(), 'two.jsonl') })).rejects.toThrow(/besides "data"/);
-    expect(emulator.reinfer.documentsReceived()).toBe(before);
+    const before = emulator().reinfer.documentsReceived();
+    await expect(predictInto({ ...conn(emulator()), input: two, file: join(dir(), 'two.jsonl') })).rejects.toThrow(/besides "data"/);
+    expect(emulator().reinfer.documentsReceived()).toBe(before);
   });
 
   it('refuses bad input options before any I/O', async () => {
     const file = join(dir(), 'opts.jsonl');
-    await expect(predictInto({ ...conn(emulator), input: 'x.json', file, inputFormat: 'xml' as 'json' })).rejects.toThrow(/inputFormat/);
-    await expect(predictInto({ ...conn(emulator), input: 'x.jsonl', file, inputFormat: 'jsonl', jsonPath: 'data' })).rejects.toThrow(/jsonPath/);
+    await expect(predictInto({ ...conn(emulator()), input: 'x.json', file, inputFormat: 'xml' as 'json' })).rejects.toThrow(/inputFormat/);
+    await expect(predictInto({ ...conn(emulator()), input: 'x.jsonl', file, inputFormat: 'jsonl', jsonPath: 'data' })).rejects.toThrow(/jsonPath/);
   });
 });
