@@ -122,9 +122,13 @@ export class AppendingFileDestination implements Destination {
   }
 
   async write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
+    await this.append(partition, records.length > 0 ? this.encoder.encode(records) : undefined, position);
+  }
+
+  /** Append a page's bytes (if any), fsync them, then save the state with the position after them. */
+  protected async append(partition: number, bytes: Buffer | undefined, position: PartitionPosition): Promise<void> {
     const part = this.parts[partition];
-    if (records.length > 0) {
-      const bytes = this.encoder.encode(records);
+    if (bytes !== undefined && bytes.length > 0) {
       const handle = this.handles[partition]!;
       try {
         await writeFully(handle, bytes, part.bytes, this.paths[partition]);

@@ -56,6 +56,8 @@ export async function writePartition(work: PartitionWrite): Promise<void> {
     startTime: position.startTime,
     endTime: position.endTime,
     checkpoint: position.checkpoint,
+    // A JSONL destination takes each page as the lines the body already holds: no record objects.
+    lines: typeof destination.writeLines === 'function',
   });
   const written = async (count: number) => {
     if (count > 0) {
