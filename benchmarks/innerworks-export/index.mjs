@@ -4,6 +4,7 @@
 // (d); and time partitions 4 vs 1. The emulator runs in its own process, each case in its own
 // process (peak RSS and CPU time are the case's own). Cases are interleaved round by round so
 // that load from other processes on the machine falls on every case alike; the table shows medians.
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { interleavedRounds, median, printBenchmark, ROOT } from '../lib.mjs';
 
@@ -84,7 +85,8 @@ printBenchmark({
     `Medians of ${RUNS} runs, cases interleaved; each case in its own process, the emulator in another (2 shared cores: the emulator and the client compete for CPU).`,
     '(a) appends each page, fsyncs it and saves the resume state durably (3 fsyncs a page); (b) and (c) never fsync.',
     `(a) reads the checkpoint from the end of each body and asks for the next page before reading this one, so with latency the round trip overlaps the reading and the file writes.`,
-    '(a) writes each page as the JSON lines its body holds (checked as JSON on the bytes, never parsed into objects); (d) parses each page and stringifies each record, as the export did before. CPU counts the whole case process (startup included), not the emulator.',
+    '(a) writes each page as the JSON lines its body holds (checked as JSON on the bytes, never parsed into objects); (d) parses each page and stringifies each record, as the export did before. CPU counts every thread of the case process from the start of the run to its end (module loading, the same for every case, left out), not the emulator.',
+    `Load average of the machine at the end of the run: ${loadavg().map((load) => load.toFixed(1)).join(' / ')} (1 / 5 / 15 min, 2 cores): above 2, other processes competed for the cores and absolute rates are low; the ratios come from cases run back to back.`,
     `The latency runs use ${LATENT.toLocaleString('en-US')} records (${Math.ceil(LATENT / BATCH)} pages) to keep the run short; the ratio does not depend on the count.`,
     'MB/s counts the JSONL bytes written (or, for (c), that would be written).',
     'Partitions share one main thread and, here, the 2 cores with the emulator: at 50 ms of latency the CPU, not the round trip, bounds 4 partitions; where latency dominates they scale (200 ms table).',
