@@ -5,3 +5,4 @@ export { exportStatus, type ExportState, type ExportStatus, type ExportStatusOpt
 export type { PartitionProgress } from './jobs.js';
 export type { WorkerStatus } from './heartbeat.js';
 export { enqueuePredictions, type EnqueuePredictionsOptions, type EnqueuedPredictions } from './enqueue-predictions.js';
+export { serveMetrics, type MetricsEndpoint, type MetricsEndpointOptions } from './metrics-endpoint.js';
