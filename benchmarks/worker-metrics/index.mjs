@@ -13,6 +13,7 @@
 //    dependency: `npm install --no-save prom-client@15` before the run to include it.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, median, printBenchmark, startEmulatorProcess, startServerProcess } from '../lib.mjs';
 import { startRedis, startWorker } from '../queue-lib.mjs';
@@ -21,7 +22,9 @@ const quick = process.argv.includes('--quick');
 const RECORDS = quick ? 60_000 : 200_000;
 const BATCH = 5000;
 const PARTITIONS = 4;
-const RUNS = quick ? 1 : 3;
+const RUNS = quick ? 1 : 5;
+/** Scrapes one after another on the idle worker after an export, to measure the worker CPU of one. */
+const IDLE_SCRAPES = quick ? 50 : 300;
 const { enqueueExport, exportStatus, serveMetrics } = await import(join(ROOT, 'dist', 'index.js'));
 
 // ---- 1. A worker export without and with --metrics-port -------------------------------------
@@ -60,15 +63,36 @@ async function runCase(name, run) {
   clearInterval(scraping);
   const cpuSeconds = worker.cpuSeconds() - cpu0;
   let last;
-  if (url) last = await (await fetch(url)).text();
+  let cpuMsPerScrape;
+  if (url) {
+    last = await (await fetch(url)).text();
+    cpuMsPerScrape = await scrapeCpuMs(worker, url);
+  }
   await worker.stop();
   if (status.state !== 'completed' || status.records !== RECORDS) throw new Error(`export ${status.state} with ${status.records} records`);
   if (last && !last.includes(`inference_streams_records_total{inference_streams_destination="postgres"`)) throw new Error('the records metric is missing from /metrics');
-  const result = { seconds, recordsPerSec: RECORDS / seconds, cpuMsPer1000: (cpuSeconds * 1e6) / RECORDS, scrapes };
+  const result = { seconds, recordsPerSec: RECORDS / seconds, cpuMsPer1000: (cpuSeconds * 1e6) / RECORDS, scrapes, cpuMsPerScrape };
   process.stderr.write(`  ${name}: ${Math.round(result.recordsPerSec)} records/s, worker CPU ${result.cpuMsPer1000.toFixed(1)} ms / 1000 records${url ? `, ${scrapes.length} scrapes` : ''}\n`);
   return result;
 }
 
+/**
+ * The worker CPU of one scrape of its full /metrics (after an export: every series there): the
+ * idle worker's CPU over IDLE_SCRAPES scrapes in a row, less its CPU over as long a time without.
+ */
+async function scrapeCpuMs(worker, url) {
+  const idle0 = worker.cpuSeconds();
+  const t0 = performance.now();
+  for (let i = 0; i < IDLE_SCRAPES; i++) await (await fetch(url)).text();
+  const wall = performance.now() - t0;
+  const scraping = worker.cpuSeconds() - idle0;
+  const rest0 = worker.cpuSeconds();
+  await new Promise((resolve) => setTimeout(resolve, wall));
+  const resting = worker.cpuSeconds() - rest0;
+  return (Math.max(0, scraping - resting) * 1000) / IDLE_SCRAPES;
+}
+
+const loadAtStart = loadavg()[0];
 const CASES = ['without --metrics-port', 'with --metrics-port'];
 const results = Object.fromEntries(CASES.map((name) => [name, []]));
 try {
@@ -89,12 +113,16 @@ const summary = (name) => {
     scrapeMaxMs: scrapes.length ? Math.max(...scrapes.map((s) => s.ms)) : undefined,
     scrapeBytes: scrapes.length ? Math.max(...scrapes.map((s) => s.bytes)) : undefined,
     scrapeCount: scrapes.length,
+    cpuMsPerScrape: runs[0].cpuMsPerScrape === undefined ? undefined : median(runs.map((r) => r.cpuMsPerScrape)),
   };
 };
 const off = summary(CASES[0]);
 const on = summary(CASES[1]);
 const rateRatio = Number((on.recordsPerSec / off.recordsPerSec).toFixed(3));
 const cpuRatio = Number((on.cpuMsPer1000 / off.cpuMsPer1000).toFixed(3));
+// A page's worker CPU, and the share of one core a scrape every 15 s (Prometheus's usual interval) takes.
+const cpuMsPerPage = (off.cpuMsPer1000 * BATCH) / 1000;
+const scrapeShareAt15s = on.cpuMsPerScrape / 15_000;
 
 // ---- 2. The exporters side by side --------------------------------------------------------------
 const ADDS = quick ? 200_000 : 1_000_000;
@@ -214,6 +242,7 @@ printBenchmark({
       rows: [
         [CASES[0], fmt(off.recordsPerSec), off.cpuMsPer1000.toFixed(1), '—', off.runs.join(' / ')],
         [CASES[1], fmt(on.recordsPerSec), on.cpuMsPer1000.toFixed(1), `${on.scrapeMs.toFixed(2)} / ${on.scrapeMaxMs.toFixed(1)} (${on.scrapeCount} scrapes, ${on.scrapeBytes} B)`, on.runs.join(' / ')],
+        ['one scrape of the idle worker after the export', '—', `${on.cpuMsPerScrape.toFixed(2)} ms worker CPU a scrape`, `(median of ${IDLE_SCRAPES} in a row, less the idle CPU)`, '—'],
       ],
     },
     {
@@ -223,13 +252,16 @@ printBenchmark({
     },
   ],
   checks: [
-    { claim: 'records/s with --metrics-port >= 0.95 x without', value: rateRatio, target: 0.95, pass: rateRatio >= 0.95 },
-    { claim: 'worker CPU a record with --metrics-port <= 1.05 x without', value: cpuRatio, target: 1.05, pass: cpuRatio <= 1.05 },
+    { claim: 'records/s with --metrics-port >= 0.95 x without (end to end, scraped every second)', value: rateRatio, target: 0.95, pass: rateRatio >= 0.95 },
+    { claim: 'worker CPU a record with --metrics-port <= 1.05 x without (end to end, scraped every second)', value: cpuRatio, target: 1.05, pass: cpuRatio <= 1.05 },
+    { claim: "the metrics of a page (records + pages add) <= 0.1 % of a page's worker CPU", value: `${((otel.page / 1e6 / cpuMsPerPage) * 100).toFixed(4)} %`, target: '0.1 %', pass: otel.page / 1e6 / cpuMsPerPage <= 0.001 },
+    { claim: 'a scrape every 15 s <= 0.1 % of one core', value: `${(scrapeShareAt15s * 100).toFixed(4)} %`, target: '0.1 %', pass: scrapeShareAt15s <= 0.001 },
   ],
   notes: [
     `Medians of ${RUNS} runs a case, cases interleaved (order alternating) in one run; worker CPU is user + system time of the worker process from enqueue to completed.`,
-    'The worker, Redis, PostgreSQL (fsync on) and the emulator share the 2 cores, and other work was running on the machine: compare the rows, not the absolute numbers.',
-    'Metrics are counted once a page (5000 records) and once a job, never a record: their cost on the export is within the noise. A scrape serialises every series on the worker\'s event loop.',
+    `The worker, Redis, PostgreSQL (fsync on) and the emulator share the 2 cores, with other work on the machine (load average ${loadAtStart.toFixed(0)} at the start of the export runs, ${loadavg()[0].toFixed(0)} at their end): compare the rows, not the absolute numbers.`,
+    'Metrics are counted once a page (5000 records) and once a job, never a record. The end-to-end rows swing by more than the cost measured (runs of one case differ by up to 2x on this loaded machine), so the decisive checks are the last two: the cost of the counter adds of a page (the exporter table, in ns) against the worker CPU of a page (end-to-end table), and the worker CPU of a scrape measured alone.',
+    'Scrape latency during the export is the wait for the busy worker\'s event loop (it serialises the scrape between page commits), not the serialisation itself; Prometheus\'s default scrape timeout is 10 s.',
     prom ? 'prom-client was installed for the run only (npm install --no-save); it is not a dependency.' : 'prom-client was not installed for this run: npm install --no-save prom-client@15 to compare.',
   ],
 });

@@ -353,10 +353,9 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   const onAbort = () => void close();
   try {
     // First, so that a port in use fails before anything else is tried.
-    if (metricsListen) {
-      metricsEndpoint = await openMetricsEndpoint(metricsListen, metricsNames);
-      setPausedGauge(false);
-    }
+    if (metricsListen) metricsEndpoint = await openMetricsEndpoint(metricsListen, metricsNames);
+    // The gauge is there from the start (0), in this endpoint or an application's own SDK.
+    setPausedGauge(false);
     // Fail fast on an unreachable Redis (the connections would otherwise retry forever).
     await Promise.all(connections.map((connection) => reachRedis(connection, queue, redisTimeoutMs, options.signal)));
     // From now on, said once when Redis goes away and once when it is back (also during the rest
