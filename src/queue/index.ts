@@ -5,3 +5,5 @@ export { exportStatus, type ExportState, type ExportStatus, type ExportStatusOpt
 export type { PartitionProgress } from './jobs.js';
 export type { WorkerStatus } from './heartbeat.js';
 export { enqueuePredictions, type EnqueuePredictionsOptions, type EnqueuedPredictions } from './enqueue-predictions.js';
+export { readStatusDocument, type StatusDocument, type StatusDocumentOptions } from './status-document.js';
+export { serveStatus, type ServeStatusOptions, type StatusServer } from './status-server.js';

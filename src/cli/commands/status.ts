@@ -1,11 +1,13 @@
 /** `inference-streams status`: where a queued export stands, partition by partition. */
-import { exportStatus, type WorkerStatus } from '../../queue/index.js';
+import { readStatusDocument, type StatusDocument, type WorkerStatus } from '../../queue/index.js';
 import { COMMON_HELP, EXIT, UsageError, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { formatCount } from '../progress.js';
+import { SERVE_HELP, serveStatusPage } from './status-serve.js';
 
 export const command: CliCommand = {
   name: 'status',
   help: `Usage: inference-streams status --queue redis://HOST:PORT --id ID [--json]
+       inference-streams status --queue redis://HOST:PORT --id ID --serve PORT [--host HOST]
 
 Prints the state of a queued export or of queued predictions (waiting, active, completed or
 failed), its records and pages, and for each partition its range (time for an export, bytes of
@@ -18,17 +20,22 @@ Options:
   --queue URL             Redis, redis://[:PASSWORD@]HOST:PORT[/DB] (required)
   --id ID                 the id printed by 'export --queue' or 'predict --queue' (required)
   --export ID             the same as --id (the older name)
+${SERVE_HELP}
 
 ${COMMON_HELP}
 
 Examples:
   inference-streams status --queue redis://127.0.0.1:6379 --id exp-3f2a9c0d41b7e865
   inference-streams status --queue redis://127.0.0.1:6379 --id exp-3f2a9c0d41b7e865 --json | jq .state
+  inference-streams status --queue redis://127.0.0.1:6379 --id exp-3f2a9c0d41b7e865 --serve 8080
 `,
   options: {
     queue: { type: 'string' },
     id: { type: 'string' },
     export: { type: 'string' },
+    // The live page (status-serve.ts).
+    serve: { type: 'string' },
+    host: { type: 'string' },
   },
   flagOf: { queue: '--queue', exportId: '--id' },
   async run(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
@@ -37,10 +44,13 @@ Examples:
     const id = typeof values.id === 'string' ? values.id : values.export;
     if (typeof values.id === 'string' && typeof values.export === 'string' && values.id !== values.export) throw new UsageError('--export is another name of --id; give one');
     if (typeof id !== 'string') throw new UsageError('--id ID is required (export --queue and predict --queue print it)');
-    const started = Date.now();
-    const status = await exportStatus({ queue: values.queue, exportId: id });
+    // The live page: its own block, see status-serve.ts.
+    if (typeof values.host === 'string' && values.serve === undefined) throw new UsageError('--host is the interface of the page --serve PORT serves; give --serve too');
+    if (typeof values.serve === 'string') return serveStatusPage(values, values.queue, id, io);
+    // The same document GET /status.json of the page serves.
+    const status = await readStatusDocument({ queue: values.queue, exportId: id });
     if (values.json === true) {
-      writeJsonSummary(io, 'status', { ...status, elapsedMs: Date.now() - started });
+      writeJsonSummary(io, 'status', { ...(status as StatusDocument & Record<string, unknown>) });
       return EXIT.ok;
     }
     const lines = [`${status.kind === 'predict' ? `Predictions of ${status.input}` : 'Export'} ${status.exportId}: ${status.state}, ${formatCount(status.records)} records in ${formatCount(status.pages)} pages`, ''];
