@@ -62,10 +62,11 @@ describe.skipIf(skip)('the status page in a real browser', () => {
     return worker;
   }
 
-  async function openPage(exportId: string): Promise<{ server: StatusServer; page: Page; loads: () => number }> {
+  async function openPage(exportId?: string): Promise<{ server: StatusServer; page: Page; loads: () => number }> {
     const server = await serveStatus({ queue: redis.url, exportId });
     closing.push(server);
-    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    // Low: a full-page screenshot is as tall as the content, no taller.
+    const context = await browser.newContext({ viewport: { width: 960, height: 300 } });
     closing.push(context);
     const page = await context.newPage();
     let loads = 0;
@@ -81,17 +82,17 @@ describe.skipIf(skip)('the status page in a real browser', () => {
     const { exportId } = await enqueue('page_results', 3);
     const { page, loads } = await openPage(exportId);
     // Waiting: no worker yet.
-    await page.waitForFunction(() => document.querySelector('.job')?.getAttribute('data-state') === 'waiting', undefined, { timeout: 30_000 });
+    await page.locator('.job[data-state="waiting"]').waitFor({ timeout: 30_000 });
     expect(await shownState(page)).toBe('\u25F7 waiting');
     expect(await page.locator('.job .job-id').textContent()).toBe(exportId);
     expect(await page.locator('.partition').count()).toBe(3);
     expect(await page.locator('#workers-summary').textContent()).toMatch(/None/);
     // A mark that a reload would wipe.
-    await page.evaluate(() => ((window as unknown as { stillTheSamePage: boolean }).stillTheSamePage = true));
+    await page.evaluate('window.stillTheSamePage = true');
 
     await startWorker();
     // The page sees the worker and the export move, by itself.
-    await page.waitForFunction(() => /1 worker seen recently/.test(document.getElementById('workers-summary')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.locator('#workers-summary', { hasText: /^1 worker seen recently/ }).waitFor({ timeout: 60_000 });
     const seen = new Set<string>();
     let screenshotTaken = false;
     const deadline = Date.now() + 180_000;
@@ -115,7 +116,7 @@ describe.skipIf(skip)('the status page in a real browser', () => {
     expect(await page.title()).toContain('completed');
     // The same document, never reloaded.
     expect(loads()).toBe(1);
-    expect(await page.evaluate(() => (window as unknown as { stillTheSamePage?: boolean }).stillTheSamePage)).toBe(true);
+    expect(await page.evaluate('window.stillTheSamePage')).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}/status-page.png`, fullPage: true });
   }, 300_000);
 
@@ -126,8 +127,8 @@ describe.skipIf(skip)('the status page in a real browser', () => {
     const { exportId } = await enqueue('page_failing', 2);
     const { page } = await openPage(exportId);
     await startWorker();
-    await page.waitForFunction(() => document.querySelector('.job')?.getAttribute('data-state') === 'failed', undefined, { timeout: 120_000 });
-    await page.waitForFunction(() => document.querySelectorAll('.partition[data-state="failed"] .reason').length === 2, undefined, { timeout: 60_000 });
+    await page.locator('.job[data-state="failed"]').waitFor({ timeout: 120_000 });
+    await page.locator('.partition[data-state="failed"] .reason').nth(1).waitFor({ timeout: 60_000 });
     expect(await shownState(page)).toBe('\u2716 failed');
     const reason = await page.locator('.partition .reason').first().textContent();
     expect(reason).toMatch(/^Failed: .*other columns/);
@@ -135,7 +136,29 @@ describe.skipIf(skip)('the status page in a real browser', () => {
     expect(await page.locator('.partition').first().textContent()).toContain('2 attempts');
     // Shown, not interpreted: no element made from it, no script run.
     expect(await page.locator('main img').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { injected?: number }).injected)).toBeUndefined();
+    expect(await page.evaluate('window.injected')).toBeUndefined();
     await page.screenshot({ path: `${ARTIFACTS}/status-page-failed.png`, fullPage: true });
   }, 300_000);
+
+  it("without an id lists the queue's jobs newest first, each with a page of its own", async () => {
+    // The two jobs of the tests above: completed, then failed (newest).
+    const { page } = await openPage();
+    await page.locator('.job').nth(1).waitFor({ timeout: 30_000 });
+    const jobs = page.locator('.job');
+    expect(await jobs.evaluateAll((sections) => sections.map((section) => section.getAttribute('data-state')))).toEqual(['failed', 'completed']);
+    expect(await jobs.nth(0).textContent()).toMatch(/2 partitions, 2 failed for good/);
+    expect(await jobs.nth(1).textContent()).toContain(`${RECORDS.toLocaleString('en-US')} records`);
+    expect(await jobs.nth(1).textContent()).toMatch(/100\.0 %/);
+    await page.screenshot({ path: `${ARTIFACTS}/status-page-list.png`, fullPage: true });
+    // A job's own page, by its link; and back.
+    const completedId = await jobs.nth(1).getAttribute('data-job-id');
+    await jobs.nth(1).locator('a.job-link').click();
+    await page.locator('.partition').nth(2).waitFor({ timeout: 30_000 });
+    expect(new URL(page.url()).searchParams.get('id')).toBe(completedId);
+    expect(await page.locator('.job').count()).toBe(1);
+    expect(await page.locator('.job h3').textContent()).toBe('Partitions: 3 of 3 completed');
+    await page.locator('a.back').click();
+    await page.locator('.job').nth(1).waitFor({ timeout: 30_000 });
+    expect(new URL(page.url()).search).toBe('');
+  }, 120_000);
 });

@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
-import { enqueueExport, serveStatus, type StatusServer } from '../src/queue/index.js';
+import { enqueueExport, readStatusDocument, serveStatus, type StatusServer } from '../src/queue/index.js';
 import { captureCli } from './helpers/cli.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { spawnCli, type SpawnedCli } from './helpers/spawn-cli.js';
@@ -78,8 +78,8 @@ async function serveCli(extra: string[] = []): Promise<{ cli: SpawnedCli; url: s
 }
 
 /** A copy without the fields that differ between two reads: the time they took. */
-function withoutTimes(document: Record<string, unknown>): Record<string, unknown> {
-  const { elapsedMs: _elapsed, ...rest } = document;
+function withoutTimes(document: object): Record<string, unknown> {
+  const { elapsedMs: _elapsed, ...rest } = document as Record<string, unknown>;
   return rest;
 }
 
@@ -144,6 +144,14 @@ describe('status --serve', () => {
     expect(await cli.exited).toEqual([EXIT.terminated, null]);
     expect(cli.err()).toMatch(/stopped serving/);
     await expect(get(`${url}status.json`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('without --id serves the list of the queue', async () => {
+    const cli = spawnCli(['status', '--queue', redis.url, '--serve', '0', '--json']);
+    processes.push(cli);
+    const url = await waitFor('the URL', () => (cli.out().includes('\n') ? (JSON.parse(cli.out()) as { url: string }).url : undefined));
+    expect(cli.err()).toContain('serving the status of the jobs');
+    expect(JSON.parse((await get(`${url}status.json`)).body).jobs).toEqual([expect.objectContaining({ id: exportId })]);
   });
 
   it('--host widens it, with a warning that the page has no authentication', async () => {
@@ -229,6 +237,29 @@ describe('serveStatus()', () => {
       return answer.status === 200 ? answer : undefined;
     });
     expect(JSON.parse(back.body)).toMatchObject({ exportId, state: 'waiting' });
+  });
+
+  it("without an id serves the queue's newest jobs, and each listed job's document under ?id= only", async () => {
+    const server = await serveStatus({ queue: redis.url });
+    closing.push(server);
+    const list = JSON.parse((await get(`${server.url}status.json`)).body);
+    expect(withoutTimes(list)).toEqual(withoutTimes(await readStatusDocument({ queue: redis.url })));
+    expect(list).toMatchObject({ command: 'status', jobs: [{ id: exportId, kind: 'export', state: 'waiting', partitionCount: 3 }], workers: [] });
+
+    const one = await get(`${server.url}status.json?id=${exportId}`);
+    expect(one.status).toBe(200);
+    const printed = captureCli({ env: {} });
+    expect(await printed.run('status', '--queue', redis.url, '--id', exportId, '--json')).toBe(EXIT.ok);
+    expect(withoutTimes(JSON.parse(one.body))).toEqual(withoutTimes(JSON.parse(printed.out())));
+    // Not a job of the list: not read at all.
+    const unknown = await get(`${server.url}status.json?id=${encodeURIComponent('exp-<b>0000</b>')}`);
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body)).toMatchObject({ command: 'status', error: { name: 'NotFoundError', message: expect.stringMatching(/among the 20 newest/) } });
+    // A one-job server serves that job only.
+    const single = await serveStatus({ queue: redis.url, exportId });
+    closing.push(single);
+    expect((await get(`${single.url}status.json?id=exp-0000000000000000`)).status).toBe(404);
+    expect((await get(`${single.url}status.json?id=${exportId}`)).status).toBe(200);
   });
 
   it('refuses bad options with a ConfigError naming them', async () => {

@@ -95,10 +95,16 @@ export const STATUS_PAGE_JS = String.raw`'use strict';
     var name = known(state);
     return el('span', 'state state-' + name, (ICONS[name] || '?') + ' ' + String(state));
   }
+  // One job's page of a queue's list: status.json?id=ID (an id of the list only).
+  var selected = new URLSearchParams(location.search).get('id');
+  var source = 'status.json' + (selected ? '?id=' + encodeURIComponent(selected) : '');
+
   function jobsOf(doc) {
     if (Array.isArray(doc.jobs)) return doc.jobs;
     return doc.exportId === undefined ? [] : [doc];
   }
+  /** exportStatus names it exportId, listJobs id. */
+  function idOf(job) { return String(job.exportId !== undefined ? job.exportId : job.id); }
 
   /** A bar: the percentage when the data has one, else full (completed, failed) or a moving pattern (active). */
   function bar(state, percent, label) {
@@ -128,8 +134,8 @@ export const STATUS_PAGE_JS = String.raw`'use strict';
     list.push(plural(item.records, 'record', 'records') + (isNumber(item.pages) ? ' in ' + plural(item.pages, 'page', 'pages') : ''));
     if (isNumber(item.recordsPerSecond)) list.push(count(item.recordsPerSecond) + ' records/s');
     if (isNumber(item.percent)) list.push(item.percent.toFixed(1) + ' %');
-    if (isNumber(item.etaMs)) list.push('ETA ' + duration(item.etaMs));
-    if (isNumber(item.createdAt) && unit === 'job') list.push('created ' + utc(item.createdAt));
+    if (isNumber(item.etaMs) && item.state !== 'completed') list.push('ETA ' + duration(item.etaMs));
+    if (isNumber(item.createdAt) && unit === 'job') list.push('enqueued ' + utc(item.createdAt));
     if (isNumber(item.startedAt)) list.push('started ' + utc(item.startedAt));
     if (isNumber(item.finishedAt)) list.push('finished ' + utc(item.finishedAt));
     return list;
@@ -156,20 +162,35 @@ export const STATUS_PAGE_JS = String.raw`'use strict';
     return item;
   }
 
-  function jobSection(job) {
+  function jobSection(job, listed) {
+    var id = idOf(job);
     var section = el('section', 'job');
-    section.dataset.jobId = String(job.exportId);
+    section.dataset.jobId = id;
     section.dataset.state = String(job.state);
     var title = el('h2');
     title.appendChild(document.createTextNode(job.kind === 'predict' ? 'Predictions ' : 'Export '));
-    title.appendChild(el('code', 'job-id', job.exportId));
+    var name = el('code', 'job-id', id);
+    if (listed) {
+      // A query of this page: never another scheme, whatever the id holds.
+      var link = el('a', 'job-link');
+      link.href = '?id=' + encodeURIComponent(id);
+      link.appendChild(name);
+      title.appendChild(link);
+    } else {
+      title.appendChild(name);
+    }
     if (typeof job.input === 'string') title.appendChild(document.createTextNode(' of ' + job.input));
     section.appendChild(title);
     var line = el('p', 'facts job-facts');
     line.appendChild(stateLabel(job.state));
     facts(job, 'job').forEach(function (fact) { line.appendChild(el('span', 'fact', fact)); });
+    if (typeof job.table === 'string') line.appendChild(el('span', 'fact', 'into ' + (typeof job.to === 'string' ? job.to + ' ' : '') + 'table ' + job.table));
     section.appendChild(line);
-    section.appendChild(bar(job.state, job.percent, 'job ' + job.exportId));
+    section.appendChild(bar(job.state, job.percent, 'job ' + id));
+    if (isNumber(job.partitionCount)) {
+      var failed = isNumber(job.failedPartitions) && job.failedPartitions > 0 ? ', ' + count(job.failedPartitions) + ' failed for good' : '';
+      section.appendChild(el('p', 'partition-count', plural(job.partitionCount, 'partition', 'partitions') + failed + ' (open the job for each)'));
+    }
     var partitions = Array.isArray(job.partitions) ? job.partitions : [];
     if (partitions.length > 0) {
       var done = partitions.filter(function (p) { return p.state === 'completed'; }).length;
@@ -197,9 +218,15 @@ export const STATUS_PAGE_JS = String.raw`'use strict';
 
   function render(doc) {
     var jobs = jobsOf(doc);
+    var listed = Array.isArray(doc.jobs);
     var main = document.getElementById('jobs');
-    main.replaceChildren.apply(main, jobs.map(jobSection));
-    if (jobs.length === 0) main.appendChild(el('p', 'empty', 'No jobs in this queue.'));
+    main.replaceChildren.apply(main, jobs.map(function (job) { return jobSection(job, listed); }));
+    if (listed && jobs.length === 0) main.appendChild(el('p', 'empty', 'No jobs in this queue.'));
+    if (selected) {
+      var back = el('a', 'back', '\u2190 All jobs of the queue');
+      back.href = location.pathname;
+      main.insertBefore(el('p', 'nav'), main.firstChild).appendChild(back);
+    }
     var workers = Array.isArray(doc.workers) ? doc.workers : [];
     var now = Date.now();
     var paused = workers.filter(function (w) { return w.state === 'paused'; }).length;
@@ -208,7 +235,7 @@ export const STATUS_PAGE_JS = String.raw`'use strict';
       : plural(workers.length, 'worker', 'workers') + ' seen recently: ' + (workers.length - paused) + ' running, ' + paused + ' paused by themselves.';
     var list = document.getElementById('workers');
     list.replaceChildren.apply(list, workers.map(function (w) { return workerItem(w, now); }));
-    if (jobs.length === 1) document.title = (ICONS[known(jobs[0].state)] || '') + ' ' + jobs[0].state + ' \u2014 ' + jobs[0].exportId + ' \u2014 inference-streams status';
+    if (!listed && jobs.length === 1) document.title = (ICONS[known(jobs[0].state)] || '') + ' ' + jobs[0].state + ' \u2014 ' + idOf(jobs[0]) + ' \u2014 inference-streams status';
   }
 
   function showError(message) {
@@ -218,7 +245,7 @@ export const STATUS_PAGE_JS = String.raw`'use strict';
   }
 
   function poll() {
-    fetch('status.json', { cache: 'no-store', headers: { accept: 'application/json' } })
+    fetch(source, { cache: 'no-store', headers: { accept: 'application/json' } })
       .then(function (response) {
         return response.json().then(function (doc) {
           if (!response.ok) throw new Error(doc && doc.error && doc.error.message ? doc.error.message : 'HTTP ' + response.status);

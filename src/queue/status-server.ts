@@ -1,7 +1,8 @@
 /**
- * `serveStatus()`: a small live page of a queued job (`status --serve`), for a browser. The page
- * polls `GET /status.json`, whose body is the document `status --json` prints; Redis is read at
- * most once per `refreshMs` however many browsers poll. Plain HTML, CSS and JS from this
+ * `serveStatus()`: a small live page of a queued job, or of a queue's jobs (`status --serve`),
+ * for a browser. The page polls `GET /status.json`, whose body is the document `status --json`
+ * prints (`?id=ID` for one job of the list); Redis is read at most once per `refreshMs` for each
+ * of them however many browsers poll. Plain HTML, CSS and JS from this
  * package (no build step, no CDN: the machine may be offline). The page has no authentication:
  * it listens on 127.0.0.1 unless told otherwise, and then answers only to a loopback Host header
  * (a web page the operator visits cannot read it through DNS rebinding).
@@ -12,7 +13,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { ConfigError, redact } from '../core/errors.js';
 import { integerOption, stringOption } from '../core/options.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl } from './bullmq.js';
-import { readStatusDocument, type StatusDocument } from './status-document.js';
+import { readStatusDocument, type StatusDocument, type StatusListDocument } from './status-document.js';
 import { STATUS_PAGE_CSS, STATUS_PAGE_HTML, STATUS_PAGE_JS } from './status-page.js';
 
 /** The interface the page listens on unless `host` says otherwise: this machine only. */
@@ -23,8 +24,13 @@ export const STATUS_REFRESH_MS = 1000;
 export interface ServeStatusOptions {
   /** Redis, `redis://HOST:PORT`. Required. */
   queue: string;
-  /** The job to show: the id `enqueueExport` or `enqueuePredictions` returned. Required. */
-  exportId: string;
+  /**
+   * The job to show: the id `enqueueExport` or `enqueuePredictions` returned. Default: the
+   * queue's newest `limit` jobs, each with a page of its own (`?id=ID`).
+   */
+  exportId?: string;
+  /** Without `exportId`: how many of the newest jobs the page lists, 1..1000. Default 20. */
+  limit?: number;
   /** TCP port, 0..65 535; 0 picks a free one (read it from `url`). Default 0. */
   port?: number;
   /**
@@ -33,7 +39,7 @@ export interface ServeStatusOptions {
    * reasons and the workers' hosts.
    */
   host?: string;
-  /** The least time between two reads of Redis, ms, 250..60 000; polls in between get the last read. Default 1000. */
+  /** The least time between two reads of Redis (of the list, or of one job), ms, 250..60 000; polls in between get the last read. Default 1000. */
   refreshMs?: number;
   /** How long to wait for Redis to answer before failing with a ConnectionError, ms, 100..600 000. Default 10 000. */
   redisTimeoutMs?: number;
@@ -53,14 +59,15 @@ export interface StatusServer {
 }
 
 /**
- * Serve the live status page of one queued job. The status is read once before listening, so a
- * wrong id or an unreachable Redis fails here (a `ConfigError` or `ConnectionError`) rather than
- * on the page.
+ * Serve the live status page of one queued job, or of the queue's newest jobs. The status is read
+ * once before listening, so a wrong id or an unreachable Redis fails here (a `ConfigError` or
+ * `ConnectionError`) rather than on the page.
  */
 export async function serveStatus(options: ServeStatusOptions): Promise<StatusServer> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
   const queue = checkRedisUrl(options.queue);
-  const exportId = stringOption('exportId', options.exportId, true)!;
+  const exportId = stringOption('exportId', options.exportId);
+  const limit = integerOption('limit', options.limit, 20, 1, 1000);
   const port = integerOption('port', options.port, 0, 0, 65_535);
   const host = stringOption('host', options.host) ?? STATUS_DEFAULT_HOST;
   const refreshMs = integerOption('refreshMs', options.refreshMs, STATUS_REFRESH_MS, 250, 60_000);
@@ -68,8 +75,23 @@ export async function serveStatus(options: ServeStatusOptions): Promise<StatusSe
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ConfigError('signal', 'must be an AbortSignal', options.signal);
   options.signal?.throwIfAborted();
 
-  const read = throttled(() => readStatusDocument({ queue, exportId, redisTimeoutMs }), refreshMs);
-  await read();
+  const readJob = (id: string) => throttled(() => readStatusDocument({ queue, exportId: id, redisTimeoutMs }), refreshMs);
+  const readOne = exportId === undefined ? undefined : readJob(exportId);
+  const readList = exportId === undefined ? throttled(() => readStatusDocument({ queue, limit, redisTimeoutMs }), refreshMs) : undefined;
+  // The listed jobs' own pages: only ids of the list, so that a poll cannot make the server read
+  // any id it is given.
+  const listed = new Map<string, () => Promise<StatusDocument>>();
+  const read = async (id: string | null): Promise<StatusDocument | StatusListDocument | undefined> => {
+    if (readOne) return id === null || id === exportId ? readOne() : undefined;
+    const list = await readList!();
+    if (id === null) return list;
+    for (const known of listed.keys()) if (!list.jobs.some((job) => job.id === known)) listed.delete(known);
+    if (!list.jobs.some((job) => job.id === id)) return undefined;
+    let reader = listed.get(id);
+    if (!reader) listed.set(id, (reader = readJob(id)));
+    return reader();
+  };
+  await read(null);
   options.signal?.throwIfAborted();
   const exposed = !isLoopback(host);
   let allowedHosts = new Set<string>();
@@ -83,8 +105,8 @@ export async function serveStatus(options: ServeStatusOptions): Promise<StatusSe
       return send(res, 421, 'text/plain; charset=utf-8', 'This status page answers only to a loopback address (127.0.0.1, localhost or [::1]) with its port.\n');
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'Only GET and HEAD.\n', { allow: 'GET, HEAD' });
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    switch (path) {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    switch (url.pathname) {
       case '/':
       case '/index.html':
         return send(res, 200, 'text/html; charset=utf-8', STATUS_PAGE_HTML);
@@ -93,13 +115,18 @@ export async function serveStatus(options: ServeStatusOptions): Promise<StatusSe
       case '/status.js':
         return send(res, 200, 'text/javascript; charset=utf-8', STATUS_PAGE_JS);
       case '/status.json': {
-        let document: StatusDocument;
+        const id = url.searchParams.get('id');
+        let document: StatusDocument | StatusListDocument | undefined;
         try {
-          document = await read();
+          document = await read(id);
         } catch (error) {
           // The page says it and polls on: Redis may come back.
           const { name, message } = error instanceof Error ? error : new Error(String(error));
           return send(res, 503, 'application/json', JSON.stringify({ command: 'status', error: { name, message: redact(message) } }));
+        }
+        if (!document) {
+          const message = readOne ? `this page shows ${exportId} only` : `no job with this id among the ${limit} newest of the queue`;
+          return send(res, 404, 'application/json', JSON.stringify({ command: 'status', error: { name: 'NotFoundError', message } }));
         }
         return send(res, 200, 'application/json', JSON.stringify(document));
       }

@@ -3,16 +3,17 @@ import { withoutPassword } from '../../queue/bullmq.js';
 import { serveStatus } from '../../queue/index.js';
 import { interruptedExitCode, parseIntegerFlag, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
 
-export const SERVE_HELP = `  --serve PORT            serve a live page of the job on http://127.0.0.1:PORT/ until Ctrl-C
-                          (0 picks a free port); it updates itself every second, and
+export const SERVE_HELP = `  --serve PORT            serve a live page of the job (without --id: of the queue's 20 newest
+                          jobs, each with a page of its own) on http://127.0.0.1:PORT/ until
+                          Ctrl-C (0 picks a free port); it updates itself every second, and
                           GET /status.json serves what --json prints. Redis is read at most once
                           a second however many browsers watch. With --json, prints {"url"} on stdout
   --host HOST             the interface --serve listens on (default 127.0.0.1: this machine only).
                           The page has no authentication: another interface shows the job's ids,
                           failure reasons and worker hosts to anyone who can reach it`;
 
-/** Serve the page of `exportId` until the process is told to stop; returns the exit code (130/143). */
-export async function serveStatusPage(values: OptionValues, queue: string, exportId: string, io: CliIO): Promise<number> {
+/** Serve the page of `exportId` (or of every job) until the process is told to stop; returns the exit code (130/143). */
+export async function serveStatusPage(values: OptionValues, queue: string, exportId: string | undefined, io: CliIO): Promise<number> {
   const started = Date.now();
   const port = parseIntegerFlag('serve', values.serve as string, 0, 65_535)!;
   const host = typeof values.host === 'string' ? values.host : undefined;
@@ -27,7 +28,7 @@ export async function serveStatusPage(values: OptionValues, queue: string, expor
   if (server.exposed) {
     io.stderr.write(`inference-streams status: warning: the page has no authentication; anyone who can reach ${server.host} port ${server.port} sees the job's ids, failure reasons and worker hosts\n`);
   }
-  io.stderr.write(`inference-streams status: serving the status of ${exportId} (queue ${withoutPassword(queue)}) at ${server.url}; Ctrl-C stops\n`);
+  io.stderr.write(`inference-streams status: serving the status of ${exportId ?? 'the jobs'} (queue ${withoutPassword(queue)}) at ${server.url}; Ctrl-C stops\n`);
   if (values.json === true) writeJsonSummary(io, 'status', { url: server.url, elapsedMs: Date.now() - started });
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) return resolve();

@@ -7,7 +7,7 @@ import { SERVE_HELP, serveStatusPage } from './status-serve.js';
 export const command: CliCommand = {
   name: 'status',
   help: `Usage: inference-streams status --queue redis://HOST:PORT --id ID [--json]
-       inference-streams status --queue redis://HOST:PORT --id ID --serve PORT [--host HOST]
+       inference-streams status --queue redis://HOST:PORT [--id ID] --serve PORT [--host HOST]
 
 Prints the state of a queued export or of queued predictions (waiting, active, completed or
 failed), its records and pages, and for each partition its range (time for an export, bytes of
@@ -28,6 +28,7 @@ Examples:
   inference-streams status --queue redis://127.0.0.1:6379 --id exp-3f2a9c0d41b7e865
   inference-streams status --queue redis://127.0.0.1:6379 --id exp-3f2a9c0d41b7e865 --json | jq .state
   inference-streams status --queue redis://127.0.0.1:6379 --id exp-3f2a9c0d41b7e865 --serve 8080
+  inference-streams status --queue redis://127.0.0.1:6379 --serve 8080     # every job of the queue
 `,
   options: {
     queue: { type: 'string' },
@@ -43,10 +44,10 @@ Examples:
     if (typeof values.queue !== 'string') throw new UsageError('--queue redis://HOST:PORT is required');
     const id = typeof values.id === 'string' ? values.id : values.export;
     if (typeof values.id === 'string' && typeof values.export === 'string' && values.id !== values.export) throw new UsageError('--export is another name of --id; give one');
-    if (typeof id !== 'string') throw new UsageError('--id ID is required (export --queue and predict --queue print it)');
-    // The live page: its own block, see status-serve.ts.
+    // The live page (of the job, or without --id of the queue's jobs): its own block, see status-serve.ts.
     if (typeof values.host === 'string' && values.serve === undefined) throw new UsageError('--host is the interface of the page --serve PORT serves; give --serve too');
-    if (typeof values.serve === 'string') return serveStatusPage(values, values.queue, id, io);
+    if (typeof values.serve === 'string') return serveStatusPage(values, values.queue, typeof id === 'string' ? id : undefined, io);
+    if (typeof id !== 'string') throw new UsageError('--id ID is required (export --queue and predict --queue print it)');
     // The same document GET /status.json of the page serves.
     const status = await readStatusDocument({ queue: values.queue, exportId: id });
     if (values.json === true) {
