@@ -267,5 +267,8 @@ describe('serveStatus()', () => {
     await expect(serveStatus({ queue: 'http://x', exportId })).rejects.toThrow(/"queue"/);
     await expect(serveStatus({ queue: redis.url, exportId, refreshMs: 10 })).rejects.toThrow(/"refreshMs"/);
     await expect(serveStatus({ queue: redis.url, exportId: 'exp-0000000000000000' })).rejects.toThrow(/no export or predictions with this id/);
+    const first = await serveStatus({ queue: redis.url, exportId });
+    closing.push(first);
+    await expect(serveStatus({ queue: redis.url, exportId, port: first.port })).rejects.toThrow(/"port": is in use on 127\.0\.0\.1: choose another, or 0 for a free one/);
   });
 });

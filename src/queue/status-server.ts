@@ -7,7 +7,6 @@
  * it listens on 127.0.0.1 unless told otherwise, and then answers only to a loopback Host header
  * (a web page the operator visits cannot read it through DNS rebinding).
  */
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { ConfigError, redact } from '../core/errors.js';
@@ -137,8 +136,14 @@ export async function serveStatus(options: ServeStatusOptions): Promise<StatusSe
     }
   }
 
-  server.listen(port, host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(listenError(error as NodeJS.ErrnoException, host, port)))]);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => reject(listenError(error, host, port));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
   const address = server.address() as AddressInfo;
   const urlHost = isIP(host) === 6 ? `[${host}]` : host;
   allowedHosts = new Set([`127.0.0.1:${address.port}`, `localhost:${address.port}`, `[::1]:${address.port}`, `${urlHost.toLowerCase()}:${address.port}`]);
