@@ -37,7 +37,8 @@ describe.skipIf(skip)('the status page in a real browser', () => {
       // Slow pages: a partition takes long enough for the page to see it active.
       startEmulator({ records: RECORDS, latencyMs: 200, innerworks: { apiKeys: [API_KEY] } }),
       startPostgres(),
-      startRedis(),
+      // Persistent: the outage test restarts it, and the jobs must still be there after.
+      startRedis({ persist: true }),
       chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
     ]);
     await mkdir(ARTIFACTS, { recursive: true });
@@ -62,8 +63,8 @@ describe.skipIf(skip)('the status page in a real browser', () => {
     return worker;
   }
 
-  async function openPage(exportId?: string): Promise<{ server: StatusServer; page: Page; loads: () => number }> {
-    const server = await serveStatus({ queue: redis.url, exportId });
+  async function openPage(exportId?: string, redisTimeoutMs?: number): Promise<{ server: StatusServer; page: Page; loads: () => number }> {
+    const server = await serveStatus({ queue: redis.url, exportId, redisTimeoutMs });
     closing.push(server);
     // Low: a full-page screenshot is as tall as the content, no taller.
     const context = await browser.newContext({ viewport: { width: 960, height: 300 } });
@@ -160,5 +161,21 @@ describe.skipIf(skip)('the status page in a real browser', () => {
     await page.locator('a.back').click();
     await page.locator('.job').nth(1).waitFor({ timeout: 30_000 });
     expect(new URL(page.url()).search).toBe('');
+  }, 120_000);
+
+  it('says when it cannot read the status, keeps the last read on screen, and recovers by itself', async () => {
+    const { exportId } = await enqueue('page_outage', 2);
+    // A short wait for Redis: the outage shows within a poll or two.
+    const { page, loads } = await openPage(exportId, 500);
+    await page.locator('.job[data-state="waiting"]').waitFor({ timeout: 30_000 });
+    const restarting = redis.restart(5000);
+    const error = page.locator('#error');
+    await error.waitFor({ state: 'visible', timeout: 30_000 });
+    expect(await error.textContent()).toMatch(/^Could not read the status since .*Redis.*Trying again every second/);
+    expect(await page.locator('.job .job-id').textContent()).toBe(exportId);
+    await restarting;
+    await error.waitFor({ state: 'hidden', timeout: 60_000 });
+    expect(await page.locator('.job .job-id').textContent()).toBe(exportId);
+    expect(loads()).toBe(1);
   }, 120_000);
 });

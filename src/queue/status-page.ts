@@ -18,7 +18,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <body>
 <header>
 <h1>inference-streams status</h1>
-<p id="updated" role="status" aria-live="polite">Reading the status…</p>
+<p id="updated">Reading the status…</p>
 <p id="error" role="alert" hidden></p>
 </header>
 <main id="jobs"></main>
@@ -238,10 +238,17 @@ export const STATUS_PAGE_JS = String.raw`'use strict';
     if (!listed && jobs.length === 1) document.title = (ICONS[known(jobs[0].state)] || '') + ' ' + jobs[0].state + ' \u2014 ' + idOf(jobs[0]) + ' \u2014 inference-streams status';
   }
 
+  // Set only when the reason changes: an alert is read out again at every change.
+  var shownError = null;
   function showError(message) {
     var node = document.getElementById('error');
-    node.textContent = 'Could not read the status at ' + clock(new Date()) + ': ' + message + '. Trying again every second; what is shown is from the last read.';
+    if (message !== shownError) node.textContent = 'Could not read the status since ' + clock(new Date()) + ': ' + message + '. Trying again every second; what is shown is from the last read.';
+    shownError = message;
     node.hidden = false;
+  }
+  function hideError() {
+    shownError = null;
+    document.getElementById('error').hidden = true;
   }
 
   function poll() {
@@ -254,7 +261,7 @@ export const STATUS_PAGE_JS = String.raw`'use strict';
       })
       .then(function (doc) {
         render(doc);
-        document.getElementById('error').hidden = true;
+        hideError();
         document.getElementById('updated').textContent = 'Updated ' + clock(new Date()) + '; the page follows the job without reloading.';
       })
       .catch(function (error) { showError(error && error.message ? error.message : String(error)); })
