@@ -249,6 +249,24 @@ describe('status --watch', () => {
     expect(stopped.err()).not.toMatch(/Error|at .*\.js:\d+/);
   }, 120_000);
 
+  it('goes on watching through a Redis restart, saying so once', async () => {
+    const persistent = await startRedis({ persist: true });
+    try {
+      const { exportId } = await enqueueExport({ queue: persistent.url, startTime: since(), endTime: until(), partitions: 1, to: postgres.url, table: 'status_watch_restart', baseUrl: emulator.url });
+      const watcher = spawnCli(['status', '--queue', persistent.url, '--id', exportId, '--watch']);
+      await waitFor('the first block', async () => /waiting/.test(watcher.out()));
+      await persistent.restart(2500);
+      await waitFor('Redis to be back', async () => /answers again/.test(watcher.err()), 30_000);
+      expect(watcher.child.exitCode).toBeNull();
+      expect(watcher.err()).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ went away \(.+\); still watching, reading again every 1 s/);
+      expect(watcher.err().match(/still watching/g)).toHaveLength(1);
+      watcher.child.kill('SIGINT');
+      expect((await watcher.exited)[0]).toBe(EXIT.interrupted);
+    } finally {
+      await persistent.stop();
+    }
+  }, 60_000);
+
   it('refuses --watch without an id and --limit with one', async () => {
     for (const [args, message] of [
       [['--watch'], /--watch follows one job: give its --id/],

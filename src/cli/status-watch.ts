@@ -6,6 +6,8 @@
  * goes on).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConnectionError, redact } from '../core/errors.js';
+import { withoutPassword } from '../queue/bullmq.js';
 import { exportStatus, type ExportStatus } from '../queue/index.js';
 import { EXIT, interruptedExitCode, writeJsonSummary, type CliIO } from './command.js';
 import { jobText } from './status-text.js';
@@ -23,28 +25,43 @@ export interface WatchRequest {
 
 export async function watchStatus({ queue, exportId, json, io }: WatchRequest): Promise<number> {
   const started = Date.now();
-  const columns = (io.stdout as { isTTY?: boolean; columns?: number }).isTTY === true && !json ? ((io.stdout as { columns?: number }).columns ?? 80) : undefined;
+  const terminal = io.stdout as { isTTY?: boolean; columns?: number; rows?: number };
+  const tty = terminal.isTTY === true && !json;
   let drawnLines = 0;
   let lastChange: string | undefined;
   let status: ExportStatus | undefined;
+  let redisAway = false;
   for (;;) {
-    status = await exportStatus({ queue, exportId });
+    try {
+      status = await exportStatus({ queue, exportId });
+      if (redisAway) io.stderr.write(`inference-streams status: Redis at ${withoutPassword(queue)} answers again.\n`);
+      redisAway = false;
+    } catch (error) {
+      // A Redis restart during a long watch is not the job's end: said once, then read again.
+      // Before the first answer it is an error like any other (a wrong URL, say).
+      if (status === undefined || !(error instanceof ConnectionError)) throw error;
+      const why = typeof error.code === 'string' ? error.code : redact(error.message);
+      if (!redisAway) io.stderr.write(`inference-streams status: Redis at ${withoutPassword(queue)} went away (${why}); still watching, reading again every ${WATCH_INTERVAL_MS / 1000} s.\n`);
+      redisAway = true;
+    }
     const now = Date.now();
-    const ended = status.state === 'completed' || status.state === 'failed';
+    const ended = !redisAway && (status.state === 'completed' || status.state === 'failed');
     const change = changeOf(status);
-    if (json) {
+    if (redisAway) {
+      // Nothing new to show.
+    } else if (json) {
       if (change !== lastChange) writeJsonSummary(io, 'status', { ...status, elapsedMs: now - started });
-    } else if (columns !== undefined) {
+    } else if (tty) {
       // Redrawn every time: the rate, the time left and "… ago" move even when the records do not.
       const footer = ended ? [] : ['', `Watching: read again every ${WATCH_INTERVAL_MS / 1000} s; Ctrl-C stops watching (the job goes on).`];
-      const lines = [...terminalSafe(jobText(status, now)).replace(/\n$/, '').split('\n'), ...footer].map((line) => line.slice(0, Math.max(20, columns - 1)));
+      const lines = fit([...terminalSafe(jobText(status, now)).replace(/\n$/, '').split('\n'), ...footer], terminal.columns ?? 80, terminal.rows);
       // Back to the start of the previous block, erase it and what follows, draw the new one.
       io.stdout.write(`${drawnLines > 0 ? `\x1b[${drawnLines}F\x1b[J` : ''}${lines.join('\n')}\n`);
       drawnLines = lines.length;
     } else if (change !== lastChange) {
       io.stdout.write(`${lastChange === undefined ? '' : '\n'}-- ${new Date(now).toISOString()} --\n${terminalSafe(jobText(status, now))}`);
     }
-    lastChange = change;
+    if (!redisAway) lastChange = change;
     if (ended) return status.state === 'completed' ? EXIT.ok : EXIT.failure;
     try {
       await sleep(WATCH_INTERVAL_MS, undefined, { signal: io.signal });
@@ -53,6 +70,17 @@ export async function watchStatus({ queue, exportId, json, io }: WatchRequest): 
       return interruptedExitCode(io);
     }
   }
+}
+
+/**
+ * The block cut to the terminal: no line wraps (a wrapped line would throw off the count of lines
+ * to go back over), and no more lines than the screen has (the cursor cannot go back above it).
+ */
+function fit(lines: string[], columns: number, rows: number | undefined): string[] {
+  const narrow = lines.map((line) => line.slice(0, Math.max(20, columns - 1)));
+  if (rows === undefined || rows < 4 || narrow.length < rows) return narrow;
+  const kept = narrow.slice(0, rows - 2);
+  return [...kept, `… ${narrow.length - kept.length} more lines: the terminal is too short (status without --watch prints them all)`.slice(0, Math.max(20, columns - 1))];
 }
 
 /**
