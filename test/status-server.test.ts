@@ -176,6 +176,7 @@ describe('status --serve', () => {
       [['--host', '0.0.0.0'], /--host .*--serve/],
       [['--serve', '70000'], /--serve must be an integer from 0 to 65535/],
       [['--serve', 'http'], /--serve must be an integer/],
+      [['--serve', '0', '--watch'], /--watch and --serve both follow the job: give one/],
     ] as const) {
       const cli = captureCli({ env: {} });
       expect(await cli.run('status', '--queue', redis.url, '--id', exportId, ...args)).toBe(EXIT.usage);
@@ -244,7 +245,11 @@ describe('serveStatus()', () => {
     closing.push(server);
     const list = JSON.parse((await get(`${server.url}status.json`)).body);
     expect(withoutTimes(list)).toEqual(withoutTimes(await readStatusDocument({ queue: redis.url })));
-    expect(list).toMatchObject({ command: 'status', jobs: [{ id: exportId, kind: 'export', state: 'waiting', partitionCount: 3 }], workers: [] });
+    expect(list).toMatchObject({ command: 'status', queue: redis.url, jobs: [{ id: exportId, kind: 'export', state: 'waiting', partitionCount: 3 }], workers: [] });
+    // What `status --json` without --id prints.
+    const listed = captureCli({ env: {} });
+    expect(await listed.run('status', '--queue', redis.url, '--json')).toBe(EXIT.ok);
+    expect(withoutTimes(list)).toEqual(withoutTimes(JSON.parse(listed.out())));
 
     const one = await get(`${server.url}status.json?id=${exportId}`);
     expect(one.status).toBe(200);

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { integerOption } from '../core/options.js';
-import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis } from './bullmq.js';
+import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, withoutPassword } from './bullmq.js';
 import { readHeartbeats, type WorkerStatus } from './heartbeat.js';
 import { listJobs, type QueuedJob } from './list-jobs.js';
 import { exportStatus, type ExportStatus } from './status.js';
@@ -19,6 +19,8 @@ export type StatusDocument = { command: 'status' } & ExportStatus & {
 /** The queue's newest jobs, newest first, and the workers serving it. */
 export interface StatusListDocument {
   command: 'status';
+  /** The Redis URL, its password left out. */
+  queue: string;
   jobs: QueuedJob[];
   /** As in {@link ExportStatus.workers}: the workers that reported in the last few seconds. */
   workers: WorkerStatus[];
@@ -50,7 +52,7 @@ export async function readStatusDocument(options: StatusDocumentOptions): Promis
     return { command: 'status', ...status, elapsedMs: Date.now() - started };
   }
   const [jobs, workers] = await Promise.all([listJobs({ queue: options.queue, limit: options.limit, redisTimeoutMs: options.redisTimeoutMs }), readWorkers(options)]);
-  return { command: 'status', jobs, workers, elapsedMs: Date.now() - started };
+  return { command: 'status', queue: withoutPassword(options.queue), jobs, workers, elapsedMs: Date.now() - started };
 }
 
 /** The workers' records, on a connection of their own (listJobs reads the jobs on its own). */

@@ -3,8 +3,8 @@ import { withoutPassword } from '../../queue/bullmq.js';
 import { serveStatus } from '../../queue/index.js';
 import { interruptedExitCode, parseIntegerFlag, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
 
-export const SERVE_HELP = `  --serve PORT            serve a live page of the job (without --id: of the queue's 20 newest
-                          jobs, each with a page of its own) on http://127.0.0.1:PORT/ until
+export const SERVE_HELP = `  --serve PORT            serve a live page of the job (without --id: of the queue's --limit
+                          newest jobs, each with a page of its own) on http://127.0.0.1:PORT/ until
                           Ctrl-C (0 picks a free port); it updates itself every second, and
                           GET /status.json serves what --json prints. Redis is read at most once
                           a second however many browsers watch. With --json, prints {"url"} on stdout
@@ -13,13 +13,13 @@ export const SERVE_HELP = `  --serve PORT            serve a live page of the jo
                           failure reasons and worker hosts to anyone who can reach it`;
 
 /** Serve the page of `exportId` (or of every job) until the process is told to stop; returns the exit code (130/143). */
-export async function serveStatusPage(values: OptionValues, queue: string, exportId: string | undefined, io: CliIO): Promise<number> {
+export async function serveStatusPage(values: OptionValues, queue: string, exportId: string | undefined, limit: number | undefined, io: CliIO): Promise<number> {
   const started = Date.now();
   const port = parseIntegerFlag('serve', values.serve as string, 0, 65_535)!;
   const host = typeof values.host === 'string' ? values.host : undefined;
   let server;
   try {
-    server = await serveStatus({ queue, exportId, port, host, signal: io.signal });
+    server = await serveStatus({ queue, exportId, limit, port, host, signal: io.signal });
   } catch (error) {
     // Ctrl-C while the first read still waits for Redis: stopped, not failed.
     if (!io.signal.aborted) throw error;
