@@ -177,6 +177,7 @@ describe('status --serve', () => {
       [['--serve', '70000'], /--serve must be an integer from 0 to 65535/],
       [['--serve', 'http'], /--serve must be an integer/],
       [['--serve', '0', '--watch'], /--watch and --serve both follow the job: give one/],
+      [['--serve', '0', '--limit', '5'], /--limit is for the list of jobs/],
     ] as const) {
       const cli = captureCli({ env: {} });
       expect(await cli.run('status', '--queue', redis.url, '--id', exportId, ...args)).toBe(EXIT.usage);

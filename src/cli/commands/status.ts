@@ -71,6 +71,7 @@ Examples:
     if (typeof values.host === 'string' && values.serve === undefined) throw new UsageError('--host is the interface of the page --serve PORT serves; give --serve too');
     if (typeof values.serve === 'string') {
       if (values.watch === true) throw new UsageError('--watch and --serve both follow the job: give one');
+      if (typeof id === 'string' && values.limit !== undefined) throw new UsageError('--limit is for the list of jobs (status without --id)');
       return serveStatusPage(values, queue, typeof id === 'string' ? id : undefined, parseIntegerFlag('limit', values.limit as string | undefined, 1, 1000), io);
     }
     if (typeof id !== 'string') {
