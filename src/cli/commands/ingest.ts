@@ -11,7 +11,7 @@ import { objectProblem } from '../../safetykit/errors.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
 import { systemLimitHint, terminalSafe } from '../terminal-text.js';
-import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount, ratePerSecond, startProgress } from '../progress.js';
 import { withJsonFields } from '../report-error.js';
 
 export const command: CliCommand = {
@@ -47,6 +47,8 @@ ${inputFormatHelp(23, true)}
                        carries (counted), instead of failing
   --base-url URL       API base URL (env SAFETYKIT_BASE_URL, default https://api.safetykit.com)
 The API key is read from SAFETYKIT_API_KEY.
+${PROGRESS_HELP}
+
 ${COMMON_HELP}
 
 Output: a summary line on stderr (or the JSON summary on stdout with --json).
@@ -62,6 +64,7 @@ Examples:
   // ingestFile()'s file is --in.
   flagOf: { file: 'in' },
   options: {
+    ...PROGRESS_OPTION,
     namespace: { type: 'string' },
     in: { type: 'string' },
     state: { type: 'string' },
@@ -113,10 +116,14 @@ Examples:
     }
     const accepted: DataRequestEvent[] = [];
     let stats: DataWriterStats | undefined;
-    const progress = new ProgressLine(io.stderr, io.progress, () => {
-      if (!stats) return `ingest ${namespace}: starting`;
+    let earlierLines = 0;
+    const progress = startProgress(io, 'ingest', () => {
+      if (!stats) return { text: `ingest ${namespace}: starting`, records: 0, recordsThisRun: 0 };
       const s = stats;
-      return `ingest ${namespace}: ${formatCount(s.objects)} objects, ${formatCount(s.batches)} requests (${s.inFlight} in flight), ${formatBytes(s.bytes)}, ${formatCount(ratePerSecond(s.objects, s.elapsedMs))}/s`;
+      const rate = ratePerSecond(s.objects, s.elapsedMs);
+      const resumed = earlierLines > 0 ? ` (resumed after line ${formatCount(earlierLines)})` : '';
+      const text = `ingest ${namespace}: ${formatCount(s.objects)} objects${resumed}, ${formatCount(s.batches)} requests (${s.inFlight} in flight), ${formatBytes(s.bytes)} sent, ${formatCount(rate)}/s`;
+      return { text, records: s.objects, recordsThisRun: s.objects, ratePerSecond: rate, position: `${formatBytes(s.bytes)} sent`, retries: s.retries };
     });
     const onProgress = (next: DataWriterStats) => {
       stats = next;
@@ -134,6 +141,7 @@ Examples:
           file: inPath,
           stateFile: statePath,
           onResume: (from) => {
+            earlierLines = from.line;
             progress.clear();
             io.stderr.write(`resuming from line ${from.line + 1} of ${terminalSafe(inPath)} (the ${formatCount(from.line)} lines before it were accepted by an earlier run; state ${terminalSafe(failure.stateFile!)})\n`);
           },
