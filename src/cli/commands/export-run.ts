@@ -81,12 +81,14 @@ export interface ExportPlace {
 export async function runResumableExport(io: CliIO, options: ExportInferenceResultsOptions, place: ExportPlace): Promise<ExportSummary> {
   let latest: InferenceResultsStats | undefined;
   let standing: ExportStanding | undefined;
+  let earlier = 0;
   const progress = exportProgressLine(io, () => latest, () => standing);
   try {
     const summary = await exportInferenceResults({
       ...options,
       onStart: (start) => {
         standing = start;
+        earlier = start.records;
         if (!start.resumed) return;
         progress.clear();
         io.stderr.write(`Resuming from ${place.resumeFrom}: ${formatCount(start.records)} records saved by earlier runs${place.startOver}\n`);
@@ -102,8 +104,10 @@ export async function runResumableExport(io: CliIO, options: ExportInferenceResu
   } catch (error) {
     progress.clear();
     if (error instanceof AbortError || io.signal.aborted) {
-      const saved = standing === undefined ? '' : ` with ${recordsText(standing.records, latest?.records ?? 0, standing.resumed)} saved`;
-      io.stderr.write(`inference-streams export: interrupted${saved}; progress is saved in ${place.savedIn}. To resume, run the same command again: ${commandHint(place.command)}\n`);
+      // The positions are advanced in place once the destination has a page: what is saved now.
+      const total = standing?.positions.reduce((sum, position) => sum + position.records, 0);
+      const saved = standing === undefined || total === undefined ? '' : ` with ${recordsText(total, total - earlier, standing.resumed)} saved`;
+      io.stderr.write(`inference-streams export: interrupted${saved}; progress is saved in ${place.savedIn}. Run the same command again to resume: ${commandHint(place.command)}\n`);
       throw markReported(error instanceof Error ? error : new AbortError('interrupted'));
     }
     throw error;
