@@ -12,6 +12,7 @@ import { importFile, importResults, importWriter, type ImportEvent, type ImportF
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { withJsonFields } from '../report-error.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, parseInputFormat, type InputFormat } from '../input.js';
+import { commandHint, copyableCommand } from '../command-line.js';
 import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount, startProgress, type ProgressSnapshot } from '../progress.js';
 
 export const command: CliCommand = {
@@ -124,7 +125,7 @@ Examples:
         ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir, format: fileFormat }, namespace, sent, io)
         : await importFromStream(inPath, format, { ...connection, wait, partBytes, spoolDir, keepSpool: values['keep-spool'] === true }, namespace, sent, io);
     } catch (error) {
-      throw sent.report(error, io, isFile ? (statePath ?? `${inPath}.import-state.json`) : undefined);
+      throw sent.report(error, io, isFile ? (statePath ?? `${inPath}.import-state.json`) : undefined, commandHint(copyableCommand(['import'], values)));
     }
 
     let results = 0;
@@ -217,13 +218,13 @@ class SentParts {
   }
 
   /** Print what was uploaded before `error` (if anything) and mark the error as reported. */
-  report(error: unknown, io: CliIO, stateFile: string | undefined): unknown {
+  report(error: unknown, io: CliIO, stateFile: string | undefined, resumeCommand: string): unknown {
     if (this.parts.size === 0 || !(error instanceof Error)) return error;
     const parts = [...this.parts.values()];
     const objects = parts.reduce((sum, part) => sum + part.objects, 0);
     const what = io.signal.aborted ? 'interrupted' : error.message;
     const next = stateFile
-      ? `run the same command again to resume (state in ${stateFile}; uploaded parts are not sent again)`
+      ? `run the same command again to resume (state in ${stateFile}; uploaded parts are not sent again): ${resumeCommand}`
       : 'these requests were sent; running the command again sends the whole input again (stdin, a pipe or a device is read once: it cannot be resumed)';
     withJsonFields(error, { objects, requestIds: parts.map((part) => part.requestId), ...(stateFile ? { stateFile } : {}) });
     io.stderr.write(

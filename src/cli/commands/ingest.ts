@@ -11,6 +11,7 @@ import { objectProblem } from '../../safetykit/errors.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
 import { systemLimitHint, terminalSafe } from '../terminal-text.js';
+import { commandHint, copyableCommand } from '../command-line.js';
 import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount, ratePerSecond, startProgress } from '../progress.js';
 import { withJsonFields } from '../report-error.js';
 
@@ -129,7 +130,7 @@ Examples:
       stats = next;
       progress.update();
     };
-    const failure = { io, namespace, accepted, stats: () => stats, started, stateFile: undefined as string | undefined };
+    const failure = { io, namespace, accepted, stats: () => stats, started, stateFile: undefined as string | undefined, resumeCommand: commandHint(copyableCommand(['ingest'], values)) };
     let summary: DataWriterSummary & Partial<IngestFileSummary>;
     if (resumable) {
       // The file is read again from the saved position, line by line with its offsets.
@@ -216,6 +217,8 @@ interface FailureContext {
   stateFile: string | undefined;
   /** The input was bad (the writer finished with everything before it); else the writer failed or the run was interrupted. */
   inputFailed: boolean;
+  /** This run's command, copyable (printed to resume a resumable ingest). */
+  resumeCommand: string;
 }
 
 /** Requests listed on stderr at most; --json lists them all. */
@@ -240,6 +243,7 @@ function reportFailure(error: Error, context: FailureContext): Error {
   }
   if (context.stateFile !== undefined) {
     io.stderr.write(`Run the same command again to resume: what SafetyKit acknowledged, in input order, is not sent again (state ${terminalSafe(context.stateFile)}).\n`);
+    io.stderr.write(`To resume: ${terminalSafe(context.resumeCommand)}\n`);
   }
   const shown = accepted.length <= LISTED ? accepted : [...accepted.slice(0, LISTED / 2), undefined, ...accepted.slice(-LISTED / 2)];
   for (const event of shown) {

@@ -15,6 +15,7 @@ import { withoutPassword } from '../../destinations/pg-url.js';
 import { predictComments, predictDocuments, predictInto, predictRawEmails, type PredictIntoStats, type PredictIntoSummary, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat, parseJsonPath, type InputFormat } from '../input.js';
+import { commandHint, copyableCommand } from '../command-line.js';
 import { PROGRESS_HELP, PROGRESS_OPTION, formatCount, ratePerSecond, startProgress, type ProgressSnapshot } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
 import { PREDICT_QUEUE_HELP, PREDICT_QUEUE_OPTIONS, enqueuePredictionsFromFlags } from './predict-queue.js';
@@ -270,7 +271,7 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
   } catch (error) {
     progress.clear();
     if (io.signal.aborted) {
-      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(current?.records ?? 0)} predictions written; run the same command to continue\n`);
+      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(current?.records ?? 0)} predictions written; run the same command to continue: ${commandHint(copyableCommand(['predict'], values))}\n`);
       throw new AbortError('interrupted', { cause: error });
     }
     throw error;
