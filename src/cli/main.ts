@@ -37,7 +37,7 @@ const SUMMARIES: Record<string, string> = {
   validation: "Show a Reinfer model's validation statistics",
   emulator: 'Run a local emulator of all three APIs, with fault injection',
   worker: 'Run partition jobs of queued exports (BullMQ on Redis) until stopped',
-  status: 'Show the state of a queued export, partition by partition',
+  status: 'List the jobs in a queue, or show one partition by partition (--watch follows it)',
   demo: 'Run the end-to-end demo against an embedded emulator',
 };
 
