@@ -112,7 +112,8 @@ describe('inference-streams export', () => {
     setTimeout(() => controller.abort(), 150);
     expect(await done).toBe(EXIT.interrupted);
     expect(run.err()).toContain(`progress is saved in ${file}.state.json`);
-    expect(run.err()).toMatch(/interrupted with [\d,]+ records saved; /);
+    // How much is saved depends on how far the run got in 150 ms (test/cli-progress.test.ts checks the count).
+    expect(run.err()).toMatch(/interrupted (with [\d,]+ records saved|before its first page \(nothing new saved\)); /);
     expect(run.err()).toContain(`Run the same command again to resume: inference-streams export --out ${file} --batch-size 20`);
     const state = JSON.parse(await readFile(`${file}.state.json`, 'utf8'));
     expect(state.records).toBeGreaterThan(0);

@@ -106,7 +106,7 @@ export async function runResumableExport(io: CliIO, options: ExportInferenceResu
     if (error instanceof AbortError || io.signal.aborted) {
       // The positions are advanced in place once the destination has a page: what is saved now.
       const total = standing?.positions.reduce((sum, position) => sum + position.records, 0);
-      const saved = standing === undefined || total === undefined ? '' : ` with ${recordsText(total, total - earlier, standing.resumed)} saved`;
+      const saved = standing === undefined || total === undefined ? ' before its first page (nothing new saved)' : ` with ${recordsText(total, total - earlier, standing.resumed)} saved`;
       io.stderr.write(`inference-streams export: interrupted${saved}; progress is saved in ${place.savedIn}. Run the same command again to resume: ${commandHint(place.command)}\n`);
       throw markReported(error instanceof Error ? error : new AbortError('interrupted'));
     }
