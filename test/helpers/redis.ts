@@ -20,7 +20,7 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** `password`: the server requires it (`requirepass`), and `url` carries it. */
+/** `password`: the server requires it (`requirepass`); `url` then carries it, `redis://:PASSWORD@…`. */
 export async function startRedis(options: { persist?: boolean; password?: string } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'redis-test-'));
   const port = await freePort();
