@@ -87,7 +87,7 @@ export async function getInferenceBatchBody(config: InnerworksClientConfig, quer
       return { body: response.body, bytes: response.bytes, retries };
     },
     config.retry,
-    { signal: call.signal, onRetry: call.onRetry },
+    { signal: call.signal, onRetry: call.onRetry, target: url },
   );
 }
 
