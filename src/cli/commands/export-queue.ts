@@ -18,8 +18,8 @@ export const QUEUE_HELP = `Scale out (BullMQ on Redis; see also the worker and s
   --queue URL             enqueue the export for workers instead of running it here:
                           needs --since, --until, --to postgres://… and --table; prints the
                           export id (the same for the same export: enqueueing again adds
-                          nothing and sends failed partitions back to work)
-  --partitions K          with --queue: partition jobs, 1..4096 (default 8)
+                          nothing and sends failed partitions back to work); --partitions K
+                          is the number of partition jobs (see above)
   --records-per-partition N, --total-records T
                           with --queue: cut into more partitions of about N records when the
                           total T is known

@@ -1,4 +1,4 @@
-/** `inference-streams export`: Innerworks inference results to a JSONL file (resumable) or stdout. */
+/** `inference-streams export`: Innerworks inference results to a JSONL, CSV or Parquet file or a database (resumable), stdout, or a queue. */
 import { access } from 'node:fs/promises';
 import type { ExportInferenceResultsOptions, InferenceResultsOptions, InferenceResultsStats } from '../../innerworks/index.js';
 import { COMMON_HELP, EXIT, UsageError, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
@@ -11,30 +11,49 @@ import { formatBytes, formatCount } from '../progress.js';
 export const command: CliCommand = {
   name: 'export',
   help: `Usage: inference-streams export --out FILE|- [options]
+       inference-streams export --to postgres://…|duckdb:PATH --table NAME [options]
+       inference-streams export --queue redis://… --to postgres://… --table NAME --since T --until T [options]
 
-Reads every Innerworks inference result (oldest first) and writes one JSON object per line.
-Writing to a FILE is exactly once: after each page the file is fsynced and the position saved
-in FILE.state.json; running the same command again resumes from there (after a crash, Ctrl-C
-or kill), and once finished picks up only newer results.
+Reads every Innerworks inference result (oldest first) and writes it to one of:
+  JSONL        --out FILE.jsonl (any name but those below): one JSON object per line, each
+               result byte for byte as received
+  CSV          --out FILE.csv: one row per result, a column per field
+  Parquet      --out FILE.parquet: one file (its parts merged at the end); --out DIR/: a dataset
+               of part files (both need @duckdb/node-api installed)
+  stdout       --out -: JSONL to pipe elsewhere (interrupted, it prints a --checkpoint to resume)
+  PostgreSQL   --to postgres://… --table NAME: rows and position in one transaction (needs pg
+               and pg-copy-streams installed)
+  DuckDB       --to duckdb:PATH --table NAME: the same, in the DuckDB file PATH (needs
+               @duckdb/node-api)
+  a queue      --queue redis://… --to postgres://… --table NAME: not run here but enqueued for
+               'worker' processes on any number of machines (see Scale out below)
+
+A FILE or a database is written exactly once: after each page the position is made durable with
+it (for a FILE in FILE.state.json, fsynced); running the same command again resumes from there
+(after a crash, Ctrl-C or kill), and once finished picks up only newer results.
+With --until the export stops there, and its summary says how many results lie after it.
 
 Options:
-  --out FILE|-            JSONL file to write, or - for stdout (required)
+  --out FILE|-            the file to write (JSONL, CSV or Parquet, see --format), or - for stdout
+                          (required unless --to)
   --since ISO|MS          first result time, ISO 8601 or epoch ms (default: the beginning)
   --checkpoint CP         start after this checkpoint (printed by an interrupted --out - export);
                           wins over --since. A FILE export's saved state wins over it
   --until ISO|MS          stop before this time (default: the end of the data;
                           with --partitions, now)
   --batch-size N          results per request, 1..5000 (default 1000)
-  --partitions K          K parallel cursors over [since, until), 1..64 (default 1; needs --since)
+  --partitions K          parallel cursors over [since, until), 1..64 (default 1; needs --since);
+                          with --queue: partition jobs, 1..4096 (default 8)
   --split                 with --partitions and a FILE: keep K part files FILE.part-i-of-K
   --follow                after the end, keep polling for new results until Ctrl-C
-  --poll-interval-ms MS   wait between polls with --follow (default 5000)
+  --poll-interval-ms MS   wait between polls for new results with --follow (default 5000: a fixed
+                          wait, where import's --poll-interval-ms is a first wait that grows)
   --state FILE            resume state file (default: the --out file + .state.json)
   --format F              jsonl, csv or parquet (default: from the --out extension, .csv or
                           .parquet; a trailing / is a Parquet dataset directory; else jsonl,
                           but .duckdb, .db, .tsv, .gz … are refused). A resume keeps the
                           format it started with: another one is refused (exit 2)
-  --keep-record           csv/parquet: also keep each whole record as JSON in a record column
+  --keep-record           csv/parquet/database: also keep each whole record as JSON in a record column
   --csv-escape-formulas   csv: prefix text cells starting with = + - @ (tab, CR) with ' so a
                           spreadsheet does not run them (default: values exactly as received)
   --rows-per-part N       parquet: rows per part file, each durable once complete (default 100000)
@@ -47,6 +66,8 @@ Options:
   --append                with --to: add to a table that already has rows but no saved
                           position of this export (refused without it; the export id is
                           the table name)
+  --emulator-records N    with --emulator: results the local emulator serves, 0..1000000000000
+                          (default 10000; three a second from 2024-01-01, see its startup line)
 
 ${QUEUE_HELP}
 
@@ -86,6 +107,7 @@ Examples:
     to: { type: 'string' },
     table: { type: 'string' },
     append: { type: 'boolean' },
+    'emulator-records': { type: 'string' },
     ...QUEUE_OPTIONS,
   },
   run: runExport,

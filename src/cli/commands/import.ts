@@ -42,7 +42,10 @@ too): those are read once, and running the command again sends everything again.
 
 Options:
   --namespace NS         the namespace (required)
-  --in FILE|-            input file (required; - reads stdin, as does any pipe or device)
+  --in FILE|-            input file (required, where ingest and predict read stdin by default:
+                         an import of stdin is spooled whole to a temp file before the upload
+                         and cannot be resumed, so it is asked for by name, --in -; a pipe or a
+                         device is read the same way)
 ${inputFormatHelp(25)}
   --wait                 poll until the import succeeds (a failed import exits 1 with its reason)
   --results-out FILE|-   write the import's outputs as JSONL (implies --wait; - is stdout)
@@ -52,7 +55,8 @@ ${inputFormatHelp(25)}
   --spool-dir DIR        directory of the spool file of stdin, a pipe or a device (default the
                          OS temp dir)
   --keep-spool           keep that spool file (for debugging)
-  --poll-interval-ms MS  first wait between status checks, growing to 30 s (default 1000)
+  --poll-interval-ms MS  first wait between status checks, growing to 30 s (default 1000: a
+                         short import is seen done at once; export --follow waits a fixed 5000)
   --base-url URL         API base URL (env SAFETYKIT_BASE_URL, default https://api.safetykit.com)
 The API key is read from SAFETYKIT_API_KEY.
 ${COMMON_HELP}
@@ -85,7 +89,7 @@ Examples:
     const namespace = values.namespace;
     if (typeof namespace !== 'string') throw new UsageError('--namespace is required');
     const inPath = values.in;
-    if (typeof inPath !== 'string') throw new UsageError('--in FILE is required (- reads stdin)');
+    if (typeof inPath !== 'string') throw new UsageError('--in FILE is required (--in - reads stdin, spooled to a temp file first and not resumable)');
     const apiKey = io.env.SAFETYKIT_API_KEY;
     if (!apiKey) throw new UsageError('set SAFETYKIT_API_KEY (or add --emulator to try a local emulator)');
     const resultsOut = typeof values['results-out'] === 'string' ? values['results-out'] : undefined;

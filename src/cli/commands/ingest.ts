@@ -36,7 +36,7 @@ Not resumable (each run sends everything again): a JSON array or {"data": [...]}
 
 Options:
   --namespace NS       the namespace (required)
-  --in FILE|-          input file (default -, stdin)
+  --in FILE|-          input file (default -: stdin, as for predict; import needs --in named)
   --state FILE         resume state of a JSONL file's ingest, and its lock FILE.lock (default:
                        the --in file + .ingest-state.json)
 ${inputFormatHelp(23, true)}

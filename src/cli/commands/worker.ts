@@ -63,6 +63,7 @@ Examples:
     'hand-back-window': { type: 'string' },
   },
   flagOf: { queue: '--queue', concurrency: '--concurrency', stalledInterval: '--stalled-interval', lockDuration: '--lock-duration', maxHandBacks: '--max-hand-backs', handBackWindowMs: '--hand-back-window', apiKey: 'INNERWORKS_API_KEY' },
+  emulatorRefused: "its jobs outlive this process; to try the queue with no account, run 'inference-streams emulator' and give its URL as --base-url to 'export --queue' (or to this worker)",
   run: runWorker,
 };
 
