@@ -9,6 +9,7 @@ import { parseFaultSpec, startEmulator, type FaultOptions } from '../../emulator
 import { runDemoPipeline, type DemoOutcome } from '../demo-pipeline.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
+import { counted } from '../plural.js';
 
 const DEFAULT_FAULTS = 'rate=0.01,kinds=429,503,reset,retry-after-ms=50';
 
@@ -17,10 +18,13 @@ export const command: CliCommand = {
   help: `Usage: inference-streams demo [options]
 
 Starts a local emulator of all three APIs and runs the library's main job end to end:
-  1. export Innerworks results to <out-dir>/results.jsonl (resumable, exactly once)
-  2. run the first --predict of them through a Reinfer model (predictDocuments)
-  3. import the predictions into SafetyKit (importWriter: spool, pre-signed upload, polling)
-  4. stream SafetyKit's results back to <out-dir>/safetykit-results.jsonl
+  1. export Innerworks results to <out-dir>/results.jsonl, as 'export --out FILE' does
+     (resumable, exactly once)
+  2. run the first --predict of them through a Reinfer model, as 'predict' does
+  3. import the predictions into SafetyKit, as 'import --wait' does (spool, pre-signed upload,
+     polling)
+  4. stream SafetyKit's results back to <out-dir>/safetykit-results.jsonl, as 'import
+     --results-out FILE' does
 and prints a summary table. A few faults (429, 503, connection resets) are injected so that
 the retry counts are not all zero; every record still arrives exactly once.
 
@@ -100,7 +104,7 @@ async function runWithProgress(io: CliIO, env: Record<string, string>, files: Pa
       signal: io.signal,
       progress: {
         exporting(stats) {
-          exportLine = `1/3 export    ${formatCount(stats.records)} results, ${formatCount(ratePerSecond(stats.records, stats.elapsedMs))}/s, ${stats.pages} pages, ${stats.retries} retries`;
+          exportLine = `1/3 export    ${formatCount(stats.records)} results, ${formatCount(ratePerSecond(stats.records, stats.elapsedMs))}/s, ${counted(stats.pages, 'page')}, ${counted(stats.retries, 'retry', 'retries')}`;
           exportBar.update();
         },
         predicting(stats, importing) {
@@ -108,7 +112,7 @@ async function runWithProgress(io: CliIO, env: Record<string, string>, files: Pa
             exportBar.done();
             stage = 'predict';
           }
-          predictLine = `2/3 predict   ${formatCount(stats.predicted)}/${formatCount(predict)} documents, ${stats.requests} requests, ${stats.retries} retries → import ${importing.phase} ${formatBytes(importing.spooledBytes)}`;
+          predictLine = `2/3 predict   ${formatCount(stats.predicted)}/${formatCount(predict)} documents, ${counted(stats.requests, 'request')}, ${counted(stats.retries, 'retry', 'retries')} → import ${importing.phase} ${formatBytes(importing.spooledBytes)}`;
           predictBar.update();
         },
         downloading(stats) {
@@ -141,7 +145,7 @@ function summaryTable(outcome: DemoOutcome, files: Record<string, string>, elaps
 ${lines.join('\n')}
 
 Files:
-  ${files.results}   (${formatBytes(outcome.export.bytes)}, resumable: rerun exportInferenceResults to continue)
+  ${files.results}   (${formatBytes(outcome.export.bytes)}; with your own key, 'inference-streams export --out FILE' writes the same, resumably)
   ${files.predictions}
   ${files.safetykitResults}
 

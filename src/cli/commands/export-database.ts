@@ -11,6 +11,7 @@ import type { InferenceResultsOptions } from '../../innerworks/index.js';
 import { EXIT, UsageError, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
 import { formatCount } from '../progress.js';
 import { retries, runResumableExport, seconds } from './export-run.js';
+import { counted } from '../plural.js';
 
 /** A bare scheme: take the whole connection from DATABASE_URL / PG* variables. */
 const BARE_POSTGRES = /^postgres(ql)?:?(\/\/)?$/i;
@@ -45,7 +46,7 @@ export async function exportToDatabase(values: OptionValues, options: InferenceR
     writeJsonSummary(io, 'export', { ...summary, to: target.shown, table });
   } else {
     const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
-    io.stderr.write(`Exported ${formatCount(summary.records)} records${thisRun} (${formatCount(summary.pages)} pages) to table ${table} of ${target.shown} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    io.stderr.write(`Exported ${counted(summary.records, 'record')}${thisRun} (${counted(summary.pages, 'page')}) to table ${table} of ${target.shown} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
   }
   return EXIT.ok;
 }

@@ -4,6 +4,7 @@
  */
 import { enqueueExport } from '../../queue/index.js';
 import { EXIT, UsageError, parseIntegerFlag, parseTimeFlag, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
+import { counted } from '../plural.js';
 
 /** Flags of `export` that only queue mode takes (merged into the export command's options). */
 export const QUEUE_OPTIONS = {
@@ -56,7 +57,7 @@ export async function enqueueFromFlags(values: OptionValues, io: CliIO): Promise
     writeJsonSummary(io, 'export', { ...enqueued, elapsedMs: Date.now() - started });
   } else {
     io.stdout.write(`${enqueued.exportId}\n`);
-    const what = enqueued.added ? `enqueued ${enqueued.partitions} partitions` : `already enqueued (${enqueued.partitions} partitions); ${enqueued.retried} failed partition(s) sent back to work`;
+    const what = enqueued.added ? `enqueued ${counted(enqueued.partitions, 'partition')}` : `already enqueued (${counted(enqueued.partitions, 'partition')}); ${counted(enqueued.retried, 'failed partition')} sent back to work`;
     io.stderr.write(`inference-streams export: ${what}. Start workers with 'inference-streams worker --queue …'; watch with 'inference-streams status --queue … --export ${enqueued.exportId}'\n`);
   }
   return EXIT.ok;

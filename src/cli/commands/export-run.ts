@@ -7,13 +7,14 @@ import { AbortError } from '../../core/errors.js';
 import { exportInferenceResults, type ExportInferenceResultsOptions, type ExportSummary, type InferenceResultsStats } from '../../innerworks/index.js';
 import { markReported, type CliIO } from '../command.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
+import { counted } from '../plural.js';
 
 /** The export's progress bar on stderr (drawn only when it is a TTY). */
 export function exportProgressLine(io: CliIO, stats: () => InferenceResultsStats | undefined): ProgressLine {
   return new ProgressLine(io.stderr, io.progress, () => {
     const s = stats();
     if (!s) return 'export: starting…';
-    return `export: ${formatCount(s.records)} records, ${formatCount(ratePerSecond(s.records, s.elapsedMs))}/s, ${formatCount(s.pages)} pages, ${formatCount(s.retries)} retries`;
+    return `export: ${counted(s.records, 'record')}, ${formatCount(ratePerSecond(s.records, s.elapsedMs))}/s, ${counted(s.pages, 'page')}, ${counted(s.retries, 'retry', 'retries')}`;
   });
 }
 
@@ -45,4 +46,4 @@ export async function runResumableExport(io: CliIO, options: ExportInferenceResu
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-export const retries = (count: number) => (count > 0 ? `, ${count} ${count === 1 ? 'retry' : 'retries'}` : '');
+export const retries = (count: number) => (count > 0 ? `, ${counted(count, 'retry', 'retries')}` : '');

@@ -7,6 +7,7 @@ import { exportProgressLine, retries, runResumableExport, seconds } from './expo
 import { QUEUE_HELP, QUEUE_OPTIONS, enqueueFromFlags } from './export-queue.js';
 import { exportToStdout } from './export-stdout.js';
 import { formatBytes, formatCount } from '../progress.js';
+import { counted } from '../plural.js';
 
 export const command: CliCommand = {
   name: 'export',
@@ -154,7 +155,7 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
       beforeMessage: () => progress.clear(),
     });
     progress.done();
-    io.stderr.write(`Exported ${formatCount(summary.records)} records (${formatCount(summary.pages)} pages, ${formatBytes(summary.bytes)} received) to stdout in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    io.stderr.write(`Exported ${counted(summary.records, 'record')} (${counted(summary.pages, 'page')}, ${formatBytes(summary.bytes)} received) to stdout in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
     return EXIT.ok;
   }
   return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, { ...options, ...format }, io);
@@ -182,7 +183,7 @@ async function toFile(file: string, stateFile: string | undefined, split: boolea
   } else {
     const where = summary.files.length === 1 ? summary.files[0] : `${summary.files.length} part files (${summary.files[0]} …)`;
     const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
-    io.stderr.write(`Exported ${formatCount(summary.records)} records${thisRun} (${formatCount(summary.pages)} pages, ${formatBytes(summary.bytes)}) to ${where} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    io.stderr.write(`Exported ${counted(summary.records, 'record')}${thisRun} (${counted(summary.pages, 'page')}, ${formatBytes(summary.bytes)}) to ${where} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
   }
   return EXIT.ok;
 }

@@ -12,7 +12,8 @@ import { importFile, importResults, importWriter, type ImportEvent, type ImportF
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { withJsonFields } from '../report-error.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, parseInputFormat, type InputFormat } from '../input.js';
-import { ProgressLine, formatBytes, formatCount } from '../progress.js';
+import { ProgressLine, formatBytes } from '../progress.js';
+import { counted } from '../plural.js';
 
 export const command: CliCommand = {
   name: 'import',
@@ -147,9 +148,9 @@ Examples:
       for (const requestId of requestIds) ids.write(`${requestId}\n`);
       const state = wait ? 'imported' : 'uploaded (not waited for)';
       const skipped = summary.partsSkipped ? ` (${summary.partsSkipped} of them uploaded by an earlier run, not sent again)` : '';
-      const written = resultsOut !== undefined ? `; ${formatCount(results)} outputs written to ${resultsOut === '-' ? 'stdout' : resultsOut}` : '';
+      const written = resultsOut !== undefined ? `; ${counted(results, 'output')} written to ${resultsOut === '-' ? 'stdout' : resultsOut}` : '';
       io.stderr.write(
-        `${formatCount(objects)} objects (${formatBytes(bytes)} uploaded) ${state} into ${namespace} in ${requestIds.length} ${requestIds.length === 1 ? 'request' : 'requests'}${skipped}${written}\n`,
+        `${counted(objects, 'object')} (${formatBytes(bytes)} uploaded) ${state} into ${namespace} in ${counted(requestIds.length, 'request')}${skipped}${written}\n`,
       );
     }
     return EXIT.ok;
@@ -229,7 +230,7 @@ class SentParts {
     withJsonFields(error, { objects, requestIds: parts.map((part) => part.requestId), ...(stateFile ? { stateFile } : {}) });
     io.stderr.write(
       `inference-streams import: ${what}\n` +
-        `uploaded before it: ${formatCount(objects)} objects in ${parts.length} ${parts.length === 1 ? 'request' : 'requests'}: ${parts.map((part) => part.requestId).join(' ')}\n` +
+        `uploaded before it: ${counted(objects, 'object')} in ${counted(parts.length, 'request')}: ${parts.map((part) => part.requestId).join(' ')}\n` +
         `${next}\n`,
     );
     return markReported(error);
@@ -293,17 +294,17 @@ function describeFileProgress(namespace: string, s: ImportFileStats): string {
     const skipped = s.partsSkipped > 0 ? `, ${s.partsSkipped} done by an earlier run` : '';
     return `import ${namespace}: checking and uploading ${formatBytes(s.bytes)} of ${formatBytes(s.fileBytes)}${share}, part ${s.partsUploaded + 1}${skipped}`;
   }
-  if (s.phase === 'polling') return `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${s.polls} status checks)`;
-  return `import ${namespace}: done, ${formatCount(s.objects)} objects in ${s.parts} parts`;
+  if (s.phase === 'polling') return `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${counted(s.polls, 'status check')})`;
+  return `import ${namespace}: done, ${counted(s.objects, 'object')} in ${counted(s.parts, 'part')}`;
 }
 
 function describeProgress(namespace: string, writer: ImportWriter): string {
   const s = writer.stats;
-  if (s.phase === 'spooling') return `import ${namespace}: checking ${formatCount(s.objects)} objects, ${formatBytes(s.spooledBytes)} spooled`;
+  if (s.phase === 'spooling') return `import ${namespace}: checking ${counted(s.objects, 'object')}, ${formatBytes(s.spooledBytes)} spooled`;
   if (s.phase === 'uploading') {
     const share = s.spooledBytes > 0 ? ` (${Math.floor((100 * s.bytes) / s.spooledBytes)}%)` : '';
     return `import ${namespace}: uploading ${formatBytes(s.bytes)} of ${formatBytes(s.spooledBytes)}${share}, part ${s.partsUploaded + 1}/${s.parts}`;
   }
-  if (s.phase === 'polling') return `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${s.polls} status checks)`;
-  return `import ${namespace}: done, ${formatCount(s.objects)} objects in ${s.parts} parts`;
+  if (s.phase === 'polling') return `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${counted(s.polls, 'status check')})`;
+  return `import ${namespace}: done, ${counted(s.objects, 'object')} in ${counted(s.parts, 'part')}`;
 }

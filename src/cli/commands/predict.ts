@@ -19,6 +19,7 @@ import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
 import { PREDICT_QUEUE_HELP, PREDICT_QUEUE_OPTIONS, enqueuePredictionsFromFlags } from './predict-queue.js';
 import { failureError, predictionColumns, predictionRows } from '../../reinfer/prediction-row.js';
+import { counted } from '../plural.js';
 
 export const command: CliCommand = {
   name: 'predict',
@@ -179,7 +180,7 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   } catch (error) {
     progress.clear();
     if (io.signal.aborted) {
-      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(stream.stats.predicted)} predictions\n`);
+      io.stderr.write(`inference-streams predict: interrupted after ${counted(stream.stats.predicted, 'prediction')}\n`);
       throw new AbortError('interrupted', { cause: error });
     }
     throw error;
@@ -190,9 +191,9 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
     writeJsonSummary(io, 'predict', { ...stats, format: outFormat, inputFormat: input.format, resumable: false, out: outPath });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
-    const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
+    const retries = stats.retries > 0 ? `, ${counted(stats.retries, 'retry', 'retries')}` : '';
     io.stderr.write(
-      `Predicted ${formatCount(stats.predicted)} of ${formatCount(stats.documents)} inputs${failed} (${formatCount(stats.batches)} batches, ${formatCount(stats.requests)} requests${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s\n`,
+      `Predicted ${formatCount(stats.predicted)} of ${counted(stats.documents, 'input')}${failed} (${counted(stats.batches, 'batch', 'batches')}, ${counted(stats.requests, 'request')}${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s\n`,
     );
   }
   return EXIT.ok;
@@ -267,7 +268,7 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
   } catch (error) {
     progress.clear();
     if (io.signal.aborted) {
-      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(current?.records ?? 0)} predictions written; run the same command to continue\n`);
+      io.stderr.write(`inference-streams predict: interrupted after ${counted(current?.records ?? 0, 'prediction')} written; run the same command to continue\n`);
       throw new AbortError('interrupted', { cause: error });
     }
     throw error;
@@ -279,10 +280,10 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
     writeJsonSummary(io, 'predict', { ...stats, format: summary.format, inputFormat: summary.inputFormat, resumable: true, resumed: summary.resumed, records: summary.records, recordsThisRun: stats.records, files: summary.files, bytes: summary.bytes, out: where });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
-    const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
+    const retries = stats.retries > 0 ? `, ${counted(stats.retries, 'retry', 'retries')}` : '';
     const resumed = summary.resumed ? ` (resumed: ${formatCount(summary.records)} in all)` : '';
     io.stderr.write(
-      `Predicted ${formatCount(stats.predicted)} of ${formatCount(stats.documents)} inputs${failed} (${formatCount(stats.batches)} batches, ${formatCount(stats.requests)} requests${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s into ${where}${resumed}\n`,
+      `Predicted ${formatCount(stats.predicted)} of ${counted(stats.documents, 'input')}${failed} (${counted(stats.batches, 'batch', 'batches')}, ${counted(stats.requests, 'request')}${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s into ${where}${resumed}\n`,
     );
   }
   return EXIT.ok;
@@ -350,5 +351,5 @@ function serializeFailures(): Transform {
 function render(stats: ReinferStats): string {
   const rate = formatCount(ratePerSecond(stats.predicted + stats.failed, stats.elapsedMs));
   const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} failed` : '';
-  return `predict: ${formatCount(stats.predicted)} predicted${failed}, ${rate}/s, ${formatCount(stats.batches)} batches, concurrency ${stats.concurrency}, ${formatCount(stats.retries)} retries`;
+  return `predict: ${formatCount(stats.predicted)} predicted${failed}, ${rate}/s, ${counted(stats.batches, 'batch', 'batches')}, concurrency ${stats.concurrency}, ${counted(stats.retries, 'retry', 'retries')}`;
 }

@@ -2,6 +2,7 @@
 import { exportStatus, type WorkerStatus } from '../../queue/index.js';
 import { COMMON_HELP, EXIT, UsageError, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { formatCount } from '../progress.js';
+import { counted } from '../plural.js';
 
 export const command: CliCommand = {
   name: 'status',
@@ -44,11 +45,11 @@ Examples:
       writeJsonSummary(io, 'status', { ...status, elapsedMs: Date.now() - started });
       return EXIT.ok;
     }
-    const lines = [`${status.kind === 'predict' ? `Predictions of ${status.input}` : 'Export'} ${status.exportId}: ${status.state}, ${formatCount(status.records)} records in ${formatCount(status.pages)} pages`, ''];
+    const lines = [`${status.kind === 'predict' ? `Predictions of ${status.input}` : 'Export'} ${status.exportId}: ${status.state}, ${counted(status.records, 'record')} in ${counted(status.pages, 'page')}`, ''];
     for (const p of status.partitions) {
       const range = p.startByte !== undefined ? `bytes ${p.startByte} .. ${p.endByte}` : `${new Date(p.startTime!).toISOString()} .. ${new Date(p.endTime!).toISOString()}`;
       const why = p.failedReason ? ` (${p.state === 'failed' ? 'failed' : 'last failure'}: ${p.failedReason})` : '';
-      lines.push(`  ${String(p.partition).padStart(4)}  ${p.state.padEnd(9)}  ${formatCount(p.records).padStart(12)} records  ${range}  attempts ${p.attemptsMade}${why}`);
+      lines.push(`  ${String(p.partition).padStart(4)}  ${p.state.padEnd(9)}  ${formatCount(p.records).padStart(12)} ${p.records === 1 ? 'record ' : 'records'}  ${range}  attempts ${p.attemptsMade}${why}`);
     }
     lines.push('', workersLine(status.workers));
     for (const w of status.workers) {
