@@ -7,7 +7,8 @@ import { integerOption, stringOption } from '../core/options.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, withoutPassword } from './bullmq.js';
 import { readHeartbeats, type WorkerStatus } from './heartbeat.js';
-import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, isPredictJob, partitionJobId, type ExportJobData, type PartitionProgress, type PredictJobData } from './jobs.js';
+import type { ResultsAfter } from '../innerworks/results-after.js';
+import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, isPredictJob, partitionJobId, type ExportJobData, type FinishedExport, type PartitionProgress, type PredictJobData } from './jobs.js';
 
 /** The state of an export, or of one partition. */
 export type ExportState = 'waiting' | 'active' | 'completed' | 'failed';
@@ -55,6 +56,12 @@ export interface ExportStatus {
    * paused waits for their outage to end, not for its turn.
    */
   workers: WorkerStatus[];
+  /**
+   * A completed export's end time, and the results at or after it when it finished (one page
+   * counted, `more` when it was full): what the export's end left out. Absent when none were there.
+   */
+  endTime?: number;
+  resultsAfterEnd?: ResultsAfter;
 }
 
 export interface ExportStatusOptions {
@@ -117,6 +124,8 @@ export async function exportStatus(options: ExportStatusOptions): Promise<Export
       pages: partitions.reduce((sum, p) => sum + p.pages, 0),
       partitions,
       workers,
+      ...(isPredictJob(data) ? {} : { endTime: data.plan.endTime }),
+      ...(parentState === 'completed' && (parent.returnvalue as FinishedExport | null)?.resultsAfterEnd ? { resultsAfterEnd: (parent.returnvalue as FinishedExport).resultsAfterEnd } : {}),
     };
   } finally {
     await Promise.allSettled([exportsQueue.close(), partitionsQueue.close()]);

@@ -11,6 +11,7 @@ import type { InferenceResultsOptions } from '../../innerworks/index.js';
 import { EXIT, UsageError, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
 import { formatCount } from '../progress.js';
 import { retries, runResumableExport, seconds } from './export-run.js';
+import { afterUntilLine, checkAfterUntil } from './after-until.js';
 import { counted } from '../plural.js';
 
 /** A bare scheme: take the whole connection from DATABASE_URL / PG* variables. */
@@ -42,11 +43,13 @@ export async function exportToDatabase(values: OptionValues, options: InferenceR
   }
   const target = databaseTarget(typeof values.to === 'string' ? values.to : undefined, io);
   const summary = await runResumableExport(io, { ...options, to: target.to, table, keepRecord: values['keep-record'] === true || undefined, append: values.append === true || undefined }, `${target.shown} (table ${CHECKPOINTS_TABLE})`);
+  const after = await checkAfterUntil(options);
   if (values.json === true) {
-    writeJsonSummary(io, 'export', { ...summary, to: target.shown, table });
+    writeJsonSummary(io, 'export', { ...summary, to: target.shown, table, ...(after ? { afterUntil: after } : {}) });
   } else {
     const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
     io.stderr.write(`Exported ${counted(summary.records, 'record')}${thisRun} (${counted(summary.pages, 'page')}) to table ${table} of ${target.shown} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    io.stderr.write(afterUntilLine(options.endTime, after));
   }
   return EXIT.ok;
 }

@@ -4,6 +4,7 @@ import type { ExportInferenceResultsOptions, InferenceResultsOptions, InferenceR
 import { COMMON_HELP, EXIT, UsageError, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { exportToDatabase } from './export-database.js';
 import { exportProgressLine, retries, runResumableExport, seconds } from './export-run.js';
+import { afterUntilLine, checkAfterUntil } from './after-until.js';
 import { QUEUE_HELP, QUEUE_OPTIONS, enqueueFromFlags } from './export-queue.js';
 import { exportToStdout } from './export-stdout.js';
 import { formatBytes, formatCount } from '../progress.js';
@@ -155,7 +156,9 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
       beforeMessage: () => progress.clear(),
     });
     progress.done();
+    const after = await checkAfterUntil(options);
     io.stderr.write(`Exported ${counted(summary.records, 'record')} (${counted(summary.pages, 'page')}, ${formatBytes(summary.bytes)} received) to stdout in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    io.stderr.write(afterUntilLine(options.endTime, after));
     return EXIT.ok;
   }
   return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, { ...options, ...format }, io);
@@ -178,12 +181,14 @@ async function toFile(file: string, stateFile: string | undefined, split: boolea
   );
   if (resuming) io.stderr.write(`Resuming from ${statePath} (delete it to start over)\n`);
   const summary = await runResumableExport(io, { ...options, file, stateFile, split: split || undefined }, statePath);
+  const after = await checkAfterUntil(options);
   if (json) {
-    writeJsonSummary(io, 'export', { ...summary });
+    writeJsonSummary(io, 'export', { ...summary, ...(after ? { afterUntil: after } : {}) });
   } else {
     const where = summary.files.length === 1 ? summary.files[0] : `${summary.files.length} part files (${summary.files[0]} …)`;
     const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
     io.stderr.write(`Exported ${counted(summary.records, 'record')}${thisRun} (${counted(summary.pages, 'page')}, ${formatBytes(summary.bytes)}) to ${where} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    io.stderr.write(afterUntilLine(options.endTime, after));
   }
   return EXIT.ok;
 }

@@ -3,6 +3,7 @@ import { exportStatus, type WorkerStatus } from '../../queue/index.js';
 import { COMMON_HELP, EXIT, UsageError, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { formatCount } from '../progress.js';
 import { counted } from '../plural.js';
+import { afterUntilLine } from './after-until.js';
 
 export const command: CliCommand = {
   name: 'status',
@@ -45,7 +46,10 @@ Examples:
       writeJsonSummary(io, 'status', { ...status, elapsedMs: Date.now() - started });
       return EXIT.ok;
     }
-    const lines = [`${status.kind === 'predict' ? `Predictions of ${status.input}` : 'Export'} ${status.exportId}: ${status.state}, ${counted(status.records, 'record')} in ${counted(status.pages, 'page')}`, ''];
+    const lines = [`${status.kind === 'predict' ? `Predictions of ${status.input}` : 'Export'} ${status.exportId}: ${status.state}, ${counted(status.records, 'record')} in ${counted(status.pages, 'page')}`];
+    const afterEnd = afterUntilLine(status.endTime, status.resultsAfterEnd);
+    if (afterEnd) lines.push(`${afterEnd.trimEnd()} (when the export finished)`);
+    lines.push('');
     for (const p of status.partitions) {
       const range = p.startByte !== undefined ? `bytes ${p.startByte} .. ${p.endByte}` : `${new Date(p.startTime!).toISOString()} .. ${new Date(p.endTime!).toISOString()}`;
       const why = p.failedReason ? ` (${p.state === 'failed' ? 'failed' : 'last failure'}: ${p.failedReason})` : '';

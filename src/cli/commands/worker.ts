@@ -5,6 +5,7 @@ import { withoutPassword } from '../../queue/bullmq.js';
 import { exportWorker, type WorkerEvent } from '../../queue/index.js';
 import { COMMON_HELP, UsageError, interruptedExitCode, optionOrEnv, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { counted } from '../plural.js';
+import { afterUntilLine } from './after-until.js';
 
 export const command: CliCommand = {
   name: 'worker',
@@ -154,8 +155,10 @@ function log(io: CliIO, event: WorkerEvent): void {
       return void io.stderr.write(`${which}: failed: ${redact(event.error.message)}\n`);
     case 'handed-back':
       return void io.stderr.write(`${which}: handed back to the queue, no attempt used (${event.handBacks} of at most ${event.maxHandBacks}): ${redact(event.reason)}\n`);
-    case 'finished':
-      return void io.stderr.write(`${which}: export finished, ${counted(event.records, 'record')}\n`);
+    case 'finished': {
+      const after = afterUntilLine(event.endTime, event.resultsAfterEnd);
+      return void io.stderr.write(`${which}: export finished, ${counted(event.records, 'record')}\n${after ? `${which}: ${after}` : ''}`);
+    }
     case 'page':
       if (io.verbose) io.stderr.write(`${which}: ${counted(event.progress.records, 'record')}\n`);
   }
