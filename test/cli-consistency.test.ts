@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, type CliCommand } from '../src/cli/command.js';
 import { commandHelp } from '../src/cli/main.js';
+import { counted } from '../src/core/plural.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { spawnCli } from './helpers/spawn-cli.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
@@ -125,6 +126,10 @@ describe('did you mean', () => {
 });
 
 describe('counts with the right noun', () => {
+  it('one helper: singular for exactly 1, the plural (given or noun + s) otherwise, thousands grouped', () => {
+    expect([counted(1, 'page'), counted(0, 'page'), counted(2, 'page'), counted(1234, 'record'), counted(1, 'retry', 'retries'), counted(3, 'retry', 'retries'), counted(1, 'batch', 'batches')]).toEqual(['1 page', '0 pages', '2 pages', '1,234 records', '1 retry', '3 retries', '1 batch']);
+  });
+
   it('"1 record (1 page" for one result; plural for more', async () => {
     const [one, two] = await Promise.all([
       cli(['export', '--emulator', '--emulator-records', '1', '--out', join(dir(), 'one.jsonl')]),

@@ -3,7 +3,7 @@
  * and how dense, so that `--since`/`--until` can be chosen inside it.
  */
 import type { InnerworksControl } from '../emulator/index.js';
-import { counted } from './plural.js';
+import { counted } from '../core/plural.js';
 
 /** e.g. `Innerworks data: 10,000 results from 2024-01-01T00:00:00Z to 2024-01-01T00:55:33Z 3 results a second`. */
 export function innerworksDataLine(innerworks: Pick<InnerworksControl, 'size' | 'timestampOf'>): string {

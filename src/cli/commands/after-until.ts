@@ -4,7 +4,7 @@
  */
 import type { InferenceResultsOptions } from '../../innerworks/index.js';
 import { QUICK_CHECK, resultsAfter, type ResultsAfter } from '../../innerworks/results-after.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 import { formatCount } from '../progress.js';
 
 /**

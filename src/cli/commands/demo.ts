@@ -9,7 +9,7 @@ import { parseFaultSpec, startEmulator, type FaultOptions } from '../../emulator
 import { runDemoPipeline, type DemoOutcome } from '../demo-pipeline.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 const DEFAULT_FAULTS = 'rate=0.01,kinds=429,503,reset,retry-after-ms=50';
 

@@ -12,7 +12,7 @@ import { EXIT, UsageError, writeJsonSummary, type CliIO, type OptionValues } fro
 import { formatCount } from '../progress.js';
 import { retries, runResumableExport, seconds } from './export-run.js';
 import { afterUntilLine, checkAfterUntil } from './after-until.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 /** A bare scheme: take the whole connection from DATABASE_URL / PG* variables. */
 const BARE_POSTGRES = /^postgres(ql)?:?(\/\/)?$/i;

@@ -4,7 +4,7 @@
  */
 import { enqueueExport } from '../../queue/index.js';
 import { EXIT, UsageError, parseIntegerFlag, parseTimeFlag, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 /** Flags of `export` that only queue mode takes (merged into the export command's options). */
 export const QUEUE_OPTIONS = {

@@ -7,7 +7,7 @@ import { AbortError } from '../../core/errors.js';
 import { exportInferenceResults, type ExportInferenceResultsOptions, type ExportSummary, type InferenceResultsStats } from '../../innerworks/index.js';
 import { markReported, type CliIO } from '../command.js';
 import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 /** The export's progress bar on stderr (drawn only when it is a TTY). */
 export function exportProgressLine(io: CliIO, stats: () => InferenceResultsStats | undefined): ProgressLine {

@@ -8,7 +8,7 @@
 import { AbortError } from '../../core/errors.js';
 import { inferenceResults, type InferenceResult, type InferenceResultsOptions, type InferenceResultsStats, type PageBoundary } from '../../innerworks/index.js';
 import { markReported, type CliIO } from '../command.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 export interface StdoutExportHooks {
   /** The shell command that continues after `checkpoint`. */

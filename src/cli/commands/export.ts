@@ -8,7 +8,7 @@ import { afterUntilLine, checkAfterUntil } from './after-until.js';
 import { QUEUE_HELP, QUEUE_OPTIONS, enqueueFromFlags } from './export-queue.js';
 import { exportToStdout } from './export-stdout.js';
 import { formatBytes, formatCount } from '../progress.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'export',

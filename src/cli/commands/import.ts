@@ -13,7 +13,7 @@ import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerF
 import { withJsonFields } from '../report-error.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, parseInputFormat, type InputFormat } from '../input.js';
 import { ProgressLine, formatBytes } from '../progress.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'import',

@@ -13,7 +13,7 @@ import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, p
 import { systemLimitHint, terminalSafe } from '../terminal-text.js';
 import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
 import { withJsonFields } from '../report-error.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'ingest',

@@ -7,7 +7,7 @@ import { enqueuePredictions } from '../../queue/enqueue-predictions.js';
 import type { PredictionColumn } from '../../destinations/columns.js';
 import { EXIT, UsageError, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
 import { parseLabels } from './predict.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 /** Flags of `predict` that only queue mode takes. */
 export const PREDICT_QUEUE_OPTIONS = {

@@ -19,7 +19,7 @@ import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
 import { PREDICT_QUEUE_HELP, PREDICT_QUEUE_OPTIONS, enqueuePredictionsFromFlags } from './predict-queue.js';
 import { failureError, predictionColumns, predictionRows } from '../../reinfer/prediction-row.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'predict',

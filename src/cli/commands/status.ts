@@ -2,7 +2,7 @@
 import { exportStatus, type WorkerStatus } from '../../queue/index.js';
 import { COMMON_HELP, EXIT, UsageError, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { formatCount } from '../progress.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 import { afterUntilLine } from './after-until.js';
 
 export const command: CliCommand = {

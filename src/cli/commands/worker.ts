@@ -4,7 +4,7 @@ import { INNERWORKS_DEFAULT_BASE_URL } from '../../innerworks/client.js';
 import { withoutPassword } from '../../queue/bullmq.js';
 import { exportWorker, type WorkerEvent } from '../../queue/index.js';
 import { COMMON_HELP, UsageError, interruptedExitCode, optionOrEnv, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
-import { counted } from '../plural.js';
+import { counted } from '../../core/plural.js';
 import { afterUntilLine } from './after-until.js';
 
 export const command: CliCommand = {
