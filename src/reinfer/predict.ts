@@ -56,7 +56,7 @@ function resolvePredict(options: PredictOptions): Common & { stream: ReturnType<
 function aligned(response: PredictResponse | undefined, count: number, endpoint: string): PredictResponse {
   if (!response || !Array.isArray(response.predictions) || response.predictions.length !== count) {
     const got = Array.isArray(response?.predictions) ? counted(response.predictions.length, 'prediction') : 'no predictions array';
-    throw new ProtocolError(endpoint, `expected ${count} predictions (one per document), got ${got}`);
+    throw new ProtocolError(endpoint, `expected ${counted(count, 'prediction')} (one per document), got ${got}`);
   }
   return response;
 }
