@@ -180,7 +180,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 function emulatorRecordsOf(command: CliCommand, values: OptionValues): number | undefined {
   if (values.emulator === true && command.emulatorRefused !== undefined) throw new UsageError(`--emulator does not apply to ${command.name}: ${command.emulatorRefused}`);
   if (values.emulator === true && values.queue !== undefined) {
-    throw new UsageError(`--emulator cannot be used with --queue: workers run the jobs after this command, and the emulator it starts, have exited; run 'inference-streams emulator' and pass its URL (${command.name === 'predict' ? '--endpoint' : '--base-url'} URL) instead`);
+    throw new UsageError(`--emulator cannot be used with --queue: the workers run the jobs after this command has exited, and its emulator with it; run 'inference-streams emulator' and pass its URL (${command.name === 'predict' ? '--endpoint' : '--base-url'} URL) instead`);
   }
   const records = parseIntegerFlag('emulator-records', values['emulator-records'] as string | undefined, 0, EMULATOR_MAX_RECORDS);
   if (records !== undefined && values.emulator !== true) throw new UsageError('--emulator-records goes with --emulator (the records of the local emulator it starts)');
