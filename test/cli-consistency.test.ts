@@ -231,6 +231,16 @@ describe("the emulator's data", () => {
     }
   });
 
+  it('emulator --json gives the same range', async () => {
+    const run = spawnCli(['emulator', '--port', '0', '--records', '300', '--json']);
+    try {
+      while (!run.out().includes('\n')) await once(run.child.stdout, 'data');
+      expect(JSON.parse(run.out())).toMatchObject({ command: 'emulator', innerworks: { records: 300, from: '2024-01-01T00:00:00Z', to: '2024-01-01T00:01:39Z' } });
+    } finally {
+      await run.kill('SIGINT');
+    }
+  });
+
   it('the README says what the emulator serves: three results a second, not three a millisecond', async () => {
     const readme = await readFile('README.md', 'utf8');
     expect(readme).not.toMatch(/three results share each millisecond/i);

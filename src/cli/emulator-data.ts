@@ -14,6 +14,12 @@ export function innerworksDataLine(innerworks: Pick<InnerworksControl, 'size' | 
   return `Innerworks data: ${counted(size, 'result')} from ${isoTime(first)} to ${isoTime(last)}${density(innerworks, size)}`;
 }
 
+/** The same for `emulator --json`: `{records, from, to}` (times as ISO 8601; absent when there are no records). */
+export function innerworksDataRange(innerworks: Pick<InnerworksControl, 'size' | 'timestampOf'>): { records: number; from?: string; to?: string } {
+  const size = innerworks.size;
+  return size === 0 ? { records: 0 } : { records: size, from: isoTime(innerworks.timestampOf(0)), to: isoTime(innerworks.timestampOf(size - 1)) };
+}
+
 /** Results share a timestamp in groups (ties); the groups are evenly spaced, so two timestamps tell the rate. */
 function density(innerworks: Pick<InnerworksControl, 'timestampOf'>, size: number): string {
   let next = 1;

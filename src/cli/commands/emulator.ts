@@ -1,7 +1,7 @@
 /** `inference-streams emulator`: run the local emulator until Ctrl-C. */
 import { parseFaultSpec, startEmulator, type Emulator } from '../../emulator/index.js';
 import { COMMON_HELP, EMULATOR_MAX_RECORDS, UsageError, interruptedExitCode, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliCommand } from '../command.js';
-import { innerworksDataLine } from '../emulator-data.js';
+import { innerworksDataLine, innerworksDataRange } from '../emulator-data.js';
 
 export const command: CliCommand = {
   name: 'emulator',
@@ -80,7 +80,7 @@ Examples:
     // Ready to paste: with --api-key/--token these are the credentials just given (test ones, for a local server).
     const exports = Object.entries(emulator.env).map(([key, value]) => `export ${key}=${value}`);
     // Written once listening (elapsedMs is the start-up time), so a script can read the URL.
-    if (values.json === true) writeJsonSummary(io, 'emulator', { url: emulator.url, port: emulator.port, env: emulator.env, elapsedMs: Date.now() - started });
+    if (values.json === true) writeJsonSummary(io, 'emulator', { url: emulator.url, port: emulator.port, env: emulator.env, innerworks: innerworksDataRange(emulator.innerworks), elapsedMs: Date.now() - started });
     else {
       // What a first try needs and cannot guess: which model versions exist and some comment uids.
       const uids = emulator.reinfer.commentUids(3).join(', ');
