@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { closeAgents } from '../core/http.js';
 import { COMMON_OPTIONS, EMULATOR_MAX_RECORDS, EXIT, InterruptedError, UsageError, parseIntegerFlag, type CliCommand, type CliIO, type OptionSpec, type OptionValues, type StopSignal } from './command.js';
 import { closest, closestOption } from './did-you-mean.js';
+import { reportOutages } from './outage-notice.js';
+import { resolveProgressMode, stopAllProgress } from './progress.js';
 import { envNameOf, reportError } from './report-error.js';
 import { innerworksDataLine } from './emulator-data.js';
 
@@ -36,7 +38,7 @@ const SUMMARIES: Record<string, string> = {
   validation: "Show a Reinfer model's validation statistics",
   emulator: 'Run a local emulator of all three APIs, with fault injection',
   worker: 'Run partition jobs of queued exports (BullMQ on Redis) until stopped',
-  status: 'Show the state of a queued export, partition by partition',
+  status: 'List the jobs in a queue, or show one partition by partition (--watch follows it)',
   demo: 'Run the end-to-end demo against an embedded emulator',
 };
 
@@ -153,7 +155,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const commandIO: CliIO = { ...io, verbose: io.verbose || values.verbose === true, progress: io.progress && values['no-progress'] !== true };
   let stopEmulator: (() => Promise<void>) | undefined;
+  let stopRetryNotices: (() => void) | undefined;
   try {
+    const progressMode = resolveProgressMode(values, io.progress);
+    commandIO.progressMode = io.progressMode ?? progressMode;
+    commandIO.progress = commandIO.progressMode === 'bar';
+    stopRetryNotices = reportOutages(commandIO);
     const emulatorRecords = emulatorRecordsOf(command, values);
     // The demo always runs its own emulator: --emulator there says what it does anyway.
     if (values.emulator === true && name !== 'demo') {
@@ -168,6 +175,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     return reportError(name, error, commandIO, { command, values, fromCommandLine });
   } finally {
+    stopAllProgress();
+    stopRetryNotices?.();
     await stopEmulator?.();
   }
 }

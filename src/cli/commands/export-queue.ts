@@ -3,6 +3,7 @@
  * processes on any number of machines, instead of running it here. Prints the export id.
  */
 import { enqueueExport } from '../../queue/index.js';
+import { queueHints } from '../queue-hints.js';
 import { EXIT, UsageError, parseIntegerFlag, parseTimeFlag, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
 import { counted } from '../../core/plural.js';
 
@@ -58,7 +59,7 @@ export async function enqueueFromFlags(values: OptionValues, io: CliIO): Promise
   } else {
     io.stdout.write(`${enqueued.exportId}\n`);
     const what = enqueued.added ? `enqueued ${counted(enqueued.partitions, 'partition')}` : `already enqueued (${counted(enqueued.partitions, 'partition')}); ${counted(enqueued.retried, 'failed partition')} sent back to work`;
-    io.stderr.write(`inference-streams export: ${what}. Start workers with 'inference-streams worker --queue …'; watch with 'inference-streams status --queue … --export ${enqueued.exportId}'\n`);
+    io.stderr.write(`inference-streams export: ${what}.\n${queueHints(values.queue as string, enqueued.exportId, 'INNERWORKS_API_KEY and, unless the --to URL has it, PGPASSWORD')}`);
   }
   return EXIT.ok;
 }

@@ -1,5 +1,4 @@
 /** `inference-streams export`: Innerworks inference results to a JSONL, CSV or Parquet file or a database (resumable), stdout, or a queue. */
-import { access } from 'node:fs/promises';
 import type { ExportInferenceResultsOptions, InferenceResultsOptions, InferenceResultsStats } from '../../innerworks/index.js';
 import { COMMON_HELP, EXIT, UsageError, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { exportToDatabase } from './export-database.js';
@@ -7,7 +6,8 @@ import { exportProgressLine, retries, runResumableExport, seconds } from './expo
 import { afterUntilLine, checkAfterUntil } from './after-until.js';
 import { QUEUE_HELP, QUEUE_OPTIONS, enqueueFromFlags } from './export-queue.js';
 import { exportToStdout } from './export-stdout.js';
-import { formatBytes, formatCount } from '../progress.js';
+import { copyableCommand, shellQuote, singleQuote, type CopyableCommand } from '../command-line.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount } from '../progress.js';
 import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
@@ -77,6 +77,8 @@ Environment:
   INNERWORKS_API_KEY      API key sent as x-api-key (required)
   INNERWORKS_BASE_URL     API base URL
 
+${PROGRESS_HELP}
+
 ${COMMON_HELP}
 
 Examples:
@@ -111,6 +113,7 @@ Examples:
     append: { type: 'boolean' },
     'emulator-records': { type: 'string' },
     ...QUEUE_OPTIONS,
+    ...PROGRESS_OPTION,
   },
   run: runExport,
 };
@@ -161,7 +164,7 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
     io.stderr.write(afterUntilLine(options.endTime, after));
     return EXIT.ok;
   }
-  return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, { ...options, ...format }, io);
+  return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, { ...options, ...format }, io, copyableCommand(['export'], values));
 }
 
 /** `--format` (checked) and `--keep-record`: where a FILE export's rows go. */
@@ -173,21 +176,17 @@ function fileFormat(values: OptionValues, out: string): Pick<ExportInferenceResu
   return { format, keepRecord: values['keep-record'] === true || undefined, rowsPerPart, csvEscapeFormulas: values['csv-escape-formulas'] === true || undefined };
 }
 
-async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: Omit<ExportInferenceResultsOptions, 'file'>, io: CliIO): Promise<number> {
+async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: Omit<ExportInferenceResultsOptions, 'file'>, io: CliIO, command: CopyableCommand): Promise<number> {
   const statePath = stateFile ?? `${file}.state.json`;
-  const resuming = await access(statePath).then(
-    () => true,
-    () => false,
-  );
-  if (resuming) io.stderr.write(`Resuming from ${statePath} (delete it to start over)\n`);
-  const summary = await runResumableExport(io, { ...options, file, stateFile, split: split || undefined }, statePath);
+  const place = { savedIn: statePath, resumeFrom: statePath, startOver: ' (delete it to start over)', command };
+  const summary = await runResumableExport(io, { ...options, file, stateFile, split: split || undefined }, place);
   const after = await checkAfterUntil(options);
   if (json) {
     writeJsonSummary(io, 'export', { ...summary, ...(after ? { afterUntil: after } : {}) });
   } else {
     const where = summary.files.length === 1 ? summary.files[0] : `${summary.files.length} part files (${summary.files[0]} …)`;
-    const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
-    io.stderr.write(`Exported ${counted(summary.records, 'record')}${thisRun} (${counted(summary.pages, 'page')}, ${formatBytes(summary.bytes)}) to ${where} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    const thisRun = summary.resumed ? `${formatCount(summary.recordsThisRun)} new; ` : '';
+    io.stderr.write(`Exported ${counted(summary.records, 'record')} (${thisRun}${counted(summary.pages, 'page')}, ${formatBytes(summary.bytes)}) to ${where} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
     io.stderr.write(afterUntilLine(options.endTime, after));
   }
   return EXIT.ok;
@@ -207,11 +206,4 @@ function resumeCommand(values: OptionValues, checkpoint: string): string {
   for (const flag of ['follow', 'emulator'] as const) if (values[flag] === true) words.push(`--${flag}`);
   return words.join(' ');
 }
-
-/** Quote for a POSIX shell: plain words stay as they are, anything else goes in single quotes. */
-function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : singleQuote(value);
-}
-
-const singleQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
