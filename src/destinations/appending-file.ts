@@ -14,7 +14,7 @@ import { refuseOtherColumns, type ColumnMapping } from './columns.js';
 import { refuseOtherFormat, type ExportFormat } from './file-format.js';
 import { refuseLostOutput } from './output-check.js';
 import { StateSaver } from './state-saver.js';
-import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import type { ClosedDestination, Destination, DestinationKind, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { counted } from '../core/plural.js';
 
 /** How records become bytes. */
@@ -70,6 +70,7 @@ interface PartitionedState extends Layout {
 type FileState = SingleState | PartitionedState;
 
 export class AppendingFileDestination implements Destination {
+  readonly kind: DestinationKind;
   readonly description: string;
   private readonly state: StateSaver<FileState>;
   private current: FileState | undefined;
@@ -82,6 +83,7 @@ export class AppendingFileDestination implements Destination {
     private readonly encoder: Encoder,
     private readonly options: AppendingFileOptions,
   ) {
+    this.kind = encoder.format;
     this.description = `${kind} file ${options.file}`;
     this.state = new StateSaver<FileState>(options.stateFile ?? `${options.file}.state.json`);
   }
