@@ -15,6 +15,7 @@ import { refuseOtherFormat, type ExportFormat } from './file-format.js';
 import { refuseLostOutput } from './output-check.js';
 import { StateSaver } from './state-saver.js';
 import type { ClosedDestination, Destination, DestinationKind, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import { counted } from '../core/plural.js';
 
 /** How records become bytes. */
 export interface Encoder {
@@ -175,7 +176,7 @@ export class AppendingFileDestination implements Destination {
       if (!handle) continue;
       const { dev, ino } = await handle.stat();
       const records = this.parts[i].records;
-      await refuseLostOutput(this.paths[i], { dev, ino }, 'output file', `the ${records} record(s) the state file counts in it`, `Delete the state file ${this.state.file.path} and run the export again to start over.`);
+      await refuseLostOutput(this.paths[i], { dev, ino }, 'output file', `the ${counted(records, 'record')} the state file counts in it`, `Delete the state file ${this.state.file.path} and run the export again to start over.`);
     }
   }
 

@@ -10,6 +10,7 @@ import { jsonLine } from '../core/jsonl.js';
 import { JsonLines } from '../core/json-lines.js';
 import { withRetry, type ResolvedRetry, type RetryEvent } from '../core/retry.js';
 import type { InferenceBatch } from './types.js';
+import { counted } from '../core/plural.js';
 
 /** The production base URL (seed 000). */
 export const INNERWORKS_DEFAULT_BASE_URL = 'https://api.prod.innerworks.me';
@@ -166,7 +167,7 @@ function checkPosition<Page extends { results: { length: number }; checkpoint?: 
     throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, 'response "checkpoint" is not a non-empty string');
   }
   if (page.results.length > 0 && page.checkpoint === undefined) {
-    throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, `a page of ${page.results.length} results came without a "checkpoint", so the next page cannot be asked for`);
+    throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, `a page of ${counted(page.results.length, 'result')} came without a "checkpoint", so the next page cannot be asked for`);
   }
   return page as Page & { checkpoint?: string };
 }
