@@ -39,11 +39,8 @@ export async function writePages(loop: PageLoop): Promise<void> {
   for (;;) {
     const page = await pages.next();
     if (!page) break;
-    const { checkpoint, records } = page;
-    // Drop the page from the source before the awaits below: the next page is parsed
-    // meanwhile, and this one should not survive into the old generation (GC time).
-    page.records = [];
-    const count = records.length;
+    const { checkpoint } = page;
+    const count = page.records.length;
     // The position after this page, applied only once the destination has it: a failed write
     // must leave the position (which the caller reports) where the destination still is.
     const next: PartitionPosition = { ...position };
@@ -53,7 +50,12 @@ export async function writePages(loop: PageLoop): Promise<void> {
     }
     if (checkpoint === undefined) next.done = true;
     else next.checkpoint = checkpoint;
-    await destination.write(partition, records, { ...next });
+    const writing = destination.write(partition, page.records, { ...next });
+    // Drop the page before the await: the next page is parsed meanwhile, and this one should not
+    // survive into the old generation (GC time, peak heap). Held here, the destination could not
+    // let its records go once it has made them rows (checkpointed-table.ts).
+    page.records = [];
+    await writing;
     Object.assign(position, next);
     await loop.written(count);
   }
