@@ -95,7 +95,7 @@ class DuckdbTable implements SqlTable<CellValue[][]> {
       // A database file gets a memory limit: DuckDB's memory is the exporting process's (see
       // FILE_MEMORY_LIMIT). In memory the limit would cap the table itself, so none there.
       const config: Record<string, string> = { threads: '1' };
-      if (this.file !== undefined) config.memory_limit = process.env.DUCK_MEM ?? FILE_MEMORY_LIMIT;
+      if (this.file !== undefined) config.memory_limit = FILE_MEMORY_LIMIT;
       this.#instance = await this.#duckdb.DuckDBInstance.create(this.#path, config);
       this.#connection = await this.#instance.connect();
     } catch (error) {
