@@ -4,6 +4,8 @@
  */
 import { AbortError, ApiError, ConfigError, RateLimitError, TransportError, isRetryableError } from './errors.js';
 import { headerValue, type HttpResponse } from './http.js';
+import type { AttemptTelemetry, RequestTelemetry } from './request-telemetry.js';
+import { ATTR, instruments, retryReason } from './telemetry.js';
 
 /** Retry settings shared by every piece of the library. */
 export interface RetryOptions {
@@ -106,19 +108,29 @@ export interface RetryRun {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Decide per error whether to retry; default {@link isRetryableError}. */
   shouldRetry?: (error: unknown) => boolean;
+  /**
+   * What the request is, for spans and metrics: each attempt gets its numbered
+   * {@link AttemptTelemetry} (to pass to `request()`), and each retry is counted by reason.
+   */
+  telemetry?: RequestTelemetry;
 }
 
 /**
  * Run `attempt` until it succeeds, a non-retryable error occurs, or `maxRetries` is used up.
  * The error thrown at the end carries the retry count.
  */
-export async function withRetry<T>(attempt: (attemptNumber: number) => Promise<T>, config: ResolvedRetry, run: RetryRun = {}): Promise<T> {
+export async function withRetry<T>(
+  attempt: (attemptNumber: number, telemetry: AttemptTelemetry | undefined) => Promise<T>,
+  config: ResolvedRetry,
+  run: RetryRun = {},
+): Promise<T> {
   const shouldRetry = run.shouldRetry ?? isRetryableError;
   const wait = run.sleep ?? sleep;
+  let telemetry: AttemptTelemetry | undefined = run.telemetry && { ...run.telemetry, attempt: 1 };
   for (let retries = 0; ; retries++) {
     if (run.signal?.aborted) throw new AbortError('aborted', { cause: run.signal.reason });
     try {
-      return await attempt(retries);
+      return await attempt(retries, telemetry);
     } catch (error) {
       if (error instanceof AbortError || run.signal?.aborted) throw error;
       if (!shouldRetry(error) || retries >= config.maxRetries) throw withRetryCount(error, retries);
@@ -126,9 +138,16 @@ export async function withRetry<T>(attempt: (attemptNumber: number) => Promise<T
       if (hinted !== undefined && hinted > config.maxRetryAfterMs) throw tooLongToWait(error as ApiError, hinted, config, retries);
       const delayMs = Math.max(backoffDelay(retries, config, run.random), hinted ?? 0);
       run.onRetry?.({ retry: retries + 1, delayMs, error: error as Error });
+      if (run.telemetry) telemetry = nextAttempt(run.telemetry, retries + 2, retryReason(error), delayMs);
       await wait(delayMs, run.signal);
     }
   }
+}
+
+/** The telemetry of the attempt after a retryable failure; the retry is counted by its reason. */
+function nextAttempt(request: RequestTelemetry, attempt: number, reason: string, delayMs: number): AttemptTelemetry {
+  instruments().retries.add(1, { [ATTR.vendor]: request.vendor, [ATTR.endpoint]: request.endpoint, [ATTR.retryReason]: reason });
+  return { ...request, attempt, retryReason: reason, retryDelayMs: delayMs };
 }
 
 function withRetryCount(error: unknown, retries: number): unknown {

@@ -4,6 +4,7 @@
 import { errorFromResponse, parseJsonBody } from '../core/api.js';
 import { ProtocolError } from '../core/errors.js';
 import { request } from '../core/http.js';
+import type { TraceParent } from '../core/request-telemetry.js';
 import { withRetry, type ResolvedRetry, type RetryEvent } from '../core/retry.js';
 import type { InferenceBatch } from './types.js';
 
@@ -49,6 +50,8 @@ export async function getInferenceBatch(config: InnerworksClientConfig, query: B
 export interface BatchCall {
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
+  /** The span (a page) the request's attempts sit under. */
+  trace?: TraceParent;
 }
 
 /**
@@ -67,8 +70,9 @@ export async function getInferenceBatchText(
   else if (query.startTime !== undefined) params.set('start_time', String(query.startTime));
   const url = `${config.baseUrl}/api/v1/innerworks/inference/batch?${params}`;
   return withRetry(
-    async (retries) => {
+    async (retries, telemetry) => {
       const response = await request({
+        telemetry,
         method: 'GET',
         url,
         endpoint: INNERWORKS_BATCH_ENDPOINT,
@@ -80,7 +84,7 @@ export async function getInferenceBatchText(
       return { text: response.text, bytes: response.bytes, retries };
     },
     config.retry,
-    { signal: call.signal, onRetry: call.onRetry },
+    { signal: call.signal, onRetry: call.onRetry, telemetry: { vendor: 'innerworks', endpoint: INNERWORKS_BATCH_ENDPOINT, ...call.trace } },
   );
 }
 
