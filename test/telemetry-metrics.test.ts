@@ -60,6 +60,8 @@ describe('metrics', () => {
     const durations = byEndpoint(telemetry, METRIC.requestDuration, BATCH);
     expect(durations.reduce((sum, point) => sum + (point.value as Histogram).count, 0)).toBe(5);
     for (const point of durations) expect((point.value as Histogram).sum).toBeGreaterThan(0);
+    // Buckets in seconds (the SDK's default ones are for milliseconds: every request would fall in the first).
+    expect((durations[0].value as Histogram).buckets.boundaries.slice(0, 6)).toEqual([0.005, 0.01, 0.025, 0.05, 0.075, 0.1]);
     // A GET uploads nothing.
     expect(byEndpoint(telemetry, METRIC.bytesUploaded, BATCH)).toEqual([]);
   });

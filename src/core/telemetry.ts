@@ -101,6 +101,12 @@ export const METRIC = {
   workerPaused: 'inference_streams.worker.paused',
 } as const;
 
+/**
+ * The names the library emits, for dashboards, alerts and tests: the instrumentation scope, span
+ * names, metric names and attribute keys.
+ */
+export const TELEMETRY = Object.freeze({ scope: INSTRUMENTATION_SCOPE, spans: SPAN, metrics: METRIC, attributes: ATTR });
+
 /** The instruments of one MeterProvider. */
 export interface Instruments {
   /** Records written, by `destination`. */
@@ -152,7 +158,14 @@ function makeInstruments(meter: Meter): Instruments {
     requests: meter.createCounter(METRIC.requests, { description: 'HTTP requests finished, by vendor, endpoint and status', unit: '{request}' }),
     retries: meter.createCounter(METRIC.retries, { description: 'Retried requests, by vendor, endpoint and reason', unit: '{retry}' }),
     requestsInFlight: meter.createUpDownCounter(METRIC.requestsInFlight, { description: 'HTTP requests in flight', unit: '{request}' }),
-    requestDuration: meter.createHistogram(METRIC.requestDuration, { description: 'HTTP request duration', unit: 's' }),
+    requestDuration: meter.createHistogram(METRIC.requestDuration, {
+      description: 'HTTP request duration',
+      unit: 's',
+      // The SDK's default buckets (0, 5, 10, 25 … 10 000) are for milliseconds: in seconds every
+      // request would land in the first. These are the HTTP semantic conventions', up to the
+      // minutes an import's PUT may take.
+      advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60, 120, 300] },
+    }),
     bytesUploaded: meter.createCounter(METRIC.bytesUploaded, { description: 'Request body bytes uploaded', unit: 'By' }),
     predictBatchSize: meter.createHistogram(METRIC.predictBatchSize, {
       description: 'Documents per predict request',
