@@ -138,9 +138,10 @@ describe('spans', () => {
     expect(new Set(spans.map((span) => span.spanContext().traceId)).size).toBe(1);
   });
 
-  it('an import: an upload span holding the import request and the PUT, named by a template; a 503 on the PUT is a second attempt; no key or signed URL anywhere', async () => {
+  it('an import: an upload span holding the import request and the PUT, named by a template; a 503 and a reset on the PUT are attempts of their own; no key or signed URL anywhere', async () => {
     telemetry = registerTelemetry();
     emulator.injectFault('503', { route: 'safetykit.upload' });
+    emulator.injectFault('reset', { route: 'safetykit.upload' });
     const writer = importWriter({ baseUrl: emulator.url, apiKey: SAFETYKIT_KEY, namespace: 'telemetry', spoolDir: dir(), retry: { baseDelayMs: 1, maxDelayMs: 5 }, pollIntervalMs: 5, maxPollIntervalMs: 10 });
     const objects = Array.from({ length: 50 }, (_, i) => ({ id: `doc-${i}`, title: `Article ${i}` }));
     await pipeline(Readable.from(objects), writer);
@@ -154,10 +155,15 @@ describe('spans', () => {
     expect(children.map((span) => [span.name, span.attributes[ATTR.attempt], span.attributes[ATTR.httpStatus]])).toEqual([
       ['POST /v1/data/{namespace}/import', 1, 200],
       ['PUT {upload_url}', 1, 503],
-      ['PUT {upload_url}', 2, 200],
+      ['PUT {upload_url}', 2, undefined],
+      ['PUT {upload_url}', 3, 200],
     ]);
-    const [, , put] = children;
-    expect(put.attributes).toMatchObject({ [ATTR.vendor]: 'safetykit', [ATTR.endpoint]: 'PUT {upload_url}', [ATTR.retryReason]: '503' });
+    const [, , reset, put] = children;
+    // The connection reset mid-body: no status, the error's class, and its message without the URL.
+    expect(reset.status.code).toBe(SpanStatusCode.ERROR);
+    expect(reset.attributes[ATTR.errorType]).toBe('ConnectionError');
+    expect(reset.status.message).toMatch(/^PUT \{url\}: /);
+    expect(put.attributes).toMatchObject({ [ATTR.vendor]: 'safetykit', [ATTR.endpoint]: 'PUT {upload_url}', [ATTR.retryReason]: 'connection' });
     expect(put.attributes[ATTR.requestBodySize]).toBe(upload.attributes[ATTR.requestBodySize]);
     // The status polls come after the upload, as spans of their own.
     expect(named(spans, 'GET /v1/data/{namespace}/requests/{requestId}').length).toBeGreaterThan(0);

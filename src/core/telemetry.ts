@@ -212,7 +212,8 @@ export function markFailed(span: Span, error: unknown): void {
 }
 
 // Anything URL-shaped: a pre-signed URL's path and query stay out of telemetry altogether.
-const URL_LIKE = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]*/gi;
+// A trailing `:`, `,`, `.`, `;` or `)` is the sentence's, not the URL's.
+const URL_LIKE = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]*?(?=[:,.;)]?(?:[\s"'<>]|$))/gi;
 
 /** An error's message as telemetry may carry it: redacted, URLs replaced by `{url}`, at most 300 characters. */
 export function safeMessage(error: unknown): string {
