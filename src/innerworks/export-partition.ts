@@ -32,8 +32,11 @@ export interface PartitionWrite {
   stats: InferenceResultsStats;
   /** When the run started (for `stats.elapsedMs`). */
   startedAt: number;
-  /** Called after each page is durable in the destination and counted. */
-  onPage?: () => void | Promise<void>;
+  /**
+   * Called after each page is durable in the destination and counted, with the time of the last
+   * record written so far (epoch ms; undefined before the first record of this run).
+   */
+  onPage?: (positionTime: number | undefined) => void | Promise<void>;
 }
 
 /**
@@ -57,16 +60,28 @@ export async function writePartition(work: PartitionWrite): Promise<void> {
     endTime: position.endTime,
     checkpoint: position.checkpoint,
   });
+  // Results come in time order: the last record's time says how far into its range the
+  // partition is (for `status`). Noted as the loop takes each page, read once it is written.
+  let positionTime: number | undefined;
+  const pages = {
+    next: async () => {
+      const page = await cursor.next();
+      const last = page?.records.at(-1);
+      const time = last === undefined ? NaN : Date.parse(last.timestamp);
+      if (Number.isFinite(time)) positionTime = time;
+      return page;
+    },
+  };
   const written = async (count: number) => {
     if (count > 0) {
       stats.records += count;
       stats.pages++;
     }
     stats.elapsedMs = Date.now() - work.startedAt;
-    await work.onPage?.();
+    await work.onPage?.(positionTime);
   };
   // A page cut at endTime has no checkpoint to resume from: the range is then complete.
-  await writePages({ pages: cursor, destination, partition, position, written });
+  await writePages({ pages, destination, partition, position, written });
   if (position.endTime !== undefined && !position.done) {
     const next: PartitionPosition = { ...position, done: true };
     await destination.write(partition, [], { ...next });
@@ -95,8 +110,12 @@ export interface ExportPartitionOptions extends Pick<InferenceResultsOptions, 'a
    * committed first, and the result says `stopped`. Default none.
    */
   signal?: AbortSignal;
-  /** Called after each committed page with the partition's position (totals over all runs). Default none. */
-  onPage?: (position: Readonly<PartitionPosition>, stats: InferenceResultsStats) => void | Promise<void>;
+  /**
+   * Called after each committed page with the partition's position (totals over all runs), this
+   * run's counters, and the time of the last record committed (epoch ms; undefined before this
+   * run's first record). Default none.
+   */
+  onPage?: (position: Readonly<PartitionPosition>, stats: InferenceResultsStats, positionTime: number | undefined) => void | Promise<void>;
 }
 
 /** How a partition run ended. */
@@ -150,7 +169,7 @@ export async function exportPartition(options: ExportPartitionOptions): Promise<
       position: current,
       stats,
       startedAt,
-      onPage: () => options.onPage?.({ ...current }, stats),
+      onPage: (positionTime) => options.onPage?.({ ...current }, stats, positionTime),
     });
     stats.elapsedMs = Date.now() - startedAt;
     return { position: current, stopped: false, stats };

@@ -1,7 +1,8 @@
 // Scale-out on BullMQ (an optional peer dependency): enqueue an export's partitions, run workers, read the status.
 export { enqueueExport, type EnqueueExportOptions, type EnqueuedExport } from './enqueue.js';
 export { exportWorker, type ExportWorker, type ExportWorkerOptions, type WorkerEvent } from './worker.js';
-export { exportStatus, type ExportState, type ExportStatus, type ExportStatusOptions, type PartitionStatus } from './status.js';
+export { exportStatus, type ExportState, type ExportStatus, type ExportStatusOptions, type JobTiming, type PartitionStatus } from './status.js';
+export { listJobs, type ListJobsOptions, type QueuedJob } from './list-jobs.js';
 export type { PartitionProgress } from './jobs.js';
 export type { WorkerStatus } from './heartbeat.js';
 export { enqueuePredictions, type EnqueuePredictionsOptions, type EnqueuedPredictions } from './enqueue-predictions.js';

@@ -49,9 +49,28 @@ export interface PartitionJobData extends ExportJobData {
 
 /** What a partition job reports with `updateProgress` after each committed page, and returns. */
 export interface PartitionProgress {
+  /** Records committed to the database for this partition, all attempts together. */
   records: number;
+  /** Non-empty pages committed, all attempts together. */
   pages: number;
+  /** The partition's range is complete. */
   done: boolean;
+  /**
+   * An export's: the time of the last record committed, epoch ms (results come in time order, so
+   * the partition has covered its time range up to here). Absent before its first record, and
+   * from workers older than this field.
+   */
+  positionTime?: number;
+  /**
+   * Queued predictions': the byte offset in the input where the next uncommitted line starts.
+   * Absent before the first committed page, and from workers older than this field.
+   */
+  positionByte?: number;
+  /**
+   * When a worker first took this partition, epoch ms, kept over attempts and hand-backs (BullMQ's
+   * own `processedOn` is reset by each). Absent from workers older than this field.
+   */
+  startedAt?: number;
 }
 
 /**

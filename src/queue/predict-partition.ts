@@ -6,7 +6,7 @@
 import { AbortError, ConfigError } from '../core/errors.js';
 import { identityChange, readFileIdentity } from '../core/file-identity.js';
 import type { PredictionColumn } from '../destinations/columns.js';
-import { predictInto } from '../reinfer/predict-into.js';
+import { predictInto, savedByteOffset } from '../reinfer/predict-into.js';
 import type { PartitionProgress, PredictPartitionJobData } from './jobs.js';
 import { ownFailure } from './own-failure.js';
 
@@ -53,7 +53,8 @@ export async function predictPartition(data: PredictPartitionJobData, signal: Ab
       timeoutMs: predict.timeoutMs,
       signal,
       onPage: async (position) => {
-        last = { records: position.records, pages: position.pages, done: position.done };
+        const positionByte = savedByteOffset(position);
+        last = { ...last, records: position.records, pages: position.pages, done: position.done, ...(positionByte === undefined ? {} : { positionByte }) };
         await onPage(last);
       },
     });

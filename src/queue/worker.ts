@@ -199,14 +199,20 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     const baseUrl = predict ? (predict.predict.endpoint ?? process.env.REINFER_ENDPOINT ?? '') : (job.data.baseUrl ?? defaultBaseUrl);
     emit({ type: 'started', exportId, partition, attempt: job.attemptsMade + 1 });
     active++;
+    // What the job reported last (a resumed job starts from it), with when a worker first took it:
+    // `status` measures the partition's rate from then (BullMQ's processedOn restarts at each attempt).
+    const previous = progressOf(job.progress);
+    let latest: PartitionProgress = { ...previous, startedAt: previous.startedAt ?? Date.now() };
     let outcome;
     try {
+      if (previous.startedAt === undefined) await job.updateProgress(latest);
       const onPredictPage = async (progress: PartitionProgress) => {
         selfPause.succeeded();
-        await job.updateProgress(progress);
-        emit({ type: 'page', exportId, partition, progress });
+        latest = { ...progress, startedAt: latest.startedAt };
+        await job.updateProgress(latest);
+        emit({ type: 'page', exportId, partition, progress: latest });
       };
-      outcome = predict ? await predictPartition(predict, stopping.signal, onPredictPage, progressOf(job.progress)) : await exportPartition({
+      outcome = predict ? await predictPartition(predict, stopping.signal, onPredictPage, previous) : await exportPartition({
         apiKey,
         baseUrl,
         batchSize: job.data.batchSize,
@@ -218,16 +224,16 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
         plan: planPartitions(job.data.plan),
         partition,
         signal: stopping.signal,
-        onPage: async (position) => {
+        onPage: async (position, _stats, positionTime) => {
           selfPause.succeeded();
           // Progress: earlier hand-backs were an outage that is over, not a job that cannot work.
           if (job.data.handBacks !== undefined) {
             const { handBacks: _handBacks, firstHandBackAt: _first, ...data } = job.data;
             await job.updateData(data);
           }
-          const progress = { records: position.records, pages: position.pages, done: position.done };
-          await job.updateProgress(progress);
-          emit({ type: 'page', exportId, partition, progress });
+          latest = { ...latest, records: position.records, pages: position.pages, done: position.done, ...(positionTime === undefined ? {} : { positionTime }) };
+          await job.updateProgress(latest);
+          emit({ type: 'page', exportId, partition, progress: latest });
         },
       });
     } catch (error) {
@@ -262,7 +268,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       active--;
     }
     selfPause.succeeded();
-    const progress = { records: outcome.position.records, pages: outcome.position.pages, done: outcome.position.done };
+    const progress: PartitionProgress = { ...latest, records: outcome.position.records, pages: outcome.position.pages, done: outcome.position.done };
     if (outcome.stopped) {
       // Hand the job back at once (not after the lock expires): the next worker resumes it.
       emit({ type: 'stopped', exportId, partition, progress });
@@ -368,7 +374,16 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
 /** A job's last reported progress (a resumed job starts from it), or zeros. */
 function progressOf(progress: unknown): PartitionProgress {
   const p = progress as Partial<PartitionProgress> | undefined;
-  return typeof p === 'object' && p !== null && typeof p.records === 'number' && typeof p.pages === 'number' ? { records: p.records, pages: p.pages, done: p.done === true } : { records: 0, pages: 0, done: false };
+  if (typeof p !== 'object' || p === null || typeof p.records !== 'number' || typeof p.pages !== 'number') return { records: 0, pages: 0, done: false };
+  const known = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+  return {
+    records: p.records,
+    pages: p.pages,
+    done: p.done === true,
+    ...(known(p.positionTime) ? { positionTime: p.positionTime } : {}),
+    ...(known(p.positionByte) ? { positionByte: p.positionByte } : {}),
+    ...(known(p.startedAt) ? { startedAt: p.startedAt } : {}),
+  };
 }
 
 /** An error that only says Redis cannot be reached (a refused or lost connection). */

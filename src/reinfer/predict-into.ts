@@ -127,6 +127,20 @@ interface SavedInput {
 }
 
 /**
+ * The byte offset in the input where the next uncommitted input starts, from a position that
+ * `predictInto` reported (its `onPage`); undefined when the position holds none.
+ */
+export function savedByteOffset(position: Readonly<PartitionPosition>): number | undefined {
+  if (position.checkpoint === undefined) return undefined;
+  try {
+    const offset = (JSON.parse(position.checkpoint) as Partial<SavedInput>).offset;
+    return typeof offset === 'number' && Number.isSafeInteger(offset) ? offset : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Predict every input of `options.input` into the destination, exactly once: a rerun after a
  * crash (or after the end) continues after the last committed prediction.
  */
