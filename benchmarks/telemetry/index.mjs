@@ -6,6 +6,7 @@
 // Harshest setting for the overhead: loopback, no added latency, so the client's CPU is the limit.
 // Cases are interleaved round by round (the order rotates) against two emulator processes; each
 // case runs in its own process; medians. Targets: (b) >= 0.95 x (a), (c) >= 0.85 x (a).
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { baselineDist, median, printBenchmark, runCase, startEmulatorProcess, startServerProcess, ROOT } from '../lib.mjs';
@@ -18,6 +19,8 @@ const RUNS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : quick ? 1 : 5
 const RECORDS = quick ? 50_000 : 300_000;
 const DOCUMENTS = quick ? 20_000 : 100_000;
 const CASE = join(ROOT, 'benchmarks', 'telemetry', 'case.mjs');
+const versionOf = (name) => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+const SDK = ['@opentelemetry/api', '@opentelemetry/sdk-trace', '@opentelemetry/sdk-metrics'].map((name) => `${name} ${versionOf(name)}`).join(', ');
 
 const baseline = baselineDist(BASELINE, 'telemetry');
 const variants = {
@@ -109,7 +112,7 @@ printBenchmark({
   notes: [
     `Medians of ${RUNS} rounds; in each round every case runs once in its own process, the order rotating between rounds, against one Innerworks emulator process and one Reinfer emulator process (no latency, no concurrency limit).`,
     `(a) is a build of ${baseline.sha} (\`git archive\` into benchmarks/tmp/, built with tsc): the library before spans and metrics. (b) and (c) are this tree's dist/. Export: exportInferenceResults to a JSONL file, default page size (1000). Predict: predictDocuments with its defaults (batches of 2048, 4 in flight).`,
-    '(c) registers what an application would: BasicTracerProvider + BatchSpanProcessor, the AsyncLocalStorage context manager, a MeterProvider with a PeriodicExportingMetricReader every second; the exporters count and drop (the cost of a collector is not the library\'s).',
+    `(c) registers what an application would: a TracerProvider + BatchSpanProcessor, the AsyncLocalStorage context manager, a MeterProvider with a PeriodicExportingMetricReader every second (${SDK}); the exporters count and drop (the cost of a collector is not the library's).`,
     'per CPU-s: records (documents) over the user + system CPU time of the client process alone (not the emulators); on a shared machine it moves far less with other load than the wall-clock rate.',
     `Load average of the machine (1 min): ${load}; the machine (2 cores) was shared with other jobs, so absolute rates are below an idle machine's: the ratios within this run are what it measures.`,
   ],

@@ -74,7 +74,7 @@ export async function callApi<T>(call: ApiCall): Promise<ApiResult<T>> {
       return { status: response.status, headers: response.headers, data, bytes: response.bytes, retries };
     },
     call.retry,
-    { signal: call.signal, onRetry: call.onRetry, telemetry: call.vendor && { vendor: call.vendor, endpoint: call.endpoint, ...call.trace } },
+    { signal: call.signal, onRetry: call.onRetry, target: call.url, telemetry: call.vendor && { vendor: call.vendor, endpoint: call.endpoint, ...call.trace } },
   );
 }
 

@@ -84,7 +84,7 @@ export async function getInferenceBatchText(
       return { text: response.text, bytes: response.bytes, retries };
     },
     config.retry,
-    { signal: call.signal, onRetry: call.onRetry, telemetry: { vendor: 'innerworks', endpoint: INNERWORKS_BATCH_ENDPOINT, ...call.trace } },
+    { signal: call.signal, onRetry: call.onRetry, target: url, telemetry: { vendor: 'innerworks', endpoint: INNERWORKS_BATCH_ENDPOINT, ...call.trace } },
   );
 }
 

@@ -124,7 +124,7 @@ export async function uploadBody(uploadUrl: string, size: number, makeBody: (att
     },
     run.retry,
     // The signed URL (and its path) stays out of telemetry: the span is named by a template.
-    { signal: run.signal, onRetry: run.onRetry, telemetry: { vendor: 'safetykit', endpoint: UPLOAD_ENDPOINT, ...run.trace } },
+    { signal: run.signal, onRetry: run.onRetry, target: uploadUrl, telemetry: { vendor: 'safetykit', endpoint: UPLOAD_ENDPOINT, ...run.trace } },
   );
   return { retries };
 }
@@ -222,7 +222,7 @@ export async function openDownload(downloadUrl: string, config: SafetykitConfig,
       throw errorFromResponse({ status: response.status, headers: response.headers, text }, endpoint);
     },
     config.retry,
-    { signal: extras.signal ?? config.signal, onRetry: extras.onRetry, telemetry: { vendor: 'safetykit', endpoint: DOWNLOAD_ENDPOINT, ...extras.trace } },
+    { signal: extras.signal ?? config.signal, onRetry: extras.onRetry, target: downloadUrl, telemetry: { vendor: 'safetykit', endpoint: DOWNLOAD_ENDPOINT, ...extras.trace } },
   );
 }
 

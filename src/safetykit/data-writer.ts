@@ -14,6 +14,7 @@ import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { ATTR, SPAN, inSpan } from '../core/telemetry.js';
+import { countPage } from '../destinations/page-loop.js';
 import { addData } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
 import { InvalidObjectError, objectProblem } from './errors.js';
@@ -336,6 +337,7 @@ export class DataWriter extends Writable {
       this.stats.bytes += Buffer.byteLength(body);
       this.stats.objects += lines.length;
       this.stats.batches++;
+      countPage(lines.length, 'safetykit');
       this.requestIds.push(requestId);
       this.emit('request', { requestId, count: lines.length, ...(batch.position ? { position: batch.position } : {}) } satisfies DataRequestEvent);
       this.acknowledge(batch);

@@ -15,6 +15,7 @@ import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
 import { isJsonText, type JsonText } from '../core/json-text.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { ATTR, SPAN, inSpan } from '../core/telemetry.js';
+import { countPage } from '../destinations/page-loop.js';
 import { createImport, isExpiredUpload, uploadFile } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
 import { pollUntilFinal, resolvePoll, type PollOptions, type ResolvedPoll } from './requests.js';
@@ -229,6 +230,7 @@ export class ImportWriter extends Writable {
     this.requestIds[part.index] = requestId;
     this.uploadedBytes += part.bytes;
     this.stats.partsUploaded++;
+    countPage(part.objects, 'safetykit');
     this.emit('import', { stage: 'uploaded', part: part.index, requestId, objects: part.objects, bytes: part.bytes } satisfies ImportEvent);
     if (!this.keepSpool) await this.spool.removePart(part);
     uploaded();
