@@ -2,7 +2,7 @@
 //   node case.mjs <distDir> <none|sdk> export  <baseUrl> <records>
 //   node case.mjs <distDir> <none|sdk> predict <baseUrl> <documents>
 // `sdk` registers what an application exporting its telemetry would (before the library is
-// loaded): a TracerProvider (@opentelemetry/sdk-trace) with a BatchSpanProcessor, the AsyncLocalStorage context
+// loaded): a BasicTracerProvider (@opentelemetry/sdk-trace-base 2.x) with a BatchSpanProcessor, the AsyncLocalStorage context
 // manager, and a MeterProvider with a PeriodicExportingMetricReader (every second); both
 // exporters drop what they get, after counting it, so the cost measured is the library's and
 // the SDK's, not a collector's. `none` registers nothing (the API's no-ops).
@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { TracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { report } from '../lib.mjs';
 import { documents } from '../reinfer-predict/documents.mjs';
 
@@ -44,7 +44,7 @@ if (sdkMode === 'sdk') {
     async forceFlush() {},
     async shutdown() {},
   };
-  const tracerProvider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter })] });
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spanExporter)] });
   const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
   trace.setGlobalTracerProvider(tracerProvider);
   metrics.setGlobalMeterProvider(meterProvider);

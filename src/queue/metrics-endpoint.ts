@@ -43,7 +43,8 @@ interface MetricsLibraries {
   PrometheusExporter: typeof import('@opentelemetry/exporter-prometheus').PrometheusExporter;
 }
 
-const PACKAGES = '@opentelemetry/sdk-metrics @opentelemetry/exporter-prometheus';
+// The 2.x SDK line: it runs on Node 20 and takes the API 1.9 the library shares with it.
+const PACKAGES = '@opentelemetry/sdk-metrics@2 @opentelemetry/exporter-prometheus@0.223';
 
 /** How the caller calls the port and host options, for errors. */
 interface OptionNames {

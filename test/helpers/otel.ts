@@ -1,12 +1,12 @@
 /**
  * An OpenTelemetry SDK registered for one test, as an application would register it: a
- * TracerProvider (`@opentelemetry/sdk-trace`, the 3.x name of `BasicTracerProvider`) writing to an in-memory exporter and a MeterProvider read on demand.
+ * BasicTracerProvider (`@opentelemetry/sdk-trace-base` 2.x, the line that runs on Node 20) writing to an in-memory exporter and a MeterProvider read on demand.
  * `unregister()` puts the globals back to the API's no-ops.
  */
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
-import { TracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 /** A reader that exports nothing by itself: the test collects when it wants to look. */
 class CollectingReader extends MetricReader {
@@ -29,7 +29,7 @@ export interface TestTelemetry {
  */
 export function registerTelemetry(options: { contextManager?: boolean } = {}): TestTelemetry {
   const exporter = new InMemorySpanExporter();
-  const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const reader = new CollectingReader();
   const meterProvider = new MeterProvider({ readers: [reader] });
   trace.setGlobalTracerProvider(tracerProvider);
