@@ -12,6 +12,7 @@
 // document is made to the end): the emulator runs in another process and is not counted.
 // BENCH_DIST=<dir> runs `stream` against another build (e.g. one of an older commit).
 import { resolve } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
@@ -36,6 +37,12 @@ const wireBatch = (offset) => {
   return batch;
 };
 const bodies = mode === 'raw' ? Array.from({ length: Math.ceil(n / batchSize) }, (_, k) => JSON.stringify({ documents: wireBatch(k * batchSize) })) : [];
+// Time in garbage collection (the profile's largest single entry), reported next to the CPU.
+let gcMs = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
 let result;
@@ -98,7 +105,8 @@ if (mode === 'raw' || mode === 'raw-serializing') {
 }
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
+gcObserver.disconnect();
 if (result.predicted !== n) throw new Error(`predicted ${result.predicted} of ${n}`);
 await closeAgents();
 const cpuUsPerDoc = (cpu.user + cpu.system) / n;
-report({ ...result, n, seconds, docsPerSecond: n / seconds, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, cpuUsPerDoc });
+report({ ...result, n, seconds, docsPerSecond: n / seconds, cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, cpuUsPerDoc, gcMs });

@@ -112,6 +112,8 @@ export interface Item {
   readonly text: string | undefined;
   /** The serialized wire form, measured once for the byte bound and joined into the request body. */
   wire: string | undefined;
+  /** UTF-8 bytes of `wire` (0 until it is set). */
+  bytes: number;
   /** `predictComments`: the uid the answer is matched by. */
   uid: string | undefined;
   /** Why the input cannot be sent (it then never reaches a request). */
@@ -247,14 +249,15 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
   private add(input: unknown): Item[][] {
     const text = isJsonText(input) ? input.text : undefined;
     const value = isJsonText(input) ? input.value : input;
-    const item: Item = { index: this.nextIndex++, input, value, text, wire: undefined, uid: undefined, problem: undefined };
+    const item: Item = { index: this.nextIndex++, input, value, text, wire: undefined, bytes: 0, uid: undefined, problem: undefined };
     this.stats.documents++;
     this.adapter.prepare(item);
     if (item.problem !== undefined) {
       if (this.settings.onError === 'throw') throw new InvalidDocumentError([item.index], item.problem);
       return this.batcher.add(item, 0);
     }
-    return this.batcher.add(item, Buffer.byteLength(item.wire!) + 1);
+    item.bytes = Buffer.byteLength(item.wire!);
+    return this.batcher.add(item, item.bytes + 1);
   }
 
   /** Send the full batches (waiting for room in the window), then wait for the reader if it is behind. */
