@@ -15,7 +15,7 @@ import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import type { RetryEvent } from '../core/retry.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
-import { sendWithBisection, type BisectOutcome } from './bisect.js';
+import { Refused, sendWithBisection, type BisectOutcome } from './bisect.js';
 import type { CallHooks } from './client.js';
 import type { ReinferConnection, ReinferConnectionOptions } from './options.js';
 import type { Prediction, PredictionFailure, PredictionResult } from './types.js';
@@ -303,8 +303,8 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
         continue;
       }
       const outcome = results[r++];
-      if ('result' in outcome) {
-        outputs[i] = outcome.result;
+      if (!(outcome instanceof Refused)) {
+        outputs[i] = outcome;
         continue;
       }
       (refused ??= []).push(item);
@@ -321,7 +321,7 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
     return outputs;
   }
 
-  private sendValid(valid: Item[]): Promise<BisectOutcome<Item, PredictionResult<Input>>[]> {
+  private sendValid(valid: Item[]): Promise<BisectOutcome<PredictionResult<Input>>[]> {
     this.stats.batches++;
     return sendWithBisection(valid, (part) => this.sendOnce(part), () => this.stats.splits++);
   }
