@@ -4,8 +4,7 @@
 // ordered vs unordered, 'auto' vs the best fixed setting, and the vendor CLI's way (sequential
 // batches of 128) as the baseline. Each case runs in its own process; the emulator in another.
 // CPU per document (user+sys of the case's own process) next to a raw undici client that
-// serializes its bodies inside the clock. PREDICT_BASELINE_DIST=<dist dir of another build>
-// adds that build's predictDocuments at the defaults to the same interleaved rounds (before/after).
+// serializes its bodies inside the clock; benchmarks/predict-cpu is the short run of just those.
 import { join } from 'node:path';
 import { median, medianRun, printBenchmark, runCase, startServerProcess } from '../lib.mjs';
 
@@ -23,9 +22,6 @@ const CONCURRENCIES = quick ? [1, 4, 8] : [1, 2, 4, 8];
 const DEFAULT_BATCH = 2048;
 const DEFAULT_CONCURRENCY = 4;
 
-const BASELINE_DIST = process.env.PREDICT_BASELINE_DIST;
-const BASELINE_LABEL = process.env.PREDICT_BASELINE_LABEL ?? BASELINE_DIST;
-
 const here = new URL('.', import.meta.url).pathname;
 const script = join(here, 'case.mjs');
 const latency = (batch) => LATENCY_MS + PER_DOC_MS * batch;
@@ -33,7 +29,7 @@ const bound = (batch, concurrency) => (concurrency * batch * 1000) / latency(bat
 
 const emulator = await startEmulator();
 const token = emulator.env.REINFER_TOKEN;
-const stream = (n, batch, concurrency, order = 'ordered', env = {}) => () => runCase(script, [emulator.url, token, String(n), 'stream', String(batch), String(concurrency), order], env);
+const stream = (n, batch, concurrency, order = 'ordered') => () => runCase(script, [emulator.url, token, String(n), 'stream', String(batch), String(concurrency), order]);
 // Grid cases send 16 rounds of concurrency × batchSize documents (at most N): long enough to
 // measure the steady state, short enough to run every cell 3 times.
 const gridN = (batch, concurrency) => Math.min(N, batch * concurrency * 16);
@@ -56,7 +52,7 @@ try {
   const raw = (concurrency, mode = 'raw') => () => runCase(script, [emulator.url, token, String(N), mode, String(DEFAULT_BATCH), String(concurrency)]);
   // 'auto' is compared with the best fixed concurrency for the same batch size (the grid's row).
   const bestConcurrency = grid.filter((g) => g.batch === DEFAULT_BATCH).reduce((best, g) => (g.docsPerSecond > best.docsPerSecond ? g : best)).concurrency;
-  const [rawDefault, rawSerializing, rawBest, def, unordered, bestFixed, auto, baseline] = await interleaved([
+  const [rawDefault, rawSerializing, rawBest, def, unordered, bestFixed, auto] = await interleaved([
     raw(DEFAULT_CONCURRENCY),
     raw(DEFAULT_CONCURRENCY, 'raw-serializing'),
     raw(MAX_CONCURRENT),
@@ -64,7 +60,6 @@ try {
     stream(N, DEFAULT_BATCH, DEFAULT_CONCURRENCY, 'unordered'),
     stream(N, DEFAULT_BATCH, bestConcurrency),
     stream(N, DEFAULT_BATCH, 'auto'),
-    ...(BASELINE_DIST ? [stream(N, DEFAULT_BATCH, DEFAULT_CONCURRENCY, 'ordered', { BENCH_DIST: BASELINE_DIST })] : []),
   ]);
   const concurrency8 = bestConcurrency === MAX_CONCURRENT ? bestFixed : await medianRun(RUNS, stream(N, DEFAULT_BATCH, MAX_CONCURRENT), 'docsPerSecond');
   // Memory is bounded by the options, not the input: the same settings on 3× the documents.
@@ -106,7 +101,6 @@ try {
           row(`raw client: undici, bodies made and JSON.stringify'd inside the clock, batchSize ${DEFAULT_BATCH}, concurrency ${DEFAULT_CONCURRENCY}`, rawSerializing, DEFAULT_BATCH, DEFAULT_CONCURRENCY),
           row(`raw limit: same, concurrency ${MAX_CONCURRENT}`, rawBest, DEFAULT_BATCH, MAX_CONCURRENT),
           row(`defaults: batchSize ${DEFAULT_BATCH}, concurrency ${DEFAULT_CONCURRENCY}, ordered`, def, DEFAULT_BATCH, DEFAULT_CONCURRENCY),
-          ...(baseline ? [row(`defaults, build of ${BASELINE_LABEL} (before)`, baseline, DEFAULT_BATCH, DEFAULT_CONCURRENCY)] : []),
           row(`batchSize ${DEFAULT_BATCH}, concurrency ${DEFAULT_CONCURRENCY}, unordered`, unordered, DEFAULT_BATCH, DEFAULT_CONCURRENCY),
           row(`concurrency ${MAX_CONCURRENT} (the server's limit), batchSize ${DEFAULT_BATCH}`, concurrency8, DEFAULT_BATCH, MAX_CONCURRENT),
           row(`best fixed for batchSize ${DEFAULT_BATCH} in the grid: concurrency ${bestConcurrency}`, bestFixed, DEFAULT_BATCH, bestConcurrency),
@@ -132,7 +126,6 @@ try {
       { claim: `batchSize ${DEFAULT_BATCH} × concurrency ${MAX_CONCURRENT} docs/s >= 0.9 × bound`, value: Number(f2(bestRatio)), target: 0.9, pass: bestRatio >= 0.9 },
       { claim: `defaults docs/s >= 0.9 × raw client that serializes inside the clock, same settings (median of within-round ratios)`, value: Number(f2(vsSerializing)), target: 0.9, pass: vsSerializing >= 0.9 },
       { claim: `defaults CPU µs/doc vs raw client that serializes inside the clock (ratio, user+sys of each case's process)`, value: Number(f2(def.cpuUsPerDoc / rawSerializing.cpuUsPerDoc)), target: '—', pass: true },
-      ...(baseline ? [{ claim: `defaults CPU µs/doc <= 0.5 × build of ${BASELINE_LABEL} (halved)`, value: Number(f2(def.cpuUsPerDoc / baseline.cpuUsPerDoc)), target: 0.5, pass: def.cpuUsPerDoc <= 0.5 * baseline.cpuUsPerDoc }] : []),
       { claim: `defaults docs/s >= 0.9 × raw limit (pre-serialized bodies) at the same settings`, value: Number(f2(def.docsPerSecond / rawDefault.docsPerSecond)), target: 0.9, pass: def.docsPerSecond >= 0.9 * rawDefault.docsPerSecond },
       { claim: `concurrency ${MAX_CONCURRENT} docs/s >= 0.9 × raw limit at the same settings`, value: Number(f2(concurrency8.docsPerSecond / rawBest.docsPerSecond)), target: 0.9, pass: concurrency8.docsPerSecond >= 0.9 * rawBest.docsPerSecond },
       { claim: `concurrency 'auto' docs/s >= 0.9 × best fixed setting (concurrency ${bestConcurrency})`, value: Number(f2(autoVsBest)), target: 0.9, pass: autoVsBest >= 0.9 },
