@@ -43,7 +43,7 @@ export {
   redact,
   type ApiErrorDetails,
 } from './core/errors.js';
-export type { RetryOptions } from './core/retry.js';
+export { RETRY_CHANNEL, type RetryEvent, type RetryNotice, type RetryOptions } from './core/retry.js';
 export type { CommonOptions } from './core/options.js';
 export type { BaseStats } from './core/stats.js';
 export { CheckpointFile } from './core/checkpoint.js';

@@ -6,13 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli/command.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { ConnectionError, redact } from '../src/core/errors.js';
 import { checkRedisUrl, withoutPassword } from '../src/queue/bullmq.js';
-import { enqueueExport, exportStatus, exportWorker, type ExportStatus } from '../src/queue/index.js';
+import { enqueueExport, exportStatus, exportWorker, listJobs, type ExportStatus } from '../src/queue/index.js';
 import { captureCli } from './helpers/cli.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
@@ -341,28 +342,64 @@ describe('the Redis password', () => {
 });
 
 describe('an unreachable Redis', () => {
+  /** Nothing listens there: connections are refused. */
   const queue = 'redis://:unreachable-secret-881@127.0.0.1:1';
+  // A server that accepts connections and never answers: a Redis that hangs.
+  const silent = createServer(() => undefined);
+  let silentQueue = '';
+  beforeAll(async () => {
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    silentQueue = `redis://:unreachable-secret-881@127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    silent.close();
+  });
 
-  it('fails enqueueExport, exportStatus and exportWorker within redisTimeoutMs, naming the URL without its password', async () => {
+  it('fails enqueueExport, exportStatus and exportWorker within redisTimeoutMs when Redis does not answer, naming the URL without its password', async () => {
     const attempts = [
-      enqueueExport({ queue, startTime: 0, endTime: 1000, to: 'postgres://nobody@127.0.0.1:1/none', table: 't', redisTimeoutMs: 300 }),
-      exportStatus({ queue, exportId: 'exp-x', redisTimeoutMs: 300 }),
-      exportWorker({ queue, apiKey: 'unused-key-1234', redisTimeoutMs: 300 }),
+      enqueueExport({ queue: silentQueue, startTime: 0, endTime: 1000, to: 'postgres://nobody@127.0.0.1:1/none', table: 't', redisTimeoutMs: 300 }),
+      exportStatus({ queue: silentQueue, exportId: 'exp-x', redisTimeoutMs: 300 }),
+      exportWorker({ queue: silentQueue, apiKey: 'unused-key-1234', redisTimeoutMs: 300 }),
     ];
     for (const attempt of attempts) {
       const error = await attempt.then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(ConnectionError);
-      expect((error as Error).message).toMatch(/127\.0\.0\.1:1.*did not answer/);
+      expect((error as Error).message).toMatch(/127\.0\.0\.1:\d+.*did not answer within 0\.3 s/);
       expect((error as Error).message).not.toContain('unreachable-secret-881');
     }
   });
 
+  it('fails at once when the connection is refused (ECONNREFUSED), not after redisTimeoutMs: enqueue, status, list and worker', async () => {
+    // A long timeout: a refused connection must not wait for it. Only "well under" is asserted.
+    const redisTimeoutMs = 60_000;
+    const started = Date.now();
+    const attempts = [
+      enqueueExport({ queue, startTime: 0, endTime: 1000, to: 'postgres://nobody@127.0.0.1:1/none', table: 't', redisTimeoutMs }),
+      exportStatus({ queue, exportId: 'exp-x', redisTimeoutMs }),
+      listJobs({ queue, redisTimeoutMs }),
+      exportWorker({ queue, apiKey: 'unused-key-1234', redisTimeoutMs }),
+    ];
+    for (const attempt of attempts) {
+      const error = await attempt.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toMatch(/redis:\/\/:…@127\.0\.0\.1:1.*refused the connection \(ECONNREFUSED\)/);
+      expect((error as Error).message).not.toContain('unreachable-secret-881');
+    }
+    expect(Date.now() - started).toBeLessThan(redisTimeoutMs / 2);
+    // The CLI too: one line naming the URL (without the password), at once.
+    const cli = captureCli({ env: {} });
+    expect(await cli.run('status', '--queue', queue, '--id', 'exp-x')).not.toBe(EXIT.ok);
+    expect(cli.err()).toMatch(/127\.0\.0\.1:1.*refused the connection/);
+    expect(cli.err()).not.toContain('unreachable-secret-881');
+  });
+
   it('a worker process stuck reaching Redis stops on SIGTERM', async () => {
-    const worker = spawnWorker({}, queue);
+    const worker = spawnWorker({}, silentQueue);
     workers.push(worker);
     // Well inside the 10 s the worker waits for Redis by default, after its signal handlers are set
     // (it says what it checks once they are).
-    await waitFor('the worker to start checking', async () => /starting: checking Redis at redis:\/\/:…@127\.0\.0\.1:1 /.test(worker.err()), 20_000);
+    await waitFor('the worker to start checking', async () => /starting: checking Redis at redis:\/\/:…@127\.0\.0\.1:\d+ /.test(worker.err()), 20_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     worker.child.kill('SIGTERM');
     const [code] = await worker.exited;

@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { closeAgents } from '../core/http.js';
 import { COMMON_OPTIONS, EXIT, InterruptedError, UsageError, type CliCommand, type CliIO, type OptionSpec, type OptionValues, type StopSignal } from './command.js';
 import { closest } from './did-you-mean.js';
+import { reportOutages } from './outage-notice.js';
+import { resolveProgressMode, stopAllProgress } from './progress.js';
 import { envNameOf, reportError } from './report-error.js';
 
 export { envNameOf, reportError } from './report-error.js';
@@ -35,7 +37,7 @@ const SUMMARIES: Record<string, string> = {
   validation: "Show a Reinfer model's validation statistics",
   emulator: 'Run a local emulator of all three APIs, with fault injection',
   worker: 'Run partition jobs of queued exports (BullMQ on Redis) until stopped',
-  status: 'Show the state of a queued export, partition by partition',
+  status: 'List the jobs in a queue, or show one partition by partition (--watch follows it)',
   demo: 'Run the end-to-end demo against an embedded emulator',
 };
 
@@ -147,7 +149,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const commandIO: CliIO = { ...io, verbose: io.verbose || values.verbose === true, progress: io.progress && values['no-progress'] !== true };
   let stopEmulator: (() => Promise<void>) | undefined;
+  let stopRetryNotices: (() => void) | undefined;
   try {
+    const progressMode = resolveProgressMode(values, io.progress);
+    commandIO.progressMode = io.progressMode ?? progressMode;
+    commandIO.progress = commandIO.progressMode === 'bar';
+    stopRetryNotices = reportOutages(commandIO);
     if (values.emulator === true && name !== 'emulator' && name !== 'demo') {
       const { startEmulator } = await import('../emulator/index.js');
       const emulator = await startEmulator();
@@ -159,6 +166,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     return reportError(name, error, commandIO, { command, values, fromCommandLine });
   } finally {
+    stopAllProgress();
+    stopRetryNotices?.();
     await stopEmulator?.();
   }
 }

@@ -67,7 +67,7 @@ export async function callApi<T>(call: ApiCall): Promise<ApiResult<T>> {
       return { status: response.status, headers: response.headers, data, bytes: response.bytes, retries };
     },
     call.retry,
-    { signal: call.signal, onRetry: call.onRetry },
+    { signal: call.signal, onRetry: call.onRetry, target: call.url },
   );
 }
 

@@ -14,7 +14,7 @@ import { refuseOtherColumns, type ColumnMapping } from './columns.js';
 import { refuseOtherFormat, type ExportFormat } from './file-format.js';
 import { refuseLostOutput } from './output-check.js';
 import { StateSaver } from './state-saver.js';
-import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import type { ClosedDestination, Destination, DestinationKind, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 
 /** How records become bytes. */
 export interface Encoder {
@@ -69,6 +69,7 @@ interface PartitionedState extends Layout {
 type FileState = SingleState | PartitionedState;
 
 export class AppendingFileDestination implements Destination {
+  readonly kind: DestinationKind;
   readonly description: string;
   private readonly state: StateSaver<FileState>;
   private current: FileState | undefined;
@@ -81,6 +82,7 @@ export class AppendingFileDestination implements Destination {
     private readonly encoder: Encoder,
     private readonly options: AppendingFileOptions,
   ) {
+    this.kind = encoder.format;
     this.description = `${kind} file ${options.file}`;
     this.state = new StateSaver<FileState>(options.stateFile ?? `${options.file}.state.json`);
   }

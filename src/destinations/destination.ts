@@ -86,12 +86,17 @@ export interface ClosedDestination {
 
 /** A place an export's pages land, exactly once (see the contract at the top of this file). */
 export interface Destination {
+  /** What it writes to, the `inference_streams.destination` attribute of the records and pages metrics. */
+  readonly kind: DestinationKind;
   /** Human-readable target for messages, e.g. `csv file out.csv` or `postgres table results on db@host` (never a password). */
   readonly description: string;
   open(request: OpenRequest): Promise<OpenedExport>;
   write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void>;
   close(complete: boolean): Promise<ClosedDestination>;
 }
+
+/** The kinds of {@link Destination}. */
+export type DestinationKind = 'jsonl' | 'csv' | 'parquet' | 'duckdb' | 'postgres';
 
 /** What every destination factory is given besides its own options. */
 export interface DestinationContext {

@@ -3,8 +3,11 @@
  * source, hand its records with the position after them to the destination (which makes both
  * durable together), and only then advance the caller's position. The export reads its pages from
  * an Innerworks cursor (`src/innerworks/export-partition.ts`), `predictInto` from a predict stream
- * over a file (`src/reinfer/predict-into.ts`); neither has a loop of its own.
+ * over a file (`src/reinfer/predict-into.ts`); neither has a loop of its own. So this is also the
+ * one place where the records and pages metrics of every resumable run are counted: once a page,
+ * after the destination has it.
  */
+import { ATTR, instruments } from '../core/telemetry.js';
 import type { Destination, PartitionPosition } from './destination.js';
 
 /** A page: records and the opaque position after them (undefined: the source is complete). */
@@ -55,6 +58,19 @@ export async function writePages(loop: PageLoop): Promise<void> {
     else next.checkpoint = checkpoint;
     await destination.write(partition, records, { ...next });
     Object.assign(position, next);
+    if (count > 0) countPage(count, destination.kind);
     await loop.written(count);
   }
+}
+
+/**
+ * Add a page (or batch, or upload) of `count` records written to `destination` (a
+ * {@link Destination} kind, `stdout`, `safetykit`) to the records and pages metrics. Called once
+ * a page, never a record: the cost is two counter adds.
+ */
+export function countPage(count: number, destination: string): void {
+  const attributes = { [ATTR.destination]: destination };
+  const { records, pages } = instruments();
+  records.add(count, attributes);
+  pages.add(1, attributes);
 }

@@ -80,7 +80,7 @@ export async function getInferenceBatchText(
       return { text: response.text, bytes: response.bytes, retries };
     },
     config.retry,
-    { signal: call.signal, onRetry: call.onRetry },
+    { signal: call.signal, onRetry: call.onRetry, target: url },
   );
 }
 

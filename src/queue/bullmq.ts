@@ -103,12 +103,19 @@ export const REDIS_TIMEOUT_MS = 10_000;
 /**
  * Wait until Redis answers a PING, at most `timeoutMs`: the connections retry forever
  * (`maxRetriesPerRequest: null`, right for a running worker), so without this a wrong or
- * unreachable URL would hang the first command. On failure the connection is disconnected and
- * the error names the URL without its password; `signal` gives up at once (AbortError).
+ * unreachable URL would hang the first command. A refused connection (ECONNREFUSED: nothing
+ * listens there) fails at once instead of after `timeoutMs`: waiting would not change it, and the
+ * user should hear about the wrong port or the stopped server now. On failure the connection is
+ * disconnected and the error names the URL without its password; `signal` gives up at once
+ * (AbortError).
  */
 export async function reachRedis(connection: Redis, url: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   let lastError: (Error & { code?: string }) | undefined;
-  const onError = (error: Error) => (lastError = error);
+  let refused: ((error: Error & { code?: string }) => void) | undefined;
+  const onError = (error: Error & { code?: string }) => {
+    lastError = error;
+    if (error.code === 'ECONNREFUSED') refused?.(error);
+  };
   connection.on('error', onError);
   const ping = connection.ping();
   // Rejects with "Connection is closed" after a disconnect below: handled by the race, or nobody.
@@ -121,6 +128,7 @@ export async function reachRedis(connection: Redis, url: string, timeoutMs: numb
         const why = lastError ? ` (${lastError.message})` : '';
         reject(new ConnectionError(withoutPassword(url), `Redis did not answer within ${timeoutMs / 1000} s${why}; is it running, and is the URL right?`, { cause: lastError, code: lastError?.code }));
       }, timeoutMs);
+      refused = (error) => reject(new ConnectionError(withoutPassword(url), `Redis did not answer: it refused the connection (${error.code}); is it running, and is the URL right?`, { cause: error, code: error.code }));
       onAbort = () => reject(new AbortError(`stopped while connecting to Redis at ${withoutPassword(url)}`, { cause: signal?.reason }));
       if (signal?.aborted) onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });

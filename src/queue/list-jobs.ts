@@ -43,8 +43,9 @@ export interface QueuedJob extends JobTiming {
   table: string;
   /** Queued predictions: the input file the workers read. */
   input?: string;
-  /** An export's time range, epoch ms [startTime, endTime). */
+  /** An export's: start of its time range (inclusive), epoch ms. */
   startTime?: number;
+  /** An export's: end of its time range (exclusive), epoch ms. */
   endTime?: number;
 }
 

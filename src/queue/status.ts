@@ -98,8 +98,9 @@ export interface ExportStatus extends JobTiming {
   kind: 'export' | 'predict';
   /** Queued predictions: the input file the workers read. */
   input?: string;
-  /** An export's time range, epoch ms [startTime, endTime). */
+  /** An export's: start of its time range (inclusive), epoch ms. */
   startTime?: number;
+  /** An export's: end of its time range (exclusive), epoch ms. */
   endTime?: number;
   /**
    * `completed` once every partition is and the export was finished; `failed` when a partition

@@ -106,7 +106,7 @@ export async function uploadBody(uploadUrl: string, size: number, makeBody: (att
       if (response.status < 200 || response.status >= 300) throw errorFromResponse(response, endpoint);
     },
     run.retry,
-    { signal: run.signal, onRetry: run.onRetry },
+    { signal: run.signal, onRetry: run.onRetry, target: uploadUrl },
   );
   return { retries };
 }
@@ -204,7 +204,7 @@ export async function openDownload(downloadUrl: string, config: SafetykitConfig,
       throw errorFromResponse({ status: response.status, headers: response.headers, text }, endpoint);
     },
     config.retry,
-    { signal: extras.signal ?? config.signal, onRetry: extras.onRetry },
+    { signal: extras.signal ?? config.signal, onRetry: extras.onRetry, target: downloadUrl },
   );
 }
 

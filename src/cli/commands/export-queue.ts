@@ -3,6 +3,7 @@
  * processes on any number of machines, instead of running it here. Prints the export id.
  */
 import { enqueueExport } from '../../queue/index.js';
+import { queueHints } from '../queue-hints.js';
 import { EXIT, UsageError, parseIntegerFlag, parseTimeFlag, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
 
 /** Flags of `export` that only queue mode takes (merged into the export command's options). */
@@ -57,7 +58,7 @@ export async function enqueueFromFlags(values: OptionValues, io: CliIO): Promise
   } else {
     io.stdout.write(`${enqueued.exportId}\n`);
     const what = enqueued.added ? `enqueued ${enqueued.partitions} partitions` : `already enqueued (${enqueued.partitions} partitions); ${enqueued.retried} failed partition(s) sent back to work`;
-    io.stderr.write(`inference-streams export: ${what}. Start workers with 'inference-streams worker --queue …'; watch with 'inference-streams status --queue … --export ${enqueued.exportId}'\n`);
+    io.stderr.write(`inference-streams export: ${what}.\n${queueHints(values.queue as string, enqueued.exportId, 'INNERWORKS_API_KEY and, unless the --to URL has it, PGPASSWORD')}`);
   }
   return EXIT.ok;
 }

@@ -1,12 +1,12 @@
 /** `inference-streams export`: Innerworks inference results to a JSONL file (resumable) or stdout. */
-import { access } from 'node:fs/promises';
 import type { ExportInferenceResultsOptions, InferenceResultsOptions, InferenceResultsStats } from '../../innerworks/index.js';
 import { COMMON_HELP, EXIT, UsageError, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { exportToDatabase } from './export-database.js';
 import { exportProgressLine, retries, runResumableExport, seconds } from './export-run.js';
 import { QUEUE_HELP, QUEUE_OPTIONS, enqueueFromFlags } from './export-queue.js';
 import { exportToStdout } from './export-stdout.js';
-import { formatBytes, formatCount } from '../progress.js';
+import { copyableCommand, shellQuote, singleQuote, type CopyableCommand } from '../command-line.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount } from '../progress.js';
 
 export const command: CliCommand = {
   name: 'export',
@@ -54,6 +54,8 @@ Environment:
   INNERWORKS_API_KEY      API key sent as x-api-key (required)
   INNERWORKS_BASE_URL     API base URL
 
+${PROGRESS_HELP}
+
 ${COMMON_HELP}
 
 Examples:
@@ -87,6 +89,7 @@ Examples:
     table: { type: 'string' },
     append: { type: 'boolean' },
     ...QUEUE_OPTIONS,
+    ...PROGRESS_OPTION,
   },
   run: runExport,
 };
@@ -135,7 +138,7 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
     io.stderr.write(`Exported ${formatCount(summary.records)} records (${formatCount(summary.pages)} pages, ${formatBytes(summary.bytes)} received) to stdout in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
     return EXIT.ok;
   }
-  return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, { ...options, ...format }, io);
+  return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, { ...options, ...format }, io, copyableCommand(['export'], values));
 }
 
 /** `--format` (checked) and `--keep-record`: where a FILE export's rows go. */
@@ -147,20 +150,16 @@ function fileFormat(values: OptionValues, out: string): Pick<ExportInferenceResu
   return { format, keepRecord: values['keep-record'] === true || undefined, rowsPerPart, csvEscapeFormulas: values['csv-escape-formulas'] === true || undefined };
 }
 
-async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: Omit<ExportInferenceResultsOptions, 'file'>, io: CliIO): Promise<number> {
+async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: Omit<ExportInferenceResultsOptions, 'file'>, io: CliIO, command: CopyableCommand): Promise<number> {
   const statePath = stateFile ?? `${file}.state.json`;
-  const resuming = await access(statePath).then(
-    () => true,
-    () => false,
-  );
-  if (resuming) io.stderr.write(`Resuming from ${statePath} (delete it to start over)\n`);
-  const summary = await runResumableExport(io, { ...options, file, stateFile, split: split || undefined }, statePath);
+  const place = { savedIn: statePath, resumeFrom: statePath, startOver: ' (delete it to start over)', command };
+  const summary = await runResumableExport(io, { ...options, file, stateFile, split: split || undefined }, place);
   if (json) {
     writeJsonSummary(io, 'export', { ...summary });
   } else {
     const where = summary.files.length === 1 ? summary.files[0] : `${summary.files.length} part files (${summary.files[0]} …)`;
-    const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
-    io.stderr.write(`Exported ${formatCount(summary.records)} records${thisRun} (${formatCount(summary.pages)} pages, ${formatBytes(summary.bytes)}) to ${where} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    const thisRun = summary.resumed ? `${formatCount(summary.recordsThisRun)} new; ` : '';
+    io.stderr.write(`Exported ${formatCount(summary.records)} records (${thisRun}${formatCount(summary.pages)} pages, ${formatBytes(summary.bytes)}) to ${where} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
   }
   return EXIT.ok;
 }
@@ -179,11 +178,4 @@ function resumeCommand(values: OptionValues, checkpoint: string): string {
   for (const flag of ['follow', 'emulator'] as const) if (values[flag] === true) words.push(`--${flag}`);
   return words.join(' ');
 }
-
-/** Quote for a POSIX shell: plain words stay as they are, anything else goes in single quotes. */
-function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : singleQuote(value);
-}
-
-const singleQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 

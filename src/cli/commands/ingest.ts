@@ -11,7 +11,8 @@ import { objectProblem } from '../../safetykit/errors.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
 import { systemLimitHint, terminalSafe } from '../terminal-text.js';
-import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
+import { commandHint, copyableCommand } from '../command-line.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount, ratePerSecond, startProgress } from '../progress.js';
 import { withJsonFields } from '../report-error.js';
 
 export const command: CliCommand = {
@@ -47,6 +48,8 @@ ${inputFormatHelp(23, true)}
                        carries (counted), instead of failing
   --base-url URL       API base URL (env SAFETYKIT_BASE_URL, default https://api.safetykit.com)
 The API key is read from SAFETYKIT_API_KEY.
+${PROGRESS_HELP}
+
 ${COMMON_HELP}
 
 Output: a summary line on stderr (or the JSON summary on stdout with --json).
@@ -62,6 +65,7 @@ Examples:
   // ingestFile()'s file is --in.
   flagOf: { file: 'in' },
   options: {
+    ...PROGRESS_OPTION,
     namespace: { type: 'string' },
     in: { type: 'string' },
     state: { type: 'string' },
@@ -113,16 +117,20 @@ Examples:
     }
     const accepted: DataRequestEvent[] = [];
     let stats: DataWriterStats | undefined;
-    const progress = new ProgressLine(io.stderr, io.progress, () => {
-      if (!stats) return `ingest ${namespace}: starting`;
+    let earlierLines = 0;
+    const progress = startProgress(io, 'ingest', () => {
+      if (!stats) return { text: `ingest ${namespace}: starting`, records: 0, recordsThisRun: 0 };
       const s = stats;
-      return `ingest ${namespace}: ${formatCount(s.objects)} objects, ${formatCount(s.batches)} requests (${s.inFlight} in flight), ${formatBytes(s.bytes)}, ${formatCount(ratePerSecond(s.objects, s.elapsedMs))}/s`;
+      const rate = ratePerSecond(s.objects, s.elapsedMs);
+      const resumed = earlierLines > 0 ? ` (resumed after line ${formatCount(earlierLines)})` : '';
+      const text = `ingest ${namespace}: ${formatCount(s.objects)} objects${resumed}, ${formatCount(s.batches)} requests (${s.inFlight} in flight), ${formatBytes(s.bytes)} sent, ${formatCount(rate)}/s`;
+      return { text, records: s.objects, recordsThisRun: s.objects, ratePerSecond: rate, position: `${formatBytes(s.bytes)} sent`, retries: s.retries };
     });
     const onProgress = (next: DataWriterStats) => {
       stats = next;
       progress.update();
     };
-    const failure = { io, namespace, accepted, stats: () => stats, started, stateFile: undefined as string | undefined };
+    const failure = { io, namespace, accepted, stats: () => stats, started, stateFile: undefined as string | undefined, resumeCommand: commandHint(copyableCommand(['ingest'], values)) };
     let summary: DataWriterSummary & Partial<IngestFileSummary>;
     if (resumable) {
       // The file is read again from the saved position, line by line with its offsets.
@@ -134,6 +142,7 @@ Examples:
           file: inPath,
           stateFile: statePath,
           onResume: (from) => {
+            earlierLines = from.line;
             progress.clear();
             io.stderr.write(`resuming from line ${from.line + 1} of ${terminalSafe(inPath)} (the ${formatCount(from.line)} lines before it were accepted by an earlier run; state ${terminalSafe(failure.stateFile!)})\n`);
           },
@@ -208,6 +217,8 @@ interface FailureContext {
   stateFile: string | undefined;
   /** The input was bad (the writer finished with everything before it); else the writer failed or the run was interrupted. */
   inputFailed: boolean;
+  /** This run's command, copyable (printed to resume a resumable ingest). */
+  resumeCommand: string;
 }
 
 /** Requests listed on stderr at most; --json lists them all. */
@@ -232,6 +243,7 @@ function reportFailure(error: Error, context: FailureContext): Error {
   }
   if (context.stateFile !== undefined) {
     io.stderr.write(`Run the same command again to resume: what SafetyKit acknowledged, in input order, is not sent again (state ${terminalSafe(context.stateFile)}).\n`);
+    io.stderr.write(`To resume: ${terminalSafe(context.resumeCommand)}\n`);
   }
   const shown = accepted.length <= LISTED ? accepted : [...accepted.slice(0, LISTED / 2), undefined, ...accepted.slice(-LISTED / 2)];
   for (const event of shown) {
