@@ -37,6 +37,12 @@ export interface CliCommand {
    * (`startTime` → `since`, `endTime` → `until`, `labels` → `label`, `file` → `out`, `stateFile` → `state`).
    */
   flagOf?: Record<string, string>;
+  /**
+   * Why `--emulator` does not apply to this command, when it does not (e.g. `status` calls no
+   * API): `--emulator` is then refused with this reason (exit 2) instead of being ignored, and
+   * left out of the command's help. Default: `--emulator` starts a local emulator for the run.
+   */
+  emulatorRefused?: string;
   /** Returns the exit code. Throw `UsageError` for bad arguments (exit 2). */
   run(values: OptionValues, positionals: string[], io: CliIO): Promise<number>;
 }
@@ -147,6 +153,9 @@ export function parseTimeFlag(flag: string, value: string | undefined): number |
   if (Number.isNaN(ms)) throw new UsageError(`--${flag} must be an ISO 8601 date or epoch milliseconds (got "${value}")`);
   return ms;
 }
+
+/** The most Innerworks records an emulator is started with (`emulator --records`, `--emulator-records`). */
+export const EMULATOR_MAX_RECORDS = 1e12;
 
 /** Options every command accepts. */
 export const COMMON_OPTIONS: OptionSpec = {

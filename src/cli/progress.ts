@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
 import { redact } from '../core/errors.js';
 import { UsageError, type CliIO, type OptionValues } from './command.js';
 import { jsonLineSafe, terminalSafe } from './terminal-text.js';
+import { counted } from '../core/plural.js';
 
 /** What `--progress` can say. */
 export const PROGRESS_CHOICES = ['auto', 'bar', 'plain', 'json', 'none'] as const;
@@ -208,8 +209,8 @@ function progressInterval(env: NodeJS.ProcessEnv): number {
 }
 
 /** "78,000 records (1,000 new)" when resumed (the total and this run's share), else "1,000 records". */
-export function recordsText(total: number, thisRun: number, resumed: boolean, noun = 'records'): string {
-  return resumed ? `${formatCount(total)} ${noun} (${formatCount(thisRun)} new)` : `${formatCount(total)} ${noun}`;
+export function recordsText(total: number, thisRun: number, resumed: boolean, noun = 'record'): string {
+  return resumed ? `${counted(total, noun)} (${formatCount(thisRun)} new)` : counted(total, noun);
 }
 
 /** `12 345` style number. */

@@ -37,6 +37,7 @@
  * `./index.ts` picks the factory for `exportInferenceResults` (`file`+`format`, or `to`+`table`);
  * the export id is the table name unless the caller passes `exportId`.
  */
+import type { JsonLines } from '../core/json-lines.js';
 import type { ColumnMapping } from './columns.js';
 
 /** Where one partition of an export stands; saved together with the records before it. */
@@ -92,6 +93,12 @@ export interface Destination {
   readonly description: string;
   open(request: OpenRequest): Promise<OpenedExport>;
   write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void>;
+  /**
+   * `write`, for a page whose records come as JSON lines (a JSONL destination): the lines are
+   * written as they are, so the records never exist as objects. A destination that has it gets
+   * every page this way from an export (`src/innerworks/export-partition.ts`).
+   */
+  writeLines?(partition: number, lines: JsonLines, position: PartitionPosition): Promise<void>;
   close(complete: boolean): Promise<ClosedDestination>;
 }
 

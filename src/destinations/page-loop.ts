@@ -7,6 +7,7 @@
  * one place where the records and pages metrics of every resumable run are counted: once a page,
  * after the destination has it.
  */
+import type { JsonLines } from '../core/json-lines.js';
 import { ATTR, instruments } from '../core/telemetry.js';
 import type { Destination, PartitionPosition } from './destination.js';
 
@@ -14,6 +15,11 @@ import type { Destination, PartitionPosition } from './destination.js';
 export interface SourcePage {
   records: object[];
   checkpoint: string | undefined;
+  /**
+   * The page's records as JSON lines instead (then `records` is empty), from a source asked for
+   * them because the destination takes them (`Destination.writeLines`).
+   */
+  lines?: JsonLines;
 }
 
 /** Where pages come from; `next()` resolves undefined at the end. */
@@ -42,11 +48,12 @@ export async function writePages(loop: PageLoop): Promise<void> {
   for (;;) {
     const page = await pages.next();
     if (!page) break;
-    const { checkpoint, records } = page;
+    const { checkpoint, records, lines } = page;
     // Drop the page from the source before the awaits below: the next page is parsed
     // meanwhile, and this one should not survive into the old generation (GC time).
     page.records = [];
-    const count = records.length;
+    page.lines = undefined;
+    const count = lines?.length ?? records.length;
     // The position after this page, applied only once the destination has it: a failed write
     // must leave the position (which the caller reports) where the destination still is.
     const next: PartitionPosition = { ...position };
@@ -56,7 +63,8 @@ export async function writePages(loop: PageLoop): Promise<void> {
     }
     if (checkpoint === undefined) next.done = true;
     else next.checkpoint = checkpoint;
-    await destination.write(partition, records, { ...next });
+    if (lines) await destination.writeLines!(partition, lines, { ...next });
+    else await destination.write(partition, records, { ...next });
     Object.assign(position, next);
     if (count > 0) countPage(count, destination.kind);
     await loop.written(count);

@@ -36,6 +36,7 @@ import { csvRows, fileWriterFile, notAnObject, type FileWriterOptions } from './
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { importOptional } from './optional.js';
 import { StateSaver } from './state-saver.js';
+import { counted } from '../core/plural.js';
 
 type DuckDB = typeof import('@duckdb/node-api');
 type Connection = import('@duckdb/node-api').DuckDBConnection;
@@ -185,7 +186,7 @@ class ParquetDestination implements Destination {
         throw new Error(`The state file ${this.state.file.path} is not a Parquet export state; delete it to start over`);
       }
       if (saved.partitions.length !== request.initial.length) {
-        throw new ConfigError('partitions', `the state file ${this.state.file.path} was written with ${saved.partitions.length} partition(s); pass the same number or delete it`, request.initial.length);
+        throw new ConfigError('partitions', `the state file ${this.state.file.path} was written with ${counted(saved.partitions.length, 'partition')}; pass the same number or delete it`, request.initial.length);
       }
       refuseOtherColumns(saved.columns, this.mapping, this.state.file.path);
     }

@@ -18,6 +18,7 @@ import { writePartition } from './export-partition.js';
 import { resolveInnerworksOptions, type InferenceResultsOptions, type ResolvedInnerworksOptions } from './options.js';
 import { planPartitions } from './partition-plan.js';
 import type { InferenceResultsStats } from './results-stream.js';
+import { counted } from '../core/plural.js';
 
 /** Where an export stands, earlier (resumed) runs included: passed to `onStart` and `onProgress`. */
 export interface ExportStanding {
@@ -148,7 +149,7 @@ class ExportRun {
   private check(positions: readonly PartitionPosition[], initial: readonly PartitionPosition[]): void {
     const where = this.destination.description;
     if (positions.length !== initial.length) {
-      throw new ConfigError('partitions', `the export being resumed (${where}) has ${positions.length} partition(s); pass the same number or start over`, initial.length);
+      throw new ConfigError('partitions', `the export being resumed (${where}) has ${counted(positions.length, 'partition')}; pass the same number or start over`, initial.length);
     }
     for (const position of positions) {
       const ok = typeof position === 'object' && position !== null && Number.isSafeInteger(position.records) && Number.isSafeInteger(position.pages) && (position.checkpoint === undefined || typeof position.checkpoint === 'string');

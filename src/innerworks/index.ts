@@ -7,3 +7,4 @@ export { getInferenceBatch, INNERWORKS_DEFAULT_BASE_URL, type BatchQuery, type B
 export { planPartitions, MAX_PARTITIONS, type PartitionRange, type PlanOptions } from './partition-plan.js';
 export { exportPartition, type ExportPartitionOptions, type PartitionOutcome } from './export-partition.js';
 export type { PartitionPosition } from '../destinations/destination.js';
+export type { ResultsAfter } from './results-after.js';

@@ -23,11 +23,12 @@ import { checkPostgres } from '../destinations/postgres.js';
 import { INNERWORKS_DEFAULT_BASE_URL } from '../innerworks/client.js';
 import { exportPartition } from '../innerworks/export-partition.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
+import { QUICK_CHECK, resultsAfter, type ResultsAfter } from '../innerworks/results-after.js';
 import { isPredictJob, type PredictPartitionJobData } from './jobs.js';
 import { predictPartition } from './predict-partition.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, watchRedis, withoutPassword } from './bullmq.js';
 import { HEARTBEAT_INTERVAL_MS, publishHeartbeat, removeHeartbeat, type WorkerStatus } from './heartbeat.js';
-import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PartitionJobData, type PartitionProgress } from './jobs.js';
+import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type FinishedExport, type PartitionJobData, type PartitionProgress } from './jobs.js';
 import { chargeAfterHandBacks, DEFAULT_HAND_BACK_WINDOW_MS, DEFAULT_MAX_HAND_BACKS, handBackDelayMs } from './hand-back.js';
 import { apiTarget, ownFailure, type Outage } from './own-failure.js';
 import { checkInnerworks } from './preflight.js';
@@ -117,7 +118,11 @@ export type WorkerEvent =
   /** Redis went away (`unreachable`: the worker waits for it, reconnecting) or is `back` after `downMs`. */
   | { type: 'redis'; state: 'unreachable'; queue: string }
   | { type: 'redis'; state: 'back'; queue: string; downMs: number }
-  | { type: 'finished'; exportId: string; records: number }
+  /**
+   * Every partition is done. `resultsAfterEnd`: an export's results at or after its end time when
+   * it finished (one page counted; absent when none were there or the check failed).
+   */
+  | { type: 'finished'; exportId: string; records: number; endTime?: number; resultsAfterEnd?: ResultsAfter }
   /** Trouble outside a job: Redis errors, a lock that could not be renewed, a job not handed back. The worker goes on. */
   | { type: 'error'; error: Error };
 
@@ -327,12 +332,17 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     return stopping.signal.aborted ? undefined : `${outage.target} answered a check right after, so the failure is this job's and uses an attempt`;
   };
 
-  const finishExport = async (job: Job<ExportJobData>): Promise<{ records: number; pages: number; partitions: number }> => {
+  const finishExport = async (job: Job<ExportJobData>): Promise<FinishedExport> => {
     const values = Object.values(await job.getChildrenValues<PartitionProgress>());
     const records = values.reduce((sum, value) => sum + value.records, 0);
     const pages = values.reduce((sum, value) => sum + value.pages, 0);
-    emit({ type: 'finished', exportId: job.data.exportId, records });
-    return { records, pages, partitions: values.length };
+    // What the export's end time left out, said by status and the log; informative, so a failed check is no failure.
+    const after = isPredictJob(job.data)
+      ? undefined
+      : await resultsAfter({ apiKey, baseUrl: job.data.baseUrl ?? defaultBaseUrl, time: job.data.plan.endTime, signal: stopping.signal, ...QUICK_CHECK }).catch(() => undefined);
+    const resultsAfterEnd = after && after.results > 0 ? { resultsAfterEnd: after } : {};
+    emit({ type: 'finished', exportId: job.data.exportId, records, ...(isPredictJob(job.data) ? {} : { endTime: job.data.plan.endTime }), ...resultsAfterEnd });
+    return { records, pages, partitions: values.length, ...resultsAfterEnd };
   };
 
   const common = { prefix: QUEUE_PREFIX, stalledInterval, lockDuration, maxStalledCount };

@@ -9,6 +9,7 @@ import { parseFaultSpec, startEmulator, type FaultOptions } from '../../emulator
 import { runDemoPipeline, type DemoOutcome } from '../demo-pipeline.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount, ratePerSecond, startProgress, type Progress, type ProgressSnapshot } from '../progress.js';
+import { counted } from '../../core/plural.js';
 
 const DEFAULT_FAULTS = 'rate=0.01,kinds=429,503,reset,retry-after-ms=50';
 
@@ -17,10 +18,13 @@ export const command: CliCommand = {
   help: `Usage: inference-streams demo [options]
 
 Starts a local emulator of all three APIs and runs the library's main job end to end:
-  1. export Innerworks results to <out-dir>/results.jsonl (resumable, exactly once)
-  2. run the first --predict of them through a Reinfer model (predictDocuments)
-  3. import the predictions into SafetyKit (importWriter: spool, pre-signed upload, polling)
-  4. stream SafetyKit's results back to <out-dir>/safetykit-results.jsonl
+  1. export Innerworks results to <out-dir>/results.jsonl, as 'export --out FILE' does
+     (resumable, exactly once)
+  2. run the first --predict of them through a Reinfer model, as 'predict' does
+  3. import the predictions into SafetyKit, as 'import --wait' does (spool, pre-signed upload,
+     polling)
+  4. stream SafetyKit's results back to <out-dir>/safetykit-results.jsonl, as 'import
+     --results-out FILE' does
 and prints a summary table. A few faults (429, 503, connection resets) are injected so that
 the retry counts are not all zero; every record still arrives exactly once.
 
@@ -106,7 +110,7 @@ async function runWithProgress(io: CliIO, env: Record<string, string>, files: Pa
       progress: {
         exporting(stats) {
           const rate = ratePerSecond(stats.records, stats.elapsedMs);
-          exportLine = { text: `1/3 export    ${formatCount(stats.records)} results, ${formatCount(rate)}/s, ${stats.pages} pages, ${stats.retries} retries`, records: stats.records, recordsThisRun: stats.records, ratePerSecond: rate, retries: stats.retries };
+          exportLine = { text: `1/3 export    ${formatCount(stats.records)} results, ${formatCount(rate)}/s, ${counted(stats.pages, 'page')}, ${counted(stats.retries, 'retry', 'retries')}`, records: stats.records, recordsThisRun: stats.records, ratePerSecond: rate, retries: stats.retries };
           exportBar.update();
         },
         predicting(stats, importing) {
@@ -116,7 +120,7 @@ async function runWithProgress(io: CliIO, env: Record<string, string>, files: Pa
             predictBar = startProgress(io, 'demo', () => predictLine);
           }
           predictLine = {
-            text: `2/3 predict   ${formatCount(stats.predicted)}/${formatCount(predict)} documents, ${stats.requests} requests, ${stats.retries} retries → import ${importing.phase} ${formatBytes(importing.spooledBytes)}`,
+            text: `2/3 predict   ${formatCount(stats.predicted)}/${formatCount(predict)} documents, ${counted(stats.requests, 'request')}, ${counted(stats.retries, 'retry', 'retries')} → import ${importing.phase} ${formatBytes(importing.spooledBytes)}`,
             records: stats.predicted,
             recordsThisRun: stats.predicted,
             retries: stats.retries,
@@ -156,7 +160,7 @@ function summaryTable(outcome: DemoOutcome, files: Record<string, string>, elaps
 ${lines.join('\n')}
 
 Files:
-  ${files.results}   (${formatBytes(outcome.export.bytes)}, resumable: rerun exportInferenceResults to continue)
+  ${files.results}   (${formatBytes(outcome.export.bytes)}; with your own key, 'inference-streams export --out FILE' writes the same, resumably)
   ${files.predictions}
   ${files.safetykitResults}
 

@@ -8,6 +8,7 @@ import { exportInferenceResults, type ExportInferenceResultsOptions, type Export
 import { commandHint, type CopyableCommand } from '../command-line.js';
 import { markReported, type CliIO } from '../command.js';
 import { formatCount, ratePerSecond, recordsText, startProgress, type Progress } from '../progress.js';
+import { counted } from '../../core/plural.js';
 
 /** The export's progress on stderr (see `--progress`): records (the total when resumed), rate, the position's time. */
 export function exportProgressLine(io: CliIO, stats: () => InferenceResultsStats | undefined, standing: () => ExportStanding | undefined = () => undefined): Progress {
@@ -22,7 +23,7 @@ export function exportProgressLine(io: CliIO, stats: () => InferenceResultsStats
     const rate = ratePerSecond(s.records, s.elapsedMs);
     const at = position === undefined ? '' : `, at ${position}`;
     return {
-      text: `export: ${recordsText(total, thisRun, resumed)}, ${formatCount(rate)}/s${at}, ${formatCount(s.pages)} pages, ${formatCount(s.retries)} retries`,
+      text: `export: ${recordsText(total, thisRun, resumed)}, ${formatCount(rate)}/s${at}, ${counted(s.pages, 'page')}, ${counted(s.retries, 'retry', 'retries')}`,
       records: total,
       recordsThisRun: thisRun,
       ratePerSecond: rate,
@@ -115,4 +116,4 @@ export async function runResumableExport(io: CliIO, options: ExportInferenceResu
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-export const retries = (count: number) => (count > 0 ? `, ${count} ${count === 1 ? 'retry' : 'retries'}` : '');
+export const retries = (count: number) => (count > 0 ? `, ${counted(count, 'retry', 'retries')}` : '');

@@ -9,7 +9,7 @@ import { AbortError } from '../../core/errors.js';
 import { countPage } from '../../destinations/page-loop.js';
 import { inferenceResults, type InferenceResult, type InferenceResultsOptions, type InferenceResultsStats, type PageBoundary } from '../../innerworks/index.js';
 import { markReported, type CliIO } from '../command.js';
-import { formatCount } from '../progress.js';
+import { counted } from '../../core/plural.js';
 
 export interface StdoutExportHooks {
   /** The shell command that continues after `checkpoint`. */
@@ -60,14 +60,14 @@ export async function exportToStdout(options: InferenceResultsOptions, io: CliIO
     }
   } catch (error) {
     hooks.beforeMessage();
-    io.stderr.write(`inference-streams export: failed after ${formatCount(position.records)} records written to stdout${continuation(position.checkpoint, partitioned, hooks)}\n`);
+    io.stderr.write(`inference-streams export: failed after ${counted(position.records, 'record')} written to stdout${continuation(position.checkpoint, partitioned, hooks)}\n`);
     throw error;
   } finally {
     // Stop the page download in flight (if any); what was written stays written.
     stream.destroy();
   }
   hooks.beforeMessage();
-  io.stderr.write(`inference-streams export: interrupted after ${formatCount(position.records)} records written to stdout${continuation(position.checkpoint, partitioned, hooks)}\n`);
+  io.stderr.write(`inference-streams export: interrupted after ${counted(position.records, 'record')} written to stdout${continuation(position.checkpoint, partitioned, hooks)}\n`);
   throw markReported(new AbortError('interrupted', { cause: io.signal.reason }));
 }
 

@@ -13,7 +13,8 @@ import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerF
 import { withJsonFields } from '../report-error.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, parseInputFormat, type InputFormat } from '../input.js';
 import { commandHint, copyableCommand } from '../command-line.js';
-import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount, startProgress, type ProgressSnapshot } from '../progress.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, startProgress, type ProgressSnapshot } from '../progress.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'import',
@@ -43,7 +44,10 @@ too): those are read once, and running the command again sends everything again.
 
 Options:
   --namespace NS         the namespace (required)
-  --in FILE|-            input file (required; - reads stdin, as does any pipe or device)
+  --in FILE|-            input file (required, where ingest and predict read stdin by default:
+                         an import of stdin is spooled whole to a temp file before the upload
+                         and cannot be resumed, so it is asked for by name, --in -; a pipe or a
+                         device is read the same way)
 ${inputFormatHelp(25)}
   --wait                 poll until the import succeeds (a failed import exits 1 with its reason)
   --results-out FILE|-   write the import's outputs as JSONL (implies --wait; - is stdout)
@@ -53,7 +57,8 @@ ${inputFormatHelp(25)}
   --spool-dir DIR        directory of the spool file of stdin, a pipe or a device (default the
                          OS temp dir)
   --keep-spool           keep that spool file (for debugging)
-  --poll-interval-ms MS  first wait between status checks, growing to 30 s (default 1000)
+  --poll-interval-ms MS  first wait between status checks, growing to 30 s (default 1000: a
+                         short import is seen done at once; export --follow waits a fixed 5000)
   --base-url URL         API base URL (env SAFETYKIT_BASE_URL, default https://api.safetykit.com)
 The API key is read from SAFETYKIT_API_KEY.
 ${PROGRESS_HELP}
@@ -89,7 +94,7 @@ Examples:
     const namespace = values.namespace;
     if (typeof namespace !== 'string') throw new UsageError('--namespace is required');
     const inPath = values.in;
-    if (typeof inPath !== 'string') throw new UsageError('--in FILE is required (- reads stdin)');
+    if (typeof inPath !== 'string') throw new UsageError('--in FILE is required (--in - reads stdin, spooled to a temp file first and not resumable)');
     const apiKey = io.env.SAFETYKIT_API_KEY;
     if (!apiKey) throw new UsageError('set SAFETYKIT_API_KEY (or add --emulator to try a local emulator)');
     const resultsOut = typeof values['results-out'] === 'string' ? values['results-out'] : undefined;
@@ -147,9 +152,9 @@ Examples:
       for (const requestId of requestIds) ids.write(`${requestId}\n`);
       const state = wait ? 'imported' : 'uploaded (not waited for)';
       const skipped = summary.partsSkipped ? ` (${summary.partsSkipped} of them uploaded by an earlier run, not sent again)` : '';
-      const written = resultsOut !== undefined ? `; ${formatCount(results)} outputs written to ${resultsOut === '-' ? 'stdout' : resultsOut}` : '';
+      const written = resultsOut !== undefined ? `; ${counted(results, 'output')} written to ${resultsOut === '-' ? 'stdout' : resultsOut}` : '';
       io.stderr.write(
-        `${formatCount(objects)} objects (${formatBytes(bytes)} uploaded) ${state} into ${namespace} in ${requestIds.length} ${requestIds.length === 1 ? 'request' : 'requests'}${skipped}${written}\n`,
+        `${counted(objects, 'object')} (${formatBytes(bytes)} uploaded) ${state} into ${namespace} in ${counted(requestIds.length, 'request')}${skipped}${written}\n`,
       );
     }
     return EXIT.ok;
@@ -229,7 +234,7 @@ class SentParts {
     withJsonFields(error, { objects, requestIds: parts.map((part) => part.requestId), ...(stateFile ? { stateFile } : {}) });
     io.stderr.write(
       `inference-streams import: ${what}\n` +
-        `uploaded before it: ${formatCount(objects)} objects in ${parts.length} ${parts.length === 1 ? 'request' : 'requests'}: ${parts.map((part) => part.requestId).join(' ')}\n` +
+        `uploaded before it: ${counted(objects, 'object')} in ${counted(parts.length, 'request')}: ${parts.map((part) => part.requestId).join(' ')}\n` +
         `${next}\n`,
     );
     return markReported(error);
@@ -294,19 +299,19 @@ function describeFileProgress(namespace: string, s: ImportFileStats): ProgressSn
     const skipped = s.partsSkipped > 0 ? `, ${s.partsSkipped} done by an earlier run` : '';
     return { ...counts, text: `import ${namespace}: checking and uploading ${formatBytes(s.bytes)} of ${formatBytes(s.fileBytes)}${share}, part ${s.partsUploaded + 1}${skipped}` };
   }
-  if (s.phase === 'polling') return { ...counts, text: `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${s.polls} status checks)` };
-  return { ...counts, text: `import ${namespace}: done, ${formatCount(s.objects)} objects in ${s.parts} parts` };
+  if (s.phase === 'polling') return { ...counts, text: `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${counted(s.polls, 'status check')})` };
+  return { ...counts, text: `import ${namespace}: done, ${counted(s.objects, 'object')} in ${counted(s.parts, 'part')}` };
 }
 
 function describeProgress(namespace: string, writer: ImportWriter): ProgressSnapshot {
   const s = writer.stats;
   const counts = { records: s.objects, recordsThisRun: s.objects, retries: s.retries };
-  if (s.phase === 'spooling') return { ...counts, position: `byte ${s.spooledBytes} spooled`, text: `import ${namespace}: checking ${formatCount(s.objects)} objects, ${formatBytes(s.spooledBytes)} spooled` };
+  if (s.phase === 'spooling') return { ...counts, position: `byte ${s.spooledBytes} spooled`, text: `import ${namespace}: checking ${counted(s.objects, 'object')}, ${formatBytes(s.spooledBytes)} spooled` };
   const position = `byte ${s.bytes} of ${s.spooledBytes}`;
   if (s.phase === 'uploading') {
     const share = s.spooledBytes > 0 ? ` (${Math.floor((100 * s.bytes) / s.spooledBytes)}%)` : '';
     return { ...counts, position, text: `import ${namespace}: uploading ${formatBytes(s.bytes)} of ${formatBytes(s.spooledBytes)}${share}, part ${s.partsUploaded + 1}/${s.parts}` };
   }
-  if (s.phase === 'polling') return { ...counts, position, text: `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${s.polls} status checks)` };
-  return { ...counts, position, text: `import ${namespace}: done, ${formatCount(s.objects)} objects in ${s.parts} parts` };
+  if (s.phase === 'polling') return { ...counts, position, text: `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${counted(s.polls, 'status check')})` };
+  return { ...counts, position, text: `import ${namespace}: done, ${counted(s.objects, 'object')} in ${counted(s.parts, 'part')}` };
 }

@@ -14,6 +14,7 @@ import { systemLimitHint, terminalSafe } from '../terminal-text.js';
 import { commandHint, copyableCommand } from '../command-line.js';
 import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount, ratePerSecond, startProgress } from '../progress.js';
 import { withJsonFields } from '../report-error.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'ingest',
@@ -37,7 +38,7 @@ Not resumable (each run sends everything again): a JSON array or {"data": [...]}
 
 Options:
   --namespace NS       the namespace (required)
-  --in FILE|-          input file (default -, stdin)
+  --in FILE|-          input file (default -: stdin, as for predict; import needs --in named)
   --state FILE         resume state of a JSONL file's ingest, and its lock FILE.lock (default:
                        the --in file + .ingest-state.json)
 ${inputFormatHelp(23, true)}
@@ -123,7 +124,7 @@ Examples:
       const s = stats;
       const rate = ratePerSecond(s.objects, s.elapsedMs);
       const resumed = earlierLines > 0 ? ` (resumed after line ${formatCount(earlierLines)})` : '';
-      const text = `ingest ${namespace}: ${formatCount(s.objects)} objects${resumed}, ${formatCount(s.batches)} requests (${s.inFlight} in flight), ${formatBytes(s.bytes)} sent, ${formatCount(rate)}/s`;
+      const text = `ingest ${namespace}: ${counted(s.objects, 'object')}${resumed}, ${counted(s.batches, 'request')} (${s.inFlight} in flight), ${formatBytes(s.bytes)} sent, ${formatCount(rate)}/s`;
       return { text, records: s.objects, recordsThisRun: s.objects, ratePerSecond: rate, position: `${formatBytes(s.bytes)} sent`, retries: s.retries };
     });
     const onProgress = (next: DataWriterStats) => {
@@ -144,7 +145,7 @@ Examples:
           onResume: (from) => {
             earlierLines = from.line;
             progress.clear();
-            io.stderr.write(`resuming from line ${from.line + 1} of ${terminalSafe(inPath)} (the ${formatCount(from.line)} lines before it were accepted by an earlier run; state ${terminalSafe(failure.stateFile!)})\n`);
+            io.stderr.write(`resuming from line ${from.line + 1} of ${terminalSafe(inPath)} (${from.line === 1 ? 'the line' : `the ${formatCount(from.line)} lines`} before it accepted by an earlier run; state ${terminalSafe(failure.stateFile!)})\n`);
           },
           onRequest: (event) => accepted.push(event),
           onProgress,
@@ -175,13 +176,13 @@ Examples:
     if (values.json === true) {
       writeJsonSummary(io, 'ingest', { namespace, format: input.format, ...summary, ...resume, requests: accepted, elapsedMs: Date.now() - started });
     } else if (resumable && summary.resumed && summary.objects === 0 && summary.skipped === 0) {
-      io.stderr.write(`Nothing to send: every object of ${terminalSafe(inPath)} was added to ${namespace} by an earlier run (${formatCount(summary.totalObjects ?? 0)} objects; state ${terminalSafe(summary.stateFile ?? '')}; delete it to send the file again)\n`);
+      io.stderr.write(`Nothing to send: every object of ${terminalSafe(inPath)} was added to ${namespace} by an earlier run (${counted(summary.totalObjects ?? 0, 'object')}; state ${terminalSafe(summary.stateFile ?? '')}; delete it to send the file again)\n`);
     } else {
       const skipped = summary.skipped ? `, ${formatCount(summary.skipped)} skipped` : '';
       const waited = values.wait === true ? `, ${formatCount(summary.statuses.succeeded ?? 0)} succeeded` : '';
       const earlier = summary.resumed ? ` (${formatCount(summary.totalObjects ?? 0)} in total with the earlier runs)` : '';
       io.stderr.write(
-        `Added ${formatCount(summary.objects)} objects to ${namespace} in ${formatCount(summary.requestIds.length)} requests${skipped}${waited}${earlier} (${formatCount(ratePerSecond(summary.objects, summary.elapsedMs))} objects/s)\n`,
+        `Added ${counted(summary.objects, 'object')} to ${namespace} in ${counted(summary.requestIds.length, 'request')}${skipped}${waited}${earlier} (${formatCount(ratePerSecond(summary.objects, summary.elapsedMs))} objects/s)\n`,
       );
     }
     return EXIT.ok;
@@ -235,7 +236,7 @@ function reportFailure(error: Error, context: FailureContext): Error {
   const message = interrupted ? 'interrupted' : redact(error.message);
   io.stderr.write(`inference-streams ingest: ${terminalSafe(message)}${systemLimitHint(error)}\n`);
   if (io.verbose && !interrupted && error.stack) io.stderr.write(`${redact(error.stack)}\n`);
-  const sent = `${formatCount(objects)} objects in ${formatCount(accepted.length)} requests`;
+  const sent = `${counted(objects, 'object')} in ${counted(accepted.length, 'request')}`;
   if (context.inputFailed) {
     io.stderr.write(`Nothing after the bad item was sent; every object before it was added to ${namespace}: ${sent}${accepted.length ? ':' : '.'}\n`);
   } else {
@@ -247,7 +248,7 @@ function reportFailure(error: Error, context: FailureContext): Error {
   }
   const shown = accepted.length <= LISTED ? accepted : [...accepted.slice(0, LISTED / 2), undefined, ...accepted.slice(-LISTED / 2)];
   for (const event of shown) {
-    io.stderr.write(event ? `  ${event.requestId}  ${formatCount(event.count)} objects\n` : `  … ${formatCount(accepted.length - LISTED)} more (--json lists every request)\n`);
+    io.stderr.write(event ? `  ${event.requestId}  ${counted(event.count, 'object')}\n` : `  … ${formatCount(accepted.length - LISTED)} more (--json lists every request)\n`);
   }
   // The --json failure line (report-error.ts) carries what was sent before the error.
   const stats = context.stats();

@@ -20,6 +20,7 @@ import { PROGRESS_HELP, PROGRESS_OPTION, formatCount, ratePerSecond, startProgre
 import { reinferTarget } from '../reinfer-target.js';
 import { PREDICT_QUEUE_HELP, PREDICT_QUEUE_OPTIONS, enqueuePredictionsFromFlags } from './predict-queue.js';
 import { failureError, predictionColumns, predictionRows } from '../../reinfer/prediction-row.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'predict',
@@ -183,7 +184,7 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   } catch (error) {
     progress.clear();
     if (io.signal.aborted) {
-      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(stream.stats.predicted)} predictions\n`);
+      io.stderr.write(`inference-streams predict: interrupted after ${counted(stream.stats.predicted, 'prediction')}\n`);
       throw new AbortError('interrupted', { cause: error });
     }
     throw error;
@@ -194,9 +195,9 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
     writeJsonSummary(io, 'predict', { ...stats, format: outFormat, inputFormat: input.format, resumable: false, out: outPath });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
-    const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
+    const retries = stats.retries > 0 ? `, ${counted(stats.retries, 'retry', 'retries')}` : '';
     io.stderr.write(
-      `Predicted ${formatCount(stats.predicted)} of ${formatCount(stats.documents)} inputs${failed} (${formatCount(stats.batches)} batches, ${formatCount(stats.requests)} requests${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s\n`,
+      `Predicted ${formatCount(stats.predicted)} of ${counted(stats.documents, 'input')}${failed} (${counted(stats.batches, 'batch', 'batches')}, ${counted(stats.requests, 'request')}${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s\n`,
     );
   }
   return EXIT.ok;
@@ -271,7 +272,7 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
   } catch (error) {
     progress.clear();
     if (io.signal.aborted) {
-      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(current?.records ?? 0)} predictions written; run the same command to continue: ${commandHint(copyableCommand(['predict'], values))}\n`);
+      io.stderr.write(`inference-streams predict: interrupted after ${counted(current?.records ?? 0, 'prediction')} written; run the same command to continue: ${commandHint(copyableCommand(['predict'], values))}\n`);
       throw new AbortError('interrupted', { cause: error });
     }
     throw error;
@@ -283,10 +284,10 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
     writeJsonSummary(io, 'predict', { ...stats, format: summary.format, inputFormat: summary.inputFormat, resumable: true, resumed: summary.resumed, records: summary.records, recordsThisRun: stats.records, files: summary.files, bytes: summary.bytes, out: where });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
-    const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
-    const resumed = summary.resumed ? ` (resumed: ${formatCount(summary.records)} rows in all, ${formatCount(stats.records)} new)` : '';
+    const retries = stats.retries > 0 ? `, ${counted(stats.retries, 'retry', 'retries')}` : '';
+    const resumed = summary.resumed ? ` (resumed: ${counted(summary.records, 'row')} in all, ${formatCount(stats.records)} new)` : '';
     io.stderr.write(
-      `Predicted ${formatCount(stats.predicted)} of ${formatCount(stats.documents)} inputs${failed} (${formatCount(stats.batches)} batches, ${formatCount(stats.requests)} requests${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s into ${where}${resumed}\n`,
+      `Predicted ${formatCount(stats.predicted)} of ${counted(stats.documents, 'input')}${failed} (${counted(stats.batches, 'batch', 'batches')}, ${counted(stats.requests, 'request')}${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s into ${where}${resumed}\n`,
     );
   }
   return EXIT.ok;
@@ -354,7 +355,7 @@ function serializeFailures(): Transform {
 function render(stats: ReinferStats): ProgressSnapshot {
   const rate = ratePerSecond(stats.predicted + stats.failed, stats.elapsedMs);
   const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} failed` : '';
-  const text = `predict: ${formatCount(stats.predicted)} predicted${failed}, ${formatCount(rate)}/s, ${formatCount(stats.batches)} batches, concurrency ${stats.concurrency}, ${formatCount(stats.retries)} retries`;
+  const text = `predict: ${formatCount(stats.predicted)} predicted${failed}, ${formatCount(rate)}/s, ${counted(stats.batches, 'batch', 'batches')}, concurrency ${stats.concurrency}, ${counted(stats.retries, 'retry', 'retries')}`;
   const done = stats.predicted + stats.failed;
   return { text, records: done, recordsThisRun: done, ratePerSecond: rate, position: `input ${formatCount(stats.documents)} sent`, retries: stats.retries };
 }

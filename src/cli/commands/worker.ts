@@ -4,7 +4,8 @@ import { INNERWORKS_DEFAULT_BASE_URL } from '../../innerworks/client.js';
 import { withoutPassword } from '../../queue/bullmq.js';
 import { exportWorker, type WorkerEvent } from '../../queue/index.js';
 import { COMMON_HELP, UsageError, interruptedExitCode, optionOrEnv, parseIntegerFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
-import { formatCount } from '../progress.js';
+import { counted } from '../../core/plural.js';
+import { afterUntilLine } from './after-until.js';
 
 export const command: CliCommand = {
   name: 'worker',
@@ -73,6 +74,7 @@ Examples:
     'metrics-host': { type: 'string' },
   },
   flagOf: { queue: '--queue', concurrency: '--concurrency', stalledInterval: '--stalled-interval', lockDuration: '--lock-duration', maxHandBacks: '--max-hand-backs', handBackWindowMs: '--hand-back-window', metricsPort: '--metrics-port', metricsHost: '--metrics-host', apiKey: 'INNERWORKS_API_KEY' },
+  emulatorRefused: "its jobs outlive this process; to try the queue with no account, run 'inference-streams emulator' and give its URL as --base-url to 'export --queue' (or to this worker)",
   run: runWorker,
 };
 
@@ -159,16 +161,18 @@ function log(io: CliIO, event: WorkerEvent): void {
     case 'started':
       return void io.stderr.write(`${which}: started (attempt ${event.attempt})\n`);
     case 'completed':
-      return void io.stderr.write(`${which}: completed, ${formatCount(event.progress.records)} records in ${formatCount(event.progress.pages)} pages\n`);
+      return void io.stderr.write(`${which}: completed, ${counted(event.progress.records, 'record')} in ${counted(event.progress.pages, 'page')}\n`);
     case 'stopped':
-      return void io.stderr.write(`${which}: handed back to the queue after ${formatCount(event.progress.records)} records\n`);
+      return void io.stderr.write(`${which}: handed back to the queue after ${counted(event.progress.records, 'record')}\n`);
     case 'failed':
       return void io.stderr.write(`${which}: failed: ${redact(event.error.message)}\n`);
     case 'handed-back':
       return void io.stderr.write(`${which}: handed back to the queue, no attempt used (${event.handBacks} of at most ${event.maxHandBacks}): ${redact(event.reason)}\n`);
-    case 'finished':
-      return void io.stderr.write(`${which}: export finished, ${formatCount(event.records)} records\n`);
+    case 'finished': {
+      const after = afterUntilLine(event.endTime, event.resultsAfterEnd);
+      return void io.stderr.write(`${which}: export finished, ${counted(event.records, 'record')}\n${after ? `${which}: ${after}` : ''}`);
+    }
     case 'page':
-      if (io.verbose) io.stderr.write(`${which}: ${formatCount(event.progress.records)} records\n`);
+      if (io.verbose) io.stderr.write(`${which}: ${counted(event.progress.records, 'record')}\n`);
   }
 }
