@@ -50,3 +50,4 @@ export { CheckpointFile } from './core/checkpoint.js';
 export { planLineRanges, type LineRange } from './core/line-ranges.js';
 export { LockedError } from './core/lock-file.js';
 export { closeAgents } from './core/http.js';
+export { TELEMETRY } from './core/telemetry.js';

@@ -7,6 +7,7 @@ import { isAscii } from 'node:buffer';
 import { PassThrough, Readable } from 'node:stream';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { AbortError, ConnectionError, InferenceStreamsError, RequestBodyError, TimeoutError, TransportError } from './errors.js';
+import { AttemptObserver, type AttemptTelemetry } from './request-telemetry.js';
 import { VERSION } from './version.js';
 
 /** Default whole-request timeout (headers and body), in ms. */
@@ -76,6 +77,8 @@ export interface HttpRequest {
   connections?: number;
   /** Do not add the `User-Agent` header (e.g. for pre-signed uploads that sign their headers). */
   bare?: boolean;
+  /** This attempt's span and metrics (vendor, endpoint template, attempt, parent span); none when absent. */
+  telemetry?: AttemptTelemetry;
 }
 
 export interface HttpResponse {
@@ -100,9 +103,11 @@ export interface HttpStreamResponse {
 export async function request(req: HttpRequest): Promise<HttpResponse> {
   const guard = new RequestGuard(req);
   const outgoing = req.body instanceof Readable ? new OutgoingBody(req.body) : undefined;
+  const observer = observe(req);
   let response: HttpResponse;
   try {
     const res = await undiciRequest(req.url, { ...guard.options(), ...(outgoing ? { body: outgoing.relay } : {}) });
+    observer?.response(res.statusCode);
     const buffer = Buffer.from(await res.body.arrayBuffer());
     let text: string | undefined;
     response = {
@@ -115,15 +120,34 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
       bytes: buffer.length,
     };
   } catch (error) {
-    throw outgoing?.failure(req.endpoint) ?? guard.translate(error);
+    const failure = outgoing?.failure(req.endpoint) ?? guard.translate(error);
+    observer?.end(failure);
+    throw failure;
   } finally {
     outgoing?.dispose();
     guard.dispose();
   }
   // The server may answer before it notices that the body fell short: the body's failure comes first.
   const failure = outgoing?.failure(req.endpoint);
+  observer?.end(failure);
   if (failure) throw failure;
   return response;
+}
+
+/** The attempt's span and metrics, when the caller gave its telemetry. */
+function observe(req: HttpRequest): AttemptObserver | undefined {
+  if (!req.telemetry) return undefined;
+  return new AttemptObserver(req.telemetry, req.method, bodySize(req));
+}
+
+/** A body's size in bytes: a string's or Buffer's, a stream's Content-Length; undefined without a body. */
+function bodySize(req: HttpRequest): number | undefined {
+  const body = req.body;
+  if (body === undefined) return undefined;
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (Buffer.isBuffer(body)) return body.length;
+  const announced = Number(req.headers?.['content-length']);
+  return Number.isFinite(announced) ? announced : undefined;
 }
 
 /**
@@ -177,17 +201,25 @@ class OutgoingBody {
  */
 export async function requestStream(req: HttpRequest): Promise<HttpStreamResponse> {
   const guard = new RequestGuard(req);
+  const observer = observe(req);
   let res: Dispatcher.ResponseData<unknown>;
   try {
     res = await undiciRequest(req.url, { ...guard.options(), bodyTimeout: req.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS });
   } catch (error) {
     guard.dispose();
-    throw guard.translate(error);
+    const failure = guard.translate(error);
+    observer?.end(failure);
+    throw failure;
   }
   guard.stopTimer();
+  observer?.response(res.statusCode);
   const body = res.body;
   const translateBodyError = (error: Error) => guard.translate(error);
-  body.once('close', () => guard.dispose());
+  // The attempt's span lasts until the body is read (or fails): a download's time is in its body.
+  body.once('close', () => {
+    guard.dispose();
+    observer?.end(body.errored ?? undefined);
+  });
   // Readers see our typed errors, not undici's.
   const originalDestroy = body.destroy.bind(body);
   body.destroy = ((error?: Error) => originalDestroy(error ? translateBodyError(error) : undefined)) as typeof body.destroy;

@@ -5,6 +5,8 @@
 import { channel } from 'node:diagnostics_channel';
 import { AbortError, ApiError, ConfigError, RateLimitError, TransportError, isRetryableError } from './errors.js';
 import { headerValue, type HttpResponse } from './http.js';
+import type { AttemptTelemetry, RequestTelemetry } from './request-telemetry.js';
+import { ATTR, instruments, retryReason } from './telemetry.js';
 
 /** Retry settings shared by every piece of the library. */
 export interface RetryOptions {
@@ -138,19 +140,29 @@ export interface RetryRun {
   shouldRetry?: (error: unknown) => boolean;
   /** The URL called: its origin is published with each retry on {@link RETRY_CHANNEL}. */
   target?: string;
+  /**
+   * What the request is, for spans and metrics: each attempt gets its numbered
+   * {@link AttemptTelemetry} (to pass to `request()`), and each retry is counted by reason.
+   */
+  telemetry?: RequestTelemetry;
 }
 
 /**
  * Run `attempt` until it succeeds, a non-retryable error occurs, or `maxRetries` is used up.
  * The error thrown at the end carries the retry count.
  */
-export async function withRetry<T>(attempt: (attemptNumber: number) => Promise<T>, config: ResolvedRetry, run: RetryRun = {}): Promise<T> {
+export async function withRetry<T>(
+  attempt: (attemptNumber: number, telemetry: AttemptTelemetry | undefined) => Promise<T>,
+  config: ResolvedRetry,
+  run: RetryRun = {},
+): Promise<T> {
   const shouldRetry = run.shouldRetry ?? isRetryableError;
   const wait = run.sleep ?? sleep;
+  let telemetry: AttemptTelemetry | undefined = run.telemetry && { ...run.telemetry, attempt: 1 };
   for (let retries = 0; ; retries++) {
     if (run.signal?.aborted) throw new AbortError('aborted', { cause: run.signal.reason });
     try {
-      const result = await attempt(retries);
+      const result = await attempt(retries, telemetry);
       if (retries > 0 && retryChannel.hasSubscribers) publish(run.target, (origin) => ({ kind: 'recovered', origin, retries }));
       return result;
     } catch (error) {
@@ -162,9 +174,16 @@ export async function withRetry<T>(attempt: (attemptNumber: number) => Promise<T
       const event: RetryEvent = { retry: retries + 1, delayMs, error: error as Error, maxRetries: config.maxRetries };
       run.onRetry?.(event);
       if (retryChannel.hasSubscribers) publish(run.target, (origin) => ({ ...event, kind: 'retry', origin }));
+      if (run.telemetry) telemetry = nextAttempt(run.telemetry, retries + 2, retryReason(error), delayMs);
       await wait(delayMs, run.signal);
     }
   }
+}
+
+/** The telemetry of the attempt after a retryable failure; the retry is counted by its reason. */
+function nextAttempt(request: RequestTelemetry, attempt: number, reason: string, delayMs: number): AttemptTelemetry {
+  instruments().retries.add(1, { [ATTR.vendor]: request.vendor, [ATTR.endpoint]: request.endpoint, [ATTR.retryReason]: reason });
+  return { ...request, attempt, retryReason: reason, retryDelayMs: delayMs };
 }
 
 function publish(target: string | undefined, notice: (origin: string) => RetryNotice): void {

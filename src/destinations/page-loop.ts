@@ -48,12 +48,8 @@ export async function writePages(loop: PageLoop): Promise<void> {
   for (;;) {
     const page = await pages.next();
     if (!page) break;
-    const { checkpoint, records, lines } = page;
-    // Drop the page from the source before the awaits below: the next page is parsed
-    // meanwhile, and this one should not survive into the old generation (GC time).
-    page.records = [];
-    page.lines = undefined;
-    const count = lines?.length ?? records.length;
+    const { checkpoint, lines } = page;
+    const count = lines?.length ?? page.records.length;
     // The position after this page, applied only once the destination has it: a failed write
     // must leave the position (which the caller reports) where the destination still is.
     const next: PartitionPosition = { ...position };
@@ -63,8 +59,13 @@ export async function writePages(loop: PageLoop): Promise<void> {
     }
     if (checkpoint === undefined) next.done = true;
     else next.checkpoint = checkpoint;
-    if (lines) await destination.writeLines!(partition, lines, { ...next });
-    else await destination.write(partition, records, { ...next });
+    const writing = lines ? destination.writeLines!(partition, lines, { ...next }) : destination.write(partition, page.records, { ...next });
+    // Drop the page before the await: the next page is parsed meanwhile, and this one should not
+    // survive into the old generation (GC time, peak heap). Held here, the destination could not
+    // let its records go once it has made them rows (checkpointed-table.ts).
+    page.records = [];
+    page.lines = undefined;
+    await writing;
     Object.assign(position, next);
     if (count > 0) countPage(count, destination.kind);
     await loop.written(count);

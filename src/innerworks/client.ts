@@ -8,6 +8,7 @@ import { ProtocolError } from '../core/errors.js';
 import { request } from '../core/http.js';
 import { jsonLine } from '../core/jsonl.js';
 import { JsonLines } from '../core/json-lines.js';
+import type { TraceParent } from '../core/request-telemetry.js';
 import { withRetry, type ResolvedRetry, type RetryEvent } from '../core/retry.js';
 import type { InferenceBatch } from './types.js';
 import { counted } from '../core/plural.js';
@@ -54,6 +55,8 @@ export async function getInferenceBatch(config: InnerworksClientConfig, query: B
 export interface BatchCall {
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
+  /** The span (a page) the request's attempts sit under. */
+  trace?: TraceParent;
 }
 
 /** The request, returning the body text unparsed (see {@link getInferenceBatchBody}). */
@@ -75,8 +78,9 @@ export async function getInferenceBatchBody(config: InnerworksClientConfig, quer
   else if (query.startTime !== undefined) params.set('start_time', String(query.startTime));
   const url = `${config.baseUrl}/api/v1/innerworks/inference/batch?${params}`;
   return withRetry(
-    async (retries) => {
+    async (retries, telemetry) => {
       const response = await request({
+        telemetry,
         method: 'GET',
         url,
         endpoint: INNERWORKS_BATCH_ENDPOINT,
@@ -88,7 +92,7 @@ export async function getInferenceBatchBody(config: InnerworksClientConfig, quer
       return { body: response.body, bytes: response.bytes, retries };
     },
     config.retry,
-    { signal: call.signal, onRetry: call.onRetry, target: url },
+    { signal: call.signal, onRetry: call.onRetry, target: url, telemetry: { vendor: 'innerworks', endpoint: INNERWORKS_BATCH_ENDPOINT, ...call.trace } },
   );
 }
 

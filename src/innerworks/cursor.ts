@@ -3,12 +3,14 @@
  * ahead of its consumer, stops at `endTime`, and polls at the end when following. Both the
  * Readable and the file export are built on it; it holds no stream or file code.
  */
+import { context, type Context, type Span } from '@opentelemetry/api';
 import { sleep } from '../core/retry.js';
+import { ATTR, SPAN, inSpan } from '../core/telemetry.js';
 import type { BaseStats } from '../core/stats.js';
 import { ProtocolError } from '../core/errors.js';
 import type { JsonLines } from '../core/json-lines.js';
-import { INNERWORKS_BATCH_ENDPOINT, getInferenceBatchBody, parseInferenceBatch, peekCheckpoint, readInferenceBatchLines, type InnerworksClientConfig } from './client.js';
-import type { InferenceResult } from './types.js';
+import { INNERWORKS_BATCH_ENDPOINT, getInferenceBatchBody, parseInferenceBatch, peekCheckpoint, readInferenceBatchLines, type InferenceBatchLines, type InnerworksClientConfig } from './client.js';
+import type { InferenceBatch, InferenceResult } from './types.js';
 
 export interface CursorPage {
   /** The page's results (empty when they come as `lines`). */
@@ -75,6 +77,8 @@ export class PageCursor {
 
   // #private: the options hold the API key, which util.inspect() (even showHidden) must never show.
   readonly #options: CursorOptions;
+  /** The context the cursor was made in: its page spans sit under that context's span, whichever callback fetches them. */
+  private readonly traceParent: Context = context.active();
 
   constructor(options: CursorOptions) {
     this.#options = options;
@@ -149,7 +153,7 @@ export class PageCursor {
 
   /** One page to hand out (undefined when there is nothing new to say). */
   private async fetchPage(seq: number, signal: AbortSignal): Promise<CursorPage | undefined> {
-    const { client, batchSize, stats } = this.#options;
+    const { stats } = this.#options;
     // Each request releases the chain once: a later release would let two requests share a position.
     let released = false;
     const release = () => {
@@ -161,34 +165,14 @@ export class PageCursor {
       for (;;) {
         const asked = this.checkpoint;
         stats.requests++;
-        const query = { batchSize, checkpoint: asked, startTime: asked === undefined ? this.#options.startTime : undefined };
-        const { body, bytes } = await getInferenceBatchBody(client, query, {
-          signal,
-          onRetry: () => {
-            stats.requests++;
-            stats.retries++;
-          },
-        });
-        stats.bytes += bytes;
-        // Ask for the next page before parsing this one: its download overlaps our JSON.parse.
-        const peeked = peekCheckpoint(body);
-        // Not for an empty page (the end): its successor would only be dropped. Not for a
-        // checkpoint seen before either: that page is refused below once parsed.
-        const speculate = peeked !== undefined && peeked !== asked && !this.seen.has(peeked) && !(body.length < 512 && EMPTY_RESULTS.test(body.toString('latin1')));
-        if (speculate) {
-          this.remember(peeked);
-          this.checkpoint = peeked;
-          release();
-          // Let the next request reach the socket before JSON.parse holds the thread: undici
-          // writes it a few event-loop turns later, so one setImmediate is not enough (measured:
-          // 100 → 77 ms a page with 50 ms of latency).
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
         const where = `page ${seq + 1} (${asked === undefined ? 'the first request' : `after checkpoint ${asked}`})`;
-        const page = this.#options.lines ? readInferenceBatchLines(body, where) : parseInferenceBatch(body.toString('utf8'), where);
-        if (speculate && page.checkpoint !== peeked) {
-          throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, 'the checkpoint at the end of the body is not the one parsed');
-        }
+        // One span per page: its request attempts, then the parse (not the wait before a poll).
+        const { page, speculate, bytes } = await inSpan(
+          SPAN.innerworksPage,
+          { [ATTR.page]: seq + 1 },
+          (pageContext, span) => this.fetchOne(asked, where, signal, release, pageContext, span),
+          this.traceParent,
+        );
         if (page.results.length === 0) {
           const moved = page.checkpoint !== undefined && page.checkpoint !== asked;
           // After speculation the position is already set, and a successor may have moved it on.
@@ -219,6 +203,48 @@ export class PageCursor {
     } finally {
       release();
     }
+  }
+
+  /** One request after checkpoint `asked`, and its parse; asks for the next page as soon as its checkpoint is peeked. */
+  private async fetchOne(
+    asked: string | undefined,
+    where: string,
+    signal: AbortSignal,
+    release: () => void,
+    pageContext: Context,
+    span: Span,
+  ): Promise<{ page: InferenceBatch | InferenceBatchLines; speculate: boolean; bytes: number }> {
+    const { client, batchSize, stats } = this.#options;
+    const query = { batchSize, checkpoint: asked, startTime: asked === undefined ? this.#options.startTime : undefined };
+    const { body, bytes } = await getInferenceBatchBody(client, query, {
+      signal,
+      onRetry: () => {
+        stats.requests++;
+        stats.retries++;
+      },
+      trace: { parent: pageContext },
+    });
+    stats.bytes += bytes;
+    // Ask for the next page before parsing this one: its download overlaps our JSON.parse.
+    const peeked = peekCheckpoint(body);
+    // Not for an empty page (the end): its successor would only be dropped. Not for a
+    // checkpoint seen before either: that page is refused below once parsed.
+    const speculate = peeked !== undefined && peeked !== asked && !this.seen.has(peeked) && !(body.length < 512 && EMPTY_RESULTS.test(body.toString('latin1')));
+    if (speculate) {
+      this.remember(peeked);
+      this.checkpoint = peeked;
+      release();
+      // Let the next request reach the socket before JSON.parse holds the thread: undici
+      // writes it a few event-loop turns later, so one setImmediate is not enough (measured:
+      // 100 → 77 ms a page with 50 ms of latency).
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const page = this.#options.lines ? readInferenceBatchLines(body, where) : parseInferenceBatch(body.toString('utf8'), where);
+    if (speculate && page.checkpoint !== peeked) {
+      throw new ProtocolError(INNERWORKS_BATCH_ENDPOINT, 'the checkpoint at the end of the body is not the one parsed');
+    }
+    span.setAttribute(ATTR.records, page.results.length);
+    return { page, speculate, bytes };
   }
 
   /**
