@@ -3,6 +3,7 @@
  * caller abort, and low-level failures mapped to our typed errors. It knows nothing of retries
  * or vendors; `api.ts` and `retry.ts` build on it.
  */
+import { isAscii } from 'node:buffer';
 import { PassThrough, Readable } from 'node:stream';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { AbortError, ConnectionError, InferenceStreamsError, RequestBodyError, TimeoutError, TransportError } from './errors.js';
@@ -114,7 +115,7 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
       headers: res.headers,
       body: buffer,
       get text() {
-        return (text ??= buffer.toString('utf8'));
+        return (text ??= decodeUtf8(buffer));
       },
       bytes: buffer.length,
     };
@@ -147,6 +148,15 @@ function bodySize(req: HttpRequest): number | undefined {
   if (Buffer.isBuffer(body)) return body.length;
   const announced = Number(req.headers?.['content-length']);
   return Number.isFinite(announced) ? announced : undefined;
+}
+
+/**
+ * A body's text. ASCII bytes (JSON answers usually are) read the same as Latin-1, which Node
+ * decodes without UTF-8 validation and, above ~1 MB, into a string outside the JS heap: the
+ * profile of predictDocuments had the UTF-8 decode of its ~1.7 MB answers at ~9 % of its CPU.
+ */
+function decodeUtf8(buffer: Buffer): string {
+  return isAscii(buffer) ? buffer.toString('latin1') : buffer.toString('utf8');
 }
 
 /**

@@ -31,7 +31,7 @@ export function endpointLabel(endpoint: PredictEndpoint | 'validation'): string 
   return `${endpoint === 'validation' ? 'GET' : 'POST'} /api/v1/datasets/{project}/{dataset}/labellers/{version}/${endpoint}`;
 }
 
-function post<T>(connection: ReinferConnection, endpoint: PredictEndpoint, body: string, hooks: CallHooks): Promise<ApiResult<T>> {
+function post<T>(connection: ReinferConnection, endpoint: PredictEndpoint, body: string | Buffer, hooks: CallHooks): Promise<ApiResult<T>> {
   return callApi<T>({
     method: 'POST',
     url: labellerUrl(connection, endpoint),
@@ -49,20 +49,21 @@ function post<T>(connection: ReinferConnection, endpoint: PredictEndpoint, body:
 }
 
 /**
- * `POST …/predict`. `body` is the serialized request (`{"documents": [...], "threshold"?, "labels"?}`):
- * the stream serializes each document once, to measure batches in bytes, and joins them.
+ * `POST …/predict`. `body` is the serialized request (`{"documents": [...], "threshold"?, "labels"?}`),
+ * as text or as its UTF-8 bytes: the stream serializes each document once, to measure batches in
+ * bytes, and writes them into one Buffer (see `requestBody`).
  */
-export function predict(connection: ReinferConnection, body: string, hooks: CallHooks = {}): Promise<ApiResult<PredictResponse>> {
+export function predict(connection: ReinferConnection, body: string | Buffer, hooks: CallHooks = {}): Promise<ApiResult<PredictResponse>> {
   return post<PredictResponse>(connection, 'predict', body, hooks);
 }
 
 /** `POST …/predict-raw-emails` (`transform_tag` required; `include_comments` adds `comments`). */
-export function predictRawEmails(connection: ReinferConnection, body: string, hooks: CallHooks = {}): Promise<ApiResult<PredictResponse>> {
+export function predictRawEmails(connection: ReinferConnection, body: string | Buffer, hooks: CallHooks = {}): Promise<ApiResult<PredictResponse>> {
   return post<PredictResponse>(connection, 'predict-raw-emails', body, hooks);
 }
 
 /** `POST …/predict-comments` with `{"uids": [...]}`. */
-export function predictComments(connection: ReinferConnection, body: string, hooks: CallHooks = {}): Promise<ApiResult<PredictCommentsResponse>> {
+export function predictComments(connection: ReinferConnection, body: string | Buffer, hooks: CallHooks = {}): Promise<ApiResult<PredictCommentsResponse>> {
   return post<PredictCommentsResponse>(connection, 'predict-comments', body, hooks);
 }
 

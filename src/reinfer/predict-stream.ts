@@ -17,7 +17,7 @@ import { baseStats, type BaseStats } from '../core/stats.js';
 import type { RetryEvent } from '../core/retry.js';
 import { ATTR, SPAN, inSpan, instruments } from '../core/telemetry.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
-import { sendWithBisection, type BisectOutcome } from './bisect.js';
+import { Refused, sendWithBisection, type BisectOutcome } from './bisect.js';
 import type { CallHooks } from './client.js';
 import type { ReinferConnection, ReinferConnectionOptions } from './options.js';
 import type { Prediction, PredictionFailure, PredictionResult } from './types.js';
@@ -114,6 +114,8 @@ export interface Item {
   readonly text: string | undefined;
   /** The serialized wire form, measured once for the byte bound and joined into the request body. */
   wire: string | undefined;
+  /** UTF-8 bytes of `wire` (0 until it is set). */
+  bytes: number;
   /** `predictComments`: the uid the answer is matched by. */
   uid: string | undefined;
   /** Why the input cannot be sent (it then never reaches a request). */
@@ -253,14 +255,15 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
   private add(input: unknown): Item[][] {
     const text = isJsonText(input) ? input.text : undefined;
     const value = isJsonText(input) ? input.value : input;
-    const item: Item = { index: this.nextIndex++, input, value, text, wire: undefined, uid: undefined, problem: undefined };
+    const item: Item = { index: this.nextIndex++, input, value, text, wire: undefined, bytes: 0, uid: undefined, problem: undefined };
     this.stats.documents++;
     this.adapter.prepare(item);
     if (item.problem !== undefined) {
       if (this.settings.onError === 'throw') throw new InvalidDocumentError([item.index], item.problem);
       return this.batcher.add(item, 0);
     }
-    return this.batcher.add(item, Buffer.byteLength(item.wire!) + 1);
+    item.bytes = Buffer.byteLength(item.wire!);
+    return this.batcher.add(item, item.bytes + 1);
   }
 
   /** Send the full batches (waiting for room in the window), then wait for the reader if it is behind. */
@@ -306,8 +309,8 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
         continue;
       }
       const outcome = results[r++];
-      if ('result' in outcome) {
-        outputs[i] = outcome.result;
+      if (!(outcome instanceof Refused)) {
+        outputs[i] = outcome;
         continue;
       }
       (refused ??= []).push(item);
@@ -325,7 +328,7 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
   }
 
   /** One batch: a span holding each request it takes (a refused batch is split, and each half sent under it). */
-  private sendValid(valid: Item[]): Promise<BisectOutcome<Item, PredictionResult<Input>>[]> {
+  private sendValid(valid: Item[]): Promise<BisectOutcome<PredictionResult<Input>>[]> {
     this.stats.batches++;
     return inSpan(
       SPAN.predictBatch,

@@ -8,6 +8,7 @@ import { booleanOption, stringOption } from '../core/options.js';
 import { endpointLabel, predict, predictComments as postPredictComments, predictRawEmails as postPredictRawEmails, type CallHooks } from './client.js';
 import { resolveConnection, resolveLabels, resolveThreshold, resolveVersion, type ReinferConnection } from './options.js';
 import { toCommentPrediction, toPrediction } from './outputs.js';
+import { requestBody } from './request-body.js';
 import { PredictStream, resolveStreamOptions, type Item, type PredictAdapter, type PredictStreamOptions } from './predict-stream.js';
 import type { CommentInput, LabelRequest, ModelVersion, Prediction, PredictionResult, PredictCommentsResponse, PredictResponse, RawEmailDocument, ReinferDocument, WireEntity, WireLabelProperty } from './types.js';
 import { checkDocument, checkRawEmail, commentUid } from './validate-documents.js';
@@ -96,13 +97,6 @@ function forDocument<T>(value: unknown, index: number, count: number): T[] | und
   return count === 1 ? (value as T[]) : undefined;
 }
 
-/** The request body: the items' serialized wire forms joined, once per request. */
-function joinWires(items: readonly Item[]): string {
-  const wires: string[] = new Array(items.length);
-  for (let i = 0; i < items.length; i++) wires[i] = items[i].wire!;
-  return wires.join(',');
-}
-
 /**
  * The wire form of a document: only `messages`, `timestamp`, `user_properties` and `text_format`
  * are sent. A document with nothing to leave out goes as `text`, its JSON as read, when known.
@@ -139,7 +133,7 @@ export function predictDocuments(options: PredictOptions): PredictStream<Reinfer
       if (item.problem === undefined) item.wire = documentWire(item.value as ReinferDocument, item.text);
     },
     async send(items, hooks: CallHooks) {
-      const result = await predict(connection, `{"documents":[${joinWires(items)}]${extra}}`, hooks);
+      const result = await predict(connection, requestBody('{"documents":[', items, `]${extra}}`), hooks);
       const response = aligned(result.data, items.length, endpointLabel('predict'));
       return { outputs: documentOutputs(response, items, false), bytes: result.bytes };
     },
@@ -167,7 +161,7 @@ export function predictRawEmails(options: PredictRawEmailsOptions): PredictStrea
       item.wire = JSON.stringify(doc.user_properties === undefined ? { raw_email: doc.raw_email } : { raw_email: doc.raw_email, user_properties: doc.user_properties });
     },
     async send(items, hooks) {
-      const result = await postPredictRawEmails(connection, `{"documents":[${joinWires(items)}]${fields}}`, hooks);
+      const result = await postPredictRawEmails(connection, requestBody('{"documents":[', items, `]${fields}}`), hooks);
       const response = aligned(result.data, items.length, endpointLabel('predict-raw-emails'));
       return { outputs: documentOutputs(response, items, includeComments), bytes: result.bytes };
     },
@@ -194,7 +188,7 @@ export function predictComments(options: PredictCommentsOptions): PredictStream<
       }
     },
     async send(items, hooks) {
-      const result = await postPredictComments(connection, `{"uids":[${joinWires(items)}]${extra}}`, hooks);
+      const result = await postPredictComments(connection, requestBody('{"uids":[', items, `]${extra}}`), hooks);
       return { outputs: commentOutputs(result.data, items), bytes: result.bytes };
     },
   };
