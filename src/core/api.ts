@@ -12,7 +12,7 @@ export interface ApiCall {
   /** Method + path template for messages and stats, e.g. `POST /v1/data/{namespace}`. */
   endpoint: string;
   headers?: Record<string, string>;
-  /** A JSON body: serialized with `JSON.stringify` unless already a string. */
+  /** A JSON body: serialized with `JSON.stringify` unless already a string or a Buffer of JSON text. */
   json?: unknown;
   retry: ResolvedRetry;
   timeoutMs: number;
@@ -39,7 +39,7 @@ export interface ApiResult<T> {
 
 /** Call an endpoint, retrying what is retryable, and return its parsed JSON body. */
 export async function callApi<T>(call: ApiCall): Promise<ApiResult<T>> {
-  const body = call.json === undefined ? undefined : typeof call.json === 'string' ? call.json : JSON.stringify(call.json);
+  const body = call.json === undefined ? undefined : typeof call.json === 'string' || Buffer.isBuffer(call.json) ? call.json : JSON.stringify(call.json);
   const headers: Record<string, string> = { accept: 'application/json', ...call.headers };
   if (body !== undefined) headers['content-type'] ??= 'application/json';
   let retries = 0;
