@@ -1,8 +1,9 @@
 // Shared helpers for benchmarks: run a case in its own process (so peak RSS is its own),
 // start the emulator in a separate process (so it never competes with the client's heap),
 // medians, and the result format that run.mjs turns into RESULTS.md.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -100,7 +101,8 @@ export function printBenchmark(result) {
  * Run each case `runs` times against one emulator process (`--records N ...emulatorArgs`),
  * interleaved round by round so that load from elsewhere falls on every case alike. `cases` maps
  * a name to `(emulatorUrl) => [script, args]`; every case gets INNERWORKS_API_KEY. Returns
- * {name: {records, recordsPerSec, mbPerSec, peakRssMb (medians), runs (records/s of each)}}.
+ * {name: {records, recordsPerSec, mbPerSec, peakRssMb (medians), runs (records/s of each)}},
+ * plus cpuMs (median) and cpuRuns when the cases report their CPU time.
  */
 export async function interleavedRounds({ records, emulatorArgs = [], runs, cases, label = (name) => name }) {
   const emulator = await startEmulatorProcess(['--records', String(records), ...emulatorArgs]);
@@ -126,7 +128,32 @@ export async function interleavedRounds({ records, emulatorArgs = [], runs, case
         mbPerSec: median(all.map((r) => r.mbPerSec)),
         peakRssMb: median(all.map((r) => r.peakRssMb)),
         runs: all.map((r) => Math.round(r.recordsPerSec)),
+        // CPU time (user + sys) of the case's process, when the case reports it (cpuMs).
+        ...(all.every((r) => typeof r.cpuMs === 'number') ? { cpuMs: median(all.map((r) => r.cpuMs)), cpuRuns: all.map((r) => Math.round(r.cpuMs)) } : {}),
       },
     ]),
   );
+}
+
+/**
+ * The dist directory of a build of git `ref` (to compare an earlier build with this tree's in one
+ * run), built on first use: `git archive` of src and the build files into benchmarks/tmp/ (ignored
+ * by git), compiled with this tree's tsc; its imports resolve to this tree's node_modules.
+ * Returns {sha, dist}. `benchmark` names the caller in the error of a checkout without `ref`.
+ */
+export function baselineDist(ref, benchmark) {
+  let sha;
+  try {
+    sha = execFileSync('git', ['rev-parse', '--short', `${ref}^{commit}`], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    throw new Error(`${benchmark} compares against a build of ${ref}, which this checkout does not have (a shallow clone?): fetch it, or pass --baseline REF`);
+  }
+  const dir = join(ROOT, 'benchmarks', 'tmp', `baseline-${sha}`);
+  if (!existsSync(join(dir, 'dist', 'index.js'))) {
+    process.stderr.write(`  building the baseline ${sha} in ${dir}\n`);
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${sha} src package.json tsconfig.json tsconfig.build.json | tar -x -C "${dir}"`], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.build.json')], { stdio: 'inherit' });
+  }
+  return { sha, dist: join(dir, 'dist') };
 }

@@ -43,10 +43,11 @@ export {
   redact,
   type ApiErrorDetails,
 } from './core/errors.js';
-export type { RetryOptions } from './core/retry.js';
+export { RETRY_CHANNEL, type RetryEvent, type RetryNotice, type RetryOptions } from './core/retry.js';
 export type { CommonOptions } from './core/options.js';
 export type { BaseStats } from './core/stats.js';
 export { CheckpointFile } from './core/checkpoint.js';
 export { planLineRanges, type LineRange } from './core/line-ranges.js';
 export { LockedError } from './core/lock-file.js';
 export { closeAgents } from './core/http.js';
+export { TELEMETRY } from './core/telemetry.js';

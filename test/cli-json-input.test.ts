@@ -95,7 +95,7 @@ describe('ingest --in a JSON array', () => {
       const { code, err } = await ingest(['--namespace', 'json', '--in', path]);
       expect(code).toBe(EXIT.failure);
       expect(err).toMatch(message);
-      expect(err).toMatch(/every object before it was added to json: 3 objects in 1 requests/);
+      expect(err).toMatch(/every object before it was added to json: 3 objects in 1 request:/);
       const requestId = /^ {2}(\S+) {2}3 objects$/m.exec(err)?.[1];
       expect(requestId).toBeDefined();
       expect(await recordedIds([requestId!])).toEqual(['obj-0', 'obj-1', 'obj-2']);

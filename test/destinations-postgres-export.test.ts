@@ -100,7 +100,11 @@ describe('export to PostgreSQL', () => {
     expect(rows).toBeLessThan(3000);
     const rerun = captureCli({ env: { ...emulator.env } });
     expect(await rerun.run('export', '--to', cluster.url, '--table', 'interrupted', '--batch-size', '500')).toBe(EXIT.ok);
-    expect(rerun.err()).toMatch(/Exported 3,000 records, \d[\d,]* new .* to table interrupted of postgres:\/\//);
+    expect(rerun.err()).toMatch(/Exported 3,000 records \(\d[\d,]* new; .* to table interrupted of postgres:\/\//);
+    // The rerun says where it resumes from, and how much the first run saved.
+    expect(rerun.err()).toContain(`Resuming from table interrupted of postgres://${cluster.user}@127.0.0.1:${cluster.port}/${cluster.database}: ${rows.toLocaleString('en-US')} records saved by earlier runs`);
+    expect(run.err()).toContain(`interrupted with ${rows.toLocaleString('en-US')} records saved;`);
+    expect(run.err() + rerun.err()).not.toContain(cluster.password);
     expect(await query('SELECT count(*)::int AS rows, count(DISTINCT request_id)::int AS ids FROM interrupted')).toEqual([{ rows: 3000, ids: 3000 }]);
   });
 

@@ -121,12 +121,12 @@ describe('inference-streams validation', () => {
     const table = cli();
     expect(await table.run('validation', '--project', 'acme', '--dataset', 'emails')).toBe(EXIT.ok);
     expect(table.out()).toMatch(/Validation of acme\/emails/);
-    expect(table.out()).toMatch(/Model version\s+6/);
+    expect(table.out()).toMatch(/Model version\s+5/); // live by default, as for predict
     expect(table.out()).toMatch(/Dataset score\s+\d+\/100/);
     expect(table.out()).toMatch(/\n {4}Missing\n/);
     const json = cli();
-    expect(await json.run('validation', '--project', 'acme', '--dataset', 'emails', '--version', 'live', '--json')).toBe(EXIT.ok);
-    expect(JSON.parse(json.out())).toMatchObject({ version: 5, num_labels: expect.any(Number) });
+    expect(await json.run('validation', '--project', 'acme', '--dataset', 'emails', '--version', 'latest', '--json')).toBe(EXIT.ok);
+    expect(JSON.parse(json.out())).toMatchObject({ version: 6, num_labels: expect.any(Number) });
     const missing = cli();
     expect(await missing.run('validation', '--project', 'acme', '--dataset', 'emails', '--version', '77')).toBe(EXIT.failure);
     expect(missing.err()).toMatch(/not found/);
@@ -135,6 +135,6 @@ describe('inference-streams validation', () => {
   it('--emulator works without any account', async () => {
     const c = cli('', { REINFER_TOKEN: '', REINFER_ENDPOINT: '' });
     expect(await c.run('validation', '--emulator', '--project', 'acme', '--dataset', 'emails', '--json')).toBe(EXIT.ok);
-    expect(JSON.parse(c.out()).version).toBe(6);
+    expect(JSON.parse(c.out()).version).toBe(5);
   });
 });

@@ -51,7 +51,7 @@ describe('reinfer errors', () => {
     server = await startTestServer(reply(200, { status: 'ok', predictions: [], model: null }));
     const short = await rejection(run(predictDocuments({ ...conn(emulator), endpoint: server.url, token: SECRET }), [doc(0)]));
     expect(short).toBeInstanceOf(ProtocolError);
-    expect((short as Error).message).toMatch(/expected 1 predictions/);
+    expect((short as Error).message).toMatch(/expected 1 prediction \(one per document\)/);
   });
 
   it('5xx is retried, then fails with the retry count', async () => {

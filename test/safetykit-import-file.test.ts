@@ -215,7 +215,7 @@ describe('inference-streams import --in FILE', () => {
     const stored = emulator.safetykit.uploads().slice(uploadsBefore).filter((upload) => upload.status === 200);
     expect(err).toMatch(/uploaded before it: [\d,]+ objects in \d+ requests?: req_/);
     for (const upload of stored) expect(err).toContain(upload.requestId);
-    expect(err).toContain(`run the same command again to resume (state in ${file}.import-state.json`);
+    expect(err).toContain(`run the same command again to resume (state in ${file}.import-state.json; uploaded parts are not sent again): inference-streams import --namespace waitstop --in ${file} --part-bytes 200000 --wait --poll-interval-ms 5\n`);
     expect(err.match(/interrupted/g)).toHaveLength(1);
 
     // And the same command again finishes the job without sending those parts again.

@@ -84,6 +84,8 @@ describe('ingest --in FILE survives SIGKILLs', () => {
     expect(saved.position.line).toBeLessThan(N);
     expect(saved.objects).toBe(saved.position.line);
     expect(err).toMatch(/Run the same command again to resume/);
+    // The command itself, ready to paste.
+    expect(err).toContain(`To resume: inference-streams ingest ${args('interrupted', input).slice(1).join(' ')}\n`);
     const again = await run(args('interrupted', input), emulator.env);
     expect(again.code).toBe(0);
     expect(again.err).toContain(`resuming from line ${saved.position.line + 1} of `);

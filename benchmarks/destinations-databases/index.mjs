@@ -3,6 +3,7 @@
 // 1000-row multi-row INSERT loop into the same table shape. The emulator and a throwaway
 // PostgreSQL cluster run in their own processes, each case in its own process (peak RSS is the
 // case's own); cases are interleaved round by round and the table shows medians.
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { median, printBenchmark, runCase, startEmulatorProcess, startServerProcess, ROOT } from '../lib.mjs';
 
@@ -15,6 +16,7 @@ const INSERTED = quick ? 20_000 : 200_000;
 const DB_CASE = join(ROOT, 'benchmarks', 'destinations', 'database-case.mjs');
 const JSONL_CASE = join(ROOT, 'benchmarks', 'innerworks-export', 'case.mjs');
 
+const loadAtStart = loadavg();
 const postgres = await startServerProcess([join(ROOT, 'benchmarks', 'destinations', 'postgres-server.mjs')]);
 
 /** Run each case RUNS times against an emulator of `records`, interleaved; {name: median}. */
@@ -36,7 +38,7 @@ async function rounds(records, cases, runs = RUNS) {
   return Object.fromEntries(
     Object.entries(results).map(([name, runs]) => [
       name,
-      { records: runs[0].records, recordsPerSec: median(runs.map((r) => r.recordsPerSec)), peakRssMb: median(runs.map((r) => r.peakRssMb)), runs: runs.map((r) => Math.round(r.recordsPerSec)) },
+      { records: runs[0].records, recordsPerSec: median(runs.map((r) => r.recordsPerSec)), peakRssMb: median(runs.map((r) => r.peakRssMb)), runs: runs.map((r) => Math.round(r.recordsPerSec)), all: runs },
     ]),
   );
 }
@@ -66,6 +68,10 @@ const duck = big['DuckDB export (appender)'];
 const pg = big['PostgreSQL export (COPY)'];
 const copy = load['PostgreSQL load: COPY (the destination)'];
 const insert = load['PostgreSQL load: 1000-row INSERT loop'];
+// COPY and INSERT run in turn within each round: the ratio of each round, and the worst.
+const roundRatios = copy.all.map((run, i) => run.recordsPerSec / insert.all[i].recordsPerSec);
+const worstRatio = Math.min(...roundRatios);
+const loadAtEnd = loadavg();
 const spread = (name) => Number(((Math.abs(big[name].peakRssMb - small[name].peakRssMb) / small[name].peakRssMb) * 100).toFixed(1));
 
 printBenchmark({
@@ -78,7 +84,8 @@ printBenchmark({
   ],
   checks: [
     { claim: 'DuckDB export >= 0.5 x JSONL export records/s', value: ratio(duck.recordsPerSec, jsonl.recordsPerSec), target: 0.5, pass: duck.recordsPerSec >= 0.5 * jsonl.recordsPerSec },
-    { claim: 'PostgreSQL COPY >= 5 x 1000-row multi-row INSERT loop', value: ratio(copy.recordsPerSec, insert.recordsPerSec), target: 5, pass: copy.recordsPerSec >= 5 * insert.recordsPerSec },
+    { claim: 'PostgreSQL COPY >= 5 x 1000-row multi-row INSERT loop (medians)', value: ratio(copy.recordsPerSec, insert.recordsPerSec), target: 5, pass: copy.recordsPerSec >= 5 * insert.recordsPerSec },
+    { claim: `PostgreSQL COPY >= 5 x 1000-row INSERT loop in every round (worst of ${roundRatios.length}; rounds: ${roundRatios.map((r) => r.toFixed(2)).join(' / ')})`, value: Number(worstRatio.toFixed(2)), target: 5, pass: worstRatio >= 5 },
     { claim: `DuckDB export peak RSS < 250 MB at ${BIG.toLocaleString('en-US')}`, value: Number(duck.peakRssMb.toFixed(1)), target: 250, pass: duck.peakRssMb < 250 },
     { claim: `PostgreSQL export peak RSS < 250 MB at ${BIG.toLocaleString('en-US')}`, value: Number(pg.peakRssMb.toFixed(1)), target: 250, pass: pg.peakRssMb < 250 },
     { claim: `DuckDB export peak RSS within 20 % from ${SMALL.toLocaleString('en-US')} to ${BIG.toLocaleString('en-US')}`, value: spread('DuckDB export (appender)'), target: 20, pass: spread('DuckDB export (appender)') <= 20 },
@@ -87,6 +94,7 @@ printBenchmark({
   notes: [
     `Medians of ${RUNS} runs (the load rows: ${RUNS + 1}), cases interleaved; each case in its own process, the emulator and PostgreSQL 15 in others (2 shared cores: they compete for CPU).`,
     'Each export commits every page with its position: JSONL fsyncs the file and its state file; DuckDB appends the page and upserts the checkpoint in one transaction; PostgreSQL COPYs the page (binary format) and upserts the checkpoint in one transaction (fsync on, default durability).',
+    `Load average (1 / 5 / 15 min) at the start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}, at the end ${loadAtEnd.map((l) => l.toFixed(2)).join(' / ')} on 2 cores shared with other work: absolute rates vary with it; peak RSS and the ratios of the same round much less.`,
     `The load rows compare the database path alone: the same 10 parsed pages written in turn, COPY through the destination vs 1000-row parameterized INSERTs in the same transactions; the INSERT loop ran ${INSERTED.toLocaleString('en-US')} records (its rate does not depend on the count).`,
   ],
 });

@@ -5,12 +5,9 @@
 // `git archive <ref>` into benchmarks/tmp/ (ignored by git); ref: --baseline REF, default 6d84c44
 // (the last commit before the checks). Cases are interleaved round by round against one emulator
 // process and one throwaway PostgreSQL cluster; each case runs in its own process; medians.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { median, printBenchmark, runCase, startEmulatorProcess, startServerProcess, ROOT } from '../lib.mjs';
+import { baselineDist, median, printBenchmark, runCase, startEmulatorProcess, startServerProcess, ROOT } from '../lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const baselineArg = process.argv.indexOf('--baseline');
@@ -21,25 +18,7 @@ const MAPPED = quick ? 100_000 : 1_000_000;
 const BATCH = 5000;
 const CASE = join(ROOT, 'benchmarks', 'hostile-values', 'case.mjs');
 
-/** The dist directory of `ref`, built on first use. */
-function baselineDist(ref) {
-  let sha;
-  try {
-    sha = execFileSync('git', ['rev-parse', '--short', `${ref}^{commit}`], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    throw new Error(`hostile-values compares against a build of ${ref}, which this checkout does not have (a shallow clone?): fetch it, or pass --baseline REF`);
-  }
-  const dir = join(ROOT, 'benchmarks', 'tmp', `baseline-${sha}`);
-  if (!existsSync(join(dir, 'dist', 'index.js'))) {
-    process.stderr.write(`  building the baseline ${sha} in ${dir}\n`);
-    execFileSync('sh', ['-c', `mkdir -p "${dir}" && git archive ${sha} src package.json tsconfig.json tsconfig.build.json | tar -x -C "${dir}"`], { cwd: ROOT, stdio: 'inherit' });
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.build.json')], { stdio: 'inherit' });
-  }
-  return { sha, dist: join(dir, 'dist') };
-}
-
-await mkdir(join(ROOT, 'benchmarks', 'tmp'), { recursive: true });
-const baseline = baselineDist(BASELINE);
+const baseline = baselineDist(BASELINE, 'hostile-values');
 const builds = { before: baseline.dist, after: join(ROOT, 'dist') };
 const postgres = await startServerProcess([join(ROOT, 'benchmarks', 'destinations', 'postgres-server.mjs')]);
 const emulator = await startEmulatorProcess(['--records', String(RECORDS)]);

@@ -2,6 +2,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ParseArgsConfig } from 'node:util';
 import { AbortError } from '../core/errors.js';
+import type { ProgressMode } from './progress.js';
 import { jsonLineSafe } from './terminal-text.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -15,6 +16,8 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   /** Draw progress bars on stderr (it is a TTY and --no-progress was not given). */
   progress: boolean;
+  /** How progress is shown (`--progress`); default: a bar when `progress`, else none. */
+  progressMode?: ProgressMode;
   /** Aborted on Ctrl-C (SIGINT) or SIGTERM. */
   signal: AbortSignal;
   /** Print stacks of errors. */
@@ -34,6 +37,12 @@ export interface CliCommand {
    * (`startTime` → `since`, `endTime` → `until`, `labels` → `label`, `file` → `out`, `stateFile` → `state`).
    */
   flagOf?: Record<string, string>;
+  /**
+   * Why `--emulator` does not apply to this command, when it does not (e.g. `status` calls no
+   * API): `--emulator` is then refused with this reason (exit 2) instead of being ignored, and
+   * left out of the command's help. Default: `--emulator` starts a local emulator for the run.
+   */
+  emulatorRefused?: string;
   /** Returns the exit code. Throw `UsageError` for bad arguments (exit 2). */
   run(values: OptionValues, positionals: string[], io: CliIO): Promise<number>;
 }
@@ -145,6 +154,9 @@ export function parseTimeFlag(flag: string, value: string | undefined): number |
   return ms;
 }
 
+/** The most Innerworks records an emulator is started with (`emulator --records`, `--emulator-records`). */
+export const EMULATOR_MAX_RECORDS = 1e12;
+
 /** Options every command accepts. */
 export const COMMON_OPTIONS: OptionSpec = {
   help: { type: 'boolean', short: 'h' },
@@ -157,7 +169,7 @@ export const COMMON_OPTIONS: OptionSpec = {
 export const COMMON_HELP = `Common options:
   --emulator         start a local emulator for this run and point the command at it (no account needed)
   --json             print a JSON summary on stdout instead of a line on stderr
-  --no-progress      never draw the progress bar (it is drawn only when stderr is a TTY)
+  --no-progress      no progress on stderr (where there is any: the same as --progress none)
   --verbose          print stacks of errors
   -h, --help         this help
 Every option can also be set in the environment: --batch-size 500 is INFERENCE_STREAMS_BATCH_SIZE=500

@@ -32,3 +32,31 @@ export function closest(typed: string, candidates: Iterable<string>): string | u
   if (best === undefined) return undefined;
   return bestDistance <= Math.max(1, Math.floor(Math.max(typed.length, best.length) / 3)) ? best : undefined;
 }
+
+/**
+ * Names people type for an option that has another name here (`--output` is `--out`). Each is
+ * suggested only where its option exists, and typos of it count too (`--ouput` → `--out`).
+ */
+export const OPTION_SYNONYMS: Readonly<Record<string, string>> = {
+  output: 'out',
+  'output-file': 'out',
+  outfile: 'out',
+  input: 'in',
+  'input-file': 'in',
+  infile: 'in',
+  from: 'since',
+  start: 'since',
+  'start-time': 'since',
+  end: 'until',
+  'end-time': 'until',
+  'page-size': 'batch-size',
+  'model-version': 'version',
+};
+
+/** The option a mistyped `--typed` most likely meant, among `options` and their synonyms. */
+export function closestOption(typed: string, options: readonly string[]): string | undefined {
+  const known = new Set(options);
+  const synonyms = Object.entries(OPTION_SYNONYMS).filter(([synonym, option]) => known.has(option) && !known.has(synonym));
+  const guess = closest(typed, [...options, ...synonyms.map(([synonym]) => synonym)]);
+  return guess === undefined ? undefined : known.has(guess) ? guess : OPTION_SYNONYMS[guess];
+}

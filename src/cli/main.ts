@@ -7,9 +7,12 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { closeAgents } from '../core/http.js';
-import { COMMON_OPTIONS, EXIT, InterruptedError, UsageError, type CliCommand, type CliIO, type OptionSpec, type OptionValues, type StopSignal } from './command.js';
-import { closest } from './did-you-mean.js';
+import { COMMON_OPTIONS, EMULATOR_MAX_RECORDS, EXIT, InterruptedError, UsageError, parseIntegerFlag, type CliCommand, type CliIO, type OptionSpec, type OptionValues, type StopSignal } from './command.js';
+import { closest, closestOption } from './did-you-mean.js';
+import { reportOutages } from './outage-notice.js';
+import { resolveProgressMode, stopAllProgress } from './progress.js';
 import { envNameOf, reportError } from './report-error.js';
+import { innerworksDataLine } from './emulator-data.js';
 
 export { envNameOf, reportError } from './report-error.js';
 
@@ -50,7 +53,8 @@ Commands:
 ${lines.join('\n')}
 
 Run 'inference-streams help <command>' (or '<command> --help') for a command's options and examples.
-Add --emulator to any command to try it against a local emulator, with no account.
+Add --emulator to export, ingest, import, predict or validation to try it against a local
+emulator started for that run, with no account ('emulator' runs one on its own).
 'inference-streams version' (or --version, -V, -v) prints the version.
 
 Exit codes: 0 ok, 1 API or I/O error, 2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
@@ -73,9 +77,13 @@ export function optionsOf(command: CliCommand): OptionSpec {
   return options;
 }
 
-/** A command's `--help`, with every short flag shown beside its long one (`  -o, --out FILE`). */
+/**
+ * A command's `--help`, with every short flag shown beside its long one (`  -o, --out FILE`), and
+ * without `--emulator` among the common options where the command refuses it.
+ */
 export function commandHelp(command: CliCommand): string {
   let help = command.help.endsWith('\n') ? command.help : `${command.help}\n`;
+  if (command.emulatorRefused !== undefined) help = help.replace(/^  --emulator .*\n/m, '');
   for (const [flag, spec] of Object.entries(optionsOf(command))) {
     if (spec.short === undefined) continue;
     // "  --out FILE|-            text" → "  -o, --out FILE|-        text": the description keeps its column.
@@ -147,20 +155,45 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const commandIO: CliIO = { ...io, verbose: io.verbose || values.verbose === true, progress: io.progress && values['no-progress'] !== true };
   let stopEmulator: (() => Promise<void>) | undefined;
+  let stopRetryNotices: (() => void) | undefined;
   try {
-    if (values.emulator === true && name !== 'emulator' && name !== 'demo') {
+    const progressMode = resolveProgressMode(values, io.progress);
+    commandIO.progressMode = io.progressMode ?? progressMode;
+    commandIO.progress = commandIO.progressMode === 'bar';
+    stopRetryNotices = reportOutages(commandIO);
+    const emulatorRecords = emulatorRecordsOf(command, values);
+    // The demo always runs its own emulator: --emulator there says what it does anyway.
+    if (values.emulator === true && name !== 'demo') {
       const { startEmulator } = await import('../emulator/index.js');
-      const emulator = await startEmulator();
+      const emulator = await startEmulator({ innerworks: { records: emulatorRecords } });
       stopEmulator = emulator.close;
       commandIO.env = { ...io.env, ...emulator.env };
-      io.stderr.write(`inference-streams: using a local emulator at ${emulator.url}\n`);
+      const data = 'emulator-records' in command.options ? `; ${innerworksDataLine(emulator.innerworks)}` : '';
+      io.stderr.write(`inference-streams: using a local emulator at ${emulator.url}${data}\n`);
     }
     return await command.run(values, positionals, commandIO);
   } catch (error) {
     return reportError(name, error, commandIO, { command, values, fromCommandLine });
   } finally {
+    stopAllProgress();
+    stopRetryNotices?.();
     await stopEmulator?.();
   }
+}
+
+/**
+ * `--emulator` where it applies, and `--emulator-records N` with it (checked before anything
+ * starts): refused on a command that calls no API of its own (`emulatorRefused`), and with
+ * `--queue`, whose jobs run on workers after this command (and its emulator) has exited.
+ */
+function emulatorRecordsOf(command: CliCommand, values: OptionValues): number | undefined {
+  if (values.emulator === true && command.emulatorRefused !== undefined) throw new UsageError(`--emulator does not apply to ${command.name}: ${command.emulatorRefused}`);
+  if (values.emulator === true && values.queue !== undefined) {
+    throw new UsageError(`--emulator cannot be used with --queue: the workers run the jobs after this command has exited, and its emulator with it; run 'inference-streams emulator' and pass its URL (${command.name === 'predict' ? '--endpoint' : '--base-url'} URL) instead`);
+  }
+  const records = parseIntegerFlag('emulator-records', values['emulator-records'] as string | undefined, 0, EMULATOR_MAX_RECORDS);
+  if (records !== undefined && values.emulator !== true) throw new UsageError('--emulator-records goes with --emulator (the records of the local emulator it starts)');
+  return records;
 }
 
 /** parseArgs' errors, in our words: `unknown option --batchsize; did you mean --batch-size?`. */
@@ -172,7 +205,7 @@ function parseErrorMessage(error: Error & { code?: string }, options: OptionSpec
     const shorts = Object.entries(options).filter(([, spec]) => spec.short !== undefined).map(([flag, spec]) => `-${spec.short} (--${flag})`);
     return `unknown option ${typed}; short flags here: ${shorts.join(', ')}`;
   }
-  const guess = closest(typed.slice(2).split('=')[0], Object.keys(options));
+  const guess = closestOption(typed.slice(2).split('=')[0], Object.keys(options));
   return `unknown option ${typed}${guess ? `; did you mean --${guess}?` : ''}`;
 }
 

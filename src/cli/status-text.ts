@@ -4,6 +4,8 @@
  * terminal-safe.
  */
 import type { ExportStatus, PartitionStatus, QueuedJob, WorkerStatus } from '../queue/index.js';
+import { counted } from '../core/plural.js';
+import { afterUntilLine } from './commands/after-until.js';
 import { formatCount } from './progress.js';
 
 /** The jobs as a table, newest first (as `listJobs` gives them). */
@@ -24,7 +26,11 @@ export function jobListText(jobs: readonly QueuedJob[], queue: string, now: numb
 /** One job: its state and totals, its pace, each partition, and the workers serving the queue. */
 export function jobText(status: ExportStatus, now: number): string {
   const what = status.kind === 'predict' ? `Predictions of ${status.input}` : 'Export';
-  const lines = [`${what} ${status.exportId}: ${status.state}, ${formatCount(status.records)} records in ${formatCount(status.pages)} pages`, `  ${paceText(status, now)}`, `  ${timesText(status, now)}`, ''];
+  const lines = [`${what} ${status.exportId}: ${status.state}, ${counted(status.records, 'record')} in ${counted(status.pages, 'page')}`, `  ${paceText(status, now)}`, `  ${timesText(status, now)}`];
+  // What a completed export's --until left out, as the worker that finished it found.
+  const afterEnd = afterUntilLine(status.endTime, status.resultsAfterEnd);
+  if (afterEnd) lines.push(`  ${afterEnd.trimEnd()} (when the export finished)`);
+  lines.push('');
   for (const p of status.partitions) lines.push(partitionText(p));
   lines.push('', workersLine(status.workers));
   for (const w of status.workers) {
@@ -59,7 +65,7 @@ function partitionText(p: PartitionStatus): string {
   const range = p.startByte !== undefined ? `bytes ${p.startByte} .. ${p.endByte}` : `${new Date(p.startTime!).toISOString()} .. ${new Date(p.endTime!).toISOString()}`;
   const percent = p.percent === undefined ? '' : `${p.percent.toFixed(1)} %`;
   const why = p.failedReason ? ` (${p.state === 'failed' ? 'failed' : 'last failure'}: ${p.failedReason})` : '';
-  return `  ${String(p.partition).padStart(4)}  ${p.state.padEnd(9)}  ${formatCount(p.records).padStart(12)} records  ${percent.padStart(7)}  ${range}  attempts ${p.attemptsMade}${why}`;
+  return `  ${String(p.partition).padStart(4)}  ${p.state.padEnd(9)}  ${formatCount(p.records).padStart(12)} ${p.records === 1 ? 'record ' : 'records'}  ${percent.padStart(7)}  ${range}  attempts ${p.attemptsMade}${why}`;
 }
 
 function workersLine(workers: readonly WorkerStatus[]): string {

@@ -4,7 +4,9 @@
  */
 import { ProtocolError, createApiError, type ApiError } from './errors.js';
 import { request, type HttpMethod, type HttpResponse } from './http.js';
+import type { TraceParent } from './request-telemetry.js';
 import { parseRetryAfter, withRetry, type ResolvedRetry, type RetryEvent } from './retry.js';
+import type { Vendor } from './telemetry.js';
 
 export interface ApiCall {
   method: HttpMethod;
@@ -24,6 +26,10 @@ export interface ApiCall {
   passStatuses?: readonly number[];
   /** Connections per origin for the shared Agent. */
   connections?: number;
+  /** The service called, for spans and metrics (every client of the library sets it; a call without it is not traced). */
+  vendor?: Vendor;
+  /** The span the request's attempts sit under, and their extra attributes. */
+  trace?: TraceParent;
 }
 
 export interface ApiResult<T> {
@@ -44,9 +50,10 @@ export async function callApi<T>(call: ApiCall): Promise<ApiResult<T>> {
   if (body !== undefined) headers['content-type'] ??= 'application/json';
   let retries = 0;
   return withRetry(
-    async (attempt) => {
+    async (attempt, telemetry) => {
       retries = attempt;
       const response = await request({
+        telemetry,
         method: call.method,
         url: call.url,
         endpoint: call.endpoint,
@@ -67,7 +74,7 @@ export async function callApi<T>(call: ApiCall): Promise<ApiResult<T>> {
       return { status: response.status, headers: response.headers, data, bytes: response.bytes, retries };
     },
     call.retry,
-    { signal: call.signal, onRetry: call.onRetry },
+    { signal: call.signal, onRetry: call.onRetry, target: call.url, telemetry: call.vendor && { vendor: call.vendor, endpoint: call.endpoint, ...call.trace } },
   );
 }
 

@@ -6,6 +6,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { AbortError, ConnectionError, InferenceStreamsError, RequestBodyError, TimeoutError, TransportError } from './errors.js';
+import { AttemptObserver, type AttemptTelemetry } from './request-telemetry.js';
 import { VERSION } from './version.js';
 
 /** Default whole-request timeout (headers and body), in ms. */
@@ -75,12 +76,17 @@ export interface HttpRequest {
   connections?: number;
   /** Do not add the `User-Agent` header (e.g. for pre-signed uploads that sign their headers). */
   bare?: boolean;
+  /** This attempt's span and metrics (vendor, endpoint template, attempt, parent span); none when absent. */
+  telemetry?: AttemptTelemetry;
 }
 
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** The body decoded as UTF-8 (decoded when first read: a caller of `body` alone never pays for it). */
   text: string;
+  /** The body as received. */
+  body: Buffer;
   /** Bytes of body received. */
   bytes: number;
 }
@@ -96,21 +102,51 @@ export interface HttpStreamResponse {
 export async function request(req: HttpRequest): Promise<HttpResponse> {
   const guard = new RequestGuard(req);
   const outgoing = req.body instanceof Readable ? new OutgoingBody(req.body) : undefined;
+  const observer = observe(req);
   let response: HttpResponse;
   try {
     const res = await undiciRequest(req.url, { ...guard.options(), ...(outgoing ? { body: outgoing.relay } : {}) });
+    observer?.response(res.statusCode);
     const buffer = Buffer.from(await res.body.arrayBuffer());
-    response = { status: res.statusCode, headers: res.headers, text: buffer.toString('utf8'), bytes: buffer.length };
+    let text: string | undefined;
+    response = {
+      status: res.statusCode,
+      headers: res.headers,
+      body: buffer,
+      get text() {
+        return (text ??= buffer.toString('utf8'));
+      },
+      bytes: buffer.length,
+    };
   } catch (error) {
-    throw outgoing?.failure(req.endpoint) ?? guard.translate(error);
+    const failure = outgoing?.failure(req.endpoint) ?? guard.translate(error);
+    observer?.end(failure);
+    throw failure;
   } finally {
     outgoing?.dispose();
     guard.dispose();
   }
   // The server may answer before it notices that the body fell short: the body's failure comes first.
   const failure = outgoing?.failure(req.endpoint);
+  observer?.end(failure);
   if (failure) throw failure;
   return response;
+}
+
+/** The attempt's span and metrics, when the caller gave its telemetry. */
+function observe(req: HttpRequest): AttemptObserver | undefined {
+  if (!req.telemetry) return undefined;
+  return new AttemptObserver(req.telemetry, req.method, bodySize(req));
+}
+
+/** A body's size in bytes: a string's or Buffer's, a stream's Content-Length; undefined without a body. */
+function bodySize(req: HttpRequest): number | undefined {
+  const body = req.body;
+  if (body === undefined) return undefined;
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (Buffer.isBuffer(body)) return body.length;
+  const announced = Number(req.headers?.['content-length']);
+  return Number.isFinite(announced) ? announced : undefined;
 }
 
 /**
@@ -155,17 +191,25 @@ class OutgoingBody {
  */
 export async function requestStream(req: HttpRequest): Promise<HttpStreamResponse> {
   const guard = new RequestGuard(req);
+  const observer = observe(req);
   let res: Dispatcher.ResponseData<unknown>;
   try {
     res = await undiciRequest(req.url, { ...guard.options(), bodyTimeout: req.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS });
   } catch (error) {
     guard.dispose();
-    throw guard.translate(error);
+    const failure = guard.translate(error);
+    observer?.end(failure);
+    throw failure;
   }
   guard.stopTimer();
+  observer?.response(res.statusCode);
   const body = res.body;
   const translateBodyError = (error: Error) => guard.translate(error);
-  body.once('close', () => guard.dispose());
+  // The attempt's span lasts until the body is read (or fails): a download's time is in its body.
+  body.once('close', () => {
+    guard.dispose();
+    observer?.end(body.errored ?? undefined);
+  });
   // Readers see our typed errors, not undici's.
   const originalDestroy = body.destroy.bind(body);
   body.destroy = ((error?: Error) => originalDestroy(error ? translateBodyError(error) : undefined)) as typeof body.destroy;

@@ -2,8 +2,11 @@
  * Which failures are retried and how long to wait: exponential backoff with full jitter, capped,
  * with the server's Retry-After / retry-after-ms as a floor.
  */
+import { channel } from 'node:diagnostics_channel';
 import { AbortError, ApiError, ConfigError, RateLimitError, TransportError, isRetryableError } from './errors.js';
 import { headerValue, type HttpResponse } from './http.js';
+import type { AttemptTelemetry, RequestTelemetry } from './request-telemetry.js';
+import { ATTR, instruments, retryReason } from './telemetry.js';
 
 /** Retry settings shared by every piece of the library. */
 export interface RetryOptions {
@@ -94,6 +97,35 @@ export interface RetryEvent {
   retry: number;
   delayMs: number;
   error: Error;
+  /** Retries allowed after the first attempt (so attempt `retry + 1` of `maxRetries + 1` comes next). */
+  maxRetries: number;
+}
+
+/**
+ * The name of the `node:diagnostics_channel` on which every retry of the library is published
+ * (a {@link RetryNotice}), whichever stream or client made the request: the CLI subscribes to
+ * say "API at … refused the connection; retrying" once per outage. No subscriber, no cost.
+ */
+export const RETRY_CHANNEL = 'inference-streams:retry';
+
+/** A message of {@link RETRY_CHANNEL}. */
+export type RetryNotice =
+  /** A retry is about to wait; `origin` is the called URL's `scheme://host:port` (no credentials, path or query). */
+  | (RetryEvent & { kind: 'retry'; origin: string })
+  /** A call to `origin` succeeded after `retries` retries. */
+  | { kind: 'recovered'; origin: string; retries: number };
+
+const retryChannel = channel(RETRY_CHANNEL);
+
+/** `scheme://host:port` of `url`, or undefined when it does not parse. */
+function originOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RetryRun {
@@ -106,29 +138,57 @@ export interface RetryRun {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Decide per error whether to retry; default {@link isRetryableError}. */
   shouldRetry?: (error: unknown) => boolean;
+  /** The URL called: its origin is published with each retry on {@link RETRY_CHANNEL}. */
+  target?: string;
+  /**
+   * What the request is, for spans and metrics: each attempt gets its numbered
+   * {@link AttemptTelemetry} (to pass to `request()`), and each retry is counted by reason.
+   */
+  telemetry?: RequestTelemetry;
 }
 
 /**
  * Run `attempt` until it succeeds, a non-retryable error occurs, or `maxRetries` is used up.
  * The error thrown at the end carries the retry count.
  */
-export async function withRetry<T>(attempt: (attemptNumber: number) => Promise<T>, config: ResolvedRetry, run: RetryRun = {}): Promise<T> {
+export async function withRetry<T>(
+  attempt: (attemptNumber: number, telemetry: AttemptTelemetry | undefined) => Promise<T>,
+  config: ResolvedRetry,
+  run: RetryRun = {},
+): Promise<T> {
   const shouldRetry = run.shouldRetry ?? isRetryableError;
   const wait = run.sleep ?? sleep;
+  let telemetry: AttemptTelemetry | undefined = run.telemetry && { ...run.telemetry, attempt: 1 };
   for (let retries = 0; ; retries++) {
     if (run.signal?.aborted) throw new AbortError('aborted', { cause: run.signal.reason });
     try {
-      return await attempt(retries);
+      const result = await attempt(retries, telemetry);
+      if (retries > 0 && retryChannel.hasSubscribers) publish(run.target, (origin) => ({ kind: 'recovered', origin, retries }));
+      return result;
     } catch (error) {
       if (error instanceof AbortError || run.signal?.aborted) throw error;
       if (!shouldRetry(error) || retries >= config.maxRetries) throw withRetryCount(error, retries);
       const hinted = error instanceof ApiError ? error.retryAfterMs : undefined;
       if (hinted !== undefined && hinted > config.maxRetryAfterMs) throw tooLongToWait(error as ApiError, hinted, config, retries);
       const delayMs = Math.max(backoffDelay(retries, config, run.random), hinted ?? 0);
-      run.onRetry?.({ retry: retries + 1, delayMs, error: error as Error });
+      const event: RetryEvent = { retry: retries + 1, delayMs, error: error as Error, maxRetries: config.maxRetries };
+      run.onRetry?.(event);
+      if (retryChannel.hasSubscribers) publish(run.target, (origin) => ({ ...event, kind: 'retry', origin }));
+      if (run.telemetry) telemetry = nextAttempt(run.telemetry, retries + 2, retryReason(error), delayMs);
       await wait(delayMs, run.signal);
     }
   }
+}
+
+/** The telemetry of the attempt after a retryable failure; the retry is counted by its reason. */
+function nextAttempt(request: RequestTelemetry, attempt: number, reason: string, delayMs: number): AttemptTelemetry {
+  instruments().retries.add(1, { [ATTR.vendor]: request.vendor, [ATTR.endpoint]: request.endpoint, [ATTR.retryReason]: reason });
+  return { ...request, attempt, retryReason: reason, retryDelayMs: delayMs };
+}
+
+function publish(target: string | undefined, notice: (origin: string) => RetryNotice): void {
+  const origin = originOf(target);
+  if (origin !== undefined) retryChannel.publish(notice(origin));
 }
 
 function withRetryCount(error: unknown, retries: number): unknown {

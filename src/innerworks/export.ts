@@ -18,11 +18,24 @@ import { writePartition } from './export-partition.js';
 import { resolveInnerworksOptions, type InferenceResultsOptions, type ResolvedInnerworksOptions } from './options.js';
 import { planPartitions } from './partition-plan.js';
 import type { InferenceResultsStats } from './results-stream.js';
+import { counted } from '../core/plural.js';
+
+/** Where an export stands, earlier (resumed) runs included: passed to `onStart` and `onProgress`. */
+export interface ExportStanding {
+  /** True when an earlier run's saved positions were found and are resumed. */
+  resumed: boolean;
+  /** Records written so far, all runs together. */
+  records: number;
+  /** Each partition's saved position, updated as pages are written (read-only for the caller). */
+  positions: readonly Readonly<PartitionPosition>[];
+}
 
 /** Options of {@link exportInferenceResults}: those of `inferenceResults()` plus where the records land. */
 export interface ExportInferenceResultsOptions extends InferenceResultsOptions, DestinationOptions {
-  /** Called after each page with the counters of this run. Default none. */
-  onProgress?: (stats: InferenceResultsStats) => void;
+  /** Called after each page with the counters of this run, and where the whole export stands. Default none. */
+  onProgress?: (stats: InferenceResultsStats, standing: ExportStanding) => void;
+  /** Called once the destination is open (its saved positions read), before the first request. Default none. */
+  onStart?: (standing: ExportStanding) => void;
 }
 
 /** What an export wrote. Totals cover the whole output, earlier (resumed) runs included. */
@@ -56,9 +69,10 @@ export interface ExportSummary {
 export async function exportInferenceResults(options: ExportInferenceResultsOptions): Promise<ExportSummary> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new ConfigError('onProgress', 'must be a function', options.onProgress);
+  if (options.onStart !== undefined && typeof options.onStart !== 'function') throw new ConfigError('onStart', 'must be a function', options.onStart);
   const resolved = resolveInnerworksOptions(options);
   const { destination, exportId, append } = chooseDestination(options, options.signal);
-  return new ExportRun(resolved, destination, options.onProgress).run(exportId, append);
+  return new ExportRun(resolved, destination, options).run(exportId, append);
 }
 
 class ExportRun {
@@ -69,8 +83,10 @@ class ExportRun {
   constructor(
     private readonly options: ResolvedInnerworksOptions,
     private readonly destination: Destination,
-    private readonly onProgress: ((stats: InferenceResultsStats) => void) | undefined,
+    private readonly hooks: Pick<ExportInferenceResultsOptions, 'onProgress' | 'onStart'>,
   ) {}
+
+  private standing: ExportStanding = { resumed: false, records: 0, positions: [] };
 
   async run(exportId: string, append: boolean): Promise<ExportSummary> {
     const { startTime, endTime, checkpoint, partitions } = this.options;
@@ -85,6 +101,8 @@ class ExportRun {
       await this.withSignal(async () => {
         ({ positions, resumed } = await this.destination.open({ exportId, initial, append }));
         this.check(positions, initial);
+        this.standing = { resumed, records: 0, positions };
+        this.hooks.onStart?.(this.currentStanding());
         const follow = partitions === 1 && this.options.follow;
         // One failed range stops the others; the saved positions resume all of them. Wait for
         // every range to settle before closing: a sibling may still be inside destination.write.
@@ -121,11 +139,17 @@ class ExportRun {
     };
   }
 
+  /** The standing with its record count summed now. */
+  private currentStanding(): ExportStanding {
+    const { resumed, positions } = this.standing;
+    return { resumed, positions, records: positions.reduce((sum, part) => sum + part.records, 0) };
+  }
+
   /** Saved positions must be of this export: the same partitions and time bounds. */
   private check(positions: readonly PartitionPosition[], initial: readonly PartitionPosition[]): void {
     const where = this.destination.description;
     if (positions.length !== initial.length) {
-      throw new ConfigError('partitions', `the export being resumed (${where}) has ${positions.length} partition(s); pass the same number or start over`, initial.length);
+      throw new ConfigError('partitions', `the export being resumed (${where}) has ${counted(positions.length, 'partition')}; pass the same number or start over`, initial.length);
     }
     for (const position of positions) {
       const ok = typeof position === 'object' && position !== null && Number.isSafeInteger(position.records) && Number.isSafeInteger(position.pages) && (position.checkpoint === undefined || typeof position.checkpoint === 'string');
@@ -147,7 +171,7 @@ class ExportRun {
       position,
       stats: this.stats,
       startedAt: this.startedAt,
-      onPage: () => this.onProgress?.(this.stats),
+      onPage: () => this.hooks.onProgress?.(this.stats, this.currentStanding()),
     });
   }
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { FileIdentity } from '../core/file-identity.js';
 import type { LineRange } from '../core/line-ranges.js';
 import type { PlanOptions } from '../innerworks/partition-plan.js';
+import type { ResultsAfter } from '../innerworks/results-after.js';
 import type { LabelRequest, ModelVersion } from '../reinfer/types.js';
 
 /** BullMQ key prefix of every queue of this library. */
@@ -71,6 +72,15 @@ export interface PartitionProgress {
    * own `processedOn` is reset by each). Absent from workers older than this field.
    */
   startedAt?: number;
+}
+
+/** What the job that finishes an export returns (its BullMQ return value, read by `exportStatus`). */
+export interface FinishedExport {
+  records: number;
+  pages: number;
+  partitions: number;
+  /** Results at or after the export's end time when it finished (one page counted); absent when none. */
+  resultsAfterEnd?: ResultsAfter;
 }
 
 /**

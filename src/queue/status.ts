@@ -7,9 +7,10 @@ import { integerOption, stringOption } from '../core/options.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
 import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, withoutPassword, type BullmqModule } from './bullmq.js';
 import { readHeartbeats, type WorkerStatus } from './heartbeat.js';
+import type { ResultsAfter } from '../innerworks/results-after.js';
 import type { Job as BullJob } from 'bullmq';
 import { etaMs, jobShare, partitionShare, recordsPerSecond, toPercent } from './job-measures.js';
-import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, isPredictJob, partitionJobId, type ExportJobData, type PartitionProgress, type PredictJobData } from './jobs.js';
+import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, isPredictJob, partitionJobId, type ExportJobData, type FinishedExport, type PartitionProgress, type PredictJobData } from './jobs.js';
 
 /** The state of an export, or of one partition. */
 export type ExportState = 'waiting' | 'active' | 'completed' | 'failed';
@@ -117,6 +118,11 @@ export interface ExportStatus extends JobTiming {
    * paused waits for their outage to end, not for its turn.
    */
   workers: WorkerStatus[];
+  /**
+   * A completed export's results at or after its `endTime` when it finished (one page counted,
+   * `more` when it was full): what the export's end left out. Absent when none were there.
+   */
+  resultsAfterEnd?: ResultsAfter;
 }
 
 export interface ExportStatusOptions {
@@ -185,6 +191,7 @@ export async function readJob(Job: BullmqModule['Job'], partitionsQueue: BullmqM
     ...(rate === undefined ? {} : { recordsPerSecond: rate }),
     ...(share === undefined ? {} : { percent: toPercent(share, state === 'completed') }),
     ...(eta === undefined ? {} : { etaMs: eta }),
+    ...(parentState === 'completed' && (parent.returnvalue as FinishedExport | null)?.resultsAfterEnd ? { resultsAfterEnd: (parent.returnvalue as FinishedExport).resultsAfterEnd } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * with `status: "error"` as ProtocolError). No stream code here.
  */
 import { callApi, type ApiResult } from '../core/api.js';
+import type { TraceParent } from '../core/request-telemetry.js';
 import type { RetryEvent } from '../core/retry.js';
 import type { ReinferConnection } from './options.js';
 import type { PredictCommentsResponse, PredictResponse, ValidationResponse } from './types.js';
@@ -13,6 +14,8 @@ export type PredictEndpoint = 'predict' | 'predict-raw-emails' | 'predict-commen
 export interface CallHooks {
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
+  /** The span (a predict batch) the request's attempts sit under. */
+  trace?: TraceParent;
 }
 
 const AUTH_HINT = 'Check REINFER_TOKEN (or the token option)';
@@ -40,6 +43,8 @@ function post<T>(connection: ReinferConnection, endpoint: PredictEndpoint, body:
     signal: hooks.signal ?? connection.common.signal,
     onRetry: hooks.onRetry,
     authHint: AUTH_HINT,
+    vendor: 'reinfer',
+    trace: hooks.trace,
   });
 }
 
@@ -73,5 +78,7 @@ export function fetchValidation(connection: ReinferConnection, hooks: CallHooks 
     signal: hooks.signal ?? connection.common.signal,
     onRetry: hooks.onRetry,
     authHint: AUTH_HINT,
+    vendor: 'reinfer',
+    trace: hooks.trace,
   });
 }

@@ -35,6 +35,7 @@ import { predictComments, predictDocuments, predictRawEmails, type PredictOption
 import { DEFAULT_BATCH_SIZE, type PredictStream, type ReinferStats } from './predict-stream.js';
 import { failureError, predictionColumns, predictionRow } from './prediction-row.js';
 import type { PredictionResult } from './types.js';
+import { counted } from '../core/plural.js';
 
 /** Options of {@link predictInto}. */
 export interface PredictIntoOptions extends Omit<PredictOptions, 'ordered' | 'onError'>, Pick<DestinationOptions, 'file' | 'format' | 'to' | 'table' | 'exportId' | 'append' | 'stateFile' | 'rowsPerPart' | 'csvEscapeFormulas'> {
@@ -307,7 +308,7 @@ function savedInput(positions: readonly PartitionPosition[], destination: Destin
   if (saved?.kind !== 'predict' || !Number.isSafeInteger(saved.line) || !Number.isSafeInteger(saved.offset) || (saved.index !== undefined && !Number.isSafeInteger(saved.index)) || typeof saved.input !== 'object' || typeof saved.settings !== 'object') {
     throw new ConfigError('file', `${destination.description} holds the state of another kind of run (an export?), not of predictions; choose another output or start over`);
   }
-  if (positions.length !== count) throw new ConfigError('ranges', `${destination.description} holds ${positions.length} partition(s) of predictions, not ${count}; use the same plan, or another output`);
+  if (positions.length !== count) throw new ConfigError('ranges', `${destination.description} holds ${counted(positions.length, 'partition')} of predictions, not ${count}; use the same plan, or another output`);
   return saved as SavedInput;
 }
 

@@ -6,6 +6,7 @@
  * between the three endpoints lives in a {@link PredictAdapter}. No HTTP code here.
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { context, type Context } from '@opentelemetry/api';
 import { Batcher, IdleTimer } from '../core/batch.js';
 import { streamSignal } from '../core/abort.js';
 import { ConfigError, RateLimitError } from '../core/errors.js';
@@ -14,6 +15,7 @@ import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import type { RetryEvent } from '../core/retry.js';
+import { ATTR, SPAN, inSpan, instruments } from '../core/telemetry.js';
 import { AdaptiveConcurrency } from './adaptive-concurrency.js';
 import { sendWithBisection, type BisectOutcome } from './bisect.js';
 import type { CallHooks } from './client.js';
@@ -176,6 +178,8 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
   private nextIndex = 0;
   private busy = false;
   private readerWaiters: Array<() => void> = [];
+  /** The context the stream was made in: its batch spans sit under that context's span. */
+  private readonly traceParent: Context = context.active();
 
   constructor(
     // Only its signal is kept (the token stays with the adapter's requests, never on the stream).
@@ -199,9 +203,11 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
         onChange: (level) => {
           this.stats.concurrency = level;
           this.batches.setConcurrency(level);
+          instruments().predictConcurrency.record(level);
         },
       });
     }
+    instruments().predictConcurrency.record(initial);
   }
 
   override _transform(input: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -318,12 +324,30 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
     return outputs;
   }
 
+  /** One batch: a span holding each request it takes (a refused batch is split, and each half sent under it). */
   private sendValid(valid: Item[]): Promise<BisectOutcome<Item, PredictionResult<Input>>[]> {
     this.stats.batches++;
-    return sendWithBisection(valid, (part) => this.sendOnce(part), () => this.stats.splits++);
+    return inSpan(
+      SPAN.predictBatch,
+      { [ATTR.documents]: valid.length },
+      async (batchContext, span) => {
+        let splits = 0;
+        const outcomes = await sendWithBisection(
+          valid,
+          (part) => this.sendOnce(part, batchContext),
+          () => {
+            this.stats.splits++;
+            splits++;
+          },
+        );
+        if (splits > 0) span.setAttribute(ATTR.splits, splits);
+        return outcomes;
+      },
+      this.traceParent,
+    );
   }
 
-  private async sendOnce(items: Item[]): Promise<Prediction<Input>[]> {
+  private async sendOnce(items: Item[], batchContext: Context): Promise<Prediction<Input>[]> {
     let attemptStart = performance.now();
     let inFlight = this.batches.active;
     this.startedAt ??= attemptStart;
@@ -335,7 +359,10 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
       attemptStart = performance.now() + event.delayMs;
       inFlight = this.batches.active;
     };
-    const { outputs, bytes } = await this.adapter.send(items, { signal: this.controller.signal, onRetry });
+    instruments().predictBatchSize.record(items.length);
+    // Each request says how many documents it carried: the halves of a split batch show as such.
+    const trace = { parent: batchContext, attributes: { [ATTR.documents]: items.length } };
+    const { outputs, bytes } = await this.adapter.send(items, { signal: this.controller.signal, onRetry, trace });
     this.stats.bytes += bytes;
     // `active` still counts this batch: the level is in use when every slot is.
     this.adaptive?.onSuccess(performance.now() - attemptStart, items.length * 2 >= this.settings.batchSize, this.batches.active >= this.stats.concurrency);

@@ -11,6 +11,7 @@ import { toCommentPrediction, toPrediction } from './outputs.js';
 import { PredictStream, resolveStreamOptions, type Item, type PredictAdapter, type PredictStreamOptions } from './predict-stream.js';
 import type { CommentInput, LabelRequest, ModelVersion, Prediction, PredictionResult, PredictCommentsResponse, PredictResponse, RawEmailDocument, ReinferDocument, WireEntity, WireLabelProperty } from './types.js';
 import { checkDocument, checkRawEmail, commentUid } from './validate-documents.js';
+import { counted } from '../core/plural.js';
 
 /** Options of {@link predictDocuments} (and the base of the other two). */
 export interface PredictOptions extends PredictStreamOptions {
@@ -54,8 +55,8 @@ function resolvePredict(options: PredictOptions): Common & { stream: ReturnType<
 /** Check that an answer holds one entry per document. */
 function aligned(response: PredictResponse | undefined, count: number, endpoint: string): PredictResponse {
   if (!response || !Array.isArray(response.predictions) || response.predictions.length !== count) {
-    const got = Array.isArray(response?.predictions) ? `${response.predictions.length} predictions` : 'no predictions array';
-    throw new ProtocolError(endpoint, `expected ${count} predictions (one per document), got ${got}`);
+    const got = Array.isArray(response?.predictions) ? counted(response.predictions.length, 'prediction') : 'no predictions array';
+    throw new ProtocolError(endpoint, `expected ${counted(count, 'prediction')} (one per document), got ${got}`);
   }
   return response;
 }

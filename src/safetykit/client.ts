@@ -7,6 +7,7 @@ import { Transform, pipeline, type Readable } from 'node:stream';
 import { callApi, errorFromResponse } from '../core/api.js';
 import { PermissionDeniedError, ProtocolError, describeUrl } from '../core/errors.js';
 import { request, requestStream } from '../core/http.js';
+import type { TraceParent } from '../core/request-telemetry.js';
 import { withRetry, type RetryEvent } from '../core/retry.js';
 import type { SafetykitConfig } from './config.js';
 import type {
@@ -21,11 +22,17 @@ import type {
 } from './types.js';
 
 const AUTH_HINT = 'Check the apiKey option or SAFETYKIT_API_KEY';
+/** The pre-signed PUT of an import, as spans and metrics name it (never its URL). */
+export const UPLOAD_ENDPOINT = 'PUT {upload_url}';
+/** The pre-signed GET of a request's results, as spans and metrics name it. */
+export const DOWNLOAD_ENDPOINT = 'GET {download_url}';
 
 /** Per-call extras: a signal narrower than the config's, and a retry observer. */
 export interface CallExtras {
   signal?: AbortSignal;
   onRetry?: (event: RetryEvent) => void;
+  /** The span (an add batch, an upload) the request's attempts sit under. */
+  trace?: TraceParent;
 }
 
 function authorized(config: SafetykitConfig): Record<string, string> {
@@ -33,7 +40,16 @@ function authorized(config: SafetykitConfig): Record<string, string> {
 }
 
 function base(config: SafetykitConfig, extras: CallExtras) {
-  return { headers: authorized(config), retry: config.retry, timeoutMs: config.timeoutMs, signal: extras.signal ?? config.signal, onRetry: extras.onRetry, authHint: AUTH_HINT };
+  return {
+    headers: authorized(config),
+    retry: config.retry,
+    timeoutMs: config.timeoutMs,
+    signal: extras.signal ?? config.signal,
+    onRetry: extras.onRetry,
+    authHint: AUTH_HINT,
+    vendor: 'safetykit' as const,
+    trace: extras.trace,
+  };
 }
 
 /**
@@ -90,10 +106,11 @@ export async function uploadBody(uploadUrl: string, size: number, makeBody: (att
   const endpoint = `PUT ${describeUrl(uploadUrl)}`;
   let retries = 0;
   await withRetry(
-    async (attempt) => {
+    async (attempt, telemetry) => {
       retries = attempt;
       // request() tells the body's own failure from the socket's, and destroys the body when done.
       const response = await request({
+        telemetry,
         method: 'PUT',
         url: uploadUrl,
         endpoint,
@@ -106,7 +123,8 @@ export async function uploadBody(uploadUrl: string, size: number, makeBody: (att
       if (response.status < 200 || response.status >= 300) throw errorFromResponse(response, endpoint);
     },
     run.retry,
-    { signal: run.signal, onRetry: run.onRetry },
+    // The signed URL (and its path) stays out of telemetry: the span is named by a template.
+    { signal: run.signal, onRetry: run.onRetry, target: uploadUrl, telemetry: { vendor: 'safetykit', endpoint: UPLOAD_ENDPOINT, ...run.trace } },
   );
   return { retries };
 }
@@ -197,14 +215,14 @@ export async function fetchDownloadUrl(config: SafetykitConfig, requestId: strin
 export async function openDownload(downloadUrl: string, config: SafetykitConfig, extras: CallExtras = {}): Promise<Readable> {
   const endpoint = `GET ${describeUrl(downloadUrl)}`;
   return withRetry(
-    async () => {
-      const response = await requestStream({ method: 'GET', url: downloadUrl, endpoint, bare: true, timeoutMs: config.timeoutMs, signal: extras.signal ?? config.signal });
+    async (_attempt, telemetry) => {
+      const response = await requestStream({ method: 'GET', url: downloadUrl, endpoint, bare: true, timeoutMs: config.timeoutMs, signal: extras.signal ?? config.signal, telemetry });
       if (response.status >= 200 && response.status < 300) return response.body;
       const text = await readSmall(response.body);
       throw errorFromResponse({ status: response.status, headers: response.headers, text }, endpoint);
     },
     config.retry,
-    { signal: extras.signal ?? config.signal, onRetry: extras.onRetry },
+    { signal: extras.signal ?? config.signal, onRetry: extras.onRetry, target: downloadUrl, telemetry: { vendor: 'safetykit', endpoint: DOWNLOAD_ENDPOINT, ...extras.trace } },
   );
 }
 

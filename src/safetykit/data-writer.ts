@@ -4,6 +4,7 @@
  * the window is full, which is the backpressure a piped source feels.
  */
 import { Writable } from 'node:stream';
+import { context, type Context } from '@opentelemetry/api';
 import { IdleTimer } from '../core/batch.js';
 import { ConfigError } from '../core/errors.js';
 import { isJsonText, type JsonText } from '../core/json-text.js';
@@ -12,6 +13,8 @@ import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
+import { ATTR, SPAN, inSpan } from '../core/telemetry.js';
+import { countPage } from '../destinations/page-loop.js';
 import { BatchBody } from './batch-body.js';
 import { addData } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
@@ -173,6 +176,8 @@ export class DataWriter extends Writable {
   private sending: Promise<void> = Promise.resolve();
   private index = 0;
   private started = 0;
+  /** The context the writer was made in: its batch spans (and status polls) sit under that context's span. */
+  private readonly traceParent: Context = context.active();
 
   constructor(options: DataWriterOptions) {
     super({ objectMode: true, highWaterMark: 16 });
@@ -344,18 +349,26 @@ export class DataWriter extends Writable {
     this.stats.inFlight++;
     this.stats.requests++;
     try {
-      const { requestId } = await addData(this.#config, body, { signal: this.signal, onRetry: () => void (this.stats.retries++, this.stats.requests++) });
+      const onRetry = () => void (this.stats.retries++, this.stats.requests++);
+      const { requestId } = await inSpan(
+        SPAN.safetykitAddBatch,
+        { [ATTR.records]: count },
+        (batchContext) => addData(this.#config, body, { signal: this.signal, onRetry, trace: { parent: batchContext } }),
+        this.traceParent,
+      );
       // Accepted: the bytes are not needed again (the batch may wait in the window for earlier ones).
       batch.body = undefined;
       this.stats.bytes += body.length;
       this.stats.objects += count;
       this.stats.batches++;
+      countPage(count, 'safetykit');
       this.requestIds.push(requestId);
       this.emit('request', { requestId, count, ...(batch.position ? { position: batch.position } : {}) } satisfies DataRequestEvent);
       this.acknowledge(batch);
       if (this.settings.waitForResults) {
         const status = await pollUntilFinal(this.#config, requestId, this.settings.poll, {
           signal: this.signal,
+          trace: { parent: this.traceParent },
           onPoll: (seen) => {
             this.stats.requests++;
             if (seen.status === 'failed') this.statuses.failed = (this.statuses.failed ?? 0) + 1;

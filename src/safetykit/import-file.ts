@@ -12,6 +12,7 @@
  * two runs of the same import from working at once.
  */
 import { setMaxListeners } from 'node:events';
+import { context, type Context } from '@opentelemetry/api';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { ConfigError, ImportFailedError, JsonArrayError, JsonlError } from '../core/errors.js';
@@ -19,7 +20,9 @@ import { isDescriptorPath, readFileIdentity } from '../core/file-identity.js';
 import { acquireLock } from '../core/lock-file.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
+import type { TraceParent } from '../core/request-telemetry.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
+import { ATTR, SPAN, inSpan } from '../core/telemetry.js';
 import { createImport, fetchRequestStatus, isExpiredUpload, uploadBody } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
 import { LineScan, fileRangeBody } from './file-body.js';
@@ -164,6 +167,8 @@ class FileImportRun {
   private failure: Error | undefined;
   /** Saves are chained: the state object changes while one is under way. */
   private saving: Promise<void> = Promise.resolve();
+  /** The context the import was started in: its upload spans sit under that context's span. */
+  private readonly traceParent: Context = context.active();
 
   constructor(
     private readonly config: SafetykitConfig,
@@ -250,10 +255,16 @@ class FileImportRun {
     this.polls.push(polling);
   }
 
-  private async upload(part: ImportPartState, index: number): Promise<void> {
+  /** One span per part uploaded: its import request(s), and every attempt of its PUT. */
+  private upload(part: ImportPartState, index: number): Promise<void> {
+    const attributes = { [ATTR.part]: index, [ATTR.requestBodySize]: part.end - part.start };
+    return inSpan(SPAN.safetykitUpload, attributes, (uploadContext) => this.uploadPart(part, index, { parent: uploadContext }), this.traceParent);
+  }
+
+  private async uploadPart(part: ImportPartState, index: number, trace: TraceParent): Promise<void> {
     if (part.requestId !== undefined && part.status !== 'failed') {
       // An earlier run asked for this part's import and may have sent it: ask where it is.
-      const status = await fetchRequestStatus(this.config, part.requestId, this.extras());
+      const status = await fetchRequestStatus(this.config, part.requestId, this.extras(trace));
       this.stats.requests++;
       if (!NOT_UPLOADED.has(status.status) && status.status !== 'failed') {
         await this.confirmUploaded(part, status.status);
@@ -261,7 +272,7 @@ class FileImportRun {
       }
       // Not arrived: the same bytes again to the same URL (a PUT overwrites), so this stays one import.
       if (status.status !== 'failed' && part.uploadUrl && !urlExpired(part.uploadExpiresAt)) {
-        const sent = await this.put(part, part.uploadUrl).catch((error: unknown) => {
+        const sent = await this.put(part, part.uploadUrl, trace).catch((error: unknown) => {
           if (isExpiredUpload(error, part.uploadExpiresAt)) return false;
           throw error;
         });
@@ -271,14 +282,14 @@ class FileImportRun {
     // A small part is checked whole before anything is asked for: a bad line then costs no request.
     if (part.lines === undefined && part.end - part.start <= PRECHECK_BYTES) await this.linesOf(part);
     for (let renewal = 0; ; renewal++) {
-      const ticket = await createImport(this.config, this.extras());
+      const ticket = await createImport(this.config, this.extras(trace));
       this.stats.requests++;
       Object.assign(part, { requestId: ticket.requestId, uploadUrl: ticket.upload_url, uploadExpiresAt: ticket.expires_at, uploaded: false, status: undefined });
       // Durable before the first byte leaves: a killed run must find this request again.
       await this.save();
       this.emit({ stage: 'requested', part: index, requestId: ticket.requestId, objects: part.objects ?? 0, bytes: part.end - part.start });
       try {
-        await this.put(part, ticket.upload_url);
+        await this.put(part, ticket.upload_url, trace);
         return;
       } catch (error) {
         if (renewal < MAX_URL_RENEWALS && isExpiredUpload(error, ticket.expires_at)) continue;
@@ -288,7 +299,7 @@ class FileImportRun {
   }
 
   /** PUT the part's bytes, checking its lines on the way (once: a retry after a complete check sends the file as it is). */
-  private async put(part: ImportPartState, uploadUrl: string): Promise<true> {
+  private async put(part: ImportPartState, uploadUrl: string, trace: TraceParent): Promise<true> {
     const size = part.end - part.start;
     let scan: LineScan | undefined;
     const onRetry = () => void (this.stats.retries++, this.stats.requests++);
@@ -314,7 +325,7 @@ class FileImportRun {
           this.viewOf(),
         );
       },
-      { timeoutMs: this.settings.uploadTimeoutMs, retry: this.config.retry, signal: this.signal, onRetry },
+      { timeoutMs: this.settings.uploadTimeoutMs, retry: this.config.retry, signal: this.signal, onRetry, trace },
     );
     // The PUT succeeded only after the last chunk, which waits for the whole check.
     if (scan?.done) Object.assign(part, { lines: scan.lines, objects: scan.objects });
@@ -459,8 +470,8 @@ class FileImportRun {
     return this.saving;
   }
 
-  private extras() {
-    return { signal: this.signal, onRetry: () => void (this.stats.retries++, this.stats.requests++) };
+  private extras(trace?: TraceParent) {
+    return { signal: this.signal, onRetry: () => void (this.stats.retries++, this.stats.requests++), trace };
   }
 
   private emit(event: ImportEvent): void {

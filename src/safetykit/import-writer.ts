@@ -7,12 +7,15 @@
  */
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
+import { context, type Context } from '@opentelemetry/api';
 
 import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
 import { isJsonText, type JsonText } from '../core/json-text.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
+import { ATTR, SPAN, inSpan } from '../core/telemetry.js';
+import { countPage } from '../destinations/page-loop.js';
 import { createImport, isExpiredUpload, uploadFile } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
 import { pollUntilFinal, resolvePoll, type PollOptions, type ResolvedPoll } from './requests.js';
@@ -119,6 +122,8 @@ export class ImportWriter extends Writable {
   private uploadedBytes = 0;
   private started = 0;
   private lastProgress = 0;
+  /** The context the writer was made in: its upload spans sit under that context's span. */
+  private readonly traceParent: Context = context.active();
 
   constructor(options: ImportWriterOptions) {
     super({ objectMode: true, highWaterMark: 16 });
@@ -225,6 +230,7 @@ export class ImportWriter extends Writable {
     this.requestIds[part.index] = requestId;
     this.uploadedBytes += part.bytes;
     this.stats.partsUploaded++;
+    countPage(part.objects, 'safetykit');
     this.emit('import', { stage: 'uploaded', part: part.index, requestId, objects: part.objects, bytes: part.bytes } satisfies ImportEvent);
     if (!this.keepSpool) await this.spool.removePart(part);
     uploaded();
@@ -246,11 +252,17 @@ export class ImportWriter extends Writable {
     this.emit('import', { stage: 'succeeded', part: part.index, requestId, objects: part.objects, bytes: part.bytes, status } satisfies ImportEvent);
   }
 
-  /** `POST …/import` then `PUT upload_url`; an expired URL is replaced by a new import request. */
-  private async upload(part: SpoolPart): Promise<string> {
+  /** `POST …/import` then `PUT upload_url`; an expired URL is replaced by a new import request. One span holds them all. */
+  private upload(part: SpoolPart): Promise<string> {
+    const attributes = { [ATTR.part]: part.index, [ATTR.records]: part.objects, [ATTR.requestBodySize]: part.bytes };
+    return inSpan(SPAN.safetykitUpload, attributes, (uploadContext) => this.uploadPart(part, uploadContext), this.traceParent);
+  }
+
+  private async uploadPart(part: SpoolPart, uploadContext: Context): Promise<string> {
     const onRetry = () => void (this.stats.retries++, this.stats.requests++);
+    const trace = { parent: uploadContext };
     for (let renewal = 0; ; renewal++) {
-      const ticket = await createImport(this.#config, { signal: this.signal, onRetry });
+      const ticket = await createImport(this.#config, { signal: this.signal, onRetry, trace });
       this.stats.requests++;
       this.emit('import', { stage: 'requested', part: part.index, requestId: ticket.requestId, objects: part.objects, bytes: part.bytes } satisfies ImportEvent);
       try {
@@ -260,6 +272,7 @@ export class ImportWriter extends Writable {
           retry: this.#config.retry,
           signal: this.signal,
           onRetry,
+          trace,
           onProgress: (sent) => {
             this.stats.bytes = this.uploadedBytes + sent;
             this.progress();

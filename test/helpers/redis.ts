@@ -20,12 +20,14 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisServer> {
+/** `password`: the server requires it (`requirepass`); `url` then carries it, `redis://:PASSWORD@…`. */
+export async function startRedis(options: { persist?: boolean; password?: string } = {}): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'redis-test-'));
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'no', '--loglevel', 'warning'];
   args.push('--appendonly', options.persist ? 'yes' : 'no');
   if (options.persist) args.push('--appendfsync', 'always');
+  if (options.password !== undefined) args.push('--requirepass', options.password);
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn('redis-server', args, { stdio: 'ignore' });
@@ -43,7 +45,7 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
   };
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: options.password === undefined ? `redis://127.0.0.1:${port}` : `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`,
     port,
     async restart(downMs = 500) {
       await stopChild();

@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { parseFaultSpec, startEmulator, type FaultOptions } from '../../emulator/index.js';
 import { runDemoPipeline, type DemoOutcome } from '../demo-pipeline.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
-import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount, ratePerSecond, startProgress, type Progress, type ProgressSnapshot } from '../progress.js';
+import { counted } from '../../core/plural.js';
 
 const DEFAULT_FAULTS = 'rate=0.01,kinds=429,503,reset,retry-after-ms=50';
 
@@ -17,10 +18,13 @@ export const command: CliCommand = {
   help: `Usage: inference-streams demo [options]
 
 Starts a local emulator of all three APIs and runs the library's main job end to end:
-  1. export Innerworks results to <out-dir>/results.jsonl (resumable, exactly once)
-  2. run the first --predict of them through a Reinfer model (predictDocuments)
-  3. import the predictions into SafetyKit (importWriter: spool, pre-signed upload, polling)
-  4. stream SafetyKit's results back to <out-dir>/safetykit-results.jsonl
+  1. export Innerworks results to <out-dir>/results.jsonl, as 'export --out FILE' does
+     (resumable, exactly once)
+  2. run the first --predict of them through a Reinfer model, as 'predict' does
+  3. import the predictions into SafetyKit, as 'import --wait' does (spool, pre-signed upload,
+     polling)
+  4. stream SafetyKit's results back to <out-dir>/safetykit-results.jsonl, as 'import
+     --results-out FILE' does
 and prints a summary table. A few faults (429, 503, connection resets) are injected so that
 the retry counts are not all zero; every record still arrives exactly once.
 
@@ -29,6 +33,9 @@ Options:
   --predict N        results run through the model and imported (default 20000)
   --out-dir DIR      where the files go (default demo-output)
   --faults SPEC      injected faults (default ${DEFAULT_FAULTS}; "none" for none)
+
+${PROGRESS_HELP}
+
 ${COMMON_HELP}
 
 Examples:
@@ -36,6 +43,7 @@ Examples:
   inference-streams demo --records 1000000 --predict 100000 --json
 `,
   options: {
+    ...PROGRESS_OPTION,
     records: { type: 'string' },
     predict: { type: 'string' },
     'out-dir': { type: 'string' },
@@ -81,12 +89,13 @@ function readFaults(spec: string): FaultOptions | undefined {
 }
 
 async function runWithProgress(io: CliIO, env: Record<string, string>, files: Parameters<typeof runDemoPipeline>[1], predict: number): Promise<DemoOutcome> {
-  let exportLine = '';
-  let predictLine = '';
-  let downloadLine = '';
-  const exportBar = new ProgressLine(io.stderr, io.progress, () => exportLine);
-  const predictBar = new ProgressLine(io.stderr, io.progress, () => predictLine);
-  const downloadBar = new ProgressLine(io.stderr, io.progress, () => downloadLine);
+  let exportLine: ProgressSnapshot = { text: '1/3 export    starting' };
+  let predictLine: ProgressSnapshot = { text: '2/3 predict   starting' };
+  let downloadLine: ProgressSnapshot = { text: '3/3 results   starting' };
+  // One reporter per stage, each started when its stage starts (its plain lines come only then).
+  const exportBar = startProgress(io, 'demo', () => exportLine);
+  let predictBar: Progress | undefined;
+  let downloadBar: Progress | undefined;
   let stage: 'export' | 'predict' | 'download' = 'export';
   const outcome = await runDemoPipeline(
     {
@@ -100,29 +109,39 @@ async function runWithProgress(io: CliIO, env: Record<string, string>, files: Pa
       signal: io.signal,
       progress: {
         exporting(stats) {
-          exportLine = `1/3 export    ${formatCount(stats.records)} results, ${formatCount(ratePerSecond(stats.records, stats.elapsedMs))}/s, ${stats.pages} pages, ${stats.retries} retries`;
+          const rate = ratePerSecond(stats.records, stats.elapsedMs);
+          exportLine = { text: `1/3 export    ${formatCount(stats.records)} results, ${formatCount(rate)}/s, ${counted(stats.pages, 'page')}, ${counted(stats.retries, 'retry', 'retries')}`, records: stats.records, recordsThisRun: stats.records, ratePerSecond: rate, retries: stats.retries };
           exportBar.update();
         },
         predicting(stats, importing) {
           if (stage === 'export') {
             exportBar.done();
             stage = 'predict';
+            predictBar = startProgress(io, 'demo', () => predictLine);
           }
-          predictLine = `2/3 predict   ${formatCount(stats.predicted)}/${formatCount(predict)} documents, ${stats.requests} requests, ${stats.retries} retries → import ${importing.phase} ${formatBytes(importing.spooledBytes)}`;
-          predictBar.update();
+          predictLine = {
+            text: `2/3 predict   ${formatCount(stats.predicted)}/${formatCount(predict)} documents, ${counted(stats.requests, 'request')}, ${counted(stats.retries, 'retry', 'retries')} → import ${importing.phase} ${formatBytes(importing.spooledBytes)}`,
+            records: stats.predicted,
+            recordsThisRun: stats.predicted,
+            retries: stats.retries,
+          };
+          predictBar?.update();
         },
         downloading(stats) {
           if (stage !== 'download') {
-            predictBar.done();
+            predictBar?.done();
             stage = 'download';
+            downloadBar = startProgress(io, 'demo', () => downloadLine);
           }
-          downloadLine = `3/3 results   ${formatCount(stats.objects)} SafetyKit outputs, ${formatBytes(stats.bytes)}`;
-          downloadBar.update();
+          downloadLine = { text: `3/3 results   ${formatCount(stats.objects)} SafetyKit outputs, ${formatBytes(stats.bytes)}`, records: stats.objects, recordsThisRun: stats.objects, retries: stats.retries };
+          downloadBar?.update();
         },
       },
     },
   );
-  downloadBar.done();
+  exportBar.done();
+  predictBar?.done();
+  downloadBar?.done();
   return outcome;
 }
 
@@ -141,7 +160,7 @@ function summaryTable(outcome: DemoOutcome, files: Record<string, string>, elaps
 ${lines.join('\n')}
 
 Files:
-  ${files.results}   (${formatBytes(outcome.export.bytes)}, resumable: rerun exportInferenceResults to continue)
+  ${files.results}   (${formatBytes(outcome.export.bytes)}; with your own key, 'inference-streams export --out FILE' writes the same, resumably)
   ${files.predictions}
   ${files.safetykitResults}
 

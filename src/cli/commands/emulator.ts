@@ -1,6 +1,7 @@
 /** `inference-streams emulator`: run the local emulator until Ctrl-C. */
 import { parseFaultSpec, startEmulator, type Emulator } from '../../emulator/index.js';
-import { COMMON_HELP, UsageError, interruptedExitCode, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliCommand } from '../command.js';
+import { COMMON_HELP, EMULATOR_MAX_RECORDS, UsageError, interruptedExitCode, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliCommand } from '../command.js';
+import { innerworksDataLine, innerworksDataRange } from '../emulator-data.js';
 
 export const command: CliCommand = {
   name: 'emulator',
@@ -12,7 +13,9 @@ until Ctrl-C. Prints its URL and the environment variables that point the librar
 Options:
   --port N               port to listen on (default 8787; 0 picks a free one)
   --host H               interface (default 127.0.0.1)
-  --records N            Innerworks records at start (default 10000)
+  --records N            Innerworks records at start, 0..1000000000000 (default 10000: three
+                         results a second from 2024-01-01, packed closer when they would not
+                         end before now; the startup lines show the range)
   --grow-per-second R    Innerworks records appended per second (default 0)
   --seed S               seed of all generated data (default 1)
   --latency-ms MS        added to every answer (default 0)
@@ -41,6 +44,7 @@ Examples:
     'safetykit-key': { type: 'string' },
     token: { type: 'string' },
   },
+  emulatorRefused: 'it is the emulator (--records N sets its Innerworks records)',
   async run(values, _positionals, io) {
     const started = Date.now();
     let faults;
@@ -63,7 +67,7 @@ Examples:
         latencyMs: parseIntegerFlag('latency-ms', values['latency-ms'] as string | undefined, 0, 600_000),
         faults,
         innerworks: {
-          records: parseIntegerFlag('records', values.records as string | undefined, 0, 1e12),
+          records: parseIntegerFlag('records', values.records as string | undefined, 0, EMULATOR_MAX_RECORDS),
           growPerSecond: parseNumberFlag('grow-per-second', values['grow-per-second'] as string | undefined, 0, 1e7),
           apiKeys: apiKey === undefined ? undefined : [apiKey],
         },
@@ -76,13 +80,15 @@ Examples:
     // Ready to paste: with --api-key/--token these are the credentials just given (test ones, for a local server).
     const exports = Object.entries(emulator.env).map(([key, value]) => `export ${key}=${value}`);
     // Written once listening (elapsedMs is the start-up time), so a script can read the URL.
-    if (values.json === true) writeJsonSummary(io, 'emulator', { url: emulator.url, port: emulator.port, env: emulator.env, elapsedMs: Date.now() - started });
+    if (values.json === true) writeJsonSummary(io, 'emulator', { url: emulator.url, port: emulator.port, env: emulator.env, innerworks: innerworksDataRange(emulator.innerworks), elapsedMs: Date.now() - started });
     else {
       // What a first try needs and cannot guess: which model versions exist and some comment uids.
       const uids = emulator.reinfer.commentUids(3).join(', ');
       const { live, staging, latest } = emulator.reinfer.versions;
       const reinfer = `Reinfer model versions 1..${latest} (live = ${live}, staging = ${staging}); comment uids for --uids: ${uids}, …`;
-      io.stdout.write(`Emulator listening on ${emulator.url}\n\n${exports.join('\n')}\n\n${reinfer}\nPress Ctrl-C to stop.\n`);
+      // The time range, so that export --since/--until can be chosen inside the data.
+      const innerworks = `${innerworksDataLine(emulator.innerworks)}${growth(values['grow-per-second'])}`;
+      io.stdout.write(`Emulator listening on ${emulator.url}\n\n${exports.join('\n')}\n\n${innerworks}\n${reinfer}\nPress Ctrl-C to stop.\n`);
     }
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) return resolve();
@@ -94,6 +100,12 @@ Examples:
     return interruptedExitCode(io);
   },
 };
+
+/** ", growing by R a second" when --grow-per-second is set. */
+function growth(value: unknown): string {
+  const perSecond = typeof value === 'string' ? Number(value) : 0;
+  return perSecond > 0 ? `, growing by ${value} a second from now on` : '';
+}
 
 /** A credential flag's value: non-empty, printable, no spaces (a Bearer header could not carry it). */
 function credentialFlag(flag: string, value: unknown): string | undefined {

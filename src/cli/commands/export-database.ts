@@ -9,8 +9,11 @@ import { CHECKPOINTS_TABLE } from '../../destinations/database-error.js';
 import { describePostgres, postgresUrl, resolvePostgresConnection } from '../../destinations/pg-url.js';
 import type { InferenceResultsOptions } from '../../innerworks/index.js';
 import { EXIT, UsageError, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
+import { copyableCommand } from '../command-line.js';
 import { formatCount } from '../progress.js';
 import { retries, runResumableExport, seconds } from './export-run.js';
+import { afterUntilLine, checkAfterUntil } from './after-until.js';
+import { counted } from '../../core/plural.js';
 
 /** A bare scheme: take the whole connection from DATABASE_URL / PG* variables. */
 const BARE_POSTGRES = /^postgres(ql)?:?(\/\/)?$/i;
@@ -40,12 +43,15 @@ export async function exportToDatabase(values: OptionValues, options: InferenceR
     if (values[flag] !== undefined) throw new UsageError(`--${flag} is for files; with --to the records go to a database table`);
   }
   const target = databaseTarget(typeof values.to === 'string' ? values.to : undefined, io);
-  const summary = await runResumableExport(io, { ...options, to: target.to, table, keepRecord: values['keep-record'] === true || undefined, append: values.append === true || undefined }, `${target.shown} (table ${CHECKPOINTS_TABLE})`);
+  const place = { savedIn: `${target.shown} (table ${CHECKPOINTS_TABLE})`, resumeFrom: `table ${table} of ${target.shown}`, startOver: ` (positions in its table ${CHECKPOINTS_TABLE})`, command: copyableCommand(['export'], values) };
+  const summary = await runResumableExport(io, { ...options, to: target.to, table, keepRecord: values['keep-record'] === true || undefined, append: values.append === true || undefined }, place);
+  const after = await checkAfterUntil(options);
   if (values.json === true) {
-    writeJsonSummary(io, 'export', { ...summary, to: target.shown, table });
+    writeJsonSummary(io, 'export', { ...summary, to: target.shown, table, ...(after ? { afterUntil: after } : {}) });
   } else {
-    const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
-    io.stderr.write(`Exported ${formatCount(summary.records)} records${thisRun} (${formatCount(summary.pages)} pages) to table ${table} of ${target.shown} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    const thisRun = summary.resumed ? `${formatCount(summary.recordsThisRun)} new; ` : '';
+    io.stderr.write(`Exported ${counted(summary.records, 'record')} (${thisRun}${counted(summary.pages, 'page')}) to table ${table} of ${target.shown} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    io.stderr.write(afterUntilLine(options.endTime, after));
   }
   return EXIT.ok;
 }

@@ -3,7 +3,9 @@
  * processes on any number of machines, instead of running it here. Prints the export id.
  */
 import { enqueueExport } from '../../queue/index.js';
+import { queueHints } from '../queue-hints.js';
 import { EXIT, UsageError, parseIntegerFlag, parseTimeFlag, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
+import { counted } from '../../core/plural.js';
 
 /** Flags of `export` that only queue mode takes (merged into the export command's options). */
 export const QUEUE_OPTIONS = {
@@ -18,8 +20,8 @@ export const QUEUE_HELP = `Scale out (BullMQ on Redis; see also the worker and s
   --queue URL             enqueue the export for workers instead of running it here:
                           needs --since, --until, --to postgres://… and --table; prints the
                           export id (the same for the same export: enqueueing again adds
-                          nothing and sends failed partitions back to work)
-  --partitions K          with --queue: partition jobs, 1..4096 (default 8)
+                          nothing and sends failed partitions back to work); --partitions K
+                          is the number of partition jobs (see above)
   --records-per-partition N, --total-records T
                           with --queue: cut into more partitions of about N records when the
                           total T is known
@@ -56,8 +58,8 @@ export async function enqueueFromFlags(values: OptionValues, io: CliIO): Promise
     writeJsonSummary(io, 'export', { ...enqueued, elapsedMs: Date.now() - started });
   } else {
     io.stdout.write(`${enqueued.exportId}\n`);
-    const what = enqueued.added ? `enqueued ${enqueued.partitions} partitions` : `already enqueued (${enqueued.partitions} partitions); ${enqueued.retried} failed partition(s) sent back to work`;
-    io.stderr.write(`inference-streams export: ${what}. Start workers with 'inference-streams worker --queue …'; watch with 'inference-streams status --queue … --export ${enqueued.exportId}'\n`);
+    const what = enqueued.added ? `enqueued ${counted(enqueued.partitions, 'partition')}` : `already enqueued (${counted(enqueued.partitions, 'partition')}); ${counted(enqueued.retried, 'failed partition')} sent back to work`;
+    io.stderr.write(`inference-streams export: ${what}.\n${queueHints(values.queue as string, enqueued.exportId, 'INNERWORKS_API_KEY and, unless the --to URL has it, PGPASSWORD')}`);
   }
   return EXIT.ok;
 }

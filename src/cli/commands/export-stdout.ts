@@ -6,9 +6,10 @@
  * command then yields exactly the rest.
  */
 import { AbortError } from '../../core/errors.js';
+import { countPage } from '../../destinations/page-loop.js';
 import { inferenceResults, type InferenceResult, type InferenceResultsOptions, type InferenceResultsStats, type PageBoundary } from '../../innerworks/index.js';
 import { markReported, type CliIO } from '../command.js';
-import { formatCount } from '../progress.js';
+import { counted } from '../../core/plural.js';
 
 export interface StdoutExportHooks {
   /** The shell command that continues after `checkpoint`. */
@@ -52,20 +53,21 @@ export async function exportToStdout(options: InferenceResultsOptions, io: CliIO
       boundaries.shift();
       await writeOut(io, page);
       page = '';
+      if (taken > position.records) countPage(taken - position.records, 'stdout');
       position.records = taken;
       position.checkpoint = boundary.checkpoint;
       lastPageWritten = boundary.checkpoint === undefined && !partitioned;
     }
   } catch (error) {
     hooks.beforeMessage();
-    io.stderr.write(`inference-streams export: failed after ${formatCount(position.records)} records written to stdout${continuation(position.checkpoint, partitioned, hooks)}\n`);
+    io.stderr.write(`inference-streams export: failed after ${counted(position.records, 'record')} written to stdout${continuation(position.checkpoint, partitioned, hooks)}\n`);
     throw error;
   } finally {
     // Stop the page download in flight (if any); what was written stays written.
     stream.destroy();
   }
   hooks.beforeMessage();
-  io.stderr.write(`inference-streams export: interrupted after ${formatCount(position.records)} records written to stdout${continuation(position.checkpoint, partitioned, hooks)}\n`);
+  io.stderr.write(`inference-streams export: interrupted after ${counted(position.records, 'record')} written to stdout${continuation(position.checkpoint, partitioned, hooks)}\n`);
   throw markReported(new AbortError('interrupted', { cause: io.signal.reason }));
 }
 

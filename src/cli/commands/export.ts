@@ -1,40 +1,61 @@
-/** `inference-streams export`: Innerworks inference results to a JSONL file (resumable) or stdout. */
-import { access } from 'node:fs/promises';
+/** `inference-streams export`: Innerworks inference results to a JSONL, CSV or Parquet file or a database (resumable), stdout, or a queue. */
 import type { ExportInferenceResultsOptions, InferenceResultsOptions, InferenceResultsStats } from '../../innerworks/index.js';
 import { COMMON_HELP, EXIT, UsageError, optionOrEnv, refuseJsonWithStdout, writeJsonSummary, parseIntegerFlag, parseTimeFlag, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { exportToDatabase } from './export-database.js';
 import { exportProgressLine, retries, runResumableExport, seconds } from './export-run.js';
+import { afterUntilLine, checkAfterUntil } from './after-until.js';
 import { QUEUE_HELP, QUEUE_OPTIONS, enqueueFromFlags } from './export-queue.js';
 import { exportToStdout } from './export-stdout.js';
-import { formatBytes, formatCount } from '../progress.js';
+import { copyableCommand, shellQuote, singleQuote, type CopyableCommand } from '../command-line.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount } from '../progress.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'export',
   help: `Usage: inference-streams export --out FILE|- [options]
+       inference-streams export --to postgres://…|duckdb:PATH --table NAME [options]
+       inference-streams export --queue redis://… --to postgres://… --table NAME --since T --until T [options]
 
-Reads every Innerworks inference result (oldest first) and writes one JSON object per line.
-Writing to a FILE is exactly once: after each page the file is fsynced and the position saved
-in FILE.state.json; running the same command again resumes from there (after a crash, Ctrl-C
-or kill), and once finished picks up only newer results.
+Reads every Innerworks inference result (oldest first) and writes it to one of:
+  JSONL        --out FILE.jsonl (any name but those below): one JSON object per line, each
+               result byte for byte as received
+  CSV          --out FILE.csv: one row per result, a column per field
+  Parquet      --out FILE.parquet: one file (its parts merged at the end); --out DIR/: a dataset
+               of part files (both need @duckdb/node-api installed)
+  stdout       --out -: JSONL to pipe elsewhere (interrupted, it prints a --checkpoint to resume)
+  PostgreSQL   --to postgres://… --table NAME: rows and position in one transaction (needs pg
+               and pg-copy-streams installed)
+  DuckDB       --to duckdb:PATH --table NAME: the same, in the DuckDB file PATH (needs
+               @duckdb/node-api)
+  a queue      --queue redis://… --to postgres://… --table NAME: not run here but enqueued for
+               'worker' processes on any number of machines (see Scale out below)
+
+A FILE or a database is written exactly once: after each page the position is made durable with
+it (for a FILE in FILE.state.json, fsynced); running the same command again resumes from there
+(after a crash, Ctrl-C or kill), and once finished picks up only newer results.
+With --until the export stops there, and its summary says how many results lie after it.
 
 Options:
-  --out FILE|-            JSONL file to write, or - for stdout (required)
+  --out FILE|-            the file to write (JSONL, CSV or Parquet, see --format), or - for stdout
+                          (required unless --to)
   --since ISO|MS          first result time, ISO 8601 or epoch ms (default: the beginning)
   --checkpoint CP         start after this checkpoint (printed by an interrupted --out - export);
                           wins over --since. A FILE export's saved state wins over it
   --until ISO|MS          stop before this time (default: the end of the data;
                           with --partitions, now)
   --batch-size N          results per request, 1..5000 (default 1000)
-  --partitions K          K parallel cursors over [since, until), 1..64 (default 1; needs --since)
+  --partitions K          parallel cursors over [since, until), 1..64 (default 1; needs --since);
+                          with --queue: partition jobs, 1..4096 (default 8)
   --split                 with --partitions and a FILE: keep K part files FILE.part-i-of-K
   --follow                after the end, keep polling for new results until Ctrl-C
-  --poll-interval-ms MS   wait between polls with --follow (default 5000)
+  --poll-interval-ms MS   wait between polls for new results with --follow (default 5000: a fixed
+                          wait, where import's --poll-interval-ms is a first wait that grows)
   --state FILE            resume state file (default: the --out file + .state.json)
   --format F              jsonl, csv or parquet (default: from the --out extension, .csv or
                           .parquet; a trailing / is a Parquet dataset directory; else jsonl,
                           but .duckdb, .db, .tsv, .gz … are refused). A resume keeps the
                           format it started with: another one is refused (exit 2)
-  --keep-record           csv/parquet: also keep each whole record as JSON in a record column
+  --keep-record           csv/parquet/database: also keep each whole record as JSON in a record column
   --csv-escape-formulas   csv: prefix text cells starting with = + - @ (tab, CR) with ' so a
                           spreadsheet does not run them (default: values exactly as received)
   --rows-per-part N       parquet: rows per part file, each durable once complete (default 100000)
@@ -47,12 +68,16 @@ Options:
   --append                with --to: add to a table that already has rows but no saved
                           position of this export (refused without it; the export id is
                           the table name)
+  --emulator-records N    with --emulator: results the local emulator serves, 0..1000000000000
+                          (default 10000; three a second from 2024-01-01, see its startup line)
 
 ${QUEUE_HELP}
 
 Environment:
   INNERWORKS_API_KEY      API key sent as x-api-key (required)
   INNERWORKS_BASE_URL     API base URL
+
+${PROGRESS_HELP}
 
 ${COMMON_HELP}
 
@@ -86,7 +111,9 @@ Examples:
     to: { type: 'string' },
     table: { type: 'string' },
     append: { type: 'boolean' },
+    'emulator-records': { type: 'string' },
     ...QUEUE_OPTIONS,
+    ...PROGRESS_OPTION,
   },
   run: runExport,
 };
@@ -132,10 +159,12 @@ async function runExport(values: OptionValues, positionals: string[], io: CliIO)
       beforeMessage: () => progress.clear(),
     });
     progress.done();
-    io.stderr.write(`Exported ${formatCount(summary.records)} records (${formatCount(summary.pages)} pages, ${formatBytes(summary.bytes)} received) to stdout in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    const after = await checkAfterUntil(options);
+    io.stderr.write(`Exported ${counted(summary.records, 'record')} (${counted(summary.pages, 'page')}, ${formatBytes(summary.bytes)} received) to stdout in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    io.stderr.write(afterUntilLine(options.endTime, after));
     return EXIT.ok;
   }
-  return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, { ...options, ...format }, io);
+  return toFile(out, typeof values.state === 'string' ? values.state : undefined, values.split === true, values.json === true, { ...options, ...format }, io, copyableCommand(['export'], values));
 }
 
 /** `--format` (checked) and `--keep-record`: where a FILE export's rows go. */
@@ -147,20 +176,18 @@ function fileFormat(values: OptionValues, out: string): Pick<ExportInferenceResu
   return { format, keepRecord: values['keep-record'] === true || undefined, rowsPerPart, csvEscapeFormulas: values['csv-escape-formulas'] === true || undefined };
 }
 
-async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: Omit<ExportInferenceResultsOptions, 'file'>, io: CliIO): Promise<number> {
+async function toFile(file: string, stateFile: string | undefined, split: boolean, json: boolean, options: Omit<ExportInferenceResultsOptions, 'file'>, io: CliIO, command: CopyableCommand): Promise<number> {
   const statePath = stateFile ?? `${file}.state.json`;
-  const resuming = await access(statePath).then(
-    () => true,
-    () => false,
-  );
-  if (resuming) io.stderr.write(`Resuming from ${statePath} (delete it to start over)\n`);
-  const summary = await runResumableExport(io, { ...options, file, stateFile, split: split || undefined }, statePath);
+  const place = { savedIn: statePath, resumeFrom: statePath, startOver: ' (delete it to start over)', command };
+  const summary = await runResumableExport(io, { ...options, file, stateFile, split: split || undefined }, place);
+  const after = await checkAfterUntil(options);
   if (json) {
-    writeJsonSummary(io, 'export', { ...summary });
+    writeJsonSummary(io, 'export', { ...summary, ...(after ? { afterUntil: after } : {}) });
   } else {
     const where = summary.files.length === 1 ? summary.files[0] : `${summary.files.length} part files (${summary.files[0]} …)`;
-    const thisRun = summary.resumed ? `, ${formatCount(summary.recordsThisRun)} new` : '';
-    io.stderr.write(`Exported ${formatCount(summary.records)} records${thisRun} (${formatCount(summary.pages)} pages, ${formatBytes(summary.bytes)}) to ${where} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    const thisRun = summary.resumed ? `${formatCount(summary.recordsThisRun)} new; ` : '';
+    io.stderr.write(`Exported ${counted(summary.records, 'record')} (${thisRun}${counted(summary.pages, 'page')}, ${formatBytes(summary.bytes)}) to ${where} in ${seconds(summary.elapsedMs)}${retries(summary.retries)}\n`);
+    io.stderr.write(afterUntilLine(options.endTime, after));
   }
   return EXIT.ok;
 }
@@ -179,11 +206,4 @@ function resumeCommand(values: OptionValues, checkpoint: string): string {
   for (const flag of ['follow', 'emulator'] as const) if (values[flag] === true) words.push(`--${flag}`);
   return words.join(' ');
 }
-
-/** Quote for a POSIX shell: plain words stay as they are, anything else goes in single quotes. */
-function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : singleQuote(value);
-}
-
-const singleQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 

@@ -12,7 +12,9 @@ import { importFile, importResults, importWriter, type ImportEvent, type ImportF
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { withJsonFields } from '../report-error.js';
 import { INPUT_FORMAT_OPTION, inputFormatHelp, parseInputFormat, type InputFormat } from '../input.js';
-import { ProgressLine, formatBytes, formatCount } from '../progress.js';
+import { commandHint, copyableCommand } from '../command-line.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, startProgress, type ProgressSnapshot } from '../progress.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'import',
@@ -42,7 +44,10 @@ too): those are read once, and running the command again sends everything again.
 
 Options:
   --namespace NS         the namespace (required)
-  --in FILE|-            input file (required; - reads stdin, as does any pipe or device)
+  --in FILE|-            input file (required, where ingest and predict read stdin by default:
+                         an import of stdin is spooled whole to a temp file before the upload
+                         and cannot be resumed, so it is asked for by name, --in -; a pipe or a
+                         device is read the same way)
 ${inputFormatHelp(25)}
   --wait                 poll until the import succeeds (a failed import exits 1 with its reason)
   --results-out FILE|-   write the import's outputs as JSONL (implies --wait; - is stdout)
@@ -52,9 +57,12 @@ ${inputFormatHelp(25)}
   --spool-dir DIR        directory of the spool file of stdin, a pipe or a device (default the
                          OS temp dir)
   --keep-spool           keep that spool file (for debugging)
-  --poll-interval-ms MS  first wait between status checks, growing to 30 s (default 1000)
+  --poll-interval-ms MS  first wait between status checks, growing to 30 s (default 1000: a
+                         short import is seen done at once; export --follow waits a fixed 5000)
   --base-url URL         API base URL (env SAFETYKIT_BASE_URL, default https://api.safetykit.com)
 The API key is read from SAFETYKIT_API_KEY.
+${PROGRESS_HELP}
+
 ${COMMON_HELP}
 
 Output: one requestId per line on stdout (stderr when --results-out is -), or the JSON summary
@@ -69,6 +77,7 @@ Examples:
   // importFile()'s format is set by --input-format (or found from the file's first bytes).
   flagOf: { format: '--input-format' },
   options: {
+    ...PROGRESS_OPTION,
     namespace: { type: 'string' },
     in: { type: 'string' },
     ...INPUT_FORMAT_OPTION,
@@ -85,7 +94,7 @@ Examples:
     const namespace = values.namespace;
     if (typeof namespace !== 'string') throw new UsageError('--namespace is required');
     const inPath = values.in;
-    if (typeof inPath !== 'string') throw new UsageError('--in FILE is required (- reads stdin)');
+    if (typeof inPath !== 'string') throw new UsageError('--in FILE is required (--in - reads stdin, spooled to a temp file first and not resumable)');
     const apiKey = io.env.SAFETYKIT_API_KEY;
     if (!apiKey) throw new UsageError('set SAFETYKIT_API_KEY (or add --emulator to try a local emulator)');
     const resultsOut = typeof values['results-out'] === 'string' ? values['results-out'] : undefined;
@@ -121,7 +130,7 @@ Examples:
         ? await importFromFile(inPath, { ...connection, wait, partBytes, stateFile: statePath, spoolDir, format: fileFormat }, namespace, sent, io)
         : await importFromStream(inPath, format, { ...connection, wait, partBytes, spoolDir, keepSpool: values['keep-spool'] === true }, namespace, sent, io);
     } catch (error) {
-      throw sent.report(error, io, isFile ? (statePath ?? `${inPath}.import-state.json`) : undefined);
+      throw sent.report(error, io, isFile ? (statePath ?? `${inPath}.import-state.json`) : undefined, commandHint(copyableCommand(['import'], values)));
     }
 
     let results = 0;
@@ -143,9 +152,9 @@ Examples:
       for (const requestId of requestIds) ids.write(`${requestId}\n`);
       const state = wait ? 'imported' : 'uploaded (not waited for)';
       const skipped = summary.partsSkipped ? ` (${summary.partsSkipped} of them uploaded by an earlier run, not sent again)` : '';
-      const written = resultsOut !== undefined ? `; ${formatCount(results)} outputs written to ${resultsOut === '-' ? 'stdout' : resultsOut}` : '';
+      const written = resultsOut !== undefined ? `; ${counted(results, 'output')} written to ${resultsOut === '-' ? 'stdout' : resultsOut}` : '';
       io.stderr.write(
-        `${formatCount(objects)} objects (${formatBytes(bytes)} uploaded) ${state} into ${namespace} in ${requestIds.length} ${requestIds.length === 1 ? 'request' : 'requests'}${skipped}${written}\n`,
+        `${counted(objects, 'object')} (${formatBytes(bytes)} uploaded) ${state} into ${namespace} in ${counted(requestIds.length, 'request')}${skipped}${written}\n`,
       );
     }
     return EXIT.ok;
@@ -157,7 +166,7 @@ type Connection = { apiKey: string; baseUrl: string | undefined; namespace: stri
 /** A regular file (JSONL or a JSON array): imported in place, resumably. */
 async function importFromFile(inPath: string, options: Connection & { stateFile: string | undefined; format: 'jsonl' | 'json' }, namespace: string, sent: SentParts, io: CliIO) {
   let stats: ImportFileStats | undefined;
-  const progress = new ProgressLine(io.stderr, io.progress, () => (stats ? describeFileProgress(namespace, stats) : `import ${namespace}: starting`));
+  const progress = startProgress(io, 'import', () => (stats ? describeFileProgress(namespace, stats) : { text: `import ${namespace}: starting` }));
   let summary;
   try {
     summary = await importFile({
@@ -185,7 +194,7 @@ async function importFromStream(inPath: string, format: InputFormat | undefined,
   const source = inPath === '-' ? 'stdin' : inPath;
   const writer = importWriter({ ...options, source });
   writer.on('import', (event: ImportEvent) => sent.note(event));
-  const progress = new ProgressLine(io.stderr, io.progress, () => describeProgress(namespace, writer));
+  const progress = startProgress(io, 'import', () => describeProgress(namespace, writer));
   writer.on('progress', () => progress.update());
   const raw = inPath === '-' ? io.stdin : createReadStream(inPath, { highWaterMark: 1 << 20 });
   const input = format === 'jsonl' ? { shape: 'jsonl' as const, bytes: raw } : await sniffJsonInput(raw);
@@ -214,18 +223,18 @@ class SentParts {
   }
 
   /** Print what was uploaded before `error` (if anything) and mark the error as reported. */
-  report(error: unknown, io: CliIO, stateFile: string | undefined): unknown {
+  report(error: unknown, io: CliIO, stateFile: string | undefined, resumeCommand: string): unknown {
     if (this.parts.size === 0 || !(error instanceof Error)) return error;
     const parts = [...this.parts.values()];
     const objects = parts.reduce((sum, part) => sum + part.objects, 0);
     const what = io.signal.aborted ? 'interrupted' : error.message;
     const next = stateFile
-      ? `run the same command again to resume (state in ${stateFile}; uploaded parts are not sent again)`
+      ? `run the same command again to resume (state in ${stateFile}; uploaded parts are not sent again): ${resumeCommand}`
       : 'these requests were sent; running the command again sends the whole input again (stdin, a pipe or a device is read once: it cannot be resumed)';
     withJsonFields(error, { objects, requestIds: parts.map((part) => part.requestId), ...(stateFile ? { stateFile } : {}) });
     io.stderr.write(
       `inference-streams import: ${what}\n` +
-        `uploaded before it: ${formatCount(objects)} objects in ${parts.length} ${parts.length === 1 ? 'request' : 'requests'}: ${parts.map((part) => part.requestId).join(' ')}\n` +
+        `uploaded before it: ${counted(objects, 'object')} in ${counted(parts.length, 'request')}: ${parts.map((part) => part.requestId).join(' ')}\n` +
         `${next}\n`,
     );
     return markReported(error);
@@ -283,23 +292,26 @@ async function checkDirectory(flag: string, directory: string, file?: string): P
   });
 }
 
-function describeFileProgress(namespace: string, s: ImportFileStats): string {
+function describeFileProgress(namespace: string, s: ImportFileStats): ProgressSnapshot {
+  const counts = { records: s.objects, retries: s.retries, position: `byte ${s.bytes} of ${s.fileBytes}` };
   if (s.phase === 'uploading') {
     const share = s.fileBytes > 0 ? ` (${Math.floor((100 * s.bytes) / s.fileBytes)}%)` : '';
     const skipped = s.partsSkipped > 0 ? `, ${s.partsSkipped} done by an earlier run` : '';
-    return `import ${namespace}: checking and uploading ${formatBytes(s.bytes)} of ${formatBytes(s.fileBytes)}${share}, part ${s.partsUploaded + 1}${skipped}`;
+    return { ...counts, text: `import ${namespace}: checking and uploading ${formatBytes(s.bytes)} of ${formatBytes(s.fileBytes)}${share}, part ${s.partsUploaded + 1}${skipped}` };
   }
-  if (s.phase === 'polling') return `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${s.polls} status checks)`;
-  return `import ${namespace}: done, ${formatCount(s.objects)} objects in ${s.parts} parts`;
+  if (s.phase === 'polling') return { ...counts, text: `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${counted(s.polls, 'status check')})` };
+  return { ...counts, text: `import ${namespace}: done, ${counted(s.objects, 'object')} in ${counted(s.parts, 'part')}` };
 }
 
-function describeProgress(namespace: string, writer: ImportWriter): string {
+function describeProgress(namespace: string, writer: ImportWriter): ProgressSnapshot {
   const s = writer.stats;
-  if (s.phase === 'spooling') return `import ${namespace}: checking ${formatCount(s.objects)} objects, ${formatBytes(s.spooledBytes)} spooled`;
+  const counts = { records: s.objects, recordsThisRun: s.objects, retries: s.retries };
+  if (s.phase === 'spooling') return { ...counts, position: `byte ${s.spooledBytes} spooled`, text: `import ${namespace}: checking ${counted(s.objects, 'object')}, ${formatBytes(s.spooledBytes)} spooled` };
+  const position = `byte ${s.bytes} of ${s.spooledBytes}`;
   if (s.phase === 'uploading') {
     const share = s.spooledBytes > 0 ? ` (${Math.floor((100 * s.bytes) / s.spooledBytes)}%)` : '';
-    return `import ${namespace}: uploading ${formatBytes(s.bytes)} of ${formatBytes(s.spooledBytes)}${share}, part ${s.partsUploaded + 1}/${s.parts}`;
+    return { ...counts, position, text: `import ${namespace}: uploading ${formatBytes(s.bytes)} of ${formatBytes(s.spooledBytes)}${share}, part ${s.partsUploaded + 1}/${s.parts}` };
   }
-  if (s.phase === 'polling') return `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${s.polls} status checks)`;
-  return `import ${namespace}: done, ${formatCount(s.objects)} objects in ${s.parts} parts`;
+  if (s.phase === 'polling') return { ...counts, position, text: `import ${namespace}: waiting for ${s.parts - s.partsSucceeded} of ${s.parts} imports (${counted(s.polls, 'status check')})` };
+  return { ...counts, position, text: `import ${namespace}: done, ${counted(s.objects, 'object')} in ${counted(s.parts, 'part')}` };
 }

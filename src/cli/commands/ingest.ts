@@ -11,8 +11,10 @@ import { objectProblem } from '../../safetykit/errors.js';
 import { COMMON_HELP, EXIT, UsageError, markReported, optionOrEnv, parseIntegerFlag, writeJsonSummary, type CliCommand, type CliIO } from '../command.js';
 import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat } from '../input.js';
 import { systemLimitHint, terminalSafe } from '../terminal-text.js';
-import { ProgressLine, formatBytes, formatCount, ratePerSecond } from '../progress.js';
+import { commandHint, copyableCommand } from '../command-line.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatBytes, formatCount, ratePerSecond, startProgress } from '../progress.js';
 import { withJsonFields } from '../report-error.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'ingest',
@@ -36,7 +38,7 @@ Not resumable (each run sends everything again): a JSON array or {"data": [...]}
 
 Options:
   --namespace NS       the namespace (required)
-  --in FILE|-          input file (default -, stdin)
+  --in FILE|-          input file (default -: stdin, as for predict; import needs --in named)
   --state FILE         resume state of a JSONL file's ingest, and its lock FILE.lock (default:
                        the --in file + .ingest-state.json)
 ${inputFormatHelp(23, true)}
@@ -47,6 +49,8 @@ ${inputFormatHelp(23, true)}
                        carries (counted), instead of failing
   --base-url URL       API base URL (env SAFETYKIT_BASE_URL, default https://api.safetykit.com)
 The API key is read from SAFETYKIT_API_KEY.
+${PROGRESS_HELP}
+
 ${COMMON_HELP}
 
 Output: a summary line on stderr (or the JSON summary on stdout with --json).
@@ -62,6 +66,7 @@ Examples:
   // ingestFile()'s file is --in.
   flagOf: { file: 'in' },
   options: {
+    ...PROGRESS_OPTION,
     namespace: { type: 'string' },
     in: { type: 'string' },
     state: { type: 'string' },
@@ -113,16 +118,20 @@ Examples:
     }
     const accepted: DataRequestEvent[] = [];
     let stats: DataWriterStats | undefined;
-    const progress = new ProgressLine(io.stderr, io.progress, () => {
-      if (!stats) return `ingest ${namespace}: starting`;
+    let earlierLines = 0;
+    const progress = startProgress(io, 'ingest', () => {
+      if (!stats) return { text: `ingest ${namespace}: starting`, records: 0, recordsThisRun: 0 };
       const s = stats;
-      return `ingest ${namespace}: ${formatCount(s.objects)} objects, ${formatCount(s.batches)} requests (${s.inFlight} in flight), ${formatBytes(s.bytes)}, ${formatCount(ratePerSecond(s.objects, s.elapsedMs))}/s`;
+      const rate = ratePerSecond(s.objects, s.elapsedMs);
+      const resumed = earlierLines > 0 ? ` (resumed after line ${formatCount(earlierLines)})` : '';
+      const text = `ingest ${namespace}: ${counted(s.objects, 'object')}${resumed}, ${counted(s.batches, 'request')} (${s.inFlight} in flight), ${formatBytes(s.bytes)} sent, ${formatCount(rate)}/s`;
+      return { text, records: s.objects, recordsThisRun: s.objects, ratePerSecond: rate, position: `${formatBytes(s.bytes)} sent`, retries: s.retries };
     });
     const onProgress = (next: DataWriterStats) => {
       stats = next;
       progress.update();
     };
-    const failure = { io, namespace, accepted, stats: () => stats, started, stateFile: undefined as string | undefined };
+    const failure = { io, namespace, accepted, stats: () => stats, started, stateFile: undefined as string | undefined, resumeCommand: commandHint(copyableCommand(['ingest'], values)) };
     let summary: DataWriterSummary & Partial<IngestFileSummary>;
     if (resumable) {
       // The file is read again from the saved position, line by line with its offsets.
@@ -134,8 +143,9 @@ Examples:
           file: inPath,
           stateFile: statePath,
           onResume: (from) => {
+            earlierLines = from.line;
             progress.clear();
-            io.stderr.write(`resuming from line ${from.line + 1} of ${terminalSafe(inPath)} (the ${formatCount(from.line)} lines before it were accepted by an earlier run; state ${terminalSafe(failure.stateFile!)})\n`);
+            io.stderr.write(`resuming from line ${from.line + 1} of ${terminalSafe(inPath)} (${from.line === 1 ? 'the line' : `the ${formatCount(from.line)} lines`} before it accepted by an earlier run; state ${terminalSafe(failure.stateFile!)})\n`);
           },
           onRequest: (event) => accepted.push(event),
           onProgress,
@@ -166,13 +176,13 @@ Examples:
     if (values.json === true) {
       writeJsonSummary(io, 'ingest', { namespace, format: input.format, ...summary, ...resume, requests: accepted, elapsedMs: Date.now() - started });
     } else if (resumable && summary.resumed && summary.objects === 0 && summary.skipped === 0) {
-      io.stderr.write(`Nothing to send: every object of ${terminalSafe(inPath)} was added to ${namespace} by an earlier run (${formatCount(summary.totalObjects ?? 0)} objects; state ${terminalSafe(summary.stateFile ?? '')}; delete it to send the file again)\n`);
+      io.stderr.write(`Nothing to send: every object of ${terminalSafe(inPath)} was added to ${namespace} by an earlier run (${counted(summary.totalObjects ?? 0, 'object')}; state ${terminalSafe(summary.stateFile ?? '')}; delete it to send the file again)\n`);
     } else {
       const skipped = summary.skipped ? `, ${formatCount(summary.skipped)} skipped` : '';
       const waited = values.wait === true ? `, ${formatCount(summary.statuses.succeeded ?? 0)} succeeded` : '';
       const earlier = summary.resumed ? ` (${formatCount(summary.totalObjects ?? 0)} in total with the earlier runs)` : '';
       io.stderr.write(
-        `Added ${formatCount(summary.objects)} objects to ${namespace} in ${formatCount(summary.requestIds.length)} requests${skipped}${waited}${earlier} (${formatCount(ratePerSecond(summary.objects, summary.elapsedMs))} objects/s)\n`,
+        `Added ${counted(summary.objects, 'object')} to ${namespace} in ${counted(summary.requestIds.length, 'request')}${skipped}${waited}${earlier} (${formatCount(ratePerSecond(summary.objects, summary.elapsedMs))} objects/s)\n`,
       );
     }
     return EXIT.ok;
@@ -208,6 +218,8 @@ interface FailureContext {
   stateFile: string | undefined;
   /** The input was bad (the writer finished with everything before it); else the writer failed or the run was interrupted. */
   inputFailed: boolean;
+  /** This run's command, copyable (printed to resume a resumable ingest). */
+  resumeCommand: string;
 }
 
 /** Requests listed on stderr at most; --json lists them all. */
@@ -224,7 +236,7 @@ function reportFailure(error: Error, context: FailureContext): Error {
   const message = interrupted ? 'interrupted' : redact(error.message);
   io.stderr.write(`inference-streams ingest: ${terminalSafe(message)}${systemLimitHint(error)}\n`);
   if (io.verbose && !interrupted && error.stack) io.stderr.write(`${redact(error.stack)}\n`);
-  const sent = `${formatCount(objects)} objects in ${formatCount(accepted.length)} requests`;
+  const sent = `${counted(objects, 'object')} in ${counted(accepted.length, 'request')}`;
   if (context.inputFailed) {
     io.stderr.write(`Nothing after the bad item was sent; every object before it was added to ${namespace}: ${sent}${accepted.length ? ':' : '.'}\n`);
   } else {
@@ -232,10 +244,11 @@ function reportFailure(error: Error, context: FailureContext): Error {
   }
   if (context.stateFile !== undefined) {
     io.stderr.write(`Run the same command again to resume: what SafetyKit acknowledged, in input order, is not sent again (state ${terminalSafe(context.stateFile)}).\n`);
+    io.stderr.write(`To resume: ${terminalSafe(context.resumeCommand)}\n`);
   }
   const shown = accepted.length <= LISTED ? accepted : [...accepted.slice(0, LISTED / 2), undefined, ...accepted.slice(-LISTED / 2)];
   for (const event of shown) {
-    io.stderr.write(event ? `  ${event.requestId}  ${formatCount(event.count)} objects\n` : `  … ${formatCount(accepted.length - LISTED)} more (--json lists every request)\n`);
+    io.stderr.write(event ? `  ${event.requestId}  ${counted(event.count, 'object')}\n` : `  … ${formatCount(accepted.length - LISTED)} more (--json lists every request)\n`);
   }
   // The --json failure line (report-error.ts) carries what was sent before the error.
   const stats = context.stats();

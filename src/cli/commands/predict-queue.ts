@@ -6,7 +6,9 @@
 import { enqueuePredictions } from '../../queue/enqueue-predictions.js';
 import type { PredictionColumn } from '../../destinations/columns.js';
 import { EXIT, UsageError, parseIntegerFlag, parseNumberFlag, writeJsonSummary, type CliIO, type OptionValues } from '../command.js';
+import { queueHints } from '../queue-hints.js';
 import { parseLabels } from './predict.js';
+import { counted } from '../../core/plural.js';
 
 /** Flags of `predict` that only queue mode takes. */
 export const PREDICT_QUEUE_OPTIONS = {
@@ -72,8 +74,8 @@ export async function enqueuePredictionsFromFlags(values: OptionValues, io: CliI
     writeJsonSummary(io, 'predict', { ...enqueued, elapsedMs: Date.now() - started });
   } else {
     io.stdout.write(`${enqueued.id}\n`);
-    const what = enqueued.added ? `enqueued ${enqueued.partitions} partitions` : `already enqueued (${enqueued.partitions} partitions); ${enqueued.retried} failed partition(s) sent back to work`;
-    io.stderr.write(`inference-streams predict: ${what}. Start workers with 'inference-streams worker --queue …' (each needs REINFER_TOKEN and the file at the same path); watch with 'inference-streams status --queue … --id ${enqueued.id}'\n`);
+    const what = enqueued.added ? `enqueued ${counted(enqueued.partitions, 'partition')}` : `already enqueued (${counted(enqueued.partitions, 'partition')}); ${counted(enqueued.retried, 'failed partition')} sent back to work`;
+    io.stderr.write(`inference-streams predict: ${what}.\n${queueHints(values.queue as string, enqueued.id, 'REINFER_TOKEN and the input file at the same path')}`);
   }
   return EXIT.ok;
 }

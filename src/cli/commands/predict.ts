@@ -15,10 +15,12 @@ import { withoutPassword } from '../../destinations/pg-url.js';
 import { predictComments, predictDocuments, predictInto, predictRawEmails, type PredictIntoStats, type PredictIntoSummary, type LabelRequest, type PredictOptions, type PredictStream, type ReinferStats } from '../../reinfer/index.js';
 import { COMMON_HELP, EXIT, UsageError, parseIntegerFlag, parseNumberFlag, refuseJsonWithStdout, writeJsonSummary, type CliCommand, type CliIO, type OptionValues } from '../command.js';
 import { INPUT_FORMAT_OPTION, JSON_PATH_OPTION, inputFormatHelp, openCliInput, parseInputFormat, parseJsonPath, type InputFormat } from '../input.js';
-import { ProgressLine, formatCount, ratePerSecond } from '../progress.js';
+import { commandHint, copyableCommand } from '../command-line.js';
+import { PROGRESS_HELP, PROGRESS_OPTION, formatCount, ratePerSecond, startProgress, type ProgressSnapshot } from '../progress.js';
 import { reinferTarget } from '../reinfer-target.js';
 import { PREDICT_QUEUE_HELP, PREDICT_QUEUE_OPTIONS, enqueuePredictionsFromFlags } from './predict-queue.js';
 import { failureError, predictionColumns, predictionRows } from '../../reinfer/prediction-row.js';
+import { counted } from '../../core/plural.js';
 
 export const command: CliCommand = {
   name: 'predict',
@@ -79,6 +81,8 @@ Environment:
   REINFER_TOKEN           API token, sent as Authorization: Bearer (required)
   REINFER_ENDPOINT        tenant API endpoint, e.g. https://acme.reinfer.io
 
+${PROGRESS_HELP}
+
 ${COMMON_HELP}
 
 Examples:
@@ -92,6 +96,7 @@ Examples:
     --partitions 32 --to postgres://me@db/acme --table predictions --json
 `,
   options: {
+    ...PROGRESS_OPTION,
     project: { type: 'string' },
     dataset: { type: 'string' },
     version: { type: 'string' },
@@ -170,7 +175,7 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   const input = await openCliInput({ path: inPath, stdin: io.stdin, format, jsonPath: values['json-path'], objectsOnly: false, keepText: true });
   const table = outFormat === 'csv' ? csvWriter({ file: outPath, columns: columns.specs }) : outFormat === 'parquet' ? parquetWriter({ file: outPath, columns: columns.specs }) : undefined;
   const output: Writable = outPath === '-' ? io.stdout : (table ?? (await openOutput(outPath, input.items)));
-  const progress = new ProgressLine(io.stderr, io.progress, () => render(stream.stats));
+  const progress = startProgress(io, 'predict', () => render(stream.stats));
   stream.on('progress', () => progress.update());
   try {
     // end: false for stdout: it belongs to the process (and to the caller in tests), not to us.
@@ -179,7 +184,7 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
   } catch (error) {
     progress.clear();
     if (io.signal.aborted) {
-      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(stream.stats.predicted)} predictions\n`);
+      io.stderr.write(`inference-streams predict: interrupted after ${counted(stream.stats.predicted, 'prediction')}\n`);
       throw new AbortError('interrupted', { cause: error });
     }
     throw error;
@@ -190,9 +195,9 @@ async function runPredict(values: OptionValues, positionals: string[], io: CliIO
     writeJsonSummary(io, 'predict', { ...stats, format: outFormat, inputFormat: input.format, resumable: false, out: outPath });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
-    const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
+    const retries = stats.retries > 0 ? `, ${counted(stats.retries, 'retry', 'retries')}` : '';
     io.stderr.write(
-      `Predicted ${formatCount(stats.predicted)} of ${formatCount(stats.documents)} inputs${failed} (${formatCount(stats.batches)} batches, ${formatCount(stats.requests)} requests${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s\n`,
+      `Predicted ${formatCount(stats.predicted)} of ${counted(stats.documents, 'input')}${failed} (${counted(stats.batches, 'batch', 'batches')}, ${counted(stats.requests, 'request')}${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s\n`,
     );
   }
   return EXIT.ok;
@@ -236,7 +241,7 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
   const to = typeof values.to === 'string' ? values.to : undefined;
   if (outPath !== undefined && to !== undefined) throw new UsageError('--out and --to are two outputs; choose one');
   let current: PredictIntoStats | undefined;
-  const progress = new ProgressLine(io.stderr, io.progress, () => (current ? render(current) : 'predict: starting'));
+  const progress = startProgress(io, 'predict', () => (current ? render(current) : { text: 'predict: starting' }));
   const mode = values['raw-emails'] === true ? 'rawEmails' : values.uids === true ? 'comments' : 'documents';
   let summary: PredictIntoSummary;
   try {
@@ -267,7 +272,7 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
   } catch (error) {
     progress.clear();
     if (io.signal.aborted) {
-      io.stderr.write(`inference-streams predict: interrupted after ${formatCount(current?.records ?? 0)} predictions written; run the same command to continue\n`);
+      io.stderr.write(`inference-streams predict: interrupted after ${counted(current?.records ?? 0, 'prediction')} written; run the same command to continue: ${commandHint(copyableCommand(['predict'], values))}\n`);
       throw new AbortError('interrupted', { cause: error });
     }
     throw error;
@@ -279,10 +284,10 @@ async function runPredictInto(values: OptionValues, options: PredictOptions, inP
     writeJsonSummary(io, 'predict', { ...stats, format: summary.format, inputFormat: summary.inputFormat, resumable: true, resumed: summary.resumed, records: summary.records, recordsThisRun: stats.records, files: summary.files, bytes: summary.bytes, out: where });
   } else {
     const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} could not be predicted` : '';
-    const retries = stats.retries > 0 ? `, ${formatCount(stats.retries)} retries` : '';
-    const resumed = summary.resumed ? ` (resumed: ${formatCount(summary.records)} in all)` : '';
+    const retries = stats.retries > 0 ? `, ${counted(stats.retries, 'retry', 'retries')}` : '';
+    const resumed = summary.resumed ? ` (resumed: ${counted(summary.records, 'row')} in all, ${formatCount(stats.records)} new)` : '';
     io.stderr.write(
-      `Predicted ${formatCount(stats.predicted)} of ${formatCount(stats.documents)} inputs${failed} (${formatCount(stats.batches)} batches, ${formatCount(stats.requests)} requests${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s into ${where}${resumed}\n`,
+      `Predicted ${formatCount(stats.predicted)} of ${counted(stats.documents, 'input')}${failed} (${counted(stats.batches, 'batch', 'batches')}, ${counted(stats.requests, 'request')}${retries}) in ${(stats.elapsedMs / 1000).toFixed(1)} s into ${where}${resumed}\n`,
     );
   }
   return EXIT.ok;
@@ -347,8 +352,10 @@ function serializeFailures(): Transform {
   });
 }
 
-function render(stats: ReinferStats): string {
-  const rate = formatCount(ratePerSecond(stats.predicted + stats.failed, stats.elapsedMs));
+function render(stats: ReinferStats): ProgressSnapshot {
+  const rate = ratePerSecond(stats.predicted + stats.failed, stats.elapsedMs);
   const failed = stats.failed > 0 ? `, ${formatCount(stats.failed)} failed` : '';
-  return `predict: ${formatCount(stats.predicted)} predicted${failed}, ${rate}/s, ${formatCount(stats.batches)} batches, concurrency ${stats.concurrency}, ${formatCount(stats.retries)} retries`;
+  const text = `predict: ${formatCount(stats.predicted)} predicted${failed}, ${formatCount(rate)}/s, ${counted(stats.batches, 'batch', 'batches')}, concurrency ${stats.concurrency}, ${counted(stats.retries, 'retry', 'retries')}`;
+  const done = stats.predicted + stats.failed;
+  return { text, records: done, recordsThisRun: done, ratePerSecond: rate, position: `input ${formatCount(stats.documents)} sent`, retries: stats.retries };
 }

@@ -60,6 +60,7 @@ Examples:
     host: { type: 'string' },
   },
   flagOf: { queue: '--queue', exportId: '--id', limit: '--limit' },
+  emulatorRefused: 'it reads the queue in Redis and calls no API',
   async run(values: OptionValues, positionals: string[], io: CliIO): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     if (typeof values.queue !== 'string') throw new UsageError('--queue redis://HOST:PORT is required');

@@ -13,8 +13,10 @@ and quality, balance, coverage, label warnings, and the taxonomy.
 Options:
   --project P             project name (required)
   --dataset D             dataset name (required)
-  --version V             an integer, live, staging or latest (default latest; the emulator
-                          knows 1..6, live = 5, staging = latest = 6)
+  --version V             an integer, live, staging or latest (default live, as for predict: the
+                          statistics of the model your predictions come from; latest is the
+                          newest version with statistics; the emulator knows 1..6, live = 5,
+                          staging = latest = 6)
   --timeout-ms MS         whole-request timeout (default 240000)
   --endpoint URL          tenant API endpoint (env REINFER_ENDPOINT); --base-url is the same
 
@@ -40,7 +42,8 @@ Examples:
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const started = Date.now();
     const { endpoint, token, project, dataset } = reinferTarget(values, io);
-    const raw = typeof values.version === 'string' ? values.version : 'latest';
+    // live, as predict's default: the library's getValidation() keeps its own default (latest).
+    const raw = typeof values.version === 'string' ? values.version : 'live';
     const version = /^\d+$/.test(raw) ? Number(raw) : (raw as 'latest');
     const validation = await getValidation({
       endpoint,
