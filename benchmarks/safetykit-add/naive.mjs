@@ -24,4 +24,5 @@ for (const object of listings(Number(count))) {
 }
 if (batch.length > 0) await send();
 const seconds = (performance.now() - started) / 1000;
-report({ seconds, perSecond: Number(count) / seconds, requests });
+const cpu = process.cpuUsage();
+report({ seconds, cpuS: (cpu.user + cpu.system) / 1e6, perSecond: Number(count) / seconds, requests });

@@ -12,4 +12,5 @@ await pipeline(Readable.from(listings(Number(count))), writer);
 const seconds = (performance.now() - started) / 1000;
 await closeAgents();
 if (writer.summary.objects !== Number(count)) throw new Error(`sent ${writer.summary.objects} of ${count}`);
-report({ seconds, perSecond: Number(count) / seconds, requests: writer.summary.requestIds.length });
+const cpu = process.cpuUsage();
+report({ seconds, cpuS: (cpu.user + cpu.system) / 1e6, perSecond: Number(count) / seconds, requests: writer.summary.requestIds.length });

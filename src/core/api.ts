@@ -14,7 +14,7 @@ export interface ApiCall {
   /** Method + path template for messages and stats, e.g. `POST /v1/data/{namespace}`. */
   endpoint: string;
   headers?: Record<string, string>;
-  /** A JSON body: serialized with `JSON.stringify` unless already a string or a Buffer (its UTF-8 bytes, sent as they are). */
+  /** A JSON body: serialized with `JSON.stringify` unless already a string or a Buffer (JSON text as UTF-8 bytes, sent as they are). */
   json?: unknown;
   retry: ResolvedRetry;
   timeoutMs: number;

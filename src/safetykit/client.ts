@@ -56,7 +56,7 @@ function base(config: SafetykitConfig, extras: CallExtras) {
  * `POST /v1/data/{namespace}` with an already serialized `{"data":[…]}` body. Retrying is safe:
  * the same ids are simply updated again.
  */
-export async function addData(config: SafetykitConfig, body: string, extras: CallExtras = {}): Promise<{ requestId: string; retries: number }> {
+export async function addData(config: SafetykitConfig, body: string | Buffer, extras: CallExtras = {}): Promise<{ requestId: string; retries: number }> {
   const result = await callApi<DataAddResponse>({ method: 'POST', url: config.namespaceUrl, endpoint: 'POST /v1/data/{namespace}', json: body, ...base(config, extras) });
   return { requestId: requireString(result.data?.requestId, 'requestId', 'POST /v1/data/{namespace}'), retries: result.retries };
 }

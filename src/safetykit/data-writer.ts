@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { context, type Context } from '@opentelemetry/api';
-import { Batcher, IdleTimer } from '../core/batch.js';
+import { IdleTimer } from '../core/batch.js';
 import { ConfigError } from '../core/errors.js';
 import { isJsonText, type JsonText } from '../core/json-text.js';
 import { PositionedText, type LinePosition } from '../core/jsonl-positions.js';
@@ -15,6 +15,7 @@ import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { ATTR, SPAN, inSpan } from '../core/telemetry.js';
 import { countPage } from '../destinations/page-loop.js';
+import { BatchBody } from './batch-body.js';
 import { addData } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
 import { InvalidObjectError, objectProblem } from './errors.js';
@@ -113,9 +114,11 @@ export interface DataAcknowledgedEvent {
   objects: number;
 }
 
-/** A batch on its way: its lines, and the input position after its last item (skipped items included). */
+/** A batch on its way: its body, and the input position after its last item (skipped items included). */
 interface PendingBatch {
-  lines: string[];
+  /** The request body; dropped once the batch is accepted. */
+  body: BatchBody | undefined;
+  count: number;
   position: LinePosition | undefined;
   /** Set once the API accepted it. */
   accepted: boolean;
@@ -153,7 +156,10 @@ export class DataWriter extends Writable {
   // #private: holds the API key, which util.inspect() and JSON.stringify() must never show.
   readonly #config: SafetykitConfig;
   private readonly settings: Settings;
-  private readonly batcher: Batcher<string>;
+  /** The batch being filled (undefined until its first object). */
+  private open: BatchBody | undefined;
+  /** Bytes of the last batch sent: the next body starts that large (no regrowing). */
+  private lastBodyBytes = 0;
   private readonly idle: IdleTimer;
   private readonly inFlight: OrderedMap<PendingBatch, void>;
   /** Batches sent and not yet acknowledged with every batch before them, in input order. */
@@ -189,7 +195,6 @@ export class DataWriter extends Writable {
       poll: resolvePoll(options),
     };
     this.signal = streamSignal(this, this.controller, this.#config.signal, 'dataWriter');
-    this.batcher = new Batcher({ maxItems: this.settings.batchSize, maxBytes: this.settings.maxBatchBytes });
     this.idle = new IdleTimer(this.settings.flushIntervalMs, () => this.flushPartial());
     this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: this.settings.acknowledgeInOrder });
   }
@@ -220,29 +225,45 @@ export class DataWriter extends Writable {
     } catch (error) {
       return this.failAfterSending(new InvalidObjectError(index, `JSON.stringify failed (${(error as Error).message})`), callback);
     }
-    const size = Buffer.byteLength(line) + 1;
-    if (size > this.settings.maxBatchBytes) {
+    // Written straight into the open batch's body, which counts its bytes; taken out again when it does not fit.
+    const { batchSize, maxBatchBytes } = this.settings;
+    const open = (this.open ??= new BatchBody(this.lastBodyBytes + 1024));
+    const size = open.append(line);
+    if (size > maxBatchBytes) {
+      open.removeLast();
       if (this.settings.skipInvalid) {
         this.stats.skipped++;
         this.lastPosition = position ?? this.lastPosition;
         return callback();
       }
-      return this.failAfterSending(new InvalidObjectError(index, objectSizeProblem(line, this.settings.maxBatchBytes)!), callback);
+      return this.failAfterSending(new InvalidObjectError(index, objectSizeProblem(line, maxBatchBytes)!), callback);
     }
     const before = this.lastPosition;
     this.lastPosition = position ?? before;
-    const full = this.batcher.add(line, size);
     this.idle.touch();
+    const full: PendingBatch[] = [];
+    if (open.count > 1 && open.bytes > maxBatchBytes) {
+      // This object would overflow the batch's bytes: the batch goes without it, and it starts the next.
+      const text = open.removeLast();
+      full.push(this.pending(open, before));
+      this.open = new BatchBody(this.lastBodyBytes + 1024);
+      this.open.appendBytes(text);
+    }
+    const current = this.open!;
+    if (current.count >= batchSize || current.bytes >= maxBatchBytes) full.push(this.pending(current, this.lastPosition));
     if (full.length === 0) return callback();
-    // The last full batch holds this item unless the item started the next (open) batch.
-    const holdsItem = this.batcher.length === 0;
-    const batches = full.map((lines, i) => ({ lines, position: holdsItem && i === full.length - 1 ? this.lastPosition : before, accepted: false }));
-    this.enqueue(batches).then(() => callback(), callback);
+    this.enqueue(full).then(() => callback(), callback);
+  }
+
+  /** `body` as a batch to send, ending at `position`; it is no longer the open one. */
+  private pending(body: BatchBody, position: LinePosition | undefined): PendingBatch {
+    if (this.open === body) this.open = undefined;
+    return { body, count: body.count, position, accepted: false };
   }
 
   /** The open batch, taken to be sent: it ends at the last item written. */
   private takeOpen(): PendingBatch[] {
-    return [{ lines: this.batcher.take(), position: this.lastPosition, accepted: false }];
+    return this.open ? [this.pending(this.open, this.lastPosition)] : [];
   }
 
   /**
@@ -287,7 +308,7 @@ export class DataWriter extends Writable {
   }
 
   private enqueue(batches: PendingBatch[]): Promise<void> {
-    const sent = batches.filter((batch) => batch.lines.length > 0);
+    const sent = batches.filter((batch) => batch.count > 0);
     // Registered now, in the order of the calls, which is input order (the sends are chained too).
     this.unacknowledged.push(...sent);
     const next = this.sending.then(async () => {
@@ -299,7 +320,7 @@ export class DataWriter extends Writable {
   }
 
   private flushPartial(): void {
-    if (this.batcher.length === 0) return;
+    if (this.open === undefined || this.open.count === 0) return;
     this.enqueue(this.takeOpen()).catch((error: Error) => this.destroy(error));
   }
 
@@ -309,7 +330,7 @@ export class DataWriter extends Writable {
     let position: LinePosition | undefined;
     while (this.unacknowledged.length > 0 && this.unacknowledged[0].accepted) {
       const done = this.unacknowledged.shift()!;
-      this.acknowledgedObjects += done.lines.length;
+      this.acknowledgedObjects += done.count;
       position = done.position ?? position;
     }
     this.advanceAcknowledged(position);
@@ -322,24 +343,27 @@ export class DataWriter extends Writable {
   }
 
   private async send(batch: PendingBatch): Promise<void> {
-    const { lines } = batch;
-    const body = `{"data":[${lines.join(',')}]}`;
+    const count = batch.count;
+    const body = batch.body!.finish();
+    this.lastBodyBytes = body.length;
     this.stats.inFlight++;
     this.stats.requests++;
     try {
       const onRetry = () => void (this.stats.retries++, this.stats.requests++);
       const { requestId } = await inSpan(
         SPAN.safetykitAddBatch,
-        { [ATTR.records]: lines.length },
+        { [ATTR.records]: count },
         (batchContext) => addData(this.#config, body, { signal: this.signal, onRetry, trace: { parent: batchContext } }),
         this.traceParent,
       );
-      this.stats.bytes += Buffer.byteLength(body);
-      this.stats.objects += lines.length;
+      // Accepted: the bytes are not needed again (the batch may wait in the window for earlier ones).
+      batch.body = undefined;
+      this.stats.bytes += body.length;
+      this.stats.objects += count;
       this.stats.batches++;
-      countPage(lines.length, 'safetykit');
+      countPage(count, 'safetykit');
       this.requestIds.push(requestId);
-      this.emit('request', { requestId, count: lines.length, ...(batch.position ? { position: batch.position } : {}) } satisfies DataRequestEvent);
+      this.emit('request', { requestId, count, ...(batch.position ? { position: batch.position } : {}) } satisfies DataRequestEvent);
       this.acknowledge(batch);
       if (this.settings.waitForResults) {
         const status = await pollUntilFinal(this.#config, requestId, this.settings.poll, {
@@ -351,7 +375,7 @@ export class DataWriter extends Writable {
           },
         });
         this.statuses[status.status] = (this.statuses[status.status] ?? 0) + 1;
-        this.emit('result', { requestId, count: lines.length, status } satisfies DataResultEvent);
+        this.emit('result', { requestId, count, status } satisfies DataResultEvent);
       }
     } finally {
       this.stats.inFlight--;

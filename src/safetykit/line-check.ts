@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { JsonlError } from '../core/errors.js';
 import { depthExceededAt, isBlankLine, jsonLineProblem, MAX_JSON_DEPTH } from '../core/json-bytes.js';
 import { objectProblem } from './errors.js';
+import { isIdObjectLine } from './id-object-bytes.js';
 
 /** Checks one line: true for an object line, false for a blank one; throws for anything else. */
 export type CheckLine = (buffer: Buffer, start: number, end: number, lineNumber: number) => boolean;
@@ -25,6 +26,8 @@ export type CheckLine = (buffer: Buffer, start: number, end: number, lineNumber:
 export function objectLineCheck(maxLineBytes: number, source: string | undefined): CheckLine {
   return (buffer, start, end, lineNumber) => {
     if (end - start > maxLineBytes + 1) throw tooLongLine(buffer, start, lineNumber, maxLineBytes, source);
+    // The common case proved on the bytes (no decode, no parse, no garbage); anything else takes the full check.
+    if (isUtf8(buffer.subarray(start, end)) && isIdObjectLine(buffer, start, end)) return true;
     // The same byte checks as every other reader (core/json-bytes.ts): encoding, invalid UTF-8, nesting depth.
     const found = jsonLineProblem(buffer, start, end, lineNumber);
     if (found) throw new JsonlError(lineNumber, found.problem, buffer.toString('utf8', start, Math.min(end, start + 80)), { source });
@@ -68,8 +71,10 @@ function lineCheckWorker(): void {
   // Neither `require` nor a static import exists in an eval worker of an ESM package.
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
   // The depth check is core's own function (self-contained), sent as source: no copy of it here.
-  const { depthSource, maxDepth } = workerData as { depthSource: string; maxDepth: number };
+  const { depthSource, fastSource, maxDepth } = workerData as { depthSource: string; fastSource: string; maxDepth: number };
   const depthExceededAt = new Function(`return (${depthSource})`)() as (text: string, limit: number) => number;
+  // The byte-level proof of the common line (id-object-bytes.ts), also sent as source.
+  const isIdObjectLine = new Function(`return (${fastSource})`)() as (bytes: Uint8Array, start: number, end: number) => boolean;
   const lineOk = (line: string): boolean => {
     try {
       const value = JSON.parse(line) as unknown;
@@ -87,7 +92,8 @@ function lineCheckWorker(): void {
     for (let start = 0, index = 0; start < buffer.length; index++) {
       let end = buffer.indexOf(10, start);
       if (end < 0) end = buffer.length;
-      if (!lineOk(buffer.toString('utf8', start, end))) {
+      // Batches hold valid UTF-8 only (checked before they are sent), as the fast path requires.
+      if (!isIdObjectLine(buffer, start, end) && !lineOk(buffer.toString('utf8', start, end))) {
         bad = index;
         break;
       }
@@ -225,7 +231,7 @@ export class LineChecker {
   private startWorker(): Worker | undefined {
     if (this.worker || this.workerError) return this.worker;
     const worker = new Worker(`(${lineCheckWorker.toString()})()`, {
-      workerData: { depthSource: depthExceededAt.toString(), maxDepth: MAX_JSON_DEPTH },
+      workerData: { depthSource: depthExceededAt.toString(), fastSource: isIdObjectLine.toString(), maxDepth: MAX_JSON_DEPTH },
       eval: true,
       // A small young generation keeps the worker's RSS low; JSON.parse garbage dies young anyway.
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
