@@ -100,7 +100,8 @@ export function printBenchmark(result) {
  * Run each case `runs` times against one emulator process (`--records N ...emulatorArgs`),
  * interleaved round by round so that load from elsewhere falls on every case alike. `cases` maps
  * a name to `(emulatorUrl) => [script, args]`; every case gets INNERWORKS_API_KEY. Returns
- * {name: {records, recordsPerSec, mbPerSec, peakRssMb (medians), runs (records/s of each)}}.
+ * {name: {records, recordsPerSec, mbPerSec, peakRssMb (medians), runs (records/s of each)}},
+ * plus cpuMs (median) and cpuRuns when the cases report their CPU time.
  */
 export async function interleavedRounds({ records, emulatorArgs = [], runs, cases, label = (name) => name }) {
   const emulator = await startEmulatorProcess(['--records', String(records), ...emulatorArgs]);
@@ -126,6 +127,8 @@ export async function interleavedRounds({ records, emulatorArgs = [], runs, case
         mbPerSec: median(all.map((r) => r.mbPerSec)),
         peakRssMb: median(all.map((r) => r.peakRssMb)),
         runs: all.map((r) => Math.round(r.recordsPerSec)),
+        // CPU time (user + sys) of the case's process, when the case reports it (cpuMs).
+        ...(all.every((r) => typeof r.cpuMs === 'number') ? { cpuMs: median(all.map((r) => r.cpuMs)), cpuRuns: all.map((r) => Math.round(r.cpuMs)) } : {}),
       },
     ]),
   );

@@ -2,13 +2,9 @@
 // real redis-server into a real PostgreSQL, from the emulator answering each page after 200 ms.
 // Time is from enqueue to the export's `completed` status (workers are started and idle before);
 // peak RSS is each worker's VmHWM, read from /proc before it is stopped.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, median, printBenchmark, startEmulatorProcess, startServerProcess } from '../lib.mjs';
+import { ROOT, median, printBenchmark, startEmulatorProcess, startServerProcess } from '../lib.mjs';
+import { startRedis, startWorker } from '../queue-lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const RECORDS = quick ? 100_000 : 400_000;
@@ -17,57 +13,6 @@ const LATENCY_MS = 200;
 const PARTITIONS = 8;
 const RUNS = quick ? 1 : 3;
 const { enqueueExport, exportStatus } = await import(join(ROOT, 'dist', 'index.js'));
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
-async function startRedis() {
-  const dir = mkdtempSync(join(tmpdir(), 'redis-bench-'));
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(true));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
-    });
-    if (up) break;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async close() {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function startWorker(redisUrl, env) {
-  const child = spawn(process.execPath, [CLI, 'worker', '--queue', redisUrl, '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-  let err = '';
-  child.stderr.on('data', (chunk) => (err += chunk));
-  const ready = (async () => {
-    while (!err.includes('waiting for jobs')) {
-      if (child.exitCode !== null) throw new Error(`worker exited: ${err}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  })();
-  return {
-    ready,
-    peakRssMb: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
-    async stop() {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
 
 const emulator = await startEmulatorProcess(['--records', String(RECORDS), '--latency-ms', String(LATENCY_MS)]);
 const postgres = await startServerProcess([join(ROOT, 'benchmarks', 'destinations', 'postgres-server.mjs')]);

@@ -80,7 +80,10 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** The body decoded as UTF-8 (decoded when first read: a caller of `body` alone never pays for it). */
   text: string;
+  /** The body as received. */
+  body: Buffer;
   /** Bytes of body received. */
   bytes: number;
 }
@@ -100,7 +103,16 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
   try {
     const res = await undiciRequest(req.url, { ...guard.options(), ...(outgoing ? { body: outgoing.relay } : {}) });
     const buffer = Buffer.from(await res.body.arrayBuffer());
-    response = { status: res.statusCode, headers: res.headers, text: buffer.toString('utf8'), bytes: buffer.length };
+    let text: string | undefined;
+    response = {
+      status: res.statusCode,
+      headers: res.headers,
+      body: buffer,
+      get text() {
+        return (text ??= buffer.toString('utf8'));
+      },
+      bytes: buffer.length,
+    };
   } catch (error) {
     throw outgoing?.failure(req.endpoint) ?? guard.translate(error);
   } finally {

@@ -14,7 +14,7 @@ import { refuseOtherColumns, type ColumnMapping } from './columns.js';
 import { refuseOtherFormat, type ExportFormat } from './file-format.js';
 import { refuseLostOutput } from './output-check.js';
 import { StateSaver } from './state-saver.js';
-import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import type { ClosedDestination, Destination, DestinationKind, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 
 /** How records become bytes. */
 export interface Encoder {
@@ -69,6 +69,7 @@ interface PartitionedState extends Layout {
 type FileState = SingleState | PartitionedState;
 
 export class AppendingFileDestination implements Destination {
+  readonly kind: DestinationKind;
   readonly description: string;
   private readonly state: StateSaver<FileState>;
   private current: FileState | undefined;
@@ -81,6 +82,7 @@ export class AppendingFileDestination implements Destination {
     private readonly encoder: Encoder,
     private readonly options: AppendingFileOptions,
   ) {
+    this.kind = encoder.format;
     this.description = `${kind} file ${options.file}`;
     this.state = new StateSaver<FileState>(options.stateFile ?? `${options.file}.state.json`);
   }
@@ -122,9 +124,13 @@ export class AppendingFileDestination implements Destination {
   }
 
   async write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
+    await this.append(partition, records.length > 0 ? this.encoder.encode(records) : undefined, position);
+  }
+
+  /** Append a page's bytes (if any), fsync them, then save the state with the position after them. */
+  protected async append(partition: number, bytes: Buffer | undefined, position: PartitionPosition): Promise<void> {
     const part = this.parts[partition];
-    if (records.length > 0) {
-      const bytes = this.encoder.encode(records);
+    if (bytes !== undefined && bytes.length > 0) {
       const handle = this.handles[partition]!;
       try {
         await writeFully(handle, bytes, part.bytes, this.paths[partition]);

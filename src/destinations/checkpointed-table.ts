@@ -18,7 +18,7 @@
 import { ConfigError } from '../core/errors.js';
 import type { ColumnMapping } from './columns.js';
 import { CHECKPOINTS_TABLE, DatabaseError, qualified, type TableName } from './database-error.js';
-import type { ClosedDestination, Destination, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
+import type { ClosedDestination, Destination, DestinationKind, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { inodeOf, type FileInode } from '../core/file-identity.js';
 import { refuseLostOutput } from './output-check.js';
 
@@ -67,6 +67,10 @@ export class CheckpointedTableDestination implements Destination {
     this.#table = table;
     this.#mapping = mapping;
     this.#checkpoints = qualified(table.table, CHECKPOINTS_TABLE);
+  }
+
+  get kind(): DestinationKind {
+    return this.#table.target.startsWith('duckdb:') ? 'duckdb' : 'postgres';
   }
 
   get description(): string {

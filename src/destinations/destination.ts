@@ -37,6 +37,7 @@
  * `./index.ts` picks the factory for `exportInferenceResults` (`file`+`format`, or `to`+`table`);
  * the export id is the table name unless the caller passes `exportId`.
  */
+import type { JsonLines } from '../core/json-lines.js';
 import type { ColumnMapping } from './columns.js';
 
 /** Where one partition of an export stands; saved together with the records before it. */
@@ -86,12 +87,23 @@ export interface ClosedDestination {
 
 /** A place an export's pages land, exactly once (see the contract at the top of this file). */
 export interface Destination {
+  /** What it writes to, the `inference_streams.destination` attribute of the records and pages metrics. */
+  readonly kind: DestinationKind;
   /** Human-readable target for messages, e.g. `csv file out.csv` or `postgres table results on db@host` (never a password). */
   readonly description: string;
   open(request: OpenRequest): Promise<OpenedExport>;
   write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void>;
+  /**
+   * `write`, for a page whose records come as JSON lines (a JSONL destination): the lines are
+   * written as they are, so the records never exist as objects. A destination that has it gets
+   * every page this way from an export (`src/innerworks/export-partition.ts`).
+   */
+  writeLines?(partition: number, lines: JsonLines, position: PartitionPosition): Promise<void>;
   close(complete: boolean): Promise<ClosedDestination>;
 }
+
+/** The kinds of {@link Destination}. */
+export type DestinationKind = 'jsonl' | 'csv' | 'parquet' | 'duckdb' | 'postgres';
 
 /** What every destination factory is given besides its own options. */
 export interface DestinationContext {

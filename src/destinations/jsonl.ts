@@ -1,11 +1,12 @@
 /**
  * The JSONL destination: one `JSON.stringify(record)` per line (a `JsonText` field, e.g. a
  * prediction's `input`, written as the text it was read from: see `jsonLine`), appended page by page with the
- * state after it (see `./appending-file.ts`). The export's default, byte-identical to the export
- * before destinations existed.
+ * state after it (see `./appending-file.ts`). The export's default. An export hands it each page
+ * as JSON lines copied from the response body (`writeLines`), written as they are.
  */
+import type { JsonLines } from '../core/json-lines.js';
 import { AppendingFileDestination, type AppendingFileOptions, type Encoder } from './appending-file.js';
-import type { Destination } from './destination.js';
+import type { Destination, PartitionPosition } from './destination.js';
 import { jsonLine } from '../core/jsonl.js';
 
 /** Records as JSONL bytes, one `JSON.stringify` per line. */
@@ -20,5 +21,11 @@ export const jsonlEncoder: Encoder = {
 
 /** A JSONL file destination for `exportInferenceResults`. */
 export function createJsonlDestination(options: AppendingFileOptions): Destination {
-  return new AppendingFileDestination('JSONL', jsonlEncoder, options);
+  return new JsonlFileDestination('JSONL', jsonlEncoder, options);
+}
+
+class JsonlFileDestination extends AppendingFileDestination {
+  async writeLines(partition: number, lines: JsonLines, position: PartitionPosition): Promise<void> {
+    await this.append(partition, lines.bytes, position);
+  }
 }

@@ -150,6 +150,7 @@ export function createParquetDestination(options: ParquetDestinationOptions, con
 }
 
 class ParquetDestination implements Destination {
+  readonly kind = 'parquet' as const;
   readonly description: string;
   private readonly dataset: boolean;
   private readonly partsDir: string;

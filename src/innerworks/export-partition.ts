@@ -16,6 +16,7 @@ import { PageCursor } from './cursor.js';
 import { resolveInnerworksOptions, type InferenceResultsOptions, type ResolvedInnerworksOptions } from './options.js';
 import type { PartitionRange } from './partition-plan.js';
 import type { InferenceResultsStats } from './results-stream.js';
+import type { InferenceResult } from './types.js';
 
 /** What {@link writePartition} reads into where. */
 export interface PartitionWrite {
@@ -59,6 +60,8 @@ export async function writePartition(work: PartitionWrite): Promise<void> {
     startTime: position.startTime,
     endTime: position.endTime,
     checkpoint: position.checkpoint,
+    // A JSONL destination takes each page as the lines the body already holds: no record objects.
+    lines: typeof destination.writeLines === 'function',
   });
   // Results come in time order: the last record's time says how far into its range the
   // partition is (for `status`). Noted as the loop takes each page, read once it is written.
@@ -66,7 +69,8 @@ export async function writePartition(work: PartitionWrite): Promise<void> {
   const pages = {
     next: async () => {
       const page = await cursor.next();
-      const last = page?.records.at(-1);
+      // A JSONL page comes as lines: its last one is parsed for this (one line a page).
+      const last = page?.lines && page.lines.length > 0 ? (page.lines.value(page.lines.length - 1) as InferenceResult) : page?.records.at(-1);
       const time = last === undefined ? NaN : Date.parse(last.timestamp);
       if (Number.isFinite(time)) positionTime = time;
       return page;

@@ -8,3 +8,4 @@ export type { WorkerStatus } from './heartbeat.js';
 export { enqueuePredictions, type EnqueuePredictionsOptions, type EnqueuedPredictions } from './enqueue-predictions.js';
 export { readStatusDocument, type StatusDocument, type StatusDocumentOptions, type StatusListDocument } from './status-document.js';
 export { serveStatus, type ServeStatusOptions, type StatusServer } from './status-server.js';
+export { serveMetrics, type MetricsEndpoint, type MetricsEndpointOptions } from './metrics-endpoint.js';

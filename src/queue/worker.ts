@@ -32,6 +32,8 @@ import { chargeAfterHandBacks, DEFAULT_HAND_BACK_WINDOW_MS, DEFAULT_MAX_HAND_BAC
 import { apiTarget, ownFailure, type Outage } from './own-failure.js';
 import { checkInnerworks } from './preflight.js';
 import { SelfPause } from './self-pause.js';
+import { checkMetricsOptions, openMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
+import { countJobActive, countJobFinished, setPausedGauge, type JobKind } from './worker-metrics.js';
 
 
 /** Options of {@link exportWorker}. */
@@ -75,6 +77,18 @@ export interface ExportWorkerOptions {
   /** How long to wait for Redis to answer at startup before failing with a ConnectionError, ms, 100..600 000. Default 10 000. */
   redisTimeoutMs?: number;
   /**
+   * Serve this process's metrics on `GET http://{metricsHost}:{metricsPort}/metrics` in the
+   * Prometheus text format (records and pages by destination, requests, the worker's jobs, whether
+   * it paused itself), from startup until `close()`; 0..65535 (0: any free port, see
+   * `metricsUrl`). Needs the optional packages `@opentelemetry/sdk-metrics` and
+   * `@opentelemetry/exporter-prometheus`, and registers a global MeterProvider: a ConfigError when
+   * the application registered its own (add a PrometheusExporter to that one instead), or when
+   * the port is in use. Default none: no endpoint.
+   */
+  metricsPort?: number;
+  /** The address the metrics endpoint listens on (it has no authentication). Default `127.0.0.1`. */
+  metricsHost?: string;
+  /**
    * Stops the worker: during startup it gives up at once (AbortError), after it is the same as
    * `close()`. Default none.
    */
@@ -115,6 +129,8 @@ export interface ExportWorker {
   readonly queue: string;
   /** The Innerworks base URL it uses when an export names none (checked with its key at startup). */
   readonly baseUrl: string;
+  /** `http://HOST:PORT/metrics` when it serves its metrics (`metricsPort`), else undefined. */
+  readonly metricsUrl: string | undefined;
   /** Where it stands: running, or paused by itself and why (the record `status` shows). */
   status(): WorkerStatus;
   /**
@@ -134,6 +150,9 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   const redisTimeoutMs = integerOption('redisTimeoutMs', options.redisTimeoutMs, REDIS_TIMEOUT_MS, 100, 600_000);
   const maxHandBacks = integerOption('maxHandBacks', options.maxHandBacks, DEFAULT_MAX_HAND_BACKS, 0, 1000);
   const handBackWindowMs = integerOption('handBackWindowMs', options.handBackWindowMs, DEFAULT_HAND_BACK_WINDOW_MS, 1000, 86_400_000);
+  const metricsNames = { port: 'metricsPort', host: 'metricsHost' };
+  if (options.metricsPort === undefined && options.metricsHost !== undefined) throw new ConfigError('metricsHost', 'needs metricsPort', options.metricsHost);
+  const metricsListen = options.metricsPort === undefined ? undefined : checkMetricsOptions(options.metricsPort, options.metricsHost, metricsNames);
   if (options.apiKey === undefined && !process.env.INNERWORKS_API_KEY) throw new ConfigError('apiKey', 'is required: pass it or set INNERWORKS_API_KEY (workers never read it from Redis)');
   const apiKey = resolveSecret('apiKey', options.apiKey, 'INNERWORKS_API_KEY');
   const defaultBaseUrl = resolveBaseUrl('baseUrl', options.baseUrl, 'INNERWORKS_BASE_URL', INNERWORKS_DEFAULT_BASE_URL);
@@ -185,6 +204,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     // A database password pause probes a host a job named, which may never answer: bounded.
     maxPauseMs: (outage) => (outage.kind === 'api' ? undefined : handBackWindowMs),
     onChange: (health, previous) => {
+      setPausedGauge(health.state === 'paused');
       if (health.state === 'paused') emit({ type: 'paused', reason: health.reason, nextProbeInMs: Math.max(0, health.nextProbeAt - Date.now()), ...(health.lastProbeError ? { lastProbeError: health.lastProbeError } : {}) });
       else if (previous.state === 'paused') emit({ type: 'resumed', pausedMs: Date.now() - previous.since });
       publish();
@@ -198,6 +218,8 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     const predict = isPredictJob(job.data) ? (job.data as unknown as PredictPartitionJobData) : undefined;
     const baseUrl = predict ? (predict.predict.endpoint ?? process.env.REINFER_ENDPOINT ?? '') : (job.data.baseUrl ?? defaultBaseUrl);
     emit({ type: 'started', exportId, partition, attempt: job.attemptsMade + 1 });
+    const kind: JobKind = predict ? 'predict' : 'export';
+    countJobActive(kind, 1);
     active++;
     // What the job reported last (a resumed job starts from it), with when a worker first took it:
     // `status` measures the partition's rate from then (BullMQ's processedOn restarts at each attempt).
@@ -248,11 +270,13 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
         const handBacks = (job.data.handBacks ?? 0) + 1;
         await job.updateData({ ...job.data, handBacks, firstHandBackAt: job.data.firstHandBackAt ?? Date.now() });
         emit({ type: 'handed-back', exportId, partition, reason: outage.reason, handBacks, maxHandBacks });
+        countJobFinished(kind, 'handed_back');
         if (outage.own) await selfPause.failed(outage);
         noteHandedBack(job.id);
         await job.moveToDelayed(Date.now() + handBackDelayMs(handBacks), token);
         throw new DelayedError();
       }
+      countJobFinished(kind, 'failed');
       if (charged) {
         const chargedError = new Error(`${outage.reason} (${charged})`, { cause: err });
         emit({ type: 'failed', exportId, partition, error: chargedError });
@@ -266,18 +290,21 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       throw err;
     } finally {
       active--;
+      countJobActive(kind, -1);
     }
     selfPause.succeeded();
     const progress: PartitionProgress = { ...latest, records: outcome.position.records, pages: outcome.position.pages, done: outcome.position.done };
     if (outcome.stopped) {
       // Hand the job back at once (not after the lock expires): the next worker resumes it.
       emit({ type: 'stopped', exportId, partition, progress });
+      countJobFinished(kind, 'handed_back');
       await job.updateProgress(progress);
       noteHandedBack(job.id);
       await job.moveToWait(token);
       throw new WaitingError();
     }
     emit({ type: 'completed', exportId, partition, progress });
+    countJobFinished(kind, 'completed');
     return progress;
   };
 
@@ -313,6 +340,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
   // What close() must close: the Workers created so far (none when Redis was not reached).
   const workers: Array<{ close(): Promise<void> }> = [];
   let heartbeat: NodeJS.Timeout | undefined;
+  let metricsEndpoint: MetricsEndpoint | undefined;
   let redisDown = false;
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -324,11 +352,16 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
       // Gone from status at once; bounded, since a command waits for a Redis that is away.
       if (heartbeat) await Promise.race([removeHeartbeat(connections[1], id).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000))]);
       for (const connection of connections) connection.disconnect();
+      await metricsEndpoint?.close();
     })();
     return closing;
   };
   const onAbort = () => void close();
   try {
+    // First, so that a port in use fails before anything else is tried.
+    if (metricsListen) metricsEndpoint = await openMetricsEndpoint(metricsListen, metricsNames);
+    // The gauge is there from the start (0), in this endpoint or an application's own SDK.
+    setPausedGauge(false);
     // Fail fast on an unreachable Redis (the connections would otherwise retry forever).
     await Promise.all(connections.map((connection) => reachRedis(connection, queue, redisTimeoutMs, options.signal)));
     // From now on, said once when Redis goes away and once when it is back (also during the rest
@@ -368,7 +401,7 @@ export async function exportWorker(options: ExportWorkerOptions): Promise<Export
     throw error;
   }
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  return { id, queue: withoutPassword(queue), baseUrl: apiTarget(defaultBaseUrl), status, close };
+  return { id, queue: withoutPassword(queue), baseUrl: apiTarget(defaultBaseUrl), metricsUrl: metricsEndpoint?.url, status, close };
 }
 
 /** A job's last reported progress (a resumed job starts from it), or zeros. */

@@ -12,6 +12,7 @@ import { streamSignal } from '../core/abort.js';
 import { booleanOption, integerOption } from '../core/options.js';
 import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
+import { countPage } from '../destinations/page-loop.js';
 import { addData } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
 import { InvalidObjectError, objectProblem } from './errors.js';
@@ -326,6 +327,7 @@ export class DataWriter extends Writable {
       this.stats.bytes += Buffer.byteLength(body);
       this.stats.objects += lines.length;
       this.stats.batches++;
+      countPage(lines.length, 'safetykit');
       this.requestIds.push(requestId);
       this.emit('request', { requestId, count: lines.length, ...(batch.position ? { position: batch.position } : {}) } satisfies DataRequestEvent);
       this.acknowledge(batch);

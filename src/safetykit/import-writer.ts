@@ -13,6 +13,7 @@ import { booleanOption, integerOption, stringOption } from '../core/options.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../core/jsonl.js';
 import { isJsonText, type JsonText } from '../core/json-text.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
+import { countPage } from '../destinations/page-loop.js';
 import { createImport, isExpiredUpload, uploadFile } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
 import { pollUntilFinal, resolvePoll, type PollOptions, type ResolvedPoll } from './requests.js';
@@ -225,6 +226,7 @@ export class ImportWriter extends Writable {
     this.requestIds[part.index] = requestId;
     this.uploadedBytes += part.bytes;
     this.stats.partsUploaded++;
+    countPage(part.objects, 'safetykit');
     this.emit('import', { stage: 'uploaded', part: part.index, requestId, objects: part.objects, bytes: part.bytes } satisfies ImportEvent);
     if (!this.keepSpool) await this.spool.removePart(part);
     uploaded();

@@ -6,6 +6,7 @@
  * command then yields exactly the rest.
  */
 import { AbortError } from '../../core/errors.js';
+import { countPage } from '../../destinations/page-loop.js';
 import { inferenceResults, type InferenceResult, type InferenceResultsOptions, type InferenceResultsStats, type PageBoundary } from '../../innerworks/index.js';
 import { markReported, type CliIO } from '../command.js';
 import { formatCount } from '../progress.js';
@@ -52,6 +53,7 @@ export async function exportToStdout(options: InferenceResultsOptions, io: CliIO
       boundaries.shift();
       await writeOut(io, page);
       page = '';
+      if (taken > position.records) countPage(taken - position.records, 'stdout');
       position.records = taken;
       position.checkpoint = boundary.checkpoint;
       lastPageWritten = boundary.checkpoint === undefined && !partitioned;

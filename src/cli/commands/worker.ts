@@ -40,6 +40,13 @@ Options:
                           (default 10)
   --hand-back-window MS   time since a job's first hand-back after which such failures use its
                           attempts; also the longest database password pause (default 600000)
+  --metrics-port PORT     serve GET /metrics in the Prometheus text format on this port, 0..65535
+                          (0: any free port; the URL is printed): records and pages by
+                          destination, requests, jobs active/finished, paused. Needs
+                          npm install @opentelemetry/sdk-metrics @opentelemetry/exporter-prometheus
+                          (default: no endpoint)
+  --metrics-host HOST     address for --metrics-port (default 127.0.0.1; the endpoint has no
+                          authentication: widen it, e.g. 0.0.0.0, only on a trusted network)
 
 Environment (credentials are never stored in Redis; each worker reads its own):
   INNERWORKS_API_KEY      API key sent as x-api-key (required)
@@ -52,6 +59,7 @@ ${COMMON_HELP}
 Examples:
   INNERWORKS_API_KEY=... PGPASSWORD=... inference-streams worker --queue redis://queue.internal:6379 --concurrency 2
   inference-streams worker --queue redis://127.0.0.1:6379 --stalled-interval 1000 --lock-duration 5000
+  inference-streams worker --queue redis://queue.internal:6379 --metrics-port 9464 --metrics-host 0.0.0.0
 `,
   options: {
     queue: { type: 'string' },
@@ -61,8 +69,10 @@ Examples:
     'base-url': { type: 'string' },
     'max-hand-backs': { type: 'string' },
     'hand-back-window': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
   },
-  flagOf: { queue: '--queue', concurrency: '--concurrency', stalledInterval: '--stalled-interval', lockDuration: '--lock-duration', maxHandBacks: '--max-hand-backs', handBackWindowMs: '--hand-back-window', apiKey: 'INNERWORKS_API_KEY' },
+  flagOf: { queue: '--queue', concurrency: '--concurrency', stalledInterval: '--stalled-interval', lockDuration: '--lock-duration', maxHandBacks: '--max-hand-backs', handBackWindowMs: '--hand-back-window', metricsPort: '--metrics-port', metricsHost: '--metrics-host', apiKey: 'INNERWORKS_API_KEY' },
   run: runWorker,
 };
 
@@ -82,6 +92,8 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
     lockDuration: parseIntegerFlag('lock-duration', values['lock-duration'] as string | undefined, 100, 3_600_000),
     maxHandBacks: parseIntegerFlag('max-hand-backs', values['max-hand-backs'] as string | undefined, 0, 1000),
     handBackWindowMs: parseIntegerFlag('hand-back-window', values['hand-back-window'] as string | undefined, 1000, 86_400_000),
+    metricsPort: parseIntegerFlag('metrics-port', values['metrics-port'] as string | undefined, 0, 65_535),
+    metricsHost: values['metrics-host'] as string | undefined,
     onEvent: workerLog(io),
   };
   // Said before the checks, so that a worker that cannot start has said what it tried.
@@ -97,6 +109,7 @@ async function runWorker(values: OptionValues, positionals: string[], io: CliIO)
     return interruptedExitCode(io);
   }
   io.stderr.write(`inference-streams worker: serving queue ${worker.queue} (export partitions), Innerworks API ${worker.baseUrl} (key accepted) unless an export names another\n`);
+  if (worker.metricsUrl) io.stderr.write(`inference-streams worker: serving metrics at ${worker.metricsUrl} (Prometheus text)\n`);
   io.stderr.write(`inference-streams worker: waiting for jobs (pid ${process.pid}); SIGTERM or Ctrl-C stops after the page in hand\n`);
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) return resolve();
