@@ -7,8 +7,9 @@
 import type { Job } from 'bullmq';
 import { ConfigError } from '../core/errors.js';
 import { integerOption } from '../core/options.js';
-import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis } from './bullmq.js';
-import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, type ExportJobData, type PredictJobData } from './jobs.js';
+import { checkRedisUrl } from './bullmq.js';
+import type { ExportJobData, PredictJobData } from './jobs.js';
+import { readQueue } from './queue-reader.js';
 import { readJob, type ExportState, type JobTiming } from './status.js';
 
 /** Options of {@link listJobs}. */
@@ -55,16 +56,9 @@ export interface QueuedJob extends JobTiming {
  */
 export async function listJobs(options: ListJobsOptions): Promise<QueuedJob[]> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
-  const queue = checkRedisUrl(options.queue);
+  checkRedisUrl(options.queue);
   const limit = integerOption('limit', options.limit, 20, 1, 1000);
-  const redisTimeoutMs = integerOption('redisTimeoutMs', options.redisTimeoutMs, REDIS_TIMEOUT_MS, 100, 600_000);
-  const libraries = await loadQueueLibraries();
-  const { Job, Queue } = libraries.bullmq;
-  const connection = connect(libraries, queue);
-  await reachRedis(connection, queue, redisTimeoutMs);
-  const exportsQueue = new Queue(EXPORTS_QUEUE, { connection, prefix: QUEUE_PREFIX });
-  const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection, prefix: QUEUE_PREFIX });
-  try {
+  return readQueue(options, async ({ Job, exportsQueue, partitionsQueue }) => {
     // Every state a parent job can be in: waiting for its partitions, then finishing, then done.
     // The lists are ordered by state, not creation: all are read (one small hash per job), then sorted.
     const parents = (await exportsQueue.getJobs(['waiting-children', 'waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'])) as Array<Job<ExportJobData | PredictJobData>>;
@@ -82,8 +76,5 @@ export async function listJobs(options: ListJobsOptions): Promise<QueuedJob[]> {
       to: newest[i].data.target.to,
       table: newest[i].data.target.table,
     }));
-  } finally {
-    await Promise.allSettled([exportsQueue.close(), partitionsQueue.close()]);
-    connection.disconnect();
-  }
+  });
 }

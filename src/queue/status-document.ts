@@ -4,10 +4,10 @@
  * (`exportStatus`); without, the queue's newest jobs (`listJobs`) and the workers serving it.
  */
 import { ConfigError } from '../core/errors.js';
-import { integerOption } from '../core/options.js';
-import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, withoutPassword } from './bullmq.js';
+import { withoutPassword } from './bullmq.js';
 import { readHeartbeats, type WorkerStatus } from './heartbeat.js';
 import { listJobs, type QueuedJob } from './list-jobs.js';
+import { readQueue } from './queue-reader.js';
 import { exportStatus, type ExportStatus } from './status.js';
 
 /** `status --id ID --json`: `command: 'status'`, the job's {@link ExportStatus}, and how long the read took. */
@@ -56,15 +56,6 @@ export async function readStatusDocument(options: StatusDocumentOptions): Promis
 }
 
 /** The workers' records, on a connection of their own (listJobs reads the jobs on its own). */
-async function readWorkers(options: StatusDocumentOptions): Promise<WorkerStatus[]> {
-  const queue = checkRedisUrl(options.queue);
-  const redisTimeoutMs = integerOption('redisTimeoutMs', options.redisTimeoutMs, REDIS_TIMEOUT_MS, 100, 600_000);
-  const libraries = await loadQueueLibraries();
-  const connection = connect(libraries, queue);
-  try {
-    await reachRedis(connection, queue, redisTimeoutMs);
-    return await readHeartbeats(connection);
-  } finally {
-    connection.disconnect();
-  }
+function readWorkers(options: StatusDocumentOptions): Promise<WorkerStatus[]> {
+  return readQueue(options, ({ connection }) => readHeartbeats(connection));
 }

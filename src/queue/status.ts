@@ -3,14 +3,15 @@
  * partition by partition, read from Redis.
  */
 import { ConfigError } from '../core/errors.js';
-import { integerOption, stringOption } from '../core/options.js';
+import { stringOption } from '../core/options.js';
 import { planPartitions } from '../innerworks/partition-plan.js';
-import { REDIS_TIMEOUT_MS, checkRedisUrl, connect, loadQueueLibraries, reachRedis, withoutPassword, type BullmqModule } from './bullmq.js';
+import { checkRedisUrl, withoutPassword, type BullmqModule } from './bullmq.js';
 import { readHeartbeats, type WorkerStatus } from './heartbeat.js';
 import type { ResultsAfter } from '../innerworks/results-after.js';
 import type { Job as BullJob } from 'bullmq';
 import { etaMs, jobShare, partitionShare, recordsPerSecond, toPercent } from './job-measures.js';
-import { EXPORTS_QUEUE, PARTITIONS_QUEUE, QUEUE_PREFIX, isPredictJob, partitionJobId, type ExportJobData, type FinishedExport, type PartitionProgress, type PredictJobData } from './jobs.js';
+import { readQueue } from './queue-reader.js';
+import { isPredictJob, partitionJobId, type ExportJobData, type FinishedExport, type PartitionProgress, type PredictJobData } from './jobs.js';
 
 /** The state of an export, or of one partition. */
 export type ExportState = 'waiting' | 'active' | 'completed' | 'failed';
@@ -136,24 +137,14 @@ export interface ExportStatusOptions {
 
 export async function exportStatus(options: ExportStatusOptions): Promise<ExportStatus> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
-  const queue = checkRedisUrl(options.queue);
+  checkRedisUrl(options.queue);
   const exportId = stringOption('exportId', options.exportId, true)!;
-  const redisTimeoutMs = integerOption('redisTimeoutMs', options.redisTimeoutMs, REDIS_TIMEOUT_MS, 100, 600_000);
-  const libraries = await loadQueueLibraries();
-  const { Job, Queue } = libraries.bullmq;
-  const connection = connect(libraries, queue);
-  await reachRedis(connection, queue, redisTimeoutMs);
-  const exportsQueue = new Queue(EXPORTS_QUEUE, { connection, prefix: QUEUE_PREFIX });
-  const partitionsQueue = new Queue(PARTITIONS_QUEUE, { connection, prefix: QUEUE_PREFIX });
-  try {
+  return readQueue(options, async ({ queue, Job, connection, exportsQueue, partitionsQueue }) => {
     const parent = await Job.fromId<ExportJobData | PredictJobData>(exportsQueue, exportId);
     if (!parent) throw new ConfigError('exportId', `no export or predictions with this id in the queue at ${withoutPassword(queue)}`, exportId);
     const job = await readJob(Job, partitionsQueue, parent, Date.now());
     return { ...job, workers: await readHeartbeats(connection) };
-  } finally {
-    await Promise.allSettled([exportsQueue.close(), partitionsQueue.close()]);
-    connection.disconnect();
-  }
+  });
 }
 
 /** A parent job (an export or predictions) as a parent job and its partition jobs say, at `now`. */
