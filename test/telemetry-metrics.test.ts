@@ -7,34 +7,20 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Histogram } from '@opentelemetry/sdk-metrics';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
 import { exportInferenceResults } from '../src/innerworks/index.js';
 import { predictDocuments } from '../src/reinfer/index.js';
 import { importWriter } from '../src/safetykit/index.js';
 import { ATTR, METRIC } from '../src/core/telemetry.js';
-import { registerTelemetry, type TestTelemetry } from './helpers/otel.js';
+import { telemetryTests, type TestTelemetry } from './helpers/otel.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { conn, docs, run } from './reinfer-helpers.js';
 
 const BATCH = 'GET /api/v1/innerworks/inference/batch';
 const PREDICT = 'POST /api/v1/datasets/{project}/{dataset}/labellers/{version}/predict';
 
-let emulator: Emulator;
-let telemetry: TestTelemetry | undefined;
+const setup = telemetryTests();
 const dir = tempDir('telemetry-metrics-');
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, records: 30, faults: { retryAfterMs: 5 }, safetykit: { queuedMs: 5, ingestingMs: 5 } });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-afterEach(async () => {
-  await telemetry?.unregister();
-  telemetry = undefined;
-  emulator.setFaults({ retryAfterMs: 5 });
-});
 
 /** The points of a metric as `[attributes, value]`, for one endpoint. */
 function byEndpoint(t: TestTelemetry, metric: string, endpoint: string) {
@@ -43,9 +29,9 @@ function byEndpoint(t: TestTelemetry, metric: string, endpoint: string) {
 
 describe('metrics', () => {
   it('an export with a 503: requests by status, one retry by reason, in-flight back to 0, one duration per attempt', async () => {
-    telemetry = registerTelemetry();
-    emulator.injectFault('503', { route: 'innerworks.batch' });
-    await exportInferenceResults({ file: join(dir(), 'export.jsonl'), apiKey: 'emulator-innerworks-key', baseUrl: emulator.url, batchSize: 10, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+    const telemetry = setup.register();
+    setup.emulator().injectFault('503', { route: 'innerworks.batch' });
+    await exportInferenceResults({ file: join(dir(), 'export.jsonl'), apiKey: 'emulator-innerworks-key', baseUrl: setup.emulator().url, batchSize: 10, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
     await telemetry.collect();
 
     const requests = byEndpoint(telemetry, METRIC.requests, BATCH);
@@ -67,9 +53,9 @@ describe('metrics', () => {
   });
 
   it('a predict: documents per request, the concurrency level, and the bytes of its bodies', async () => {
-    telemetry = registerTelemetry();
-    emulator.resetStats();
-    await run(predictDocuments({ ...conn(emulator), batchSize: 16, concurrency: 3 }), docs(40));
+    const telemetry = setup.register();
+    setup.emulator().resetStats();
+    await run(predictDocuments({ ...conn(setup.emulator()), batchSize: 16, concurrency: 3 }), docs(40));
     await telemetry.collect();
 
     const [sizes] = telemetry.points(METRIC.predictBatchSize);
@@ -78,14 +64,14 @@ describe('metrics', () => {
     expect(histogram.sum).toBe(40);
     expect(telemetry.points(METRIC.predictConcurrency).map((point) => point.value)).toEqual([3]);
     const [uploaded] = byEndpoint(telemetry, METRIC.bytesUploaded, PREDICT);
-    expect(uploaded.value).toBe(emulator.stats()['reinfer.predict'].bytesIn);
+    expect(uploaded.value).toBe(setup.emulator().stats()['reinfer.predict'].bytesIn);
     expect(uploaded.attributes[ATTR.vendor]).toBe('reinfer');
   });
 
   it("concurrency: 'auto' records each level it moves to", async () => {
-    telemetry = registerTelemetry();
-    emulator.reinfer.configure({ latencyMs: 0, perDocumentMs: 0, jitterMs: 0, maxConcurrent: Infinity, retryAfterMs: 5 });
-    const stream = predictDocuments({ ...conn(emulator), batchSize: 4, concurrency: 'auto', maxConcurrency: 8 });
+    const telemetry = setup.register();
+    setup.emulator().reinfer.configure({ latencyMs: 0, perDocumentMs: 0, jitterMs: 0, maxConcurrent: Infinity, retryAfterMs: 5 });
+    const stream = predictDocuments({ ...conn(setup.emulator()), batchSize: 4, concurrency: 'auto', maxConcurrency: 8 });
     await run(stream, docs(400));
     await telemetry.collect();
     // A gauge keeps the last value: the level the stream ended at.
@@ -93,13 +79,13 @@ describe('metrics', () => {
   });
 
   it('an import: the PUT counts the bytes of its part', async () => {
-    telemetry = registerTelemetry();
-    emulator.resetStats();
-    const writer = importWriter({ baseUrl: emulator.url, apiKey: 'sk-test-telemetry-0123456789', namespace: 'metrics', spoolDir: dir(), retry: { baseDelayMs: 1, maxDelayMs: 5 }, wait: false });
+    const telemetry = setup.register();
+    setup.emulator().resetStats();
+    const writer = importWriter({ baseUrl: setup.emulator().url, apiKey: 'sk-test-telemetry-0123456789', namespace: 'metrics', spoolDir: dir(), retry: { baseDelayMs: 1, maxDelayMs: 5 }, wait: false });
     await pipeline(Readable.from(Array.from({ length: 20 }, (_, i) => ({ id: `m-${i}` }))), writer);
     await telemetry.collect();
     const [put] = byEndpoint(telemetry, METRIC.bytesUploaded, 'PUT {upload_url}');
-    expect(put.value).toBe(emulator.stats()['safetykit.upload'].bytesIn);
+    expect(put.value).toBe(setup.emulator().stats()['safetykit.upload'].bytesIn);
     expect(put.value).toBeGreaterThan(0);
   });
 });

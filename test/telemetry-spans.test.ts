@@ -11,13 +11,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
 import { exportInferenceResults } from '../src/innerworks/index.js';
 import { predictDocuments, type PredictionResult } from '../src/reinfer/index.js';
 import { dataWriter, importWriter } from '../src/safetykit/index.js';
 import { ATTR, SPAN } from '../src/core/telemetry.js';
-import { registerTelemetry, type TestTelemetry } from './helpers/otel.js';
+import { telemetryTests } from './helpers/otel.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { conn, doc, docs, run } from './reinfer-helpers.js';
 
@@ -26,21 +25,8 @@ const SAFETYKIT_KEY = 'sk-test-telemetry-0123456789';
 const BATCH = 'GET /api/v1/innerworks/inference/batch';
 const PREDICT = 'POST /api/v1/datasets/{project}/{dataset}/labellers/{version}/predict';
 
-let emulator: Emulator;
-let telemetry: TestTelemetry | undefined;
+const setup = telemetryTests();
 const dir = tempDir('telemetry-spans-');
-
-beforeAll(async () => {
-  emulator = await startEmulator({ port: 0, records: 30, faults: { retryAfterMs: 5 }, safetykit: { queuedMs: 5, ingestingMs: 5 } });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-afterEach(async () => {
-  await telemetry?.unregister();
-  telemetry = undefined;
-  emulator.setFaults({ retryAfterMs: 5 });
-});
 
 const named = (spans: ReadableSpan[], name: string) => spans.filter((span) => span.name === name);
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
@@ -53,11 +39,11 @@ function exported(spans: ReadableSpan[]): string {
 
 describe('spans', () => {
   it('an export: one span per page, a span per request attempt under it; a 503 and a 429 show as attempts with their status, reason and backoff', async () => {
-    telemetry = registerTelemetry();
+    const telemetry = setup.register();
     // The second request fails with 503, then with 429 (Retry-After 5 ms): its page takes three attempts.
-    emulator.setFaults({ retryAfterMs: 5, script: [{ nth: 2, kind: '503', route: 'innerworks.batch' }, { nth: 3, kind: '429', route: 'innerworks.batch' }] });
+    setup.emulator().setFaults({ retryAfterMs: 5, script: [{ nth: 2, kind: '503', route: 'innerworks.batch' }, { nth: 3, kind: '429', route: 'innerworks.batch' }] });
     const file = join(dir(), 'export.jsonl');
-    const summary = await exportInferenceResults({ file, apiKey: INNERWORKS_KEY, baseUrl: emulator.url, batchSize: 10, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+    const summary = await exportInferenceResults({ file, apiKey: INNERWORKS_KEY, baseUrl: setup.emulator().url, batchSize: 10, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
     expect(summary.records).toBe(30);
     expect((await readFile(file, 'utf8')).split('\n').length).toBe(31);
 
@@ -93,14 +79,14 @@ describe('spans', () => {
 
     expect(exported(spans)).not.toContain(INNERWORKS_KEY);
     expect(exported(spans)).not.toContain('checkpoint=');
-    expect(exported(spans)).not.toContain(emulator.url);
+    expect(exported(spans)).not.toContain(setup.emulator().url);
   });
 
   it('a predict whose batch is refused: one batch span holding every request of the bisection, each with its documents and status', async () => {
-    telemetry = registerTelemetry();
+    const telemetry = setup.register();
     const inputs: unknown[] = docs(8);
     inputs[5] = { ...doc(5), timestamp: 'not a date' }; // refused by the server: the batch is split until it stands alone
-    const stream = predictDocuments({ ...conn(emulator), batchSize: 8, onError: 'emit' });
+    const stream = predictDocuments({ ...conn(setup.emulator()), batchSize: 8, onError: 'emit' });
     const out = await run<PredictionResult<unknown>>(stream, inputs);
     expect(out.filter((o) => 'error' in o).map((o) => o.index)).toEqual([5]);
 
@@ -118,15 +104,15 @@ describe('spans', () => {
       expect(request.attributes).toMatchObject({ [ATTR.vendor]: 'reinfer', [ATTR.endpoint]: PREDICT, [ATTR.httpMethod]: 'POST', [ATTR.attempt]: 1 });
       expect(request.attributes[ATTR.requestBodySize]).toBeGreaterThan(0);
     }
-    expect(exported(spans)).not.toContain(emulator.env.REINFER_TOKEN);
+    expect(exported(spans)).not.toContain(setup.emulator().env.REINFER_TOKEN);
     expect(exported(spans)).not.toContain('acme');
   });
 
   it("with a context manager registered, a predict's batches sit under the application's active span", async () => {
-    telemetry = registerTelemetry({ contextManager: true });
+    const telemetry = setup.register({ contextManager: true });
     const tracer = trace.getTracer('the-application');
     await tracer.startActiveSpan('nightly predict', async (root) => {
-      await run(predictDocuments({ ...conn(emulator), batchSize: 4 }), docs(10));
+      await run(predictDocuments({ ...conn(setup.emulator()), batchSize: 4 }), docs(10));
       root.end();
     });
     const spans = telemetry.spans();
@@ -139,10 +125,10 @@ describe('spans', () => {
   });
 
   it('an import: an upload span holding the import request and the PUT, named by a template; a 503 and a reset on the PUT are attempts of their own; no key or signed URL anywhere', async () => {
-    telemetry = registerTelemetry();
-    emulator.injectFault('503', { route: 'safetykit.upload' });
-    emulator.injectFault('reset', { route: 'safetykit.upload' });
-    const writer = importWriter({ baseUrl: emulator.url, apiKey: SAFETYKIT_KEY, namespace: 'telemetry', spoolDir: dir(), retry: { baseDelayMs: 1, maxDelayMs: 5 }, pollIntervalMs: 5, maxPollIntervalMs: 10 });
+    const telemetry = setup.register();
+    setup.emulator().injectFault('503', { route: 'safetykit.upload' });
+    setup.emulator().injectFault('reset', { route: 'safetykit.upload' });
+    const writer = importWriter({ baseUrl: setup.emulator().url, apiKey: SAFETYKIT_KEY, namespace: 'telemetry', spoolDir: dir(), retry: { baseDelayMs: 1, maxDelayMs: 5 }, pollIntervalMs: 5, maxPollIntervalMs: 10 });
     const objects = Array.from({ length: 50 }, (_, i) => ({ id: `doc-${i}`, title: `Article ${i}` }));
     await pipeline(Readable.from(objects), writer);
     expect(writer.summary?.objects).toBe(50);
@@ -173,12 +159,12 @@ describe('spans', () => {
     expect(text).not.toContain('signature');
     expect(text).not.toContain('expires=');
     expect(text).not.toContain('_objects');
-    expect(text).not.toContain(emulator.url);
+    expect(text).not.toContain(setup.emulator().url);
   });
 
   it('a SafetyKit add: one span per batch, its request under it', async () => {
-    telemetry = registerTelemetry();
-    const writer = dataWriter({ baseUrl: emulator.url, apiKey: SAFETYKIT_KEY, namespace: 'telemetry-add', batchSize: 10, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+    const telemetry = setup.register();
+    const writer = dataWriter({ baseUrl: setup.emulator().url, apiKey: SAFETYKIT_KEY, namespace: 'telemetry-add', batchSize: 10, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
     await pipeline(Readable.from(Array.from({ length: 25 }, (_, i) => ({ id: `a-${i}` }))), writer);
     const spans = telemetry.spans();
     const batches = named(spans, SPAN.safetykitAddBatch);

@@ -4,6 +4,8 @@
  * `unregister()` puts the globals back to the API's no-ops.
  */
 import { context, metrics, trace } from '@opentelemetry/api';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -52,6 +54,44 @@ export function registerTelemetry(options: { contextManager?: boolean } = {}): T
       context.disable();
       await tracerProvider.shutdown();
       await meterProvider.shutdown();
+    },
+  };
+}
+
+/** What {@link telemetryTests} gives a test file. */
+export interface TelemetryTests {
+  /** The file's emulator (fast Retry-After and import stages), started before its first test. */
+  emulator(): Emulator;
+  /** Register the SDK for this test; it is unregistered after the test. */
+  register(options?: { contextManager?: boolean }): TestTelemetry;
+}
+
+/**
+ * The setup the telemetry test files share: one emulator for the file, and after each test the SDK
+ * unregistered (so the next test starts from the API's no-ops) and the emulator's faults reset.
+ */
+export function telemetryTests(): TelemetryTests {
+  let emulator: Emulator | undefined;
+  let telemetry: TestTelemetry | undefined;
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0, records: 30, faults: { retryAfterMs: 5 }, safetykit: { queuedMs: 5, ingestingMs: 5 } });
+  });
+  afterAll(async () => {
+    await emulator?.close();
+  });
+  afterEach(async () => {
+    await telemetry?.unregister();
+    telemetry = undefined;
+    emulator?.setFaults({ retryAfterMs: 5 });
+  });
+  return {
+    emulator() {
+      if (emulator === undefined) throw new Error('the emulator starts in beforeAll');
+      return emulator;
+    },
+    register(options) {
+      telemetry = registerTelemetry(options);
+      return telemetry;
     },
   };
 }
