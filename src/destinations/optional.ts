@@ -14,7 +14,8 @@ export async function importOptional<T>(name: string, option: string, purpose: s
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new ConfigError(option, `needs the optional package ${name} for ${purpose}: run \`npm install ${name}\``);
+      const packages = name.includes(' ') ? 'packages' : 'package';
+      throw new ConfigError(option, `needs the optional ${packages} ${name} for ${purpose}: run \`npm install ${name}\``);
     }
     throw error;
   }
