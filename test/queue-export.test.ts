@@ -18,6 +18,7 @@ import { captureCli } from './helpers/cli.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { spawnCli } from './helpers/spawn-cli.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const RECORDS = 12_000;
 const API_KEY = 'queue-test-api-key-8841';
@@ -68,13 +69,6 @@ async function statusOf(exportId: string): Promise<ExportStatus> {
   return exportStatus({ queue: redis.url, exportId });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function tableCounts(table: string): Promise<{ rows: number; distinct: number }> {
   const [rows, distinct] = (await postgres.psql(`SELECT count(*), count(DISTINCT request_id) FROM ${table}`)).split('|').map(Number);

@@ -13,6 +13,7 @@ import { planPartitions } from '../src/innerworks/partition-plan.js';
 import { enqueueExport, exportStatus, exportWorker, type ExportStatus, type ExportWorker, type WorkerEvent } from '../src/queue/index.js';
 import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const RECORDS = 2000;
 const API_KEY = 'hand-back-test-api-key-5512';
@@ -62,13 +63,6 @@ const since = () => emulator.innerworks.timestampOf(0);
 const until = () => emulator.innerworks.timestampOf(RECORDS - 1) + 1;
 const statusOf = (exportId: string): Promise<ExportStatus> => exportStatus({ queue: redis.url, exportId });
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function startWorker(events: WorkerEvent[], baseUrl: string): Promise<ExportWorker> {
   const worker = await exportWorker({ queue: redis.url, apiKey: API_KEY, baseUrl, concurrency: 2, stalledInterval: 500, lockDuration: 1500, maxHandBacks: 2, onEvent: (event) => events.push(event) });

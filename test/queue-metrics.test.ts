@@ -22,6 +22,7 @@ import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { spawnCli, type SpawnedCli } from './helpers/spawn-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const RECORDS = 12_000;
 const API_KEY = 'metrics-test-api-key-6620';
@@ -61,15 +62,6 @@ function spawnWorker(env: NodeJS.ProcessEnv = {}, extra: string[] = []): Spawned
   return worker;
 }
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The URL a worker process prints once it serves its metrics. */
 function metricsUrlOf(worker: SpawnedCli): Promise<string> {

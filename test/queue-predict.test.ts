@@ -16,6 +16,7 @@ import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { spawnCli } from './helpers/spawn-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { waitFor } from './helpers/wait-for.js';
 import { docs } from './reinfer-helpers.js';
 
 const N = 6000;
@@ -42,13 +43,6 @@ function spawnWorker() {
   return spawnCli(['worker', '--queue', redis.url, '--stalled-interval', '500', '--lock-duration', '1500', '--no-progress'], { ...emulator.env, PGPASSWORD: postgres.password });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const statusOf = (id: string): Promise<ExportStatus> => exportStatus({ queue: redis.url, exportId: id });
 
@@ -102,10 +96,10 @@ describe('predict --queue', () => {
         }
       }
       return false;
-    });
+    }, 120_000);
     await victim!.kill('SIGKILL');
     const survivor = workers.find((worker) => worker !== victim)!;
-    await waitFor('the predictions to complete', async () => (await statusOf(first.id)).state === 'completed');
+    await waitFor('the predictions to complete', async () => (await statusOf(first.id)).state === 'completed', 120_000);
     // The killed partition was taken over by the other worker, which resumed it from its committed
     // position: only the batches in flight at the kill were sent twice.
     expect(survivor.err()).toContain(`${first.id} partition ${killed}: completed`);

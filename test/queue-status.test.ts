@@ -18,6 +18,7 @@ import { startPostgres, type PostgresCluster } from './helpers/postgres.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { spawnCli } from './helpers/spawn-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { waitFor } from './helpers/wait-for.js';
 import { docs } from './reinfer-helpers.js';
 
 const RECORDS = 6000;
@@ -50,13 +51,6 @@ function spawnWorker(queue = redis.url) {
   return spawnCli(['worker', '--queue', queue, '--stalled-interval', '500', '--lock-duration', '1500', '--no-progress'], { ...emulator.env, PGPASSWORD: postgres.password });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('listJobs', () => {
   it('lists exports and predictions newest first, with their kind, state, records and when they were made', async () => {

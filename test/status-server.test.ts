@@ -13,6 +13,7 @@ import { enqueueExport, readStatusDocument, serveStatus, type StatusServer } fro
 import { captureCli } from './helpers/cli.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { spawnCli, type SpawnedCli } from './helpers/spawn-cli.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const START = Date.parse('2026-01-01T00:00:00Z');
 let redis: RedisServer;
@@ -54,15 +55,6 @@ function get(url: string, options: { method?: string; headers?: Record<string, s
   });
 }
 
-async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** `status --serve 0 --json …` as a process; resolves when it printed its URL. */
 async function serveCli(extra: string[] = []): Promise<{ cli: SpawnedCli; url: string }> {
@@ -149,7 +141,7 @@ describe('status --serve', () => {
   it('without --id serves the list of the queue', async () => {
     const cli = spawnCli(['status', '--queue', redis.url, '--serve', '0', '--json']);
     processes.push(cli);
-    const url = await waitFor('the URL', () => (cli.out().includes('\n') ? (JSON.parse(cli.out()) as { url: string }).url : undefined));
+    const url = await waitFor('the URL', () => (cli.out().includes('\n') ? (JSON.parse(cli.out()) as { url: string }).url : undefined), 30_000);
     expect(cli.err()).toContain('serving the status of the jobs');
     expect(JSON.parse((await get(`${url}status.json`)).body).jobs).toEqual([expect.objectContaining({ id: exportId })]);
   });
