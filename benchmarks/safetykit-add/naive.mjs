@@ -1,8 +1,11 @@
 // What the vendor SDK offers: collect 1000 objects, await one add, repeat (one request at a time).
 import { request } from 'undici';
+import { setFlagsFromString } from 'node:v8';
 import { report } from '../lib.mjs';
 import { listings } from './objects.mjs';
 
+// Diagnostic (index.mjs): keep undici's WebAssembly parser, compiled at the first connection, on V8's baseline compiler.
+if (process.env.SAFETYKIT_ADD_LIFTOFF_ONLY === '1') setFlagsFromString('--liftoff-only');
 const [baseUrl, apiKey, count] = process.argv.slice(2);
 const started = performance.now();
 let batch = [];

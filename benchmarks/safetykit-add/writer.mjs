@@ -2,9 +2,12 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dataWriter, closeAgents } from '../../dist/index.js';
+import { setFlagsFromString } from 'node:v8';
 import { report } from '../lib.mjs';
 import { listings } from './objects.mjs';
 
+// Diagnostic (index.mjs): keep undici's WebAssembly parser, compiled at the first connection, on V8's baseline compiler.
+if (process.env.SAFETYKIT_ADD_LIFTOFF_ONLY === '1') setFlagsFromString('--liftoff-only');
 const [baseUrl, apiKey, count, concurrency] = process.argv.slice(2);
 const started = performance.now();
 const writer = dataWriter({ baseUrl, apiKey, namespace: 'bench', concurrency: Number(concurrency) });

@@ -10,6 +10,35 @@ const PREFIX = '{"data":[';
 const SUFFIX = ']}';
 /** First capacity of a body with no size hint. */
 const MIN_CAPACITY = 64 * 1024;
+/** A body's bytes once released: a BatchBody is not used after {@link BatchBody.release}. */
+const RELEASED = Buffer.alloc(0);
+
+/**
+ * The Buffers of bodies whose requests are done, handed to the next bodies. A heap profile of
+ * `dataWriter` showed its peak RSS above the naive loop's in external memory: a fresh ~300 kB
+ * Buffer per batch lives through its request (long enough to be promoted to V8's old space), so
+ * the dead ones piled up to 25–37 MB of `arrayBuffers` between mark-compacts, and malloc kept the
+ * pages. Reusing them keeps the writer's bodies at about `concurrency + 1` Buffers.
+ */
+export class BodyPool {
+  private readonly free: Buffer[] = [];
+
+  /** Keeps at most `keep` free Buffers; more are left to the garbage collector. */
+  constructor(private readonly keep: number) {}
+
+  /** A Buffer of at least `capacity` bytes (its contents are garbage). */
+  take(capacity: number): Buffer {
+    const buffer = this.free.pop();
+    if (buffer !== undefined && buffer.length >= capacity) return buffer;
+    // An eighth more, so that bodies a little larger than the last one still fit a reused Buffer.
+    return Buffer.allocUnsafe(capacity + (capacity >>> 3));
+  }
+
+  /** `buffer` is no longer read by anyone: the next body may overwrite it. */
+  give(buffer: Buffer): void {
+    if (buffer.length > 0 && this.free.length < this.keep) this.free.push(buffer);
+  }
+}
 
 export class BatchBody {
   /** Objects in the body. */
@@ -22,8 +51,13 @@ export class BatchBody {
   private lastStart = 0;
   private lastSize = 0;
 
-  constructor(capacityHint = MIN_CAPACITY) {
-    this.buffer = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, capacityHint));
+  /** `pool` lends the first Buffer and takes back the ones this body is done with. */
+  constructor(
+    capacityHint = MIN_CAPACITY,
+    private readonly pool?: BodyPool,
+  ) {
+    const capacity = Math.max(MIN_CAPACITY, capacityHint);
+    this.buffer = pool ? pool.take(capacity) : Buffer.allocUnsafe(capacity);
     this.length = this.buffer.write(PREFIX, 0, 'latin1');
   }
 
@@ -64,11 +98,25 @@ export class BatchBody {
     return this.lastSize;
   }
 
-  /** The whole request body. The BatchBody is not used after this. */
+  /**
+   * The whole request body (a view of this body's Buffer). Nothing is appended after this; the
+   * view stays valid until {@link release}.
+   */
   finish(): Buffer {
     this.reserve(SUFFIX.length);
     this.length += this.buffer.write(SUFFIX, this.length, 'latin1');
     return this.buffer.subarray(0, this.length);
+  }
+
+  /**
+   * The request is done (accepted, so never sent again): the Buffer goes back to the pool for the
+   * next body, and the view {@link finish} returned must not be read any more.
+   */
+  release(): void {
+    const buffer = this.buffer;
+    this.buffer = RELEASED;
+    this.length = 0;
+    this.pool?.give(buffer);
   }
 
   private reserve(extra: number): void {

@@ -15,7 +15,7 @@ import { OrderedMap } from '../core/ordered-map.js';
 import { baseStats, type BaseStats } from '../core/stats.js';
 import { ATTR, SPAN, inSpan } from '../core/telemetry.js';
 import { countPage } from '../destinations/page-loop.js';
-import { BatchBody } from './batch-body.js';
+import { BatchBody, BodyPool } from './batch-body.js';
 import { addData } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
 import { InvalidObjectError, objectProblem } from './errors.js';
@@ -160,6 +160,8 @@ export class DataWriter extends Writable {
   private open: BatchBody | undefined;
   /** Bytes of the last batch sent: the next body starts that large (no regrowing). */
   private lastBodyBytes = 0;
+  /** Buffers of the bodies of accepted batches, reused by the next ones (see {@link BodyPool}). */
+  private readonly bodies: BodyPool;
   private readonly idle: IdleTimer;
   private readonly inFlight: OrderedMap<PendingBatch, void>;
   /** Batches sent and not yet acknowledged with every batch before them, in input order. */
@@ -195,6 +197,7 @@ export class DataWriter extends Writable {
       poll: resolvePoll(options),
     };
     this.signal = streamSignal(this, this.controller, this.#config.signal, 'dataWriter');
+    this.bodies = new BodyPool(this.settings.concurrency + 1);
     this.idle = new IdleTimer(this.settings.flushIntervalMs, () => this.flushPartial());
     this.inFlight = new OrderedMap((batch) => this.send(batch), () => undefined, { concurrency: this.settings.concurrency, ordered: this.settings.acknowledgeInOrder });
   }
@@ -227,7 +230,7 @@ export class DataWriter extends Writable {
     }
     // Written straight into the open batch's body, which counts its bytes; taken out again when it does not fit.
     const { batchSize, maxBatchBytes } = this.settings;
-    const open = (this.open ??= new BatchBody(this.lastBodyBytes + 1024));
+    const open = (this.open ??= new BatchBody(this.lastBodyBytes + 1024, this.bodies));
     const size = open.append(line);
     if (size > maxBatchBytes) {
       open.removeLast();
@@ -246,7 +249,7 @@ export class DataWriter extends Writable {
       // This object would overflow the batch's bytes: the batch goes without it, and it starts the next.
       const text = open.removeLast();
       full.push(this.pending(open, before));
-      this.open = new BatchBody(this.lastBodyBytes + 1024);
+      this.open = new BatchBody(this.lastBodyBytes + 1024, this.bodies);
       this.open.appendBytes(text);
     }
     const current = this.open!;
@@ -345,7 +348,8 @@ export class DataWriter extends Writable {
   private async send(batch: PendingBatch): Promise<void> {
     const count = batch.count;
     const body = batch.body!.finish();
-    this.lastBodyBytes = body.length;
+    const bodyBytes = body.length;
+    this.lastBodyBytes = bodyBytes;
     this.stats.inFlight++;
     this.stats.requests++;
     try {
@@ -356,9 +360,11 @@ export class DataWriter extends Writable {
         (batchContext) => addData(this.#config, body, { signal: this.signal, onRetry, trace: { parent: batchContext } }),
         this.traceParent,
       );
-      // Accepted: the bytes are not needed again (the batch may wait in the window for earlier ones).
+      // Accepted: the bytes are not needed again (the batch may wait in the window for earlier
+      // ones), and undici is done with them (the server read the whole body to answer).
+      batch.body!.release();
       batch.body = undefined;
-      this.stats.bytes += body.length;
+      this.stats.bytes += bodyBytes;
       this.stats.objects += count;
       this.stats.batches++;
       countPage(count, 'safetykit');
