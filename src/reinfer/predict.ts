@@ -83,6 +83,12 @@ function documentOutputs(response: PredictResponse, inputs: readonly unknown[], 
     );
     if (withComments && comments?.[i]) output.comment = comments[i];
     outputs[i] = output;
+    // This document's part of the parsed answer is garbage from here on (the output keeps only
+    // its label names): a scavenge while the rest are built then copies what is left of the
+    // answer, not all of it. The profile had each batch's ~5 MB answer tree surviving one.
+    predictions[i] = undefined as never;
+    if (Array.isArray(entities)) entities[i] = undefined as never;
+    if (Array.isArray(properties)) properties[i] = undefined as never;
   }
   return outputs;
 }
