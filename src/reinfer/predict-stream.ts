@@ -163,7 +163,7 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
   readonly stats: ReinferStats;
   /** The batch being filled (undefined until an input arrives after the last one was sent). */
   private current: InputBatch | undefined;
-  /** Bytes the last batch reached: the next one starts with that much room, so it rarely grows. */
+  /** Bytes the last batch reached (at most maxBatchBytes): the next one starts with that much room, so it rarely grows. */
   private lastBatchBytes = 0;
   private readonly batches: OrderedMap<InputBatch, PredictionResult<Input>[]>;
   /** Sends a partial batch once input pauses (one timer, re-armed lazily, not one per input). */
@@ -280,7 +280,8 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
   private takeBatch(): InputBatch | undefined {
     const batch = this.current;
     this.current = undefined;
-    if (batch !== undefined) this.lastBatchBytes = Math.max(this.lastBatchBytes, batch.written);
+    // Capped: one input larger than maxBatchBytes goes alone, and must not size every later batch.
+    if (batch !== undefined) this.lastBatchBytes = Math.min(batch.written, this.settings.maxBatchBytes);
     return batch;
   }
 

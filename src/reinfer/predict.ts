@@ -65,7 +65,7 @@ function aligned(response: PredictResponse | undefined, count: number, endpoint:
   return response;
 }
 
-/** One output per item from a `/predict` or `/predict-raw-emails` answer (already `aligned`). */
+/** One output per input from a `/predict` or `/predict-raw-emails` answer (already `aligned`). */
 function documentOutputs(response: PredictResponse, inputs: readonly unknown[], withComments: boolean): Prediction<unknown>[] {
   const { predictions, entities, label_properties: properties, sentiment, model, comments } = response;
   const outputs: Prediction<unknown>[] = new Array(inputs.length);
