@@ -6,19 +6,24 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predictDocuments, type Prediction } from '../src/reinfer/index.js';
-import type { Item } from '../src/reinfer/predict-stream.js';
+import { InputBatch } from '../src/reinfer/input-batch.js';
 import { requestBody } from '../src/reinfer/request-body.js';
 import { conn, reinferEmulatorPerFile, run } from './reinfer-helpers.js';
 
-const item = (wire: string): Item => ({ index: 0, input: undefined, value: undefined, text: undefined, wire, bytes: Buffer.byteLength(wire), uid: undefined, problem: undefined });
+/** The wire forms written into one batch's bytes, as the stream writes them. */
+const batchOf = (wires: string[]): InputBatch => {
+  const batch = new InputBatch(0, 0);
+  for (const wire of wires) batch.add(undefined, wire, Buffer.byteLength(wire));
+  return batch;
+};
 const TEXTS = ['plain ascii', 'Café crème, naïve', 'Größe 10 € — “quoted”', '注文 ORD-100001 が届きません', 'emoji 😀👍🏽 and a lone \\u00e9', ''];
 
 describe('requestBody', () => {
   it('is the bytes of head + the wire forms joined by commas + tail, for ASCII and multi-byte text', () => {
     const wires = TEXTS.map((text) => JSON.stringify({ messages: [{ body: { text } }] }));
     for (const count of [0, 1, 2, wires.length]) {
-      const items = wires.slice(0, count).map(item);
-      const body = requestBody('{"documents":[', items, '],"threshold":0.5}');
+      const batch = batchOf(wires.slice(0, count));
+      const body = requestBody(Buffer.from('{"documents":['), batch.wireBytes(0, count), Buffer.from('],"threshold":0.5}'));
       const expected = Buffer.from(`{"documents":[${wires.slice(0, count).join(',')}],"threshold":0.5}`, 'utf8');
       expect(body.equals(expected)).toBe(true);
       expect(JSON.parse(body.toString('utf8')).documents).toHaveLength(count);

@@ -7,7 +7,7 @@
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { context, type Context } from '@opentelemetry/api';
-import { Batcher, IdleTimer } from '../core/batch.js';
+import { IdleTimer } from '../core/batch.js';
 import { streamSignal } from '../core/abort.js';
 import { ConfigError, RateLimitError } from '../core/errors.js';
 import { isJsonText } from '../core/json-text.js';
@@ -21,6 +21,7 @@ import { Refused, sendWithBisection, type BisectOutcome } from './bisect.js';
 import type { CallHooks } from './client.js';
 import type { ReinferConnection, ReinferConnectionOptions } from './options.js';
 import type { Prediction, PredictionFailure, PredictionResult } from './types.js';
+import { InputBatch } from './input-batch.js';
 import { InvalidDocumentError, MAX_BATCH_DOCUMENTS } from './validate-documents.js';
 
 /** Default documents per request: chosen by `benchmarks/reinfer-predict` (see README). */
@@ -102,32 +103,23 @@ export function resolveStreamOptions(options: PredictStreamOptions): ResolvedStr
   };
 }
 
-/** An input as the stream tracks it; the adapter's `prepare` fills `wire` and `uid`, or `problem`. */
-export interface Item {
-  /** 0-based position in the stream. */
-  readonly index: number;
-  /** What was written, given back in the output's `input` (a `JsonText` stays one, so its text can be written unchanged). */
-  readonly input: unknown;
-  /** The input's value: the input itself, or a `JsonText`'s parsed value. What is checked and sent. */
-  readonly value: unknown;
-  /** A `JsonText` input's text as read, else undefined. */
-  readonly text: string | undefined;
-  /** The serialized wire form, measured once for the byte bound and joined into the request body. */
-  wire: string | undefined;
-  /** UTF-8 bytes of `wire` (0 until it is set). */
-  bytes: number;
-  /** `predictComments`: the uid the answer is matched by. */
-  uid: string | undefined;
-  /** Why the input cannot be sent (it then never reaches a request). */
-  problem: string | undefined;
+/** What an adapter's `wire` returns for an input that cannot be sent (rare: no object per good input). */
+export class Unsendable {
+  constructor(
+    /** Why, naming the field, e.g. `messages is required`. */
+    readonly reason: string,
+  ) {}
 }
 
 /** What one endpoint contributes: how an input goes on the wire and how an answer comes back. */
 export interface PredictAdapter {
-  /** Set the item's `wire` (and `uid` for comments), or its `problem`. Called once per input. */
-  prepare(item: Item): void;
-  /** Send one request for these prepared items; one output per item, in their order. */
-  send(items: readonly Item[], hooks: CallHooks): Promise<{ outputs: Prediction<unknown>[]; bytes: number }>;
+  /** The input's wire form (JSON text), or why it cannot be sent. Called once per input. */
+  wire(value: unknown, text: string | undefined): string | Unsendable;
+  /**
+   * Send one request for these inputs, `wireBytes` their wire forms joined by commas (UTF-8);
+   * one output per input, in their order.
+   */
+  send(wireBytes: Buffer, inputs: readonly unknown[], hooks: CallHooks): Promise<{ outputs: Prediction<unknown>[]; bytes: number }>;
 }
 
 /**
@@ -169,8 +161,11 @@ export interface PredictStream<Input, Output = Prediction<Input>> {
 export class PredictStream<Input, Output = Prediction<Input>> extends Transform {
   /** Live counters; also passed with every `'progress'` event. */
   readonly stats: ReinferStats;
-  private readonly batcher: Batcher<Item>;
-  private readonly batches: OrderedMap<Item[], PredictionResult<Input>[]>;
+  /** The batch being filled (undefined until an input arrives after the last one was sent). */
+  private current: InputBatch | undefined;
+  /** Bytes the last batch reached (at most maxBatchBytes): the next one starts with that much room, so it rarely grows. */
+  private lastBatchBytes = 0;
+  private readonly batches: OrderedMap<InputBatch, PredictionResult<Input>[]>;
   /** Sends a partial batch once input pauses (one timer, re-armed lazily, not one per input). */
   private readonly idle: IdleTimer;
   private readonly controller = new AbortController();
@@ -195,7 +190,6 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
     const initial = settings.concurrency === 'auto' ? Math.min(2, settings.maxConcurrency) : settings.concurrency;
     this.nextIndex = settings.firstIndex;
     this.stats = { ...baseStats(), documents: 0, predicted: 0, failed: 0, batches: 0, splits: 0, concurrency: initial };
-    this.batcher = new Batcher({ maxItems: settings.batchSize, maxBytes: settings.maxBatchBytes });
     this.idle = new IdleTimer(settings.flushIntervalMs, () => this.flushIdle());
     this.batches = new OrderedMap((batch) => this.runBatch(batch), (outputs) => this.emitOutputs(outputs), { concurrency: initial, ordered: settings.ordered });
     if (settings.concurrency === 'auto') {
@@ -213,14 +207,14 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
   }
 
   override _transform(input: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    let full: Item[][];
+    let full: InputBatch[] | undefined;
     try {
       full = this.add(input);
     } catch (error) {
       return callback(error as Error);
     }
     // The common case (the batch is not full, the reader keeps up) takes no promise per input.
-    if (full.length === 0 && this.readableLength < this.readableHighWaterMark) {
+    if (full === undefined && this.readableLength < this.readableHighWaterMark) {
       this.noteInput();
       return callback();
     }
@@ -230,8 +224,8 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
 
   override _flush(callback: TransformCallback): void {
     this.idle.stop();
-    const rest = this.batcher.take();
-    const pushed = rest.length > 0 ? this.enqueue(rest) : this.chain;
+    const rest = this.takeBatch();
+    const pushed = rest !== undefined ? this.enqueue(rest) : this.chain;
     pushed.then(() => this.batches.drain()).then(() => callback(), callback);
   }
 
@@ -251,24 +245,49 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
     callback(error);
   }
 
-  /** Check and batch one input; returns the batches it filled. */
-  private add(input: unknown): Item[][] {
-    const text = isJsonText(input) ? input.text : undefined;
-    const value = isJsonText(input) ? input.value : input;
-    const item: Item = { index: this.nextIndex++, input, value, text, wire: undefined, bytes: 0, uid: undefined, problem: undefined };
+  /**
+   * Check and batch one input; returns the batches it filled (undefined, the common case, when
+   * none): the current one when this input's bytes would overflow `maxBatchBytes` (the input
+   * then starts the next), and the one it filled to `batchSize` or `maxBatchBytes`.
+   */
+  private add(input: unknown): InputBatch[] | undefined {
+    const json = isJsonText(input);
+    const value = json ? input.value : input;
+    const index = this.nextIndex++;
     this.stats.documents++;
-    this.adapter.prepare(item);
-    if (item.problem !== undefined) {
-      if (this.settings.onError === 'throw') throw new InvalidDocumentError([item.index], item.problem);
-      return this.batcher.add(item, 0);
+    const wire = this.adapter.wire(value, json ? input.text : undefined);
+    let full: InputBatch[] | undefined;
+    if (wire instanceof Unsendable) {
+      if (this.settings.onError === 'throw') throw new InvalidDocumentError([index], wire.reason);
+      this.batchFor(index).addUnsendable(input, wire.reason);
+    } else {
+      const bytes = Buffer.byteLength(wire);
+      const { maxBatchBytes } = this.settings;
+      if (this.current !== undefined && this.current.length > 0 && this.current.size + bytes + 1 > maxBatchBytes) full = [this.takeBatch()!];
+      this.batchFor(index).add(input, wire, bytes);
     }
-    item.bytes = Buffer.byteLength(item.wire!);
-    return this.batcher.add(item, item.bytes + 1);
+    const batch = this.current!;
+    if (batch.length >= this.settings.batchSize || batch.size >= this.settings.maxBatchBytes) (full ??= []).push(this.takeBatch()!);
+    return full;
+  }
+
+  /** The batch being filled, started at `index` when there is none. */
+  private batchFor(index: number): InputBatch {
+    return (this.current ??= new InputBatch(index, this.lastBatchBytes));
+  }
+
+  /** Take the batch being filled (undefined when there is none). */
+  private takeBatch(): InputBatch | undefined {
+    const batch = this.current;
+    this.current = undefined;
+    // Capped: one input larger than maxBatchBytes goes alone, and must not size every later batch.
+    if (batch !== undefined) this.lastBatchBytes = Math.min(batch.written, this.settings.maxBatchBytes);
+    return batch;
   }
 
   /** Send the full batches (waiting for room in the window), then wait for the reader if it is behind. */
-  private async afterAdd(full: Item[][]): Promise<void> {
-    for (const batch of full) await this.enqueue(batch);
+  private async afterAdd(full: InputBatch[] | undefined): Promise<void> {
+    if (full !== undefined) for (const batch of full) await this.enqueue(batch);
     while (this.readableLength >= this.readableHighWaterMark && !this.destroyed) {
       await new Promise<void>((resolve) => this.readerWaiters.push(resolve));
     }
@@ -278,34 +297,32 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
 
   /** Input arrived: (re)start the idle clock for a partial batch. */
   private noteInput(): void {
-    if (this.batcher.length > 0) this.idle.touch();
+    if (this.current !== undefined) this.idle.touch();
   }
 
   /** Hand a batch to the map, strictly in order (idle flushes and full batches share one queue). */
-  private enqueue(batch: Item[]): Promise<void> {
+  private enqueue(batch: InputBatch): Promise<void> {
     const next = this.chain.then(() => this.batches.push(batch));
     this.chain = next.catch(() => undefined);
     return next;
   }
 
   private flushIdle(): void {
-    if (this.busy || this.batcher.length === 0 || this.destroyed) return;
-    this.enqueue(this.batcher.take()).catch((error: Error) => this.destroy(error));
+    if (this.busy || this.current === undefined || this.destroyed) return;
+    this.enqueue(this.takeBatch()!).catch((error: Error) => this.destroy(error));
   }
 
-  private async runBatch(items: Item[]): Promise<PredictionResult<Input>[]> {
-    let problems = 0;
-    for (let i = 0; i < items.length; i++) if (items[i].problem !== undefined) problems++;
-    const valid = problems === 0 ? items : items.filter((item) => item.problem === undefined);
-    const results = valid.length === 0 ? [] : await this.sendValid(valid);
-    // One pass in input order: `results` follow `valid`, which is `items` without the problems.
-    const outputs: PredictionResult<Input>[] = new Array(items.length);
-    let refused: Item[] | undefined;
+  private async runBatch(batch: InputBatch): Promise<PredictionResult<Input>[]> {
+    const { inputs, problems, firstIndex } = batch;
+    const results = batch.sendableCount === 0 ? [] : await this.sendValid(batch);
+    // One pass in input order: `results` follow the sendable inputs, which are `inputs` without the problems.
+    const outputs: PredictionResult<Input>[] = new Array(inputs.length);
+    let refused: number[] | undefined;
     let firstRefusal: InvalidDocumentError | undefined;
-    for (let i = 0, r = 0; i < items.length; i++) {
-      const item = items[i];
-      if (item.problem !== undefined) {
-        outputs[i] = failure(item, new InvalidDocumentError([item.index], item.problem));
+    for (let i = 0, r = 0; i < inputs.length; i++) {
+      const problem = problems?.get(i);
+      if (problem !== undefined) {
+        outputs[i] = failure(inputs[i], firstIndex + i, new InvalidDocumentError([firstIndex + i], problem));
         continue;
       }
       const outcome = results[r++];
@@ -313,31 +330,37 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
         outputs[i] = outcome;
         continue;
       }
-      (refused ??= []).push(item);
+      (refused ??= []).push(firstIndex + i);
       const reason = outcome.error.serverMessage ?? `HTTP ${outcome.error.status}`;
-      const error = new InvalidDocumentError([item.index], `refused by the server: ${reason}`, { cause: outcome.error });
+      const error = new InvalidDocumentError([firstIndex + i], `refused by the server: ${reason}`, { cause: outcome.error });
       firstRefusal ??= error;
-      outputs[i] = failure(item, error);
+      outputs[i] = failure(inputs[i], firstIndex + i, error);
     }
     if (refused !== undefined && firstRefusal !== undefined && this.settings.onError === 'throw') {
       const first = firstRefusal;
       const reason = refused.length === 1 ? first.reason : `refused by the server (first: ${first.reason})`;
-      throw new InvalidDocumentError(refused.map((item) => item.index), reason, { cause: first.cause });
+      throw new InvalidDocumentError(refused, reason, { cause: first.cause });
     }
     return outputs;
   }
 
-  /** One batch: a span holding each request it takes (a refused batch is split, and each half sent under it). */
-  private sendValid(valid: Item[]): Promise<BisectOutcome<PredictionResult<Input>>[]> {
+  /**
+   * One batch: a span holding each request it takes (a refused batch is split, and each half sent
+   * under it). Bisection works on the sendable inputs' ordinals: each part it sends is a run
+   * `from..to` of them, whose wire bytes are one view of the batch's bytes.
+   */
+  private sendValid(batch: InputBatch): Promise<BisectOutcome<PredictionResult<Input>>[]> {
     this.stats.batches++;
+    const ordinals = new Array<number>(batch.sendableCount);
+    for (let i = 0; i < ordinals.length; i++) ordinals[i] = i;
     return inSpan(
       SPAN.predictBatch,
-      { [ATTR.documents]: valid.length },
+      { [ATTR.documents]: ordinals.length },
       async (batchContext, span) => {
         let splits = 0;
         const outcomes = await sendWithBisection(
-          valid,
-          (part) => this.sendOnce(part, batchContext),
+          ordinals,
+          (part) => this.sendOnce(batch, part[0], part[0] + part.length, batchContext),
           () => {
             this.stats.splits++;
             splits++;
@@ -350,7 +373,9 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
     );
   }
 
-  private async sendOnce(items: Item[], batchContext: Context): Promise<Prediction<Input>[]> {
+  /** One request for the batch's sendable inputs `from` to `to` (exclusive). */
+  private async sendOnce(batch: InputBatch, from: number, to: number, batchContext: Context): Promise<Prediction<Input>[]> {
+    const count = to - from;
     let attemptStart = performance.now();
     let inFlight = this.batches.active;
     this.startedAt ??= attemptStart;
@@ -362,19 +387,20 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
       attemptStart = performance.now() + event.delayMs;
       inFlight = this.batches.active;
     };
-    instruments().predictBatchSize.record(items.length);
+    instruments().predictBatchSize.record(count);
     // Each request says how many documents it carried: the halves of a split batch show as such.
-    const trace = { parent: batchContext, attributes: { [ATTR.documents]: items.length } };
-    const { outputs, bytes } = await this.adapter.send(items, { signal: this.controller.signal, onRetry, trace });
+    const trace = { parent: batchContext, attributes: { [ATTR.documents]: count } };
+    const { outputs, bytes } = await this.adapter.send(batch.wireBytes(from, to), batch.sendableInputs(from, to), { signal: this.controller.signal, onRetry, trace });
     this.stats.bytes += bytes;
     // `active` still counts this batch: the level is in use when every slot is.
-    this.adaptive?.onSuccess(performance.now() - attemptStart, items.length * 2 >= this.settings.batchSize, this.batches.active >= this.stats.concurrency);
+    this.adaptive?.onSuccess(performance.now() - attemptStart, count * 2 >= this.settings.batchSize, this.batches.active >= this.stats.concurrency);
     return outputs as Prediction<Input>[];
   }
 
   private emitOutputs(outputs: PredictionResult<Input>[]): void {
     if (this.destroyed) return;
-    for (const output of outputs) {
+    for (let i = 0; i < outputs.length; i++) {
+      const output = outputs[i];
       if ('error' in output) this.stats.failed++;
       else this.stats.predicted++;
       this.push(output);
@@ -384,6 +410,6 @@ export class PredictStream<Input, Output = Prediction<Input>> extends Transform 
   }
 }
 
-function failure<Input>(item: Item, error: Error): PredictionFailure<Input> {
-  return { input: item.input as Input, index: item.index, error };
+function failure<Input>(input: unknown, index: number, error: Error): PredictionFailure<Input> {
+  return { input: input as Input, index, error };
 }

@@ -9,7 +9,7 @@ import { endpointLabel, predict, predictComments as postPredictComments, predict
 import { resolveConnection, resolveLabels, resolveThreshold, resolveVersion, type ReinferConnection } from './options.js';
 import { toCommentPrediction, toPrediction } from './outputs.js';
 import { requestBody } from './request-body.js';
-import { PredictStream, resolveStreamOptions, type Item, type PredictAdapter, type PredictStreamOptions } from './predict-stream.js';
+import { PredictStream, resolveStreamOptions, Unsendable, type PredictAdapter, type PredictStreamOptions } from './predict-stream.js';
 import type { CommentInput, LabelRequest, ModelVersion, Prediction, PredictionResult, PredictCommentsResponse, PredictResponse, RawEmailDocument, ReinferDocument, WireEntity, WireLabelProperty } from './types.js';
 import { checkDocument, checkRawEmail, commentUid } from './validate-documents.js';
 import { counted } from '../core/plural.js';
@@ -53,6 +53,9 @@ function resolvePredict(options: PredictOptions): Common & { stream: ReturnType<
   return { connection, extra, stream };
 }
 
+const DOCUMENTS_HEAD = Buffer.from('{"documents":[');
+const UIDS_HEAD = Buffer.from('{"uids":[');
+
 /** Check that an answer holds one entry per document. */
 function aligned(response: PredictResponse | undefined, count: number, endpoint: string): PredictResponse {
   if (!response || !Array.isArray(response.predictions) || response.predictions.length !== count) {
@@ -62,24 +65,30 @@ function aligned(response: PredictResponse | undefined, count: number, endpoint:
   return response;
 }
 
-/** One output per item from a `/predict` or `/predict-raw-emails` answer (already `aligned`). */
-function documentOutputs(response: PredictResponse, items: readonly Item[], withComments: boolean): Prediction<unknown>[] {
+/** One output per input from a `/predict` or `/predict-raw-emails` answer (already `aligned`). */
+function documentOutputs(response: PredictResponse, inputs: readonly unknown[], withComments: boolean): Prediction<unknown>[] {
   const { predictions, entities, label_properties: properties, sentiment, model, comments } = response;
-  const outputs: Prediction<unknown>[] = new Array(items.length);
+  const outputs: Prediction<unknown>[] = new Array(inputs.length);
   const perDocumentSentiment = Array.isArray(sentiment);
   // A single number can only be one document's sentiment.
-  const singleSentiment = items.length === 1 && typeof sentiment === 'number' ? sentiment : undefined;
-  for (let i = 0; i < items.length; i++) {
+  const singleSentiment = inputs.length === 1 && typeof sentiment === 'number' ? sentiment : undefined;
+  for (let i = 0; i < inputs.length; i++) {
     const output = toPrediction(
-      items[i].input,
+      inputs[i],
       predictions[i],
-      forDocument<WireEntity>(entities, i, items.length),
-      forDocument<WireLabelProperty>(properties, i, items.length),
+      forDocument<WireEntity>(entities, i, inputs.length),
+      forDocument<WireLabelProperty>(properties, i, inputs.length),
       perDocumentSentiment ? sentiment[i] : singleSentiment,
       model,
     );
     if (withComments && comments?.[i]) output.comment = comments[i];
     outputs[i] = output;
+    // This document's part of the parsed answer is garbage from here on (the output keeps only
+    // its label names): a scavenge while the rest are built then copies what is left of the
+    // answer, not all of it. The profile had each batch's ~5 MB answer tree surviving one.
+    predictions[i] = undefined as never;
+    if (Array.isArray(entities)) entities[i] = undefined as never;
+    if (Array.isArray(properties)) properties[i] = undefined as never;
   }
   return outputs;
 }
@@ -127,15 +136,16 @@ export function predictDocuments<D extends ReinferDocument = ReinferDocument>(op
 export function predictDocuments<D extends ReinferDocument = ReinferDocument>(options: PredictOptions): PredictStream<D, PredictionResult<D>>;
 export function predictDocuments(options: PredictOptions): PredictStream<ReinferDocument, PredictionResult<ReinferDocument>> {
   const { connection, extra, stream } = resolvePredict(options);
+  const tail = Buffer.from(`]${extra}}`);
   const adapter: PredictAdapter = {
-    prepare(item) {
-      item.problem = checkDocument(item.value);
-      if (item.problem === undefined) item.wire = documentWire(item.value as ReinferDocument, item.text);
+    wire(value, text) {
+      const problem = checkDocument(value);
+      return problem === undefined ? documentWire(value as ReinferDocument, text) : new Unsendable(problem);
     },
-    async send(items, hooks: CallHooks) {
-      const result = await predict(connection, requestBody('{"documents":[', items, `]${extra}}`), hooks);
-      const response = aligned(result.data, items.length, endpointLabel('predict'));
-      return { outputs: documentOutputs(response, items, false), bytes: result.bytes };
+    async send(wireBytes, inputs, hooks: CallHooks) {
+      const result = await predict(connection, requestBody(DOCUMENTS_HEAD, wireBytes, tail), hooks);
+      const response = aligned(result.data, inputs.length, endpointLabel('predict'));
+      return { outputs: documentOutputs(response, inputs, false), bytes: result.bytes };
     },
   };
   return new PredictStream<ReinferDocument, PredictionResult<ReinferDocument>>(connection, stream, adapter);
@@ -153,17 +163,18 @@ export function predictRawEmails(options: PredictRawEmailsOptions): PredictStrea
   const transformTag = stringOption('transformTag', options.transformTag, true);
   const includeComments = booleanOption('includeComments', options.includeComments, false);
   const fields = `,"transform_tag":${JSON.stringify(transformTag)},"include_comments":${includeComments}${extra}`;
+  const tail = Buffer.from(`]${fields}}`);
   const adapter: PredictAdapter = {
-    prepare(item) {
-      item.problem = checkRawEmail(item.value);
-      if (item.problem !== undefined) return;
-      const doc = item.value as RawEmailDocument;
-      item.wire = JSON.stringify(doc.user_properties === undefined ? { raw_email: doc.raw_email } : { raw_email: doc.raw_email, user_properties: doc.user_properties });
+    wire(value) {
+      const problem = checkRawEmail(value);
+      if (problem !== undefined) return new Unsendable(problem);
+      const doc = value as RawEmailDocument;
+      return JSON.stringify(doc.user_properties === undefined ? { raw_email: doc.raw_email } : { raw_email: doc.raw_email, user_properties: doc.user_properties });
     },
-    async send(items, hooks) {
-      const result = await postPredictRawEmails(connection, requestBody('{"documents":[', items, `]${fields}}`), hooks);
-      const response = aligned(result.data, items.length, endpointLabel('predict-raw-emails'));
-      return { outputs: documentOutputs(response, items, includeComments), bytes: result.bytes };
+    async send(wireBytes, inputs, hooks) {
+      const result = await postPredictRawEmails(connection, requestBody(DOCUMENTS_HEAD, wireBytes, tail), hooks);
+      const response = aligned(result.data, inputs.length, endpointLabel('predict-raw-emails'));
+      return { outputs: documentOutputs(response, inputs, includeComments), bytes: result.bytes };
     },
   };
   return new PredictStream<RawEmailDocument, PredictionResult<RawEmailDocument>>(connection, stream, adapter);
@@ -178,32 +189,31 @@ export function predictComments<C extends CommentInput = CommentInput>(options: 
 export function predictComments<C extends CommentInput = CommentInput>(options: PredictCommentsOptions): PredictStream<C, PredictionResult<C>>;
 export function predictComments(options: PredictCommentsOptions): PredictStream<CommentInput, PredictionResult<CommentInput>> {
   const { connection, extra, stream } = resolvePredict(options);
+  const tail = Buffer.from(`]${extra}}`);
   const adapter: PredictAdapter = {
-    prepare(item) {
-      const checked = commentUid(item.value);
-      if ('problem' in checked) item.problem = checked.problem;
-      else {
-        item.uid = checked.uid;
-        item.wire = JSON.stringify(checked.uid);
-      }
+    wire(value) {
+      const checked = commentUid(value);
+      return 'problem' in checked ? new Unsendable(checked.problem) : JSON.stringify(checked.uid);
     },
-    async send(items, hooks) {
-      const result = await postPredictComments(connection, requestBody('{"uids":[', items, `]${extra}}`), hooks);
-      return { outputs: commentOutputs(result.data, items), bytes: result.bytes };
+    async send(wireBytes, inputs, hooks) {
+      const result = await postPredictComments(connection, requestBody(UIDS_HEAD, wireBytes, tail), hooks);
+      // The uids exactly as they were sent (one parse a request: the stream keeps no uid per input).
+      const uids = JSON.parse(`[${wireBytes.toString('utf8')}]`) as string[];
+      return { outputs: commentOutputs(result.data, inputs, uids), bytes: result.bytes };
     },
   };
   return new PredictStream<CommentInput, PredictionResult<CommentInput>>(connection, stream, adapter);
 }
 
 /** Match `/predict-comments` answers to the uids asked for (by uid, not by position). */
-function commentOutputs(response: PredictCommentsResponse | undefined, items: readonly Item[]): Prediction<unknown>[] {
+function commentOutputs(response: PredictCommentsResponse | undefined, inputs: readonly unknown[], uids: readonly string[]): Prediction<unknown>[] {
   const endpoint = endpointLabel('predict-comments');
   if (!response || !Array.isArray(response.predictions)) throw new ProtocolError(endpoint, 'the answer has no predictions array');
   const byUid = new Map(response.predictions.map((p) => [p.uid, p]));
-  return items.map((item) => {
-    const uid = item.uid!;
+  return inputs.map((input, i) => {
+    const uid = uids[i];
     const found = byUid.get(uid);
     if (!found) throw new ProtocolError(endpoint, `the answer has no prediction for uid "${uid}"`);
-    return toCommentPrediction(item.input, uid, found.labels, found.entities, found.label_properties, found.sentiment, response.model);
+    return toCommentPrediction(input, uid, found.labels, found.entities, found.label_properties, found.sentiment, response.model);
   });
 }
