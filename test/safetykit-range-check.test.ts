@@ -6,13 +6,17 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsonlError } from '../src/core/errors.js';
+import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { importFile } from '../src/safetykit/index.js';
 import { LineScan } from '../src/safetykit/file-body.js';
 import { objectLineCheck } from '../src/safetykit/line-check.js';
 import { isIdObjectLine } from '../src/safetykit/id-object-bytes.js';
 import { JUDGE_DEPS, judgeLines, RangeChecker, type LineTally } from '../src/safetykit/range-check.js';
 import { FIRST_SPECIAL_WASM, firstSpecialReference, wasmSimd, type WasmApi } from '../src/safetykit/special-bytes.js';
 import { hostileRecordTexts } from './helpers/hostile-page.js';
+import { rejection } from './helpers/rejection.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const MAX_LINE = 4096;
@@ -262,5 +266,42 @@ describe('RangeChecker (the worker reads the file itself) against LineScan', () 
     const path = join(dir(), 'short.jsonl');
     writeFileSync(path, '{"id":"a"}\n');
     await expect(checker.check(path, 0, 100, MAX_LINE)).rejects.toThrow(/changed during the import/);
+  });
+});
+
+describe('importFile with the worker check, over HTTP to the emulator', () => {
+  let emulator: Emulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ safetykit: { queuedMs: 5, ingestingMs: 10 } });
+  });
+  afterAll(async () => {
+    await emulator.close();
+  });
+  const conn = (namespace: string) => ({ baseUrl: emulator.url, apiKey: 'sk-test-range-check-0123456789', namespace, spoolDir: dir(), retry: { baseDelayMs: 1, maxDelayMs: 20 }, pollIntervalMs: 5, maxPollIntervalMs: 20 });
+  // ~120 B a line: 60 000 lines make ~7 MB, parts of 2 MB (each bigger than the 1 MiB checked before its request: all go to the worker).
+  const lines = (count: number) => Array.from({ length: count }, (_, i) => JSON.stringify({ id: `r-${i}`, text: `line ${i} ${'é'.repeat(i % 7)} \\ "quoted" ${'w'.repeat(60)}` }));
+
+  it('counts every object of every part, and names a bad line of a later part by its line in the file', async () => {
+    const good = join(dir(), 'parts-good.jsonl');
+    const all = lines(60_000);
+    writeFileSync(good, `${all.join('\n')}\n`);
+    const summary = await importFile({ ...conn('rc-good'), file: good, partBytes: 2_000_000 });
+    expect(summary.requestIds.length).toBeGreaterThan(2);
+    expect(summary.objects).toBe(60_000);
+    expect((await emulator.safetykit.importedIds('rc-good')).size).toBe(60_000);
+
+    // A control character inside a string, on line 50 001 (in a later part): the parts before it are uploaded, its part is not.
+    all[50_000] = all[50_000].replace('line', 'li\u0001ne');
+    const bad = join(dir(), 'parts-bad.jsonl');
+    writeFileSync(bad, `${all.join('\n')}\n`);
+    const uploads: Array<{ part: number; bytes: number }> = [];
+    const error = await rejection<JsonlError>(importFile({ ...conn('rc-bad'), file: bad, partBytes: 2_000_000, wait: false, onImport: (event) => event.stage === 'uploaded' && uploads.push(event) }));
+    expect(error).toBeInstanceOf(JsonlError);
+    expect(error.line).toBe(50_001);
+    expect(error.message).toContain(`${bad}:50001`);
+    const imported = uploads.reduce((sum, upload) => sum + upload.bytes, 0);
+    expect(imported).toBeLessThan(Buffer.byteLength(all.slice(0, 50_000).join('\n')) + 1);
+    expect(uploads.length).toBeGreaterThan(1);
+    expect(imported).toBeGreaterThan(Buffer.byteLength(all.slice(0, 50_000).join('\n')) - 2_000_000);
   });
 });

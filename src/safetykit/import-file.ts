@@ -290,6 +290,8 @@ class FileImportRun {
     }
     // A small part is checked whole before anything is asked for: a bad line then costs no request.
     if (part.lines === undefined && part.end - part.start <= PRECHECK_BYTES) await this.linesOf(part);
+    // A bigger one is started on the worker now: its check runs while the import is asked for.
+    if (this.checksOnWorker(part)) this.verdictOf(part);
     for (let renewal = 0; ; renewal++) {
       const ticket = await createImport(this.config, this.extras(trace));
       this.stats.requests++;
@@ -311,7 +313,7 @@ class FileImportRun {
   private async put(part: ImportPartState, uploadUrl: string, trace: TraceParent): Promise<true> {
     const size = part.end - part.start;
     // JSONL on two cores: the worker reads and checks the part while this thread only streams it.
-    const verdict = part.lines === undefined && !this.array && this.useWorker ? this.verdictOf(part) : undefined;
+    const verdict = this.checksOnWorker(part) ? this.verdictOf(part) : undefined;
     let scan: LineScan | undefined;
     const onRetry = () => void (this.stats.retries++, this.stats.requests++);
     const onProgress = (sent: number) => {
@@ -340,6 +342,11 @@ class FileImportRun {
     this.stats.bytes = this.uploadedBytes;
     await this.confirmUploaded(part, undefined);
     return true;
+  }
+
+  /** Whether the part's lines are checked by the worker (JSONL, not checked yet, two cores). */
+  private checksOnWorker(part: ImportPartState): boolean {
+    return part.lines === undefined && !this.array && this.useWorker;
   }
 
   /**
