@@ -369,7 +369,9 @@ class FileImportRun {
     let found: RangeVerdict;
     try {
       found = await (this.rangeChecker ??= new RangeChecker()).check(this.settings.file, part.start, part.end, this.settings.maxLineBytes);
-    } catch {
+    } catch (error) {
+      // The run has failed (the worker was closed with it): nothing more to check.
+      if (this.signal.aborted) throw error;
       this.useWorker = false;
       return this.scanPart(part);
     }
