@@ -16,7 +16,9 @@ const FILE_CHUNK_BYTES = 1024 * 1024;
  * Splits JSONL text into lines and checks them, counts objects. On the calling thread by default:
  * with the byte-level fast path (id-object-bytes.ts) a line costs less to check here than to
  * copy into a batch and post to the worker (the profile of `importFile` showed postMessage, the
- * worker's start-up and the two threads' GC costing more than the check itself).
+ * worker's start-up and the two threads' GC costing more than the check itself). `importFile()`
+ * uses it for JSON arrays, small parts and one-core machines; a JSONL part is checked by a
+ * worker that reads the file itself (range-check.ts, {@link checkedFileBody}).
  */
 export class LineScan {
   /** Lines seen so far in this scan (blank ones included). */

@@ -3,7 +3,8 @@
  * it. Each part (a byte range of whole lines, at most `partBytes`) is checked line by line while
  * the file itself streams into the pre-signed PUT; a bad line cuts the PUT short, so nothing of
  * it is imported. A JSON array goes up as its JSONL view (json-array-view.ts): each element on
- * one line, its text unchanged.
+ * one line, its text unchanged. The lines of a JSONL part are checked by a worker thread that
+ * reads the same bytes from disk itself (range-check.ts); this thread only streams them.
  *
  * Resumable: a state file beside the input records each part's range, request id and progress,
  * saved durably before and after every PUT, and keyed to the file's identity (size, mtime and a
