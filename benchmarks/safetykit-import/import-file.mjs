@@ -1,10 +1,11 @@
 // importFile: the file itself streams into the PUT while every line is checked (no spool copy).
 import { rmSync } from 'node:fs';
-import { importFile } from '../../dist/safetykit/index.js';
-import { closeAgents } from '../../dist/core/http.js';
 import { report } from '../lib.mjs';
 
-const [baseUrl, apiKey, file, partBytes, spoolDir] = process.argv.slice(2);
+// The build to measure: this tree's dist, or another's (a baseline built by lib.mjs baselineDist).
+const [baseUrl, apiKey, file, partBytes, spoolDir, dist = new URL('../../dist', import.meta.url).pathname] = process.argv.slice(2);
+const { importFile } = await import(`${dist}/safetykit/index.js`);
+const { closeAgents } = await import(`${dist}/core/http.js`);
 const stateFile = `${file}.bench-state-${process.pid}.json`;
 const started = performance.now();
 const summary = await importFile({ baseUrl, apiKey, namespace: 'bench', file, stateFile, spoolDir, wait: false, partBytes: partBytes === 'default' ? undefined : Number(partBytes) });

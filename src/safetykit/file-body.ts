@@ -4,8 +4,8 @@
  * object store never receives all `Content-Length` bytes of a part with a bad line: a bad line
  * destroys the body, the PUT is cut short, and nothing is imported.
  */
-import { createReadStream, type ReadStream } from 'node:fs';
-import { Transform, pipeline, type Readable } from 'node:stream';
+import { close, createReadStream, open, read, type ReadStream } from 'node:fs';
+import { Readable, Transform, pipeline } from 'node:stream';
 import { LineChecker, tooLongLine, type CheckLine, type LineCheckerOptions } from './line-check.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -16,7 +16,9 @@ const FILE_CHUNK_BYTES = 1024 * 1024;
  * Splits JSONL text into lines and checks them, counts objects. On the calling thread by default:
  * with the byte-level fast path (id-object-bytes.ts) a line costs less to check here than to
  * copy into a batch and post to the worker (the profile of `importFile` showed postMessage, the
- * worker's start-up and the two threads' GC costing more than the check itself).
+ * worker's start-up and the two threads' GC costing more than the check itself). `importFile()`
+ * uses it for JSON arrays, small parts and one-core machines; a JSONL part is checked by a
+ * worker that reads the file itself (range-check.ts, {@link checkedFileBody}).
  */
 export class LineScan {
   /** Lines seen so far in this scan (blank ones included). */
@@ -135,4 +137,77 @@ export function fileRangeBody(path: string, start: number, end: number, scan: Li
   // pipeline() passes a read error of the file on to the body the request is reading.
   pipeline(file, body, () => scan?.close());
   return body;
+}
+
+/**
+ * Bytes `[start, end)` of `path` as a PUT body whose lines are checked elsewhere (range-check.ts):
+ * the chunks go out as they are read, the last one only once `verdict` resolves; when it rejects
+ * (a bad line, named by its `JsonlError`) the body is destroyed with that error at once, so the
+ * PUT is cut short and nothing is imported. One stream, as light as a plain upload of the file.
+ */
+export function checkedFileBody(path: string, start: number, end: number, verdict: Promise<unknown>, onProgress?: (bytesSent: number) => void): Readable {
+  return new CheckedFileBody(path, start, end, verdict, onProgress);
+}
+
+class CheckedFileBody extends Readable {
+  private fd: number | undefined;
+  private position: number;
+  private sent = 0;
+
+  constructor(
+    private readonly path: string,
+    start: number,
+    private readonly end: number,
+    private readonly verdict: Promise<unknown>,
+    private readonly onProgress: ((bytesSent: number) => void) | undefined,
+  ) {
+    // One chunk read ahead while the previous one is sent.
+    super({ highWaterMark: FILE_CHUNK_BYTES });
+    this.position = start;
+    verdict.catch((error: Error) => this.destroy(error));
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    open(this.path, 'r', (error, fd) => {
+      this.fd = fd;
+      callback(error);
+    });
+  }
+
+  override _read(): void {
+    const length = Math.min(FILE_CHUNK_BYTES, this.end - this.position);
+    if (length <= 0) {
+      this.push(null);
+      return;
+    }
+    const chunk = Buffer.allocUnsafeSlow(length);
+    read(this.fd!, chunk, 0, length, this.position, (error, bytesRead) => {
+      if (error) return this.destroy(error);
+      if (bytesRead === 0) return this.destroy(new Error(`the file ended at byte ${this.position}, before the end of the part (${this.end}): it changed during the import`));
+      this.position += bytesRead;
+      const bytes = bytesRead === length ? chunk : chunk.subarray(0, bytesRead);
+      if (this.position < this.end) return this.release(bytes);
+      // The last chunk: only once every line is known good.
+      this.verdict.then(
+        () => {
+          this.release(bytes);
+          this.push(null);
+        },
+        () => undefined,
+      );
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.fd === undefined) return callback(error);
+    const fd = this.fd;
+    this.fd = undefined;
+    close(fd, () => callback(error));
+  }
+
+  private release(chunk: Buffer): void {
+    if (this.destroyed) return;
+    this.push(chunk);
+    this.onProgress?.((this.sent += chunk.length));
+  }
 }

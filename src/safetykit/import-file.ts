@@ -3,7 +3,8 @@
  * it. Each part (a byte range of whole lines, at most `partBytes`) is checked line by line while
  * the file itself streams into the pre-signed PUT; a bad line cuts the PUT short, so nothing of
  * it is imported. A JSON array goes up as its JSONL view (json-array-view.ts): each element on
- * one line, its text unchanged.
+ * one line, its text unchanged. The lines of a JSONL part are checked by a worker thread that
+ * reads the same bytes from disk itself (range-check.ts); this thread only streams them.
  *
  * Resumable: a state file beside the input records each part's range, request id and progress,
  * saved durably before and after every PUT, and keyed to the file's identity (size, mtime and a
@@ -25,11 +26,12 @@ import { baseStats, type BaseStats } from '../core/stats.js';
 import { ATTR, SPAN, inSpan } from '../core/telemetry.js';
 import { createImport, fetchRequestStatus, isExpiredUpload, uploadBody } from './client.js';
 import { resolveSafetykit, type SafetykitConfig, type SafetykitOptions } from './config.js';
-import { LineScan, fileRangeBody } from './file-body.js';
+import { LineScan, checkedFileBody, fileRangeBody } from './file-body.js';
 import { ImportStateFile, type ImportFileFormat, type ImportPartState, type ImportState } from './import-state.js';
 import type { ImportEvent, ImportWriterSummary } from './import-writer.js';
 import { ArrayScan, arrayElementCheck, elementError, JsonArrayFile } from './json-array-view.js';
-import { objectLineCheck, type CheckLine } from './line-check.js';
+import { objectLineCheck, tooLongLine, type CheckLine } from './line-check.js';
+import { RangeChecker, type RangeVerdict } from './range-check.js';
 import { pollUntilFinal, resolvePoll, type PollOptions, type ResolvedPoll } from './requests.js';
 import { removeStaleSpools } from './spool.js';
 
@@ -169,6 +171,11 @@ class FileImportRun {
   private saving: Promise<void> = Promise.resolve();
   /** The context the import was started in: its upload spans sit under that context's span. */
   private readonly traceParent: Context = context.active();
+  /** The worker that checks JSONL parts (started with the first part it checks). */
+  private rangeChecker: RangeChecker | undefined;
+  private useWorker = RangeChecker.worthIt();
+  /** Each part's check by the worker, shared by every attempt of its PUT. */
+  private readonly verdicts = new Map<ImportPartState, Promise<{ lines: number; objects: number }>>();
 
   constructor(
     private readonly config: SafetykitConfig,
@@ -213,6 +220,8 @@ class FileImportRun {
         this.stats.parts = Math.max(this.stats.parts, index + 1);
         await this.runPart(part, index).catch((error: unknown) => this.describeBadElement(error, part));
       }
+      // Every part is uploaded: the worker is not needed while the polls finish.
+      this.rangeChecker?.close();
       await Promise.all(this.polls);
       if (this.failure) throw this.failure;
       await this.saving;
@@ -224,6 +233,7 @@ class FileImportRun {
       // AbortErrors (background polls stopped mid-wait) must not take its place.
       this.failure ??= error as Error;
       this.controller.abort();
+      this.rangeChecker?.close();
       await Promise.allSettled([...this.polls, this.saving]);
       throw this.failure;
     }
@@ -281,6 +291,8 @@ class FileImportRun {
     }
     // A small part is checked whole before anything is asked for: a bad line then costs no request.
     if (part.lines === undefined && part.end - part.start <= PRECHECK_BYTES) await this.linesOf(part);
+    // A bigger one is started on the worker now: its check runs while the import is asked for.
+    if (this.checksOnWorker(part)) this.verdictOf(part);
     for (let renewal = 0; ; renewal++) {
       const ticket = await createImport(this.config, this.extras(trace));
       this.stats.requests++;
@@ -301,38 +313,85 @@ class FileImportRun {
   /** PUT the part's bytes, checking its lines on the way (once: a retry after a complete check sends the file as it is). */
   private async put(part: ImportPartState, uploadUrl: string, trace: TraceParent): Promise<true> {
     const size = part.end - part.start;
+    // JSONL on two cores: the worker reads and checks the part while this thread only streams it.
+    const verdict = this.checksOnWorker(part) ? this.verdictOf(part) : undefined;
     let scan: LineScan | undefined;
     const onRetry = () => void (this.stats.retries++, this.stats.requests++);
+    const onProgress = (sent: number) => {
+      this.stats.bytes = this.uploadedBytes + sent;
+      this.progress();
+    };
     this.stats.phase = 'uploading';
     this.stats.requests++;
     await uploadBody(
       uploadUrl,
       size,
       () => {
+        if (verdict) return checkedFileBody(this.settings.file, part.start, part.end, verdict, onProgress);
         // A retry after a complete check (the store failed after the last byte) sends the file as it is.
         if (scan?.done) Object.assign(part, { lines: scan.lines, objects: scan.objects });
         scan?.close();
         scan = part.lines === undefined ? new LineScan(part.firstLine, this.checkLine, this.settings.maxLineBytes, this.settings.source) : undefined;
-        return fileRangeBody(
-          this.settings.file,
-          part.start,
-          part.end,
-          scan,
-          (sent) => {
-            this.stats.bytes = this.uploadedBytes + sent;
-            this.progress();
-          },
-          this.viewOf(),
-        );
+        return fileRangeBody(this.settings.file, part.start, part.end, scan, onProgress, this.viewOf());
       },
       { timeoutMs: this.settings.uploadTimeoutMs, retry: this.config.retry, signal: this.signal, onRetry, trace },
     );
     // The PUT succeeded only after the last chunk, which waits for the whole check.
+    if (verdict) Object.assign(part, await verdict);
     if (scan?.done) Object.assign(part, { lines: scan.lines, objects: scan.objects });
     this.uploadedBytes += size;
     this.stats.bytes = this.uploadedBytes;
     await this.confirmUploaded(part, undefined);
     return true;
+  }
+
+  /** Whether the part's lines are checked by the worker (JSONL, not checked yet, two cores). */
+  private checksOnWorker(part: ImportPartState): boolean {
+    return part.lines === undefined && !this.array && this.useWorker;
+  }
+
+  /**
+   * The check of a part by the worker (started once per part: every attempt of its PUT waits for
+   * the same verdict): its counts, or the `JsonlError` of its first bad line. Should the worker
+   * fail, this thread checks the part instead, and every later part.
+   */
+  private verdictOf(part: ImportPartState): Promise<{ lines: number; objects: number }> {
+    let verdict = this.verdicts.get(part);
+    if (verdict === undefined) {
+      verdict = this.checkOnWorker(part);
+      // Read by the body and after the PUT; a PUT that fails first must not leave it unhandled.
+      verdict.catch(() => undefined);
+      this.verdicts.set(part, verdict);
+    }
+    return verdict;
+  }
+
+  private async checkOnWorker(part: ImportPartState): Promise<{ lines: number; objects: number }> {
+    let found: RangeVerdict;
+    try {
+      found = await (this.rangeChecker ??= new RangeChecker()).check(this.settings.file, part.start, part.end, this.settings.maxLineBytes);
+    } catch (error) {
+      // The run has failed (the worker was closed with it): nothing more to check.
+      if (this.signal.aborted) throw error;
+      this.useWorker = false;
+      return this.scanPart(part);
+    }
+    if (found.bad) throw await this.badLineError(part, found.bad.offset, part.firstLine + found.bad.index, found.bad.tooLong);
+    return { lines: found.lines, objects: found.objects };
+  }
+
+  /** The error of the line the worker refused, built here by the same check as every other path. */
+  private async badLineError(part: ImportPartState, offset: number, lineNumber: number, tooLong: boolean): Promise<Error> {
+    const { maxLineBytes, source } = this.settings;
+    const bytes = await this.read(offset, Math.min(part.end - offset, maxLineBytes + 2));
+    if (tooLong) return tooLongLine(bytes, 0, lineNumber, maxLineBytes, source);
+    const newline = bytes.indexOf(10);
+    try {
+      this.checkLine(bytes, 0, newline < 0 ? bytes.length : newline, lineNumber);
+    } catch (error) {
+      return error as Error;
+    }
+    return new JsonlError(lineNumber, 'refused by the line check', bytes.toString('utf8', 0, Math.min(bytes.length, 80)), { source });
   }
 
   private async confirmUploaded(part: ImportPartState, status: string | undefined): Promise<void> {
@@ -371,23 +430,26 @@ class FileImportRun {
    * part before its upload, or one whose upload an earlier run finished without recording it.
    */
   private async linesOf(part: ImportPartState): Promise<number> {
-    if (part.lines === undefined) {
-      const scan = new LineScan(part.firstLine, this.checkLine, this.settings.maxLineBytes, this.settings.source);
-      const handle = await open(this.settings.file, 'r');
-      try {
-        const view = this.viewOf();
-        for await (const chunk of handle.createReadStream({ start: part.start, end: part.end - 1, autoClose: false })) {
-          view?.(chunk as Buffer);
-          await scan.feed(chunk as Buffer);
-        }
-        await scan.finish();
-      } finally {
-        scan.close();
-        await handle.close();
-      }
-      Object.assign(part, { lines: scan.lines, objects: scan.objects });
-    }
+    if (part.lines === undefined) Object.assign(part, await this.scanPart(part));
     return part.lines!;
+  }
+
+  /** Read and check the part on this thread: its line and object counts, or its first bad line's error. */
+  private async scanPart(part: ImportPartState): Promise<{ lines: number; objects: number }> {
+    const scan = new LineScan(part.firstLine, this.checkLine, this.settings.maxLineBytes, this.settings.source);
+    const handle = await open(this.settings.file, 'r');
+    try {
+      const view = this.viewOf();
+      for await (const chunk of handle.createReadStream({ start: part.start, end: part.end - 1, autoClose: false })) {
+        view?.(chunk as Buffer);
+        await scan.feed(chunk as Buffer);
+      }
+      await scan.finish();
+    } finally {
+      scan.close();
+      await handle.close();
+    }
+    return { lines: scan.lines, objects: scan.objects };
   }
 
   /**
