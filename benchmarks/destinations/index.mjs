@@ -5,15 +5,18 @@
 // kind of destination: file-case.mjs here; the database destinations (DuckDB, PostgreSQL) have
 // database-case.mjs beside it and their own table (benchmarks/destinations-databases).
 //
-// `node benchmarks/destinations/index.mjs --baseline REF` (not through run.mjs, which passes only
-// --quick) also runs CSV and Parquet with a build of git REF in the same rounds (rows
-// `csv (REF)`, `parquet (REF)`): the before/after of a change under the same load.
+// `--baseline REF` (or DESTINATIONS_BASELINE=REF in the environment, which `npm run bench --
+// destinations` passes on) also runs CSV and Parquet with a build of git REF in the same rounds
+// (rows `csv (REF)`, `parquet (REF)`): the before/after of a change under the same load.
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { baselineDist, interleavedRounds, median, printBenchmark, ROOT } from '../lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const baselineAt = process.argv.indexOf('--baseline');
-const baseline = baselineAt > 0 ? baselineDist(process.argv[baselineAt + 1], 'destinations') : undefined;
+const baselineRef = baselineAt > 0 ? process.argv[baselineAt + 1] : process.env.DESTINATIONS_BASELINE || undefined;
+const baseline = baselineRef ? baselineDist(baselineRef, 'destinations') : undefined;
+const loadBefore = loadavg()[0];
 const RUNS = quick ? 1 : 3;
 const BATCH = 5000;
 const BIG = quick ? 100_000 : 1_000_000;
@@ -34,6 +37,7 @@ const rounds = (records) =>
 const big = await rounds(BIG);
 const small = await rounds(SMALL);
 
+const loadAfter = loadavg()[0];
 const ratio = (x, y) => Number((x / y).toFixed(2));
 const row = (format, r) => [format, r.records.toLocaleString('en-US'), Math.round(r.recordsPerSec).toLocaleString('en-US'), r.mbPerSec.toFixed(1), r.peakRssMb.toFixed(1), r.runs.join(' / ')];
 const columns = ['destination', 'records', 'records/s', 'MB/s (output)', 'peak RSS MB', 'runs (records/s)'];
@@ -58,7 +62,7 @@ printBenchmark({
     ...['csv', 'parquet'].map((f) => ({ claim: `${f} peak RSS within 20 % between ${SMALL.toLocaleString('en-US')} and ${BIG.toLocaleString('en-US')} records`, value: spread(f), target: 20, pass: spread(f) <= 20 })),
   ],
   notes: [
-    `Medians of ${RUNS} runs, formats interleaved; each case in its own process, the emulator in another (2 shared cores: the emulator, the client and DuckDB's threads compete for CPU).`,
+    `Medians of ${RUNS} runs, formats interleaved; each case in its own process, the emulator in another (2 shared cores: the emulator, the client and DuckDB's threads compete for CPU). Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end.`,
     'Every format is exactly once: JSONL and CSV append and fsync each page, then save the state (3 fsyncs a page); Parquet stages pages as CSV and every 100,000 rows has DuckDB COPY them into a part file (fsynced and renamed before the state counts it), then merges the parts into one file at the end (included in the time).',
     'CSV maps each record to the 17 columns of the Innerworks mapping and quotes per RFC 4180 (our own quoting: csv-stringify encoded 68 k rows/s against 259 k in a microbenchmark of the same rows). Parquet writer chosen by measurement: DuckDB COPY from staged CSV 88 k rows/s, hyparquet-writer ~70 k, @dsnp/parquetjs 16 k (see the commit that chose it).',
     'MB/s counts the bytes of the output file (Parquet is compressed: fewer bytes for the same records).',
