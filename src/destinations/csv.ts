@@ -9,6 +9,10 @@
  * Innerworks rows, csv-stringify encodes 68 k rows/s and this 259 k rows/s, and at csv-stringify's
  * speed the CSV export could not reach 0.8× the JSONL export (benchmarks/destinations). The
  * tests read our output back with csv-parse and DuckDB.
+ *
+ * An export's pages take another road to the same bytes: its results come as JSON lines and
+ * `./csv-lines.ts` makes their rows from the lines' bytes, handing any record it is not sure of
+ * to `csvRows` below, which stays the reference.
  */
 import { Writable } from 'node:stream';
 import { open, type FileHandle } from 'node:fs/promises';
