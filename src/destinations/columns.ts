@@ -172,6 +172,16 @@ export function objectMapping(columns: readonly (string | ColumnSpec)[] | undefi
   return new PathMapping(typed, options);
 }
 
+/**
+ * Whether `mapping` is one of this file's (its `row()` is the walk of {@link PathMapping} along
+ * the paths its columns list): another reader of the same records (`./csv-lines.ts`, which reads
+ * a record's JSON bytes) may then give the cells of `row()` itself, where it is sure to give the
+ * same ones.
+ */
+export function isPathMapping(mapping: ColumnMapping): boolean {
+  return mapping instanceof PathMapping;
+}
+
 /** Validate one entry of a `columns` option. */
 function columnSpec(column: unknown, index: number): ColumnSpec {
   const spec = typeof column === 'string' ? { name: column } : column;

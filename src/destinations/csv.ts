@@ -9,6 +9,10 @@
  * Innerworks rows, csv-stringify encodes 68 k rows/s and this 259 k rows/s, and at csv-stringify's
  * speed the CSV export could not reach 0.8× the JSONL export (benchmarks/destinations). The
  * tests read our output back with csv-parse and DuckDB.
+ *
+ * An export's pages take another road to the same bytes: its results come as JSON lines and
+ * `./csv-lines.ts` makes their rows from the lines' bytes, handing any record it is not sure of
+ * to `csvRows` below, which stays the reference.
  */
 import { Writable } from 'node:stream';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -16,7 +20,9 @@ import { ConfigError } from '../core/errors.js';
 import { booleanOption, stringOption } from '../core/options.js';
 import { AppendingFileDestination, diskFull, writeFully, type AppendingFileOptions, type Encoder } from './appending-file.js';
 import { objectMapping, type CellValue, type ColumnMapping, type ColumnSpec, type ColumnType, type MappingOptions } from './columns.js';
-import type { Destination, DestinationContext } from './destination.js';
+import { CsvLineRows } from './csv-lines.js';
+import type { Destination, DestinationContext, PartitionPosition } from './destination.js';
+import type { JsonLines } from '../core/json-lines.js';
 
 const NEEDS_QUOTES = /[",\r\n]/;
 /** What a spreadsheet runs as a formula when a cell starts with it: OWASP's list (=, +, -, @, tab, CR). */
@@ -70,7 +76,24 @@ export function csvEncoder(mapping: ColumnMapping, format: CsvFormatOptions = {}
 
 /** A CSV file destination for `exportInferenceResults`. */
 export function createCsvDestination(options: AppendingFileOptions & CsvFormatOptions, context: DestinationContext): Destination {
-  return new AppendingFileDestination('CSV', csvEncoder(context.mapping, options), options);
+  return new CsvFileDestination(context.mapping, options);
+}
+
+/**
+ * An export hands it each page as JSON lines (`writeLines`), made rows by `./csv-lines.ts`
+ * without record objects; `write` (records) stays for the other sources. Both give the same bytes.
+ */
+class CsvFileDestination extends AppendingFileDestination {
+  private readonly lineRows: CsvLineRows;
+
+  constructor(mapping: ColumnMapping, options: AppendingFileOptions & CsvFormatOptions) {
+    super('CSV', csvEncoder(mapping, options), options);
+    this.lineRows = new CsvLineRows(mapping, options, (records) => csvRows(mapping, records, options));
+  }
+
+  async writeLines(partition: number, lines: JsonLines, position: PartitionPosition): Promise<void> {
+    await this.append(partition, lines.length > 0 ? this.lineRows.encode(lines) : undefined, position);
+  }
 }
 
 /** Options shared by the file Writables ({@link csvWriter}, `parquetWriter()`). */

@@ -33,6 +33,8 @@ import { objectMapping, refuseOtherColumns, type Column, type ColumnMapping } fr
 import { diskFull, writeFully } from './appending-file.js';
 import { refuseOtherFormat } from './file-format.js';
 import { csvRows, fileWriterFile, notAnObject, type FileWriterOptions } from './csv.js';
+import { CsvLineRows } from './csv-lines.js';
+import type { JsonLines } from '../core/json-lines.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { importOptional } from './optional.js';
 import { StateSaver } from './state-saver.js';
@@ -161,6 +163,7 @@ class ParquetDestination implements Destination {
   private readonly copier: DuckCopier;
   private current!: ParquetState;
   private stages: Stage[] = [];
+  private readonly lineRows: CsvLineRows;
 
   constructor(
     private readonly options: ParquetDestinationOptions,
@@ -174,6 +177,7 @@ class ParquetDestination implements Destination {
     this.flushIntervalMs = integerOption('flushIntervalMs', options.flushIntervalMs, 60_000, 1, 86_400_000);
     this.state = new StateSaver(options.stateFile ?? (this.dataset ? join(file, '.state.json') : `${file}.state.json`));
     this.copier = new DuckCopier(mapping.columns);
+    this.lineRows = new CsvLineRows(mapping, {}, (records) => csvRows(mapping, records));
   }
 
   async open(request: OpenRequest): Promise<OpenedExport> {
@@ -207,14 +211,25 @@ class ParquetDestination implements Destination {
   }
 
   async write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
-    const stage = this.stages[partition];
     const count = records.length;
+    // The page as CSV text before any await, and the records let go: held through the stage
+    // file's open and write they survived the next page's parse into V8's old generation (the
+    // profile of the database destinations, checkpointed-table.ts).
+    const text = count > 0 ? csvRows(this.mapping, records) : '';
+    records = [];
+    await this.stageRows(partition, text, count, position);
+  }
+
+  /** `write` for a page of JSON lines (an export's pages): the same CSV rows, made from the lines' bytes (`./csv-lines.ts`). */
+  async writeLines(partition: number, lines: JsonLines, position: PartitionPosition): Promise<void> {
+    const count = lines.length;
+    await this.stageRows(partition, count > 0 ? this.lineRows.encode(lines) : '', count, position);
+  }
+
+  /** Append a page's `count` rows (`text`) to the partition's stage; a part file when the stage is full or old enough. */
+  private async stageRows(partition: number, text: string | Buffer, count: number, position: PartitionPosition): Promise<void> {
+    const stage = this.stages[partition];
     if (count > 0) {
-      // The page as CSV text before any await, and the records let go: held through the stage
-      // file's open and write they survived the next page's parse into V8's old generation (the
-      // profile of the database destinations, checkpointed-table.ts).
-      const text = csvRows(this.mapping, records);
-      records = [];
       if (!stage.handle) {
         stage.handle = await open(stage.path, 'w');
         stage.since = Date.now();
