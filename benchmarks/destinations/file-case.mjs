@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportInferenceResults } from '../../dist/index.js';
+import { duckdbHostUsage } from '../../dist/destinations/duckdb-host.js';
 import { report } from '../lib.mjs';
 
 const [format, baseUrl, recordsText, batchText] = process.argv.slice(2);
@@ -16,7 +17,8 @@ try {
   const summary = await exportInferenceResults({ file: join(dir, `out.${format}`), apiKey: process.env.INNERWORKS_API_KEY, baseUrl, batchSize: Number(batchText) });
   const seconds = (performance.now() - started) / 1000;
   if (summary.records !== Number(recordsText)) throw new Error(`exported ${summary.records} records, expected ${recordsText}`);
-  report({ records: summary.records, recordsPerSec: summary.records / seconds, mbPerSec: summary.bytes / 1e6 / seconds, bytes: summary.bytes });
+  // Parquet: DuckDB's COPY runs in a host process; its peak RSS is reported beside this process's.
+  report({ records: summary.records, recordsPerSec: summary.records / seconds, mbPerSec: summary.bytes / 1e6 / seconds, bytes: summary.bytes, hostPeakRssMb: Number(duckdbHostUsage().peakRssMb.toFixed(1)), hostCpuMs: Math.round(duckdbHostUsage().cpuMs), cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000) });
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
