@@ -19,13 +19,21 @@ import { importOptional } from './optional.js';
 /** A value bound to a statement parameter. */
 export type HostValue = string | number | boolean | null;
 
+/** A statement and its parameters. */
+export interface HostStatement {
+  sql: string;
+  values?: HostValue[];
+}
+
 interface Request {
   id: number;
-  op: 'open' | 'run' | 'rows' | 'close';
+  op: 'open' | 'run' | 'rows' | 'transaction' | 'close';
   path?: string;
   config?: Record<string, string>;
   sql?: string;
   values?: HostValue[];
+  statements?: HostStatement[];
+  guard?: HostStatement;
 }
 
 interface Answer {
@@ -87,16 +95,18 @@ export class DuckdbHost {
   static async open(path: string, config: Record<string, string>, option: string, purpose: string): Promise<DuckdbHost> {
     const driver = await driverPath(option, purpose);
     const deadline = Date.now() + LOCK_RETRY_MS;
+    const host = new DuckdbHost(driver);
     for (;;) {
-      const host = new DuckdbHost(driver);
       try {
         // No cache of files read: a stage file is rewritten under the same name for each page,
         // and what was read once is not read again (the cache would only hold memory).
         await host.#request({ op: 'open', path, config: { enable_external_file_cache: 'false', ...config } });
         return host;
       } catch (error) {
-        await host.close();
-        if (!/lock/i.test((error as Error).message) || Date.now() > deadline) throw error;
+        if (!/lock/i.test((error as Error).message) || Date.now() > deadline || host.#gone) {
+          await host.close();
+          throw error;
+        }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
@@ -110,6 +120,15 @@ export class DuckdbHost {
   /** Run a statement; its rows as objects (BIGINT as bigint). */
   async rows(sql: string, values?: HostValue[]): Promise<Record<string, unknown>[]> {
     return (await this.#request({ op: 'rows', sql, values })) as Record<string, unknown>[];
+  }
+
+  /**
+   * BEGIN, `statements`, then `guard` (when given), and COMMIT only when the guard changed
+   * exactly one row, in one round trip; ROLLBACK when it did not or a statement failed (the error
+   * is then the statement's). Resolves the guard's changed count (1 without a guard).
+   */
+  async transaction(statements: HostStatement[], guard?: HostStatement): Promise<number> {
+    return Number(await this.#request({ op: 'transaction', statements, guard }));
   }
 
   /** Close the database and end the process (idempotent; a dead host is just gone). */
@@ -186,6 +205,16 @@ function hostMain(driver: string): void {
           result = (await connection!.run(request.sql!, request.values)).rowsChanged;
         } else if (request.op === 'rows') {
           result = (await connection!.runAndReadAll(request.sql!, request.values)).getRowObjects();
+        } else if (request.op === 'transaction') {
+          await connection!.run('BEGIN TRANSACTION');
+          try {
+            for (const statement of request.statements!) await connection!.run(statement.sql, statement.values);
+            result = request.guard ? (await connection!.run(request.guard.sql, request.guard.values)).rowsChanged : 1;
+            await connection!.run(Number(result) === 1 ? 'COMMIT' : 'ROLLBACK');
+          } catch (error) {
+            await connection!.run('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
         } else {
           connection?.closeSync();
           instance?.closeSync();

@@ -152,14 +152,30 @@ class DuckdbTable implements SqlTable<string> {
 
   /** Insert staged CSV `text` in the open transaction: the host reads it with DuckDB's CSV reader. */
   async insert(text: string): Promise<void> {
-    if (text.length === 0) return;
+    const statement = await this.#staged(text);
+    if (statement) await this.run(statement.sql);
+  }
+
+  /** The page (staged CSV `text`) and `guard` (the position upsert) in one transaction, one round trip to the host (SqlTable.commitPage). */
+  async commitPage(text: string | undefined, guard?: { sql: string; values: SqlValue[] }): Promise<number> {
+    const statement = text === undefined ? undefined : await this.#staged(text);
+    try {
+      return await this.#host!.transaction(statement ? [statement] : [], guard);
+    } catch (error) {
+      throw this.error(error);
+    }
+  }
+
+  /** Write `text` to the stage file; the INSERT that reads it (undefined: no rows). */
+  async #staged(text: string): Promise<{ sql: string } | undefined> {
+    if (text.length === 0) return undefined;
     try {
       // No fsync: the stage only carries the page to the host; the commit is what is durable.
       await writeFile(this.#stage, text);
     } catch (error) {
       throw this.error(diskFull(this.#stage, error));
     }
-    await this.run(`INSERT INTO ${qualified(this.table)} SELECT * FROM ${stagedCsvSource(this.#stage, this.#columns)}`);
+    return { sql: `INSERT INTO ${qualified(this.table)} SELECT * FROM ${stagedCsvSource(this.#stage, this.#columns)}` };
   }
 
   async rollback(): Promise<void> {
@@ -206,14 +222,7 @@ export function duckdbWriter(options: DuckdbWriterOptions): TableWriter {
       await table.prepare(mapping);
     },
     async write(rows) {
-      try {
-        await table.run('BEGIN TRANSACTION');
-        await table.insert(table.encode(rows, mapped!));
-        await table.run('COMMIT');
-      } catch (error) {
-        await table.rollback();
-        throw error;
-      }
+      await table.commitPage(table.encode(rows, mapped!));
     },
     async close() {
       await table.close();
