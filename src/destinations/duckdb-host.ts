@@ -14,6 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { importOptional } from './optional.js';
 
 /** A value bound to a statement parameter. */
@@ -59,9 +60,15 @@ const HOST_ENV = ['PATH', 'HOME', 'TMPDIR', 'TZ', 'LANG', 'LC_ALL', 'SystemRoot'
 /** A lock conflict on open is retried this long: a killed run's host may still be exiting. */
 const LOCK_RETRY_MS = 3000;
 
-/** Where `@duckdb/node-api` is, without loading it here (loading it is what costs memory). */
+/**
+ * Where `@duckdb/node-api` is, without loading it here (loading it is what costs memory). Node's
+ * ESM resolver where there is one (so its resolve hooks apply, as they would to an import),
+ * require's under a test runner that has no `import.meta.resolve`.
+ */
 async function driverPath(option: string, purpose: string): Promise<string> {
-  return importOptional('@duckdb/node-api', option, purpose, async () => createRequire(import.meta.url).resolve('@duckdb/node-api'));
+  return importOptional('@duckdb/node-api', option, purpose, async () =>
+    typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve('@duckdb/node-api')) : createRequire(import.meta.url).resolve('@duckdb/node-api'),
+  );
 }
 
 /** A DuckDB database opened in a child process. */
