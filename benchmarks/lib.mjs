@@ -130,6 +130,8 @@ export async function interleavedRounds({ records, emulatorArgs = [], runs, case
         runs: all.map((r) => Math.round(r.recordsPerSec)),
         // CPU time (user + sys) of the case's process, when the case reports it (cpuMs).
         ...(all.every((r) => typeof r.cpuMs === 'number') ? { cpuMs: median(all.map((r) => r.cpuMs)), cpuRuns: all.map((r) => Math.round(r.cpuMs)) } : {}),
+        // Peak RSS and CPU of a helper process the case ran (the DuckDB host), when it reports them.
+        ...(all.every((r) => r.hostPeakRssMb > 0) ? { hostPeakRssMb: median(all.map((r) => r.hostPeakRssMb)), hostCpuMs: median(all.map((r) => r.hostCpuMs)) } : {}),
       },
     ]),
   );

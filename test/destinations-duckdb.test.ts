@@ -68,6 +68,35 @@ describe('duckdbWriter', () => {
     expect(error).toBeInstanceOf(DatabaseError);
     expect(error.message).toContain(`duckdb:${database}: cannot open the DuckDB database`);
   });
+
+  it('waits up to 3 s for a file another process holds (a killed run\'s DuckDB process exiting), then says another process has it', async () => {
+    const database = join(dir(), 'held.duckdb');
+    // This test's process holds the file; the writer's DuckDB runs in a process of its own.
+    const hold = async () => {
+      const instance = await DuckDBInstance.create(database);
+      const connection = await instance.connect();
+      return () => {
+        connection.closeSync();
+        instance.closeSync();
+      };
+    };
+    let release = await hold();
+    setTimeout(() => release(), 700);
+    await pipeline(Readable.from([{ id: 'a' }]), duckdbWriter({ database, table: 't' }));
+    expect(await queryDuckdb(database, 'SELECT id FROM t')).toEqual([{ id: 'a' }]);
+
+    release = await hold();
+    try {
+      const started = Date.now();
+      const error = await rejection<DatabaseError>(pipeline(Readable.from([{ id: 'b' }]), duckdbWriter({ database, table: 't' })));
+      expect(error).toBeInstanceOf(DatabaseError);
+      expect(error.message).toMatch(/another process has it open for writing; DuckDB allows one/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    } finally {
+      release();
+    }
+    expect(await queryDuckdb(database, 'SELECT id FROM t')).toEqual([{ id: 'a' }]);
+  });
 });
 
 describe('createDuckdbDestination', () => {

@@ -17,6 +17,7 @@ import { exportInferenceResults } from '../../dist/index.js';
 import { innerworksMapping } from '../../dist/destinations/columns.js';
 import { createPostgresDestination } from '../../dist/destinations/postgres.js';
 import { InnerworksDataset } from '../../dist/emulator/innerworks-data.js';
+import { duckdbHostUsage } from '../../dist/destinations/duckdb-host.js';
 import { report } from '../lib.mjs';
 
 const [mode, ...args] = process.argv.slice(2);
@@ -74,5 +75,6 @@ if (mode === 'duckdb-export' || mode === 'postgres-export') {
   throw new Error(`unknown mode ${mode}`);
 }
 const elapsedMs = performance.now() - started;
-report({ mode, records, elapsedMs, recordsPerSec: (records * 1000) / elapsedMs });
+// DuckDB runs in a host process (dist/destinations/duckdb-host.js): its peak RSS beside this process's.
+report({ mode, records, elapsedMs, recordsPerSec: (records * 1000) / elapsedMs, hostPeakRssMb: Number(duckdbHostUsage().peakRssMb.toFixed(1)), hostCpuMs: Math.round(duckdbHostUsage().cpuMs), cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000) });
 process.exit(0);

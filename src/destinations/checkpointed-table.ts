@@ -53,10 +53,25 @@ export interface SqlTable<Rows = unknown> {
   insert(rows: Rows): Promise<void>;
   /** Roll back the open transaction (ignoring a dead connection). */
   rollback(): Promise<void>;
+  /**
+   * Optional, for a connection in another process (DuckDB's host): BEGIN, insert `rows` (when
+   * given), run `guard`, and COMMIT only when it changed exactly one row (ROLLBACK otherwise or
+   * on any error), in ONE round trip; resolves the guard's changed count. Statement by statement,
+   * each answer waited for the exporting process's event loop, busy parsing the next page.
+   */
+  commitPage?(rows: Rows | undefined, guard: { sql: string; values: SqlValue[] }): Promise<number>;
   close(): Promise<void> | void;
 }
 
 const POSITION_COLUMNS = 'export_id, partition, target_table, start_time, end_time, checkpoint, records, pages, done';
+
+/** The position upsert of a page: `$1` … `$9` the new position, guarded by `$10`/`$11`, the records and checkpoint this writer last saw. */
+const UPSERT = (checkpoints: string) => `INSERT INTO ${checkpoints} AS saved (${POSITION_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (export_id, partition) DO UPDATE SET
+           start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, checkpoint = EXCLUDED.checkpoint,
+           records = EXCLUDED.records, pages = EXCLUDED.pages, done = EXCLUDED.done, updated_at = now()
+         WHERE saved.records = $10 AND saved.checkpoint IS NOT DISTINCT FROM $11`;
 
 /** A database destination of `exportInferenceResults` (see destination.ts for the contract). */
 export class CheckpointedTableDestination<Rows> implements Destination {
@@ -136,6 +151,14 @@ export class CheckpointedTableDestination<Rows> implements Destination {
 
   async #write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
     const previous = this.#saved[partition];
+    if (this.#table.commitPage) {
+      const rows = records.length > 0 ? this.#table.encode(records, this.#mapping) : undefined;
+      records = [];
+      const changed = await this.#table.commitPage(rows, { sql: UPSERT(this.#checkpoints), values: [...this.#values(partition, position), previous?.records ?? 0, previous?.checkpoint ?? null] });
+      if (changed !== 1) throw this.#conflict(partition);
+      this.#saved[partition] = { ...position };
+      return;
+    }
     // The page is made rows (PostgreSQL: COPY bytes, outside V8's heap) while BEGIN travels, and
     // the records are let go before the first await: measured with --heap-prof and
     // memoryUsage() sampling, a page's record objects held through the transaction's round trips
@@ -149,22 +172,8 @@ export class CheckpointedTableDestination<Rows> implements Destination {
       records = [];
       await begun;
       if (rows !== undefined) await this.#table.insert(rows);
-      const changed = await this.#table.run(
-        `INSERT INTO ${this.#checkpoints} AS saved (${POSITION_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (export_id, partition) DO UPDATE SET
-           start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, checkpoint = EXCLUDED.checkpoint,
-           records = EXCLUDED.records, pages = EXCLUDED.pages, done = EXCLUDED.done, updated_at = now()
-         WHERE saved.records = $10 AND saved.checkpoint IS NOT DISTINCT FROM $11`,
-        [...this.#values(partition, position), previous?.records ?? 0, previous?.checkpoint ?? null],
-      );
-      if (changed !== 1) {
-        throw new DatabaseError(
-          this.#table.target,
-          `partition ${partition} of export ${this.#exportId} was moved on by another writer since this one read it; this page was not written. Run the export again to resume from the saved position`,
-          { code: 'CHECKPOINT_CONFLICT' },
-        );
-      }
+      const changed = await this.#table.run(UPSERT(this.#checkpoints), [...this.#values(partition, position), previous?.records ?? 0, previous?.checkpoint ?? null]);
+      if (changed !== 1) throw this.#conflict(partition);
       await this.#table.run('COMMIT');
       this.#saved[partition] = { ...position };
     } catch (error) {
@@ -181,6 +190,14 @@ export class CheckpointedTableDestination<Rows> implements Destination {
       await refuseLostOutput(this.#table.file, this.#fileInode, 'database file', `the rows of table ${this.#table.table.name} and the saved positions of export ${this.#exportId}`, 'Run the export again to start over in a new file.');
     }
     return { files: [], bytes: 0 };
+  }
+
+  #conflict(partition: number): DatabaseError {
+    return new DatabaseError(
+      this.#table.target,
+      `partition ${partition} of export ${this.#exportId} was moved on by another writer since this one read it; this page was not written. Run the export again to resume from the saved position`,
+      { code: 'CHECKPOINT_CONFLICT' },
+    );
   }
 
   /** `$1` … `$9` of a position row. */

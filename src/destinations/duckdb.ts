@@ -1,21 +1,26 @@
 /**
- * DuckDB destination: each page's rows go in through DuckDB's appender and the partition's
- * position is upserted into a checkpoints table of the same database file, in ONE transaction
- * (checkpointed-table.ts, shared with PostgreSQL). No state file: a resume reads the positions
- * from the database. DuckDB runs in-process and a
- * database file has one writing process at a time (DuckDB locks it), so this destination is
- * for one machine; PostgreSQL is the one to share.
+ * DuckDB destination: each page's rows are inserted and the partition's position is upserted
+ * into a checkpoints table of the same database file, in ONE transaction (checkpointed-table.ts,
+ * shared with PostgreSQL). No state file: a resume reads the positions from the database. DuckDB
+ * runs in a host process the export starts (duckdb-host.ts) and a database file has one writing
+ * process at a time (DuckDB locks it), so this destination is for one machine; PostgreSQL is the
+ * one to share.
  *
- * `@duckdb/node-api` is an optional peer dependency, imported on first use.
+ * `@duckdb/node-api` is an optional peer dependency, loaded by the host process only.
  */
-import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from '@duckdb/node-api';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { diskFull } from './appending-file.js';
+import { csvRows } from './csv.js';
+import { DuckdbHost } from './duckdb-host.js';
+import { stagedCsvSource } from './staged-csv.js';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
 import { CheckpointedTableDestination, type SqlTable, type SqlValue } from './checkpointed-table.js';
 import { DatabaseError, columnDifferences, parseTableName, qualified, quoteIdentifier, type TableName } from './database-error.js';
 import { TableWriter, resolveTableWriter, type TableSink, type TableWriterOptions } from './db-writer.js';
 import type { Destination, DestinationContext } from './destination.js';
-import { importOptional } from './optional.js';
 
 /** Where a DuckDB destination writes. */
 export interface DuckdbTargetOptions {
@@ -30,15 +35,12 @@ export type DuckdbDestinationOptions = DuckdbTargetOptions;
 
 /**
  * DuckDB's memory limit for a database file. Its default (80 % of RAM) lets its buffer pool keep
- * the table's blocks cached in the exporting process: a 1,000,000-record export peaked at 337 MB
- * RSS with V8's heap at 121 MB, so ~200 MB outside it (~50 MB of it DuckDB's library code). With
- * 32 MB the same export peaked at 284 MB and ran as fast; blocks past the limit are evicted to
- * the file, which already holds them after each checkpoint.
+ * the table's blocks cached: a 1,000,000-record export peaked at 337 MB RSS with DuckDB in the
+ * exporting process, 284 MB with 32 MB. Blocks past the limit are evicted to the file, which
+ * already holds them after each checkpoint. DuckDB now runs in a host process of its own
+ * (duckdb-host.ts); the limit keeps that process small too.
  */
 const FILE_MEMORY_LIMIT = '32MB';
-
-/** Rows per data chunk: DuckDB's vector size. */
-const CHUNK_ROWS = 2048;
 
 /** DuckDB's type for each column type, as CREATE TABLE takes it and information_schema shows it. */
 const DUCKDB_TYPES: Record<ColumnType, readonly [ddl: string, shown: string]> = {
@@ -52,28 +54,25 @@ const DUCKDB_TYPES: Record<ColumnType, readonly [ddl: string, shown: string]> = 
   json: ['VARCHAR', 'VARCHAR'],
 };
 
-type DuckdbModule = typeof import('@duckdb/node-api');
-
-let driver: Promise<DuckdbModule> | undefined;
-function loadDriver(target: string): Promise<DuckdbModule> {
-  driver ??= importOptional('@duckdb/node-api', 'to', `the DuckDB destination (${target})`, () => import('@duckdb/node-api'));
-  return driver.catch((error: unknown) => {
-    driver = undefined;
-    throw error;
-  });
-}
-
-/** One database file, one connection, one table. Shared by the export destination and the Writable. */
-class DuckdbTable implements SqlTable<CellValue[][]> {
+/**
+ * One database file, one connection, one table, in a DuckDB host process (duckdb-host.ts).
+ * Shared by the export destination and the Writable.
+ *
+ * A page goes in as the CSV rows the Parquet destination stages (csvRows(), RFC 4180): written
+ * to a stage file beside the database, then `INSERT … SELECT * FROM read_csv(stage)` in the open
+ * transaction, so DuckDB's own CSV reader parses and converts the values in the host. Measured
+ * against the appender it replaces (a call into DuckDB per string value, in the exporting
+ * process): see the commit and benchmarks/destinations-databases.
+ */
+class DuckdbTable implements SqlTable<string> {
   readonly target: string;
   readonly table: TableName;
   readonly file: string | undefined;
   readonly #path: string;
-  #duckdb: DuckdbModule | undefined;
-  #instance: DuckDBInstance | undefined;
-  #connection: DuckDBConnection | undefined;
-  #types: readonly ColumnType[] = [];
-  #chunk: DuckDBDataChunk | undefined;
+  /** Where a page's CSV rows are staged for the host to read: beside the database file (in the temp directory for `:memory:`). */
+  readonly #stage: string;
+  #host: DuckdbHost | undefined;
+  #columns: ReadonlyArray<readonly [string, string]> = [];
 
   constructor(options: DuckdbTargetOptions) {
     if (typeof options.database !== 'string' || options.database.length === 0) throw new ConfigError('database', 'is required: a DuckDB file path (or :memory:)', options.database);
@@ -81,6 +80,9 @@ class DuckdbTable implements SqlTable<CellValue[][]> {
     this.file = options.database === ':memory:' ? undefined : options.database;
     this.table = parseTableName(options.table);
     this.target = `duckdb:${options.database}`;
+    // One writer per database file (DuckDB's lock), so one stage name per file is enough; for
+    // :memory: each process has its own.
+    this.#stage = this.file !== undefined ? join(dirname(this.file), `.${basename(this.file)}.stage.csv`) : join(tmpdir(), `.inference-streams-duckdb-${process.pid}-${++memoryStages}.stage.csv`);
   }
 
   get description(): string {
@@ -88,18 +90,15 @@ class DuckdbTable implements SqlTable<CellValue[][]> {
   }
 
   async connect(): Promise<void> {
-    this.#duckdb = await loadDriver(this.target);
     try {
-      // One thread: the appender and the commits run on this connection's thread anyway, and on a
-      // small machine DuckDB's worker threads would compete with the export for the cores.
-      // A database file gets a memory limit: DuckDB's memory is the exporting process's (see
-      // FILE_MEMORY_LIMIT). In memory the limit would cap the table itself, so none there.
+      // One thread: on a small machine DuckDB's worker threads would compete with the export for
+      // the cores. A database file gets a memory limit (FILE_MEMORY_LIMIT); in memory the limit
+      // would cap the table itself, so none there.
       const config: Record<string, string> = { threads: '1' };
       if (this.file !== undefined) config.memory_limit = FILE_MEMORY_LIMIT;
-      this.#instance = await this.#duckdb.DuckDBInstance.create(this.#path, config);
-      this.#connection = await this.#instance.connect();
+      this.#host = await DuckdbHost.open(this.#path, config, 'to', `the DuckDB destination (${this.target})`);
     } catch (error) {
-      this.close();
+      if (error instanceof ConfigError) throw error;
       const locked = /lock/i.test((error as Error).message ?? '');
       throw new DatabaseError(this.target, `cannot open the DuckDB database: ${(error as Error).message}${locked ? ' (another process has it open for writing; DuckDB allows one)' : ''}`, { cause: error });
     }
@@ -107,8 +106,7 @@ class DuckdbTable implements SqlTable<CellValue[][]> {
 
   async run(sql: string, values?: SqlValue[]): Promise<number> {
     try {
-      const result = await this.#connection!.run(sql, values);
-      return result.rowsChanged;
+      return await this.#host!.run(sql, values);
     } catch (error) {
       throw this.error(error);
     }
@@ -116,7 +114,7 @@ class DuckdbTable implements SqlTable<CellValue[][]> {
 
   async rows(sql: string, values?: SqlValue[]): Promise<Record<string, unknown>[]> {
     try {
-      return (await this.#connection!.runAndReadAll(sql, values)).getRowObjects() as Record<string, unknown>[];
+      return await this.#host!.rows(sql, values);
     } catch (error) {
       throw this.error(error);
     }
@@ -124,7 +122,7 @@ class DuckdbTable implements SqlTable<CellValue[][]> {
 
   /** Create the table for `mapping` when missing; refuse an existing table of other columns. */
   async prepare(mapping: ColumnMapping): Promise<void> {
-    this.#types = mapping.columns.map((column) => column.type);
+    this.#columns = mapping.columns.map((column) => [column.name, DUCKDB_TYPES[column.type][0]] as const);
     const existing = await this.rows(
       `SELECT column_name, data_type FROM information_schema.columns
         WHERE table_catalog = current_database() AND table_schema = COALESCE($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position`,
@@ -138,7 +136,7 @@ class DuckdbTable implements SqlTable<CellValue[][]> {
       mapping.columns.map((c) => [c.name, DUCKDB_TYPES[c.type][1]] as const),
       existing.map((row) => [String(row.column_name), String(row.data_type)] as const),
     );
-    // Appended rows go by position, so the order must match too.
+    // Rows go in by position, so the order must match too.
     const order = existing.map((row) => String(row.column_name)).join(',') === mapping.columns.map((c) => c.name).join(',');
     if (differences || !order) {
       // Tables made before JSON columns became VARCHAR (DuckDB's JSON refuses a lone surrogate) convert in place.
@@ -147,69 +145,48 @@ class DuckdbTable implements SqlTable<CellValue[][]> {
     }
   }
 
-  /**
-   * Append `rows` (inside the caller's transaction when there is one), column by column in data
-   * chunks of up to 2048 rows: booleans, numbers, times and nulls are written into the vectors
-   * directly, so only strings cost a call into DuckDB each (about 15 % faster than row by row).
-   */
-  async append(rows: readonly CellValue[][]): Promise<void> {
-    if (rows.length === 0) return;
-    let appender: DuckDBAppender | undefined;
+  /** The page's CSV rows (made before any await: the records are garbage by the first round trip). */
+  encode(records: readonly object[], mapping: ColumnMapping): string {
+    return csvRows(mapping, records);
+  }
+
+  /** Insert staged CSV `text` in the open transaction: the host reads it with DuckDB's CSV reader. */
+  async insert(text: string): Promise<void> {
+    const statement = await this.#staged(text);
+    if (statement) await this.run(statement.sql);
+  }
+
+  /** The page (staged CSV `text`) and `guard` (the position upsert) in one transaction, one round trip to the host (SqlTable.commitPage). */
+  async commitPage(text: string | undefined, guard?: { sql: string; values: SqlValue[] }): Promise<number> {
+    const statement = text === undefined ? undefined : await this.#staged(text);
     try {
-      appender = await this.#connection!.createAppender(this.table.name, this.table.schema ?? null);
-      const { DuckDBDataChunk, DuckDBTimestampTZValue } = this.#duckdb!;
-      // One chunk for every page, reset between uses (a chunk's memory is DuckDB's, freed only
-      // when V8 collects its wrapper). The table's own types: a chunk must match them exactly.
-      this.#chunk ??= DuckDBDataChunk.create(Array.from({ length: appender.columnCount }, (_, i) => appender!.columnType(i)));
-      const chunk = this.#chunk;
-      const types = this.#types;
-      for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
-        const count = Math.min(CHUNK_ROWS, rows.length - offset);
-        chunk.reset();
-        chunk.rowCount = count;
-        for (let column = 0; column < types.length; column++) {
-          const vector = chunk.getColumnVector(column);
-          const type = types[column];
-          for (let i = 0; i < count; i++) {
-            const value = rows[offset + i][column];
-            vector.setItem(
-              i,
-              value === null ? null : type === 'timestamp' ? new DuckDBTimestampTZValue(BigInt(value as number) * 1000n) : type === 'integer' ? BigInt(value as number) : value,
-            );
-          }
-          vector.flush();
-        }
-        appender.appendDataChunk(chunk);
-      }
-      appender.flushSync();
+      return await this.#host!.transaction(statement ? [statement] : [], guard);
     } catch (error) {
       throw this.error(error);
-    } finally {
-      try {
-        appender?.closeSync();
-      } catch {
-        // A failed flush already threw; closing only releases the appender.
-      }
     }
   }
 
-  encode(records: readonly object[], mapping: ColumnMapping): CellValue[][] {
-    return records.map((record) => mapping.row(record));
-  }
-
-  insert(rows: readonly CellValue[][]): Promise<void> {
-    return this.append(rows);
+  /** Write `text` to the stage file; the INSERT that reads it (undefined: no rows). */
+  async #staged(text: string): Promise<{ sql: string } | undefined> {
+    if (text.length === 0) return undefined;
+    try {
+      // No fsync: the stage only carries the page to the host; the commit is what is durable.
+      await writeFile(this.#stage, text);
+    } catch (error) {
+      throw this.error(diskFull(this.#stage, error));
+    }
+    return { sql: `INSERT INTO ${qualified(this.table)} SELECT * FROM ${stagedCsvSource(this.#stage, this.#columns)}` };
   }
 
   async rollback(): Promise<void> {
-    await this.#connection?.run('ROLLBACK').catch(() => undefined);
+    await this.#host?.run('ROLLBACK').catch(() => undefined);
   }
 
-  close(): void {
-    this.#connection?.closeSync();
-    this.#instance?.closeSync();
-    this.#connection = undefined;
-    this.#instance = undefined;
+  async close(): Promise<void> {
+    const host = this.#host;
+    this.#host = undefined;
+    await host?.close();
+    await rm(this.#stage, { force: true });
   }
 
   error(error: unknown): DatabaseError {
@@ -217,6 +194,8 @@ class DuckdbTable implements SqlTable<CellValue[][]> {
     return new DatabaseError(this.target, `writing to ${this.description.replace(/ in .*$/, '')} failed: ${(error as Error).message ?? String(error)}`, { cause: error });
   }
 }
+
+let memoryStages = 0;
 
 /** The DuckDB destination of `exportInferenceResults` (see destination.ts for the contract). */
 export function createDuckdbDestination(options: DuckdbDestinationOptions, context: DestinationContext): Destination {
@@ -234,23 +213,19 @@ export function duckdbWriter(options: DuckdbWriterOptions): TableWriter {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'must be an object', options);
   const resolved = resolveTableWriter(options);
   const table = new DuckdbTable(options);
+  let mapped: ColumnMapping | undefined;
   const sink: TableSink = {
     async open(mapping) {
+      // The sink gets rows already mapped: they are staged as CSV as they are.
+      mapped = { columns: mapping.columns, row: (row) => row as CellValue[] };
       await table.connect();
       await table.prepare(mapping);
     },
     async write(rows) {
-      try {
-        await table.run('BEGIN TRANSACTION');
-        await table.append(rows);
-        await table.run('COMMIT');
-      } catch (error) {
-        await table.rollback();
-        throw error;
-      }
+      await table.commitPage(table.encode(rows, mapped!));
     },
     async close() {
-      table.close();
+      await table.close();
     },
   };
   return new TableWriter(sink, resolved, options.signal, 'duckdbWriter');
