@@ -16,7 +16,9 @@ import { MAX_JSON_DEPTH } from '../src/core/json-bytes.js';
 import { innerworksMapping, objectMapping, type ColumnMapping } from '../src/destinations/columns.js';
 import { CsvLineRows } from '../src/destinations/csv-lines.js';
 import { createCsvDestination, csvHeader, csvRows, type CsvFormatOptions } from '../src/destinations/csv.js';
+import { createDuckdbDestination } from '../src/destinations/duckdb.js';
 import { createParquetDestination } from '../src/destinations/parquet.js';
+import { createPostgresDestination } from '../src/destinations/postgres.js';
 import { parseInferenceBatch, readInferenceBatchLines } from '../src/innerworks/client.js';
 import { exportInferenceResults } from '../src/innerworks/index.js';
 import { hostilePageText, hostileRecordTexts } from './helpers/hostile-page.js';
@@ -327,10 +329,12 @@ afterEach(async () => {
 });
 
 describe('the destinations take pages as lines', () => {
-  it('CSV and Parquet destinations have writeLines (the export hands them lines)', () => {
+  it('CSV, Parquet and DuckDB destinations have writeLines (the export hands them lines); PostgreSQL, which needs the values, does not', () => {
     const context = { mapping: innerworksMapping() };
     expect(typeof createCsvDestination({ file: join(dir(), 'a.csv') }, context).writeLines).toBe('function');
     expect(typeof createParquetDestination({ file: join(dir(), 'a.parquet') }, context).writeLines).toBe('function');
+    expect(typeof createDuckdbDestination({ database: join(dir(), 'a.duckdb'), table: 'a' }, context).writeLines).toBe('function');
+    expect(createPostgresDestination({ connectionString: 'postgres://u@127.0.0.1:1/db', table: 'a' }, context).writeLines).toBeUndefined();
   });
 
   it('an export of random and hostile pages to CSV over loopback writes what the object path writes', async () => {

@@ -21,6 +21,7 @@ import { CHECKPOINTS_TABLE, DatabaseError, qualified, type TableName } from './d
 import type { ClosedDestination, Destination, DestinationKind, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { inodeOf, type FileInode } from '../core/file-identity.js';
 import { refuseLostOutput } from './output-check.js';
+import type { JsonLines } from '../core/json-lines.js';
 
 /** A value bound to a statement parameter (`$1` …). */
 export type SqlValue = string | number | boolean | null;
@@ -49,6 +50,12 @@ export interface SqlTable<Rows = unknown> {
    * travels, so the page's record objects are garbage before the transaction's round trips.
    */
   encode(records: readonly object[], mapping: ColumnMapping): Rows;
+  /**
+   * Optional: the rows of a page given as its results' JSON lines (the export's byte path), the
+   * same rows {@link SqlTable.encode} makes of the parsed records. With it (and commitPage) the
+   * destination takes pages as lines and never parses them into objects.
+   */
+  encodeLines?(lines: JsonLines, mapping: ColumnMapping): Rows;
   /** Insert rows made by {@link SqlTable.encode}, in the open transaction. */
   insert(rows: Rows): Promise<void>;
   /** Roll back the open transaction (ignoring a dead connection). */
@@ -86,10 +93,17 @@ export class CheckpointedTableDestination<Rows> implements Destination {
   /** The database file as opened (see SqlTable.file). */
   #fileInode: FileInode | undefined;
 
+  /** Present when the table makes rows from JSON lines (see SqlTable.encodeLines): the export then hands pages as lines. */
+  readonly writeLines?: (partition: number, lines: JsonLines, position: PartitionPosition) => Promise<void>;
+
   constructor(table: SqlTable<Rows>, mapping: ColumnMapping) {
     this.#table = table;
     this.#mapping = mapping;
     this.#checkpoints = qualified(table.table, CHECKPOINTS_TABLE);
+    const { encodeLines } = table;
+    if (encodeLines && table.commitPage) {
+      this.writeLines = (partition, lines, position) => this.#inTurn(() => this.#write(partition, lines.length, () => encodeLines.call(table, lines, mapping), position));
+    }
   }
 
   get kind(): DestinationKind {
@@ -144,16 +158,21 @@ export class CheckpointedTableDestination<Rows> implements Destination {
   }
 
   write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
-    const work = this.#turn.then(() => this.#write(partition, records, position));
-    this.#turn = work.catch(() => undefined);
-    return work;
+    return this.#inTurn(() => this.#write(partition, records.length, () => this.#table.encode(records, this.#mapping), position));
   }
 
-  async #write(partition: number, records: readonly object[], position: PartitionPosition): Promise<void> {
+  /** Partitions share the connection: `work` starts when the previous page's transaction ended. */
+  #inTurn(work: () => Promise<void>): Promise<void> {
+    const turn = this.#turn.then(work);
+    this.#turn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** Commit a page of `count` records, made rows by `encode` (called once, before any await of its own). */
+  async #write(partition: number, count: number, encode: () => Rows, position: PartitionPosition): Promise<void> {
     const previous = this.#saved[partition];
     if (this.#table.commitPage) {
-      const rows = records.length > 0 ? this.#table.encode(records, this.#mapping) : undefined;
-      records = [];
+      const rows = count > 0 ? encode() : undefined;
       const changed = await this.#table.commitPage(rows, { sql: UPSERT(this.#checkpoints), values: [...this.#values(partition, position), previous?.records ?? 0, previous?.checkpoint ?? null] });
       if (changed !== 1) throw this.#conflict(partition);
       this.#saved[partition] = { ...position };
@@ -168,8 +187,7 @@ export class CheckpointedTableDestination<Rows> implements Destination {
     // Awaited below; an encode that throws must not leave it unhandled.
     begun.catch(() => undefined);
     try {
-      const rows = records.length > 0 ? this.#table.encode(records, this.#mapping) : undefined;
-      records = [];
+      const rows = count > 0 ? encode() : undefined;
       await begun;
       if (rows !== undefined) await this.#table.insert(rows);
       const changed = await this.#table.run(UPSERT(this.#checkpoints), [...this.#values(partition, position), previous?.records ?? 0, previous?.checkpoint ?? null]);

@@ -14,6 +14,8 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { diskFull } from './appending-file.js';
 import { csvRows } from './csv.js';
+import { CsvLineRows } from './csv-lines.js';
+import type { JsonLines } from '../core/json-lines.js';
 import { DuckdbHost } from './duckdb-host.js';
 import { stagedCsvSource } from './staged-csv.js';
 import type { CellValue, ColumnMapping, ColumnType } from './columns.js';
@@ -64,7 +66,11 @@ const DUCKDB_TYPES: Record<ColumnType, readonly [ddl: string, shown: string]> = 
  * against the appender it replaces (a call into DuckDB per string value, in the exporting
  * process): see the commit and benchmarks/destinations-databases.
  */
-class DuckdbTable implements SqlTable<string> {
+/** A page's rows as the staged CSV the host reads: text (from records) or bytes (from JSON lines). */
+type StagedRows = string | Buffer;
+
+class DuckdbTable implements SqlTable<StagedRows> {
+  #lineRows: CsvLineRows | undefined;
   readonly target: string;
   readonly table: TableName;
   readonly file: string | undefined;
@@ -150,14 +156,20 @@ class DuckdbTable implements SqlTable<string> {
     return csvRows(mapping, records);
   }
 
+  /** The same CSV rows made from the page's JSON lines (./csv-lines.ts: no record objects), as Parquet stages them. */
+  encodeLines(lines: JsonLines, mapping: ColumnMapping): Buffer {
+    this.#lineRows ??= new CsvLineRows(mapping, {}, (records) => csvRows(mapping, records));
+    return this.#lineRows.encode(lines);
+  }
+
   /** Insert staged CSV `text` in the open transaction: the host reads it with DuckDB's CSV reader. */
-  async insert(text: string): Promise<void> {
+  async insert(text: StagedRows): Promise<void> {
     const statement = await this.#staged(text);
     if (statement) await this.run(statement.sql);
   }
 
   /** The page (staged CSV `text`) and `guard` (the position upsert) in one transaction, one round trip to the host (SqlTable.commitPage). */
-  async commitPage(text: string | undefined, guard?: { sql: string; values: SqlValue[] }): Promise<number> {
+  async commitPage(text: StagedRows | undefined, guard?: { sql: string; values: SqlValue[] }): Promise<number> {
     const statement = text === undefined ? undefined : await this.#staged(text);
     try {
       return await this.#host!.transaction(statement ? [statement] : [], guard);
@@ -167,7 +179,7 @@ class DuckdbTable implements SqlTable<string> {
   }
 
   /** Write `text` to the stage file; the INSERT that reads it (undefined: no rows). */
-  async #staged(text: string): Promise<{ sql: string } | undefined> {
+  async #staged(text: StagedRows): Promise<{ sql: string } | undefined> {
     if (text.length === 0) return undefined;
     try {
       // No fsync: the stage only carries the page to the host; the commit is what is durable.
