@@ -7,23 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { innerworksMapping, objectMapping, type CellValue, type ColumnMapping } from '../src/destinations/columns.js';
 import { createDuckdbDestination } from '../src/destinations/duckdb.js';
 import { queryDuckdb } from './helpers/destination-tests.js';
+import { seededRandom } from '../src/emulator/http-util.js';
 import { AWKWARD_TEXT } from './helpers/file-exports.js';
 import { hostileRecordTexts } from './helpers/hostile-page.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const dir = tempDir('duckdb-staged-');
-
-/** mulberry32: a small seeded generator, so a failure replays. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FRAGMENTS = [...AWKWARD_TEXT, '\r', '\n', '"', '""', ',', '\\N', 'NULL', 'null', '\t', 'ü€😀', '日本語', '=1+2', ' ', "'", '\u2028', '\ufeff'];
 const DOUBLES = [-0, 0, 0.1, -1.5e300, 1.7976931348623157e308, 5e-324, -1e-7, 123456789.123456789, 2 ** 53 + 2, 1e21, 1e-21];
@@ -31,7 +20,7 @@ const INTEGERS = [0, -1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 
 const TIMESTAMPS = ['0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '1970-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z', '2024-02-29T12:34:56.789+05:30', '2000-01-01T00:00:00.5-08:00'];
 
 function randomRecords(count: number, seed: number): object[] {
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)];
   const text = (): string => {
     let out = '';
