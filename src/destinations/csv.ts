@@ -69,6 +69,15 @@ export function csvRows(mapping: ColumnMapping, records: readonly object[], form
   return text;
 }
 
+/**
+ * The maker of `mapping`'s CSV rows from JSON lines (./csv-lines.ts), falling back to
+ * {@link csvRows} for a record it is not sure of: the CSV destination's and the CSV that Parquet
+ * and DuckDB stage (default format).
+ */
+export function csvLineRows(mapping: ColumnMapping, format: CsvFormatOptions = {}): CsvLineRows {
+  return new CsvLineRows(mapping, format, (records) => csvRows(mapping, records, format));
+}
+
 /** An encoder of `mapping`'s rows with its header. */
 export function csvEncoder(mapping: ColumnMapping, format: CsvFormatOptions = {}): Encoder {
   return { format: 'csv', header: Buffer.from(csvHeader(mapping)), mapping, encode: (records) => Buffer.from(csvRows(mapping, records, format)) };
@@ -88,7 +97,7 @@ class CsvFileDestination extends AppendingFileDestination {
 
   constructor(mapping: ColumnMapping, options: AppendingFileOptions & CsvFormatOptions) {
     super('CSV', csvEncoder(mapping, options), options);
-    this.lineRows = new CsvLineRows(mapping, options, (records) => csvRows(mapping, records, options));
+    this.lineRows = csvLineRows(mapping, options);
   }
 
   async writeLines(partition: number, lines: JsonLines, position: PartitionPosition): Promise<void> {

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { diskFull } from './appending-file.js';
-import { csvRows } from './csv.js';
-import { CsvLineRows } from './csv-lines.js';
+import { csvLineRows, csvRows } from './csv.js';
+import type { CsvLineRows } from './csv-lines.js';
 import type { JsonLines } from '../core/json-lines.js';
 import { DuckdbHost } from './duckdb-host.js';
 import { stagedCsvSource } from './staged-csv.js';
@@ -158,7 +158,7 @@ class DuckdbTable implements SqlTable<StagedRows> {
 
   /** The same CSV rows made from the page's JSON lines (./csv-lines.ts: no record objects), as Parquet stages them. */
   encodeLines(lines: JsonLines, mapping: ColumnMapping): Buffer {
-    this.#lineRows ??= new CsvLineRows(mapping, {}, (records) => csvRows(mapping, records));
+    this.#lineRows ??= csvLineRows(mapping);
     return this.#lineRows.encode(lines);
   }
 

@@ -32,8 +32,8 @@ import { integerOption } from '../core/options.js';
 import { objectMapping, refuseOtherColumns, type Column, type ColumnMapping } from './columns.js';
 import { diskFull, writeFully } from './appending-file.js';
 import { refuseOtherFormat } from './file-format.js';
-import { csvRows, fileWriterFile, notAnObject, type FileWriterOptions } from './csv.js';
-import { CsvLineRows } from './csv-lines.js';
+import { csvLineRows, csvRows, fileWriterFile, notAnObject, type FileWriterOptions } from './csv.js';
+import type { CsvLineRows } from './csv-lines.js';
 import type { JsonLines } from '../core/json-lines.js';
 import type { ClosedDestination, Destination, DestinationContext, OpenedExport, OpenRequest, PartitionPosition } from './destination.js';
 import { DuckdbHost } from './duckdb-host.js';
@@ -171,7 +171,7 @@ class ParquetDestination implements Destination {
     this.flushIntervalMs = integerOption('flushIntervalMs', options.flushIntervalMs, 60_000, 1, 86_400_000);
     this.state = new StateSaver(options.stateFile ?? (this.dataset ? join(file, '.state.json') : `${file}.state.json`));
     this.copier = new DuckCopier(mapping.columns);
-    this.lineRows = new CsvLineRows(mapping, {}, (records) => csvRows(mapping, records));
+    this.lineRows = csvLineRows(mapping);
   }
 
   async open(request: OpenRequest): Promise<OpenedExport> {
